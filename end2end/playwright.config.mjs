@@ -1,0 +1,152 @@
+// Playwright end-to-end configuration for Highlighter.
+//
+// Runs the tests against the *real* release server binary:
+//
+//   HIGHLIGHTER_BIN=/abs/path/to/target/release/highlighter \
+//   LEPTOS_SITE_ROOT=/abs/path/to/target/site \
+//   npx playwright test -c end2end/playwright.config.mjs
+//
+// Optional: E2E_PORT (default 3107).
+//
+// Browsers are NOT downloaded by Playwright (`npx playwright install` is not
+// used); the system Chromium at /usr/bin/chromium is launched instead.
+
+import { defineConfig, devices } from '@playwright/test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CONFIG_DIR = path.dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = path.resolve(CONFIG_DIR, '..');
+
+function configError(message) {
+  return new Error(`[end2end/playwright.config.mjs] ${message}`);
+}
+
+function requireAbsoluteEnv(name, description) {
+  const value = process.env[name];
+  if (!value || !value.trim()) {
+    throw configError(
+      `environment variable ${name} is required: ${description}. ` +
+        'Example: HIGHLIGHTER_BIN=$PWD/target/release/highlighter ' +
+        'LEPTOS_SITE_ROOT=$PWD/target/site npx playwright test -c end2end/playwright.config.mjs',
+    );
+  }
+  if (!path.isAbsolute(value)) {
+    throw configError(`${name} must be an absolute path, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+const HIGHLIGHTER_BIN = requireAbsoluteEnv(
+  'HIGHLIGHTER_BIN',
+  'absolute path to the built Highlighter server binary',
+);
+try {
+  fs.accessSync(HIGHLIGHTER_BIN, fs.constants.X_OK);
+} catch {
+  throw configError(`HIGHLIGHTER_BIN=${HIGHLIGHTER_BIN} does not exist or is not executable`);
+}
+
+const LEPTOS_SITE_ROOT = requireAbsoluteEnv(
+  'LEPTOS_SITE_ROOT',
+  'absolute path to the built site directory (contains pkg/ with the wasm + js + css)',
+);
+if (!fs.existsSync(LEPTOS_SITE_ROOT) || !fs.statSync(LEPTOS_SITE_ROOT).isDirectory()) {
+  throw configError(`LEPTOS_SITE_ROOT=${LEPTOS_SITE_ROOT} is not a directory`);
+}
+
+const PORT = Number.parseInt(process.env.E2E_PORT ?? '3107', 10);
+if (!Number.isInteger(PORT) || PORT <= 0 || PORT > 65535) {
+  throw configError(`E2E_PORT must be a TCP port number, got ${JSON.stringify(process.env.E2E_PORT)}`);
+}
+const ADDR = `127.0.0.1:${PORT}`;
+const BASE_URL = `http://${ADDR}`;
+
+// A fresh, empty database for every run. The config file is evaluated in the
+// runner process *and* again in every worker process; the directory is created
+// once in the runner and handed to the workers through the environment so that
+// only one directory is created per run.
+// (`--list` never starts the server, so it creates nothing.)
+const LIST_ONLY = process.argv.includes('--list');
+// The runner removes the directory when it exits (after the server has been
+// stopped); set E2E_KEEP_DB=1 to keep it for debugging.
+if (!process.env.HIGHLIGHTER_E2E_TMPDIR && !LIST_ONLY) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'highlighter-e2e-'));
+  process.env.HIGHLIGHTER_E2E_TMPDIR = dir;
+  process.on('exit', () => {
+    if (process.env.E2E_KEEP_DB) {
+      console.log(`[e2e] database kept in ${dir}`);
+    } else {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+const DB_PATH = path.join(process.env.HIGHLIGHTER_E2E_TMPDIR ?? os.tmpdir(), 'e2e.db');
+const DATABASE_URL = `sqlite://${DB_PATH}`;
+
+// The webServer command is run through a shell: quote the binary path.
+const shellQuote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+export default defineConfig({
+  testDir: './tests',
+  // Root-level dirs so that the repository .gitignore entries apply.
+  outputDir: path.join(REPO_ROOT, 'test-results'),
+  fullyParallel: false,
+  workers: 1,
+  // No retries: CI is noisy, but a test that only passes on retry is lying.
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  reporter: 'list',
+
+  use: {
+    baseURL: BASE_URL,
+    actionTimeout: 15_000,
+    navigationTimeout: 30_000,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+  },
+
+  projects: [
+    {
+      name: 'chromium',
+      use: {
+        ...devices['Desktop Chrome'],
+        launchOptions: {
+          executablePath: '/usr/bin/chromium',
+          args: CHROMIUM_ARGS,
+        },
+      },
+    },
+  ],
+
+  webServer: {
+    command: shellQuote(HIGHLIGHTER_BIN),
+    cwd: REPO_ROOT,
+    url: `${BASE_URL}/api/health`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    env: {
+      HIGHLIGHTER_ADDR: ADDR,
+      HIGHLIGHTER_DATABASE_URL: DATABASE_URL,
+      LEPTOS_SITE_ROOT,
+      RUST_LOG: 'info',
+    },
+  },
+});

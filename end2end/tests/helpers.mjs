@@ -1,0 +1,173 @@
+// Shared helpers for the Highlighter end-to-end tests.
+//
+// DOM contract (implemented by the app):
+//   /            form#paste-form with textarea[name=code], select[name=language]
+//                (default "auto"), input[name=filename], button[type=submit];
+//                ul#recent > li > a[href^="/s/"] + .state
+//   /s/{id}      article#snippet[data-state=queued|processing|retrying|succeeded|failed]
+//                .state-label; pending: <progress> + pre.source (escaped source);
+//                succeeded: div.highlighted > pre > span[class] (syntect classed HTML);
+//                failed: .error with the reason
+//   <html data-hydrated="true"> once the WASM client has hydrated.
+
+import { expect } from '@playwright/test';
+import os from 'node:os';
+
+export const SNIPPET_ID_RE = /^[0-9A-Za-z]{12}$/;
+export const SNIPPET_PATH_RE = /^\/s\/[0-9A-Za-z]{12}$/;
+export const PENDING_STATES = ['queued', 'processing', 'retrying'];
+export const ALL_STATES = [...PENDING_STATES, 'succeeded', 'failed'];
+export const ANY_STATE_RE = new RegExp(`^(${ALL_STATES.join('|')})$`);
+
+/** How long a snippet may take to go from submitted to succeeded/failed. */
+export const HIGHLIGHT_TIMEOUT = 45_000;
+/** How long the WASM client may take to load and hydrate. */
+export const HYDRATE_TIMEOUT = 30_000;
+
+/** Predicate for page.waitForURL(): the URL is a snippet page /s/{id}. */
+export const isSnippetUrl = (url) => SNIPPET_PATH_RE.test(url.pathname);
+
+/** Extract the snippet id from a page URL (asserting it is a snippet page). */
+export function snippetIdFromUrl(pageUrl) {
+  const { pathname } = new URL(pageUrl);
+  expect(pathname, `expected to be on /s/{id}, got ${pageUrl}`).toMatch(SNIPPET_PATH_RE);
+  return pathname.slice('/s/'.length);
+}
+
+/**
+ * Create a snippet through the JSON API (`POST /api/snippets`).
+ * `request` is any APIRequestContext (the `request` fixture or `page.request`).
+ * Returns the parsed `{ id, url, state }` body.
+ */
+export async function submitViaApi(request, { code, language = 'auto', filename } = {}) {
+  const data = { code, language };
+  if (filename !== undefined) data.filename = filename;
+  const response = await request.post('/api/snippets', { data });
+  const bodyText = await response.text();
+  expect(response.status(), `POST /api/snippets answered: ${bodyText.slice(0, 500)}`).toBe(201);
+  expect(response.headers()['content-type'] ?? '').toContain('application/json');
+  const body = JSON.parse(bodyText);
+  expect(body.id, 'snippet id').toMatch(SNIPPET_ID_RE);
+  expect(body.url, 'snippet url').toMatch(new RegExp(`(^|/)s/${body.id}$`));
+  expect(body.state, 'initial state').toMatch(ANY_STATE_RE);
+  return body;
+}
+
+/** Wait until the WASM client has hydrated the current document. */
+export async function waitHydrated(page, { timeout = HYDRATE_TIMEOUT } = {}) {
+  await page.waitForSelector('html[data-hydrated="true"]', { state: 'attached', timeout });
+}
+
+/**
+ * Collect console errors and uncaught page errors from `page`.
+ * Returns a live array of strings; only the favicon 404 is ignored.
+ */
+export function collectErrors(page) {
+  const errors = [];
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const text = msg.text();
+    const where = msg.location()?.url ?? '';
+    if (/favicon/i.test(text) || /favicon/i.test(where)) return;
+    errors.push(`console.error: ${text}${where ? ` (at ${where})` : ''}`);
+  });
+  page.on('pageerror', (err) => {
+    errors.push(`pageerror: ${err?.stack || err?.message || String(err)}`);
+  });
+  return errors;
+}
+
+/** Marker for "no full page reload happened": set before, check after. */
+export async function markNoReload(page) {
+  await page.evaluate(() => {
+    window.__noReload = 1;
+  });
+}
+
+export async function expectNoReload(page, what = 'page') {
+  const marker = await page.evaluate(() => window.__noReload);
+  expect(marker, `${what}: window.__noReload was lost, i.e. a full page reload happened`).toBe(1);
+}
+
+/**
+ * Wait (auto-retrying, no reloads) until the snippet page reaches a terminal
+ * state; fail fast with the reason when it failed. Then wait for the
+ * highlighted markup.
+ */
+export async function waitSucceeded(page, { timeout = HIGHLIGHT_TIMEOUT } = {}) {
+  const article = page.locator('article#snippet');
+  await expect(article).toHaveAttribute('data-state', /^(succeeded|failed)$/, { timeout });
+  const state = await article.getAttribute('data-state');
+  if (state === 'failed') {
+    const reason = await page.locator('article#snippet .error').first().textContent().catch(() => null);
+    throw new Error(`snippet ${page.url()} failed to highlight: ${reason ?? '(no .error element)'}`);
+  }
+  await expect(page.locator('div.highlighted pre span[class]').first()).toBeAttached();
+}
+
+/** textContent of the highlighted <pre>. */
+export async function highlightedText(page) {
+  return (await page.locator('div.highlighted pre').first().textContent()) ?? '';
+}
+
+/**
+ * Compare two (possibly large) strings; on mismatch report the first differing
+ * position with some context instead of dumping megabytes of diff.
+ */
+export function expectSameText(actual, expected, what = 'text') {
+  if (actual === expected) return;
+  let i = 0;
+  while (i < actual.length && i < expected.length && actual[i] === expected[i]) i++;
+  const ctx = (s) => JSON.stringify(s.slice(Math.max(0, i - 40), i + 40));
+  throw new Error(
+    `${what} differs at index ${i} (actual length ${actual.length}, expected length ${expected.length})\n` +
+      `  actual:   ...${ctx(actual)}...\n` +
+      `  expected: ...${ctx(expected)}...`,
+  );
+}
+
+/** Browsers submit textarea line breaks as CRLF; the DOM shows LF. */
+export const normalizeNewlines = (s) => s.replace(/\r\n?/g, '\n');
+
+/** Deterministic, syntactically valid Python of roughly `lines` lines. */
+export function generatePython(lines) {
+  const out = ['import math', 'from dataclasses import dataclass', ''];
+  let i = 0;
+  while (out.length < lines) {
+    out.push(
+      `@dataclass`,
+      `class Item${i}:`,
+      `    """Item number ${i} with <angle> & "quotes"."""`,
+      `    value: int = ${i}`,
+      ``,
+      `def compute_${i}(x, y=${i}, *args, **kwargs):`,
+      `    # comment ${i}: multiply & add`,
+      `    if x > y and not kwargs.get('skip', False):`,
+      `        return math.sqrt(x * y) + ${i}.5`,
+      `    return [v for v in args if v != '${i}'] or None`,
+      ``,
+    );
+    i++;
+  }
+  return out.slice(0, lines).join('\n') + '\n';
+}
+
+/**
+ * Queue enough big snippets to keep every highlighter worker busy for a while,
+ * so that a snippet submitted right afterwards stays pending long enough to
+ * observe its pending view and the live switch to the highlighted view.
+ * The server runs on this machine with one worker per core by default
+ * (HIGHLIGHTER_WORKERS), so queue two big jobs per core.
+ */
+export async function occupyWorkers(request, { perWorker = 2, lines = 3000 } = {}) {
+  const cores = Math.min(Math.max(os.availableParallelism?.() ?? os.cpus().length, 1), 8);
+  const jobs = [];
+  for (let i = 0; i < cores * perWorker; i++) {
+    jobs.push(submitViaApi(request, { code: `# blocker ${i}\n` + generatePython(lines), language: 'python' }));
+  }
+  return Promise.all(jobs);
+}
+
+/** Unique marker so tests can find "their" snippet in shared server state. */
+export const uniqueTag = (prefix = 'e2e') =>
+  `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;

@@ -1,0 +1,47 @@
+import { test, expect } from '@playwright/test';
+import {
+  collectErrors,
+  generatePython,
+  submitViaApi,
+  uniqueTag,
+  waitHydrated,
+  waitSucceeded,
+} from './helpers.mjs';
+
+// Time given to the client after hydration to surface late errors
+// (hydration mismatches, panics in effects, failed stream connections).
+const SETTLE_MS = 1_500;
+
+async function settle(page) {
+  await page.waitForTimeout(SETTLE_MS);
+}
+
+test('(e) home page hydrates without console errors', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/');
+  await waitHydrated(page);
+  await expect(page.locator('form#paste-form')).toBeVisible();
+  await settle(page);
+  expect(errors).toEqual([]);
+});
+
+test('(e) snippet page hydrates without console errors (pending at load, then succeeded at load)', async ({ page, request }) => {
+  const code = `# ${uniqueTag('hydrate')}\n` + generatePython(1500);
+  const { id } = await submitViaApi(request, { code, language: 'python' });
+
+  // Opened right away: most likely rendered in a pending state, then updated live.
+  const errors = collectErrors(page);
+  await page.goto(`/s/${id}`);
+  await waitHydrated(page);
+  await waitSucceeded(page);
+  await settle(page);
+  expect(errors, 'errors while loading a pending snippet page').toEqual([]);
+
+  // Fresh load of the finished snippet: server-rendered highlighted HTML must
+  // hydrate cleanly too.
+  await page.reload();
+  await waitHydrated(page);
+  await waitSucceeded(page);
+  await settle(page);
+  expect(errors, 'errors while loading a highlighted snippet page').toEqual([]);
+});

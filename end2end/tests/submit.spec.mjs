@@ -1,0 +1,115 @@
+import { test, expect } from '@playwright/test';
+import {
+  ANY_STATE_RE,
+  HIGHLIGHT_TIMEOUT,
+  expectNoReload,
+  expectSameText,
+  highlightedText,
+  isSnippetUrl,
+  markNoReload,
+  normalizeNewlines,
+  snippetIdFromUrl,
+  uniqueTag,
+  waitHydrated,
+  waitSucceeded,
+} from './helpers.mjs';
+
+test('(a) JS on: submitting the form navigates client-side to the highlighted snippet', async ({ page }) => {
+  const tag = uniqueTag('rust');
+  const code = [
+    `// ${tag}`,
+    'use std::collections::HashMap;',
+    '',
+    '/// Counts words & prints the <top> entries.',
+    'fn main() {',
+    '    let mut counts: HashMap<&str, usize> = HashMap::new();',
+    '    for word in "a b a c".split_whitespace() {',
+    '        *counts.entry(word).or_insert(0) += 1;',
+    '    }',
+    '    println!("{:?} {}", counts, r#"raw "string""#);',
+    '}',
+  ].join('\n');
+
+  await page.goto('/');
+  await waitHydrated(page);
+
+  const form = page.locator('form#paste-form');
+  await expect(form).toBeVisible();
+  const language = form.locator('select[name="language"]');
+  await expect(language).toHaveValue('auto');
+  await expect(language.locator('option[value="Rust"]')).toHaveCount(1);
+  await expect(language.locator('option[value="Python"]')).toHaveCount(1);
+
+  await form.locator('textarea[name="code"]').fill(code);
+  await form.locator('input[name="filename"]').fill('main.rs');
+
+  await markNoReload(page);
+  await form.locator('button[type="submit"]').click();
+  await page.waitForURL(isSnippetUrl);
+  snippetIdFromUrl(page.url());
+
+  const article = page.locator('article#snippet');
+  await expect(article).toHaveAttribute('data-state', ANY_STATE_RE);
+  await expect(page.locator('article#snippet .state-label')).toBeVisible();
+
+  await waitSucceeded(page);
+  await expect(page.locator('div.highlighted pre span[class]').first()).toBeVisible();
+  // language "auto" + filename "main.rs" must be detected as Rust.
+  await expect(page.locator('div.highlighted pre span.hl-source.hl-rust').first()).toBeAttached();
+  await expect(page.locator('article#snippet progress')).toHaveCount(0);
+
+  expectSameText(normalizeNewlines(await highlightedText(page)), code, 'highlighted text');
+  await expectNoReload(page);
+});
+
+test('(c) JS off: plain form POST redirects to the snippet, reloading shows the highlight', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  try {
+    const page = await context.newPage();
+    const tag = uniqueTag('nojs');
+    const code = [
+      `# ${tag}`,
+      'def greet(name: str) -> str:',
+      '    return f"Hello, {name} <&>"',
+      '',
+      'print(greet("world"))',
+    ].join('\n');
+
+    await page.goto('/');
+    const form = page.locator('form#paste-form');
+    await expect(form).toBeVisible();
+    await expect(form.locator('select[name="language"]')).toHaveValue('auto');
+    await form.locator('textarea[name="code"]').fill(code);
+    await form.locator('select[name="language"]').selectOption('Python');
+    await form.locator('button[type="submit"]').click();
+
+    await page.waitForURL(isSnippetUrl);
+    snippetIdFromUrl(page.url());
+    // Sanity: without JS the page must never hydrate.
+    await expect(page.locator('html')).not.toHaveAttribute('data-hydrated', 'true');
+
+    const article = page.locator('article#snippet');
+    await expect(article).toHaveAttribute('data-state', ANY_STATE_RE);
+
+    // No JS means no live updates: reload until the worker is done.
+    const deadline = Date.now() + Math.min(HIGHLIGHT_TIMEOUT, 30_000);
+    let state = await article.getAttribute('data-state');
+    while (state !== 'succeeded' && state !== 'failed' && Date.now() < deadline) {
+      // Server-rendered pending view: progress bar + escaped source.
+      await expect(page.locator('article#snippet pre.source')).toBeAttached();
+      await page.waitForTimeout(500);
+      await page.reload();
+      state = await article.getAttribute('data-state');
+    }
+    if (state === 'failed') {
+      throw new Error(`snippet failed: ${await page.locator('article#snippet .error').first().textContent()}`);
+    }
+    expect(state, 'snippet did not reach "succeeded" before the deadline').toBe('succeeded');
+
+    await waitSucceeded(page);
+    await expect(page.locator('div.highlighted pre span.hl-source.hl-python').first()).toBeAttached();
+    expectSameText(normalizeNewlines(await highlightedText(page)), code, 'highlighted text');
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,90 @@
+import { test, expect } from '@playwright/test';
+import {
+  PENDING_STATES,
+  expectSameText,
+  generatePython,
+  highlightedText,
+  occupyWorkers,
+  submitViaApi,
+  uniqueTag,
+  waitHydrated,
+  waitSucceeded,
+} from './helpers.mjs';
+
+const PAYLOAD = '<script>window.__xss=1</script>';
+const IMG_PAYLOAD = '<img src="x" onerror="window.__xss=2">';
+
+/** Nothing from the snippet may have turned into live markup inside the article. */
+async function expectNoInjectedMarkup(page) {
+  await expect(page.locator('article#snippet script')).toHaveCount(0);
+  await expect(page.locator('article#snippet img[onerror]')).toHaveCount(0);
+}
+
+test('(d) <script> in a snippet is shown as text, pending and highlighted', async ({ browser, page, request }) => {
+  // Keep the highlighter busy so that the XSS snippet is still pending when we
+  // first look at it (the pending view is what we want to check first).
+  await occupyWorkers(request);
+
+  const tag = uniqueTag('xss');
+  const code = `${PAYLOAD}\n${IMG_PAYLOAD}\n# ${tag}\n` + generatePython(3000);
+  const created = await submitViaApi(request, { code, language: 'python' });
+  const url = `/s/${created.id}`;
+
+  // 1) Raw server-rendered HTML, fetched right after creation (pending view).
+  const response = await request.get(url);
+  expect(response.status()).toBe(200);
+  const pendingHtml = await response.text();
+  // Leptos escapes '<' even inside its serialized hydration data, so the
+  // literal payload must not appear anywhere in the document.
+  expect(pendingHtml).not.toContain(PAYLOAD);
+  expect(pendingHtml).not.toContain(IMG_PAYLOAD);
+
+  // Inspect that exact response as a DOM, with scripts disabled.
+  const noJs = await browser.newContext({ javaScriptEnabled: false });
+  try {
+    const inspect = await noJs.newPage();
+    await inspect.setContent(pendingHtml);
+    const state = await inspect.locator('article#snippet').getAttribute('data-state');
+    expect(
+      PENDING_STATES,
+      `the snippet was already "${state}" when first fetched; the pending view could not be checked`,
+    ).toContain(state);
+    await expect(inspect.locator('article#snippet progress')).toBeAttached();
+    const source = (await inspect.locator('article#snippet pre.source').textContent()) ?? '';
+    expect(source).toContain(PAYLOAD);
+    expect(source).toContain(IMG_PAYLOAD);
+    await expectNoInjectedMarkup(inspect);
+  } finally {
+    await noJs.close();
+  }
+
+  // 2) Live page with JS: whatever view it starts in, nothing may execute.
+  await page.goto(url);
+  await waitHydrated(page);
+  await expectNoInjectedMarkup(page);
+  const liveState = await page.locator('article#snippet').getAttribute('data-state');
+  if (PENDING_STATES.includes(liveState)) {
+    await expect(page.locator('article#snippet pre.source')).toContainText(PAYLOAD);
+  }
+  expect(await page.evaluate(() => typeof window.__xss)).toBe('undefined');
+
+  // 3) Highlighted view (reached live, without reloading).
+  await waitSucceeded(page);
+  const highlighted = await highlightedText(page);
+  expect(highlighted).toContain(PAYLOAD);
+  expect(highlighted).toContain(IMG_PAYLOAD);
+  expectSameText(highlighted, code, 'highlighted text');
+  await expectNoInjectedMarkup(page);
+  expect(await page.evaluate(() => typeof window.__xss)).toBe('undefined');
+
+  // 4) Highlighted view rendered by the server and hydrated from scratch.
+  const finalHtml = await (await request.get(url)).text();
+  expect(finalHtml).not.toContain(PAYLOAD);
+  expect(finalHtml).not.toContain(IMG_PAYLOAD);
+  await page.reload();
+  await waitHydrated(page);
+  await waitSucceeded(page);
+  expect(await highlightedText(page)).toContain(PAYLOAD);
+  await expectNoInjectedMarkup(page);
+  expect(await page.evaluate(() => typeof window.__xss)).toBe('undefined');
+});

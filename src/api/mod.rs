@@ -1,0 +1,82 @@
+//! Server functions: the page's calls to the server. Each is thin: parse
+//! the input into domain types, call the service, map the outcome to words
+//! a person understands. The REST API in `server/http` calls the same
+//! service, so both refuse the same input the same way.
+
+use leptos::prelude::*;
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+
+use crate::domain::{LanguageInfo, SnippetSummary, SnippetView, UserError};
+
+impl FromServerFnError for UserError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        UserError::new(match value {
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
+                "The server could not be reached. Check your connection and try again.".to_owned()
+            }
+            other => format!("Something went wrong: {other}"),
+        })
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn app_state() -> Result<crate::server::AppState, UserError> {
+    use_context::<crate::server::AppState>()
+        .ok_or_else(|| UserError::new("The server is not set up to answer this request."))
+}
+
+#[cfg(feature = "ssr")]
+fn internal(error: impl std::fmt::Debug) -> UserError {
+    tracing::error!(?error, "server function failed");
+    UserError::new("Something went wrong on our side; please try again in a moment.")
+}
+
+/// Stores a pasted snippet, queues its highlighting, and sends the browser
+/// to its page (a redirect for a plain form post, a client-side navigation
+/// when the app is running).
+#[server(prefix = "/rpc", endpoint = "submit")]
+pub async fn submit_snippet(
+    code: String,
+    language: Option<String>,
+    filename: Option<String>,
+) -> Result<String, UserError> {
+    use crate::server::service::SubmitError;
+    let state = app_state()?;
+    match state
+        .submit_raw(code, language.as_deref(), filename.as_deref())
+        .await
+    {
+        Ok(id) => {
+            leptos_axum::redirect(&id.url());
+            Ok(id.to_string())
+        }
+        Err(SubmitError::Store(e)) => Err(internal(e)),
+        Err(e) => Err(UserError::new(e.to_string())),
+    }
+}
+
+#[server(prefix = "/rpc", endpoint = "snippet")]
+pub async fn get_snippet(id: String) -> Result<Option<SnippetView>, UserError> {
+    let state = app_state()?;
+    let Ok(id) = crate::domain::SnippetId::parse(&id) else {
+        return Ok(None);
+    };
+    state.store.snippet(&id).await.map_err(internal)
+}
+
+#[server(prefix = "/rpc", endpoint = "recent")]
+pub async fn recent_snippets() -> Result<Vec<SnippetSummary>, UserError> {
+    let state = app_state()?;
+    state.store.recent_snippets(20).await.map_err(internal)
+}
+
+#[server(prefix = "/rpc", endpoint = "languages")]
+pub async fn list_languages() -> Result<Vec<LanguageInfo>, UserError> {
+    let state = app_state()?;
+    Ok(state.languages.list().to_vec())
+}

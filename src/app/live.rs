@@ -1,0 +1,209 @@
+//! Keeping a snippet page live: the page's model of a snippet's progress,
+//! and (in the browser) the EventSource that feeds it.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{JobState, Progress, SnippetEvent, SnippetView};
+
+/// What a page shows of a snippet's job, updated by pushed events.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveSnippet {
+    pub state: JobState,
+    pub progress: Option<Progress>,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub html: Option<String>,
+    pub error: Option<String>,
+    pub highlighted_in_ms: Option<u64>,
+}
+
+impl LiveSnippet {
+    pub fn from_view(view: &SnippetView) -> Self {
+        LiveSnippet {
+            state: view.state,
+            progress: view.progress,
+            attempts: view.attempts,
+            max_attempts: view.max_attempts,
+            next_attempt_at: view.next_attempt_at,
+            html: view.html.clone(),
+            error: view.error.clone(),
+            highlighted_in_ms: view.highlighted_in_ms,
+        }
+    }
+
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub fn apply(&mut self, event: SnippetEvent) {
+        match event {
+            SnippetEvent::State(s) => {
+                self.state = s.state;
+                self.progress = s.progress;
+                self.next_attempt_at = s.next_attempt_at;
+                if s.attempts > 0 {
+                    self.attempts = s.attempts;
+                }
+                if !s.state.is_final() {
+                    self.html = None;
+                    if s.state != JobState::Retrying {
+                        self.error = None;
+                    }
+                }
+            }
+            SnippetEvent::Progress(p) => {
+                self.state = JobState::Processing;
+                self.progress = Some(p);
+            }
+            SnippetEvent::Highlighted(h) => {
+                self.state = JobState::Succeeded;
+                self.progress = None;
+                self.html = Some(h.html);
+                self.error = None;
+                self.highlighted_in_ms = Some(h.highlighted_in_ms);
+            }
+            SnippetEvent::Retrying(r) => {
+                self.state = JobState::Retrying;
+                self.progress = None;
+                self.attempts = r.attempt;
+                self.error = Some(r.error);
+                self.next_attempt_at = Some(r.next_attempt_at);
+            }
+            SnippetEvent::Failed(f) => {
+                self.state = JobState::Failed;
+                self.progress = None;
+                self.attempts = f.attempts;
+                self.error = Some(f.error);
+            }
+        }
+    }
+
+    /// The state in words, as the page shows it.
+    pub fn label(&self) -> String {
+        match self.state {
+            JobState::Queued => "Queued".to_owned(),
+            JobState::Processing => match self.progress {
+                Some(p) => format!("Highlighting… {}%", p.percent()),
+                None => "Highlighting…".to_owned(),
+            },
+            JobState::Retrying => match self.next_attempt_at {
+                Some(at) => format!(
+                    "Attempt {} failed; trying again at {} UTC",
+                    self.attempts,
+                    at.format("%H:%M:%S")
+                ),
+                None => format!("Attempt {} failed; trying again soon", self.attempts),
+            },
+            JobState::Succeeded => match self.highlighted_in_ms {
+                Some(ms) => format!("Highlighted in {ms} ms"),
+                None => "Highlighted".to_owned(),
+            },
+            JobState::Failed => "Failed".to_owned(),
+        }
+    }
+}
+
+/// Follows a snippet's event stream until its result arrives or the
+/// component that asked goes away. One EventSource per page.
+#[cfg(feature = "hydrate")]
+pub fn follow(id: crate::domain::SnippetId, live: leptos::prelude::RwSignal<LiveSnippet>) {
+    use futures_util::{StreamExt, future::abortable};
+    use gloo_net::eventsource::futures::EventSource;
+    use leptos::prelude::*;
+
+    let Ok(mut source) = EventSource::new(&format!("/api/snippets/{id}/events")) else {
+        return;
+    };
+    let subscriptions: Vec<_> = ["state", "progress", "highlighted", "retrying", "failed"]
+        .into_iter()
+        .filter_map(|name| source.subscribe(name).ok())
+        .collect();
+    let mut events = futures_util::stream::select_all(subscriptions);
+    let (task, handle) = abortable(async move {
+        while let Some(item) = events.next().await {
+            // Errors are dropped connections; the browser reconnects by
+            // itself and the server starts the new stream with a snapshot.
+            let Ok((name, message)) = item else { continue };
+            let Some(data) = message.data().as_string() else {
+                continue;
+            };
+            if let Some(Ok(event)) = SnippetEvent::parse(&name, &data) {
+                let is_final = event.is_final();
+                live.update(|l| l.apply(event));
+                if is_final {
+                    break;
+                }
+            }
+        }
+        // Closing matters: a stream the server ended would otherwise be
+        // reopened by the browser.
+        source.close();
+    });
+    leptos::task::spawn_local(async move {
+        let _ = task.await;
+    });
+    on_cleanup(move || handle.abort());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Failed, Highlighted, Retrying, SnippetId, StateChanged};
+
+    fn pending() -> LiveSnippet {
+        LiveSnippet::from_view(&SnippetView {
+            id: SnippetId::parse("abcdefabcdef").unwrap(),
+            language: "Rust".into(),
+            filename: None,
+            code: "fn main() {}".into(),
+            state: JobState::Queued,
+            progress: None,
+            attempts: 0,
+            max_attempts: 5,
+            next_attempt_at: None,
+            created_at: Utc::now(),
+            highlighted_at: None,
+            highlighted_in_ms: None,
+            html: None,
+            error: None,
+        })
+    }
+
+    #[test]
+    fn events_move_the_page_along() {
+        let mut live = pending();
+        assert_eq!(live.label(), "Queued");
+        live.apply(SnippetEvent::State(StateChanged {
+            state: JobState::Processing,
+            progress: None,
+            attempts: 1,
+            next_attempt_at: None,
+        }));
+        live.apply(SnippetEvent::Progress(Progress { done: 2, total: 5 }));
+        assert_eq!(live.label(), "Highlighting… 40%");
+        live.apply(SnippetEvent::Retrying(Retrying {
+            error: "down".into(),
+            attempt: 1,
+            next_attempt_at: Utc::now(),
+        }));
+        assert_eq!(live.state, JobState::Retrying);
+        assert_eq!(live.error.as_deref(), Some("down"));
+        live.apply(SnippetEvent::Highlighted(Highlighted {
+            html: "<pre>x</pre>".into(),
+            language: "Rust".into(),
+            highlighted_in_ms: 7,
+        }));
+        assert_eq!(live.state, JobState::Succeeded);
+        assert_eq!(live.error, None);
+        assert_eq!(live.label(), "Highlighted in 7 ms");
+    }
+
+    #[test]
+    fn failure_keeps_the_reason() {
+        let mut live = pending();
+        live.apply(SnippetEvent::Failed(Failed {
+            error: "timed out".into(),
+            attempts: 1,
+        }));
+        assert_eq!(live.state, JobState::Failed);
+        assert_eq!(live.error.as_deref(), Some("timed out"));
+    }
+}

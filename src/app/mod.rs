@@ -1,0 +1,88 @@
+//! The Leptos application: the HTML shell, the routes, one file per page.
+//!
+//! Every page is rendered completely on the server first (`SsrMode::Async`
+//! waits for its data), so it works without JavaScript and a finished
+//! snippet's HTML is in the very first response. The WASM client then
+//! hydrates it and keeps it live.
+
+mod home;
+mod live;
+mod snippet;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Route, Router, Routes},
+    path,
+};
+
+pub use home::HomePage;
+pub use snippet::SnippetPage;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" href="/pkg/highlighter.css"/>
+                <link rel="stylesheet" href="/theme.css"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title text="Highlighter"/>
+        <Router>
+            <header class="site">
+                <a href="/" class="brand">"Highlighter"</a>
+                <span class="tagline">"Paste code. Watch it light up."</span>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:id") view=SnippetPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Sets the HTTP status of the server-rendered response (no-op once the
+/// client navigates: there is no response then).
+pub fn set_status(code: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(options), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        axum::http::StatusCode::from_u16(code),
+    ) {
+        options.set_status(status);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = code;
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    set_status(404);
+    view! {
+        <Title text="Not found · Highlighter"/>
+        <section class="message">
+            <h1>"Nothing here"</h1>
+            <p>"This page does not exist. " <a href="/">"Paste some code"</a> " instead?"</p>
+        </section>
+    }
+}

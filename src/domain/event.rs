@@ -1,0 +1,142 @@
+//! What the server pushes about a snippet, and how it is spelled on the
+//! wire: the SSE event name is [`SnippetEvent::name`], its data the JSON of
+//! the payload with the snippet's `id` added (so one stream can carry
+//! several snippets).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{JobState, Progress, SnippetId};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StateChanged {
+    pub state: JobState,
+    pub progress: Option<Progress>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Highlighted {
+    pub html: String,
+    pub language: String,
+    pub highlighted_in_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Retrying {
+    pub error: String,
+    pub attempt: u32,
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Failed {
+    pub error: String,
+    pub attempts: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SnippetEvent {
+    /// Where the job stands. Always the first event of a connection.
+    State(StateChanged),
+    /// Lines highlighted so far; throttled by the worker.
+    Progress(Progress),
+    /// Final: the result. A stream ends after it.
+    Highlighted(Highlighted),
+    /// An attempt failed; another is scheduled.
+    Retrying(Retrying),
+    /// Final: no more attempts. A stream ends after it.
+    Failed(Failed),
+}
+
+#[derive(Serialize)]
+struct WithId<'a, T: Serialize> {
+    id: &'a SnippetId,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+impl SnippetEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SnippetEvent::State(_) => "state",
+            SnippetEvent::Progress(_) => "progress",
+            SnippetEvent::Highlighted(_) => "highlighted",
+            SnippetEvent::Retrying(_) => "retrying",
+            SnippetEvent::Failed(_) => "failed",
+        }
+    }
+
+    /// After a final event nothing more happens to the snippet on its own.
+    pub fn is_final(&self) -> bool {
+        matches!(self, SnippetEvent::Highlighted(_) | SnippetEvent::Failed(_))
+    }
+
+    /// The SSE `data:` line: the payload's JSON with the snippet id added.
+    pub fn to_json(&self, id: &SnippetId) -> String {
+        fn json<T: Serialize>(id: &SnippetId, body: &T) -> String {
+            serde_json::to_string(&WithId { id, body })
+                .expect("event payloads are plain data and always serialise")
+        }
+        match self {
+            SnippetEvent::State(body) => json(id, body),
+            SnippetEvent::Progress(body) => json(id, body),
+            SnippetEvent::Highlighted(body) => json(id, body),
+            SnippetEvent::Retrying(body) => json(id, body),
+            SnippetEvent::Failed(body) => json(id, body),
+        }
+    }
+
+    /// The inverse of [`name`](Self::name) and [`to_json`](Self::to_json),
+    /// for clients. Unknown names are `None`: newer servers may add events.
+    pub fn parse(name: &str, data: &str) -> Option<Result<Self, serde_json::Error>> {
+        Some(match name {
+            "state" => serde_json::from_str(data).map(SnippetEvent::State),
+            "progress" => serde_json::from_str(data).map(SnippetEvent::Progress),
+            "highlighted" => serde_json::from_str(data).map(SnippetEvent::Highlighted),
+            "retrying" => serde_json::from_str(data).map(SnippetEvent::Retrying),
+            "failed" => serde_json::from_str(data).map(SnippetEvent::Failed),
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlighted_round_trips_and_carries_the_id() {
+        let id = SnippetId::parse("abcdefABCDEF").unwrap();
+        let event = SnippetEvent::Highlighted(Highlighted {
+            html: "<pre>x</pre>".into(),
+            language: "Rust".into(),
+            highlighted_in_ms: 3,
+        });
+        let json = event.to_json(&id);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["id"], "abcdefABCDEF");
+        assert_eq!(value["html"], "<pre>x</pre>");
+        assert_eq!(value["highlighted_in_ms"], 3);
+        let back = SnippetEvent::parse(event.name(), &json).unwrap().unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn state_event_spells_state_in_lowercase() {
+        let id = SnippetId::parse("abcdefABCDEF").unwrap();
+        let json = SnippetEvent::State(StateChanged {
+            state: JobState::Processing,
+            progress: Some(Progress { done: 2, total: 5 }),
+            attempts: 1,
+            next_attempt_at: None,
+        })
+        .to_json(&id);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["state"], "processing");
+        assert_eq!(value["progress"]["done"], 2);
+    }
+}

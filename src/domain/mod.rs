@@ -1,0 +1,20 @@
+//! Types shared by the server and the WASM client.
+//!
+//! Everything a user or the network hands us is parsed here, once, into a
+//! type that carries its guarantee ("parse, don't validate"): a
+//! [`SnippetId`] is always well-formed, a [`SourceCode`] is never empty, never
+//! holds NUL and never exceeds the size limit. The form (through a server
+//! function) and the REST API both go through these parsers, so both answer
+//! the same input with the same words.
+
+mod event;
+mod id;
+mod job;
+pub mod source;
+mod view;
+
+pub use event::{Failed, Highlighted, Retrying, SnippetEvent, StateChanged};
+pub use id::{InvalidSnippetId, SnippetId};
+pub use job::{JobState, Progress};
+pub use source::{Filename, LanguageRequest, SourceCode, SourceError};
+pub use view::{LanguageInfo, SnippetSummary, SnippetView, UserError};

@@ -1,0 +1,191 @@
+//! What a person submits: the code, an optional file name, an optional
+//! language. Parsed once at the edge; the rest of the program trusts them.
+
+use serde::{Deserialize, Serialize};
+
+/// Default for the `max_snippet_bytes` setting: 512 KiB.
+pub const DEFAULT_MAX_SNIPPET_BYTES: usize = 512 * 1024;
+
+/// Why a submission was refused. Each message is a sentence for a person.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum SourceError {
+    #[error("The snippet is empty: paste some code first.")]
+    Empty,
+    #[error(
+        "The snippet is {actual} bytes, over the limit of {limit} bytes ({} KiB).",
+        limit / 1024
+    )]
+    TooLarge { actual: usize, limit: usize },
+    #[error("The snippet contains a NUL byte; binary files cannot be highlighted.")]
+    ContainsNul,
+    #[error("The snippet is not valid UTF-8 text.")]
+    NotUtf8,
+    #[error("The file name is too long: at most 255 characters.")]
+    FilenameTooLong,
+    #[error("The file name must be a plain name, without slashes or control characters.")]
+    FilenameInvalid,
+}
+
+impl SourceError {
+    /// Too large is a different kind of refusal (HTTP 413) from malformed.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, SourceError::TooLarge { .. })
+    }
+}
+
+/// Code that is non-blank, NUL-free UTF-8 within the size limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceCode(String);
+
+impl SourceCode {
+    pub fn parse(raw: String, max_bytes: usize) -> Result<Self, SourceError> {
+        if raw.len() > max_bytes {
+            return Err(SourceError::TooLarge {
+                actual: raw.len(),
+                limit: max_bytes,
+            });
+        }
+        if raw.trim().is_empty() {
+            return Err(SourceError::Empty);
+        }
+        if raw.contains('\0') {
+            return Err(SourceError::ContainsNul);
+        }
+        Ok(SourceCode(raw))
+    }
+
+    /// For bodies that arrive as bytes (`text/plain`): UTF-8 is checked
+    /// here so the caller cannot forget it.
+    pub fn parse_bytes(raw: Vec<u8>, max_bytes: usize) -> Result<Self, SourceError> {
+        if raw.len() > max_bytes {
+            return Err(SourceError::TooLarge {
+                actual: raw.len(),
+                limit: max_bytes,
+            });
+        }
+        let text = String::from_utf8(raw).map_err(|_| SourceError::NotUtf8)?;
+        SourceCode::parse(text, max_bytes)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A plain file name such as `main.rs`: it names the download and helps to
+/// guess the language, so it must not carry a path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filename(String);
+
+impl Filename {
+    /// Blank means "no file name".
+    pub fn parse(raw: Option<&str>) -> Result<Option<Self>, SourceError> {
+        let Some(name) = raw.map(str::trim).filter(|n| !n.is_empty()) else {
+            return Ok(None);
+        };
+        if name.chars().count() > 255 {
+            return Err(SourceError::FilenameTooLong);
+        }
+        if name.contains(['/', '\\']) || name.chars().any(char::is_control) || name == ".." {
+            return Err(SourceError::FilenameInvalid);
+        }
+        Ok(Some(Filename(name.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text after the last dot, or the whole name when it has none
+    /// (`Makefile`, `Dockerfile`), which is how grammars list them.
+    pub fn extension(&self) -> &str {
+        match self.0.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => ext,
+            _ => &self.0,
+        }
+    }
+}
+
+/// The language a person asked for: a name or alias the engine must know,
+/// or nothing ("auto"), which asks the server to detect it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LanguageRequest {
+    Auto,
+    Named(String),
+}
+
+impl LanguageRequest {
+    pub fn parse(raw: Option<&str>) -> Self {
+        match raw.map(str::trim) {
+            None | Some("") => LanguageRequest::Auto,
+            Some(name) if name.eq_ignore_ascii_case("auto") => LanguageRequest::Auto,
+            Some(name) => LanguageRequest::Named(name.to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_rules() {
+        assert_eq!(SourceCode::parse("".into(), 10), Err(SourceError::Empty));
+        assert_eq!(
+            SourceCode::parse(" \n\t\r\n".into(), 10),
+            Err(SourceError::Empty)
+        );
+        assert_eq!(
+            SourceCode::parse("a\0b".into(), 10),
+            Err(SourceError::ContainsNul)
+        );
+        assert_eq!(
+            SourceCode::parse("abcdefghijk".into(), 10),
+            Err(SourceError::TooLarge {
+                actual: 11,
+                limit: 10
+            })
+        );
+        assert_eq!(
+            SourceCode::parse_bytes(vec![0xff, 0xfe], 10),
+            Err(SourceError::NotUtf8)
+        );
+        // Exactly at the limit is allowed; multi-byte text counts in bytes.
+        assert!(SourceCode::parse("héllo".into(), 6).is_ok());
+        assert!(SourceCode::parse("héllo!".into(), 6).is_err());
+    }
+
+    #[test]
+    fn filename_rules() {
+        assert_eq!(Filename::parse(None), Ok(None));
+        assert_eq!(Filename::parse(Some("  ")), Ok(None));
+        let f = Filename::parse(Some("main.rs")).unwrap().unwrap();
+        assert_eq!(f.extension(), "rs");
+        let f = Filename::parse(Some("Makefile")).unwrap().unwrap();
+        assert_eq!(f.extension(), "Makefile");
+        let f = Filename::parse(Some(".bashrc")).unwrap().unwrap();
+        assert_eq!(f.extension(), ".bashrc");
+        assert_eq!(
+            Filename::parse(Some("../x.rs")),
+            Err(SourceError::FilenameInvalid)
+        );
+        assert_eq!(
+            Filename::parse(Some("a\nb")),
+            Err(SourceError::FilenameInvalid)
+        );
+    }
+
+    #[test]
+    fn language_request() {
+        assert_eq!(LanguageRequest::parse(None), LanguageRequest::Auto);
+        assert_eq!(LanguageRequest::parse(Some("AUTO")), LanguageRequest::Auto);
+        assert_eq!(
+            LanguageRequest::parse(Some(" rs ")),
+            LanguageRequest::Named("rs".into())
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! In-process fan-out of snippet events, one channel per snippet.
+//!
+//! A channel per snippet (rather than one for everything) means an event
+//! wakes only the streams that show its snippet: with ten thousand open
+//! pages, a progress tick costs one wake-up, not ten thousand. Channels are
+//! made on first subscription and dropped with their last subscriber.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use tokio::sync::broadcast;
+
+use crate::domain::{SnippetEvent, SnippetId};
+
+/// Events a slow subscriber may fall behind by before it must resync from
+/// the database (which is always possible: events are only hints).
+const CHANNEL_CAPACITY: usize = 64;
+
+/// One event, numbered and encoded once for every subscriber.
+#[derive(Debug)]
+pub struct Published {
+    /// Rises with every publish in this process; used as the SSE `id:`.
+    pub seq: u64,
+    pub snippet_id: SnippetId,
+    pub event: SnippetEvent,
+    /// The SSE `data:` JSON, encoded once however many streams send it.
+    pub json: String,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    channels: Mutex<HashMap<SnippetId, broadcast::Sender<Arc<Published>>>>,
+    seq: AtomicU64,
+}
+
+/// A live subscription to one snippet. Dropping it unsubscribes.
+pub struct Subscription {
+    hub: Arc<Hub>,
+    snippet_id: SnippetId,
+    receiver: Option<broadcast::Receiver<Arc<Published>>>,
+}
+
+impl Hub {
+    pub fn new() -> Arc<Hub> {
+        Arc::new(Hub::default())
+    }
+
+    /// The sequence number of the newest event published so far. Read it
+    /// after subscribing and before reading a snapshot: every event at or
+    /// below it was committed before the snapshot was read.
+    pub fn current_seq(&self) -> u64 {
+        self.seq.load(Ordering::SeqCst)
+    }
+
+    /// Takes a sequence number no event will ever carry, for events a
+    /// stream makes up from a snapshot.
+    pub fn reserve_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    pub fn subscribe(self: &Arc<Self>, snippet_id: &SnippetId) -> Subscription {
+        let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        let receiver = channels
+            .entry(snippet_id.clone())
+            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+            .subscribe();
+        Subscription {
+            hub: Arc::clone(self),
+            snippet_id: snippet_id.clone(),
+            receiver: Some(receiver),
+        }
+    }
+
+    /// Publishes an event to the snippet's subscribers, if it has any. Call
+    /// it only after the change the event describes is committed.
+    pub fn publish(&self, snippet_id: &SnippetId, event: SnippetEvent) {
+        // The lock is held while numbering and sending so that sequence
+        // order and delivery order agree for every subscriber.
+        let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(sender) = channels.get(snippet_id) {
+            let json = event.to_json(snippet_id);
+            let _ = sender.send(Arc::new(Published {
+                seq,
+                snippet_id: snippet_id.clone(),
+                event,
+                json,
+            }));
+        }
+    }
+
+    /// Snippets with at least one subscriber (for resyncing after a relay
+    /// outage, and for tests).
+    pub fn subscribed_count(&self) -> usize {
+        self.channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+}
+
+impl Subscription {
+    pub fn snippet_id(&self) -> &SnippetId {
+        &self.snippet_id
+    }
+
+    /// The next event. `Err(Lagged)` means events were missed: resync.
+    pub async fn recv(&mut self) -> Result<Arc<Published>, broadcast::error::RecvError> {
+        match self.receiver.as_mut() {
+            Some(receiver) => receiver.recv().await,
+            None => Err(broadcast::error::RecvError::Closed),
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut channels = self.hub.channels.lock().unwrap_or_else(|p| p.into_inner());
+        // Drop our receiver first, under the lock, so the count is exact.
+        self.receiver.take();
+        if let Some(sender) = channels.get(&self.snippet_id) {
+            if sender.receiver_count() == 0 {
+                channels.remove(&self.snippet_id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Progress;
+
+    fn id(n: u8) -> SnippetId {
+        SnippetId::parse(&format!("aaaaaaaaaaa{n}")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_only_their_snippets_events_in_order() {
+        let hub = Hub::new();
+        let mut one = hub.subscribe(&id(1));
+        let mut two = hub.subscribe(&id(2));
+        hub.publish(
+            &id(1),
+            SnippetEvent::Progress(Progress { done: 1, total: 2 }),
+        );
+        hub.publish(
+            &id(2),
+            SnippetEvent::Progress(Progress { done: 5, total: 9 }),
+        );
+        hub.publish(
+            &id(1),
+            SnippetEvent::Progress(Progress { done: 2, total: 2 }),
+        );
+        let a = one.recv().await.unwrap();
+        let b = one.recv().await.unwrap();
+        assert!(a.seq < b.seq);
+        assert_eq!(
+            b.event,
+            SnippetEvent::Progress(Progress { done: 2, total: 2 })
+        );
+        let c = two.recv().await.unwrap();
+        assert_eq!(c.snippet_id, id(2));
+        assert!(a.seq < c.seq && c.seq < b.seq);
+    }
+
+    #[tokio::test]
+    async fn channels_go_away_with_their_last_subscriber() {
+        let hub = Hub::new();
+        let a = hub.subscribe(&id(1));
+        let b = hub.subscribe(&id(1));
+        assert_eq!(hub.subscribed_count(), 1);
+        drop(a);
+        assert_eq!(hub.subscribed_count(), 1);
+        drop(b);
+        assert_eq!(hub.subscribed_count(), 0);
+        // Publishing to nobody still numbers the event.
+        let before = hub.current_seq();
+        hub.publish(
+            &id(1),
+            SnippetEvent::Progress(Progress { done: 1, total: 1 }),
+        );
+        assert_eq!(hub.current_seq(), before + 1);
+    }
+}

@@ -1,0 +1,37 @@
+//! The job engine: workers that claim, run and finish highlighting jobs,
+//! and the maintenance loops that keep the queue healthy, one per file.
+//!
+//! - `worker.rs`: claim -> run -> complete, with lease heartbeats, progress,
+//!   the time limit, retries and graceful shutdown.
+//! - `rescuer.rs`: jobs whose lease expired (their process died) are made
+//!   due again.
+//! - `backoff.rs`: when a failed attempt runs again.
+//!
+//! Job states and who moves a job between them are documented on
+//! [`JobState`](crate::domain::JobState).
+
+mod backoff;
+mod rescuer;
+mod worker;
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::server::{events::Hub, highlight::DynEngine, settings::JobSettings, store::DynStore};
+
+pub use backoff::retry_delay;
+pub use rescuer::Rescuer;
+pub use worker::WorkerPool;
+
+/// What every part of the job engine shares.
+#[derive(Clone)]
+pub struct JobContext {
+    pub store: DynStore,
+    pub engine: DynEngine,
+    pub hub: Arc<Hub>,
+    pub settings: JobSettings,
+    /// Rung after a job is enqueued (or made due) so idle workers claim it
+    /// at once instead of at their next poll.
+    pub wake: Arc<Notify>,
+}

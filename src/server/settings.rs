@@ -1,0 +1,351 @@
+//! The server's runtime settings: defaults, then `Leptos.toml`, then
+//! `HIGHLIGHTER_*` environment variables, then command-line flags, each
+//! layer overriding the one before. `highlighter --help` lists them all.
+//!
+//! (cargo-leptos reads its *build* settings from `Cargo.toml`; this file
+//! is ours alone.)
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::Parser;
+use serde::Deserialize;
+
+use crate::domain::source::DEFAULT_MAX_SNIPPET_BYTES;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("settings file {path} is not valid")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    #[error("setting `{name}` {problem}")]
+    Invalid { name: &'static str, problem: String },
+}
+
+/// Which parts of the program this process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Pages, API, streams and workers.
+    All,
+    /// Pages, API and streams; no jobs run here.
+    Web,
+    /// Jobs only; serves just `/api/health`.
+    Worker,
+}
+
+impl Role {
+    pub fn runs_web(self) -> bool {
+        matches!(self, Role::All | Role::Web)
+    }
+    pub fn runs_workers(self) -> bool {
+        matches!(self, Role::All | Role::Worker)
+    }
+}
+
+/// One layer of settings. Every field is optional so layers can be merged;
+/// the same struct is the command line (with its environment variables)
+/// and the shape of `Leptos.toml`.
+#[derive(Debug, Default, Deserialize, Parser)]
+#[serde(deny_unknown_fields)]
+#[command(
+    name = "highlighter",
+    version,
+    about = "Highlighter: paste code, get it highlighted, pushed live to every page.",
+    after_help = "Settings are read from defaults, then the settings file, then \
+                  HIGHLIGHTER_* environment variables, then these flags."
+)]
+pub struct SettingsLayer {
+    /// The settings file (TOML). Missing is fine: defaults apply.
+    #[arg(long, env = "HIGHLIGHTER_CONFIG", value_name = "PATH")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on [default: the Leptos site address, else 127.0.0.1:3000].
+    #[arg(long, env = "HIGHLIGHTER_ADDR", value_name = "IP:PORT")]
+    pub addr: Option<SocketAddr>,
+
+    /// Database URL: sqlite://path.db or postgres://... [default: sqlite://data/highlighter.db].
+    #[arg(long, env = "HIGHLIGHTER_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Which parts to run: all, web or worker [default: all].
+    #[arg(long, env = "HIGHLIGHTER_ROLE", value_enum)]
+    pub role: Option<Role>,
+
+    /// Jobs run at once by this process [default: one per core].
+    #[arg(long, env = "HIGHLIGHTER_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
+
+    /// Largest snippet accepted, in bytes [default: 524288].
+    #[arg(long, env = "HIGHLIGHTER_MAX_SNIPPET_BYTES", value_name = "BYTES")]
+    pub max_snippet_bytes: Option<usize>,
+
+    /// Attempts per job before it fails for good [default: 5].
+    #[arg(long, env = "HIGHLIGHTER_MAX_ATTEMPTS", value_name = "N")]
+    pub max_attempts: Option<u32>,
+
+    /// How long a claimed job's lease lasts, in seconds [default: 30].
+    #[arg(long, env = "HIGHLIGHTER_LEASE_SECS", value_name = "SECS")]
+    pub lease_secs: Option<f64>,
+
+    /// How often a worker renews its lease, in seconds [default: 10].
+    #[arg(long, env = "HIGHLIGHTER_HEARTBEAT_SECS", value_name = "SECS")]
+    pub heartbeat_secs: Option<f64>,
+
+    /// Time limit of one attempt, in seconds [default: 10].
+    #[arg(long, env = "HIGHLIGHTER_JOB_TIMEOUT_SECS", value_name = "SECS")]
+    pub job_timeout_secs: Option<f64>,
+
+    /// First retry delay, in seconds; doubles per attempt, with full jitter [default: 1].
+    #[arg(long, env = "HIGHLIGHTER_RETRY_BASE_SECS", value_name = "SECS")]
+    pub retry_base_secs: Option<f64>,
+
+    /// Longest retry delay, in seconds [default: 300].
+    #[arg(long, env = "HIGHLIGHTER_RETRY_CAP_SECS", value_name = "SECS")]
+    pub retry_cap_secs: Option<f64>,
+
+    /// How often workers look for due jobs when nothing woke them, in seconds [default: 2].
+    #[arg(long, env = "HIGHLIGHTER_POLL_SECS", value_name = "SECS")]
+    pub poll_secs: Option<f64>,
+
+    /// How often the rescuer looks for expired leases, in seconds [default: 15].
+    #[arg(long, env = "HIGHLIGHTER_RESCUE_SECS", value_name = "SECS")]
+    pub rescue_secs: Option<f64>,
+
+    /// On shutdown, how long in-flight jobs may run before they are released, in seconds [default: 10].
+    #[arg(long, env = "HIGHLIGHTER_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
+    pub shutdown_grace_secs: Option<f64>,
+
+    /// The built site (JS, WASM, CSS) [default: LEPTOS_SITE_ROOT, else target/site].
+    #[arg(long, env = "HIGHLIGHTER_SITE_ROOT", value_name = "DIR")]
+    pub site_root: Option<PathBuf>,
+}
+
+macro_rules! merge_fields {
+    ($high:ident, $low:ident, $($field:ident),+ $(,)?) => {
+        SettingsLayer { $($field: $high.$field.or($low.$field)),+ }
+    };
+}
+
+impl SettingsLayer {
+    /// `self` wins where both layers say something.
+    fn over(self, low: SettingsLayer) -> SettingsLayer {
+        let high = self;
+        merge_fields!(
+            high,
+            low,
+            config,
+            addr,
+            database_url,
+            role,
+            workers,
+            max_snippet_bytes,
+            max_attempts,
+            lease_secs,
+            heartbeat_secs,
+            job_timeout_secs,
+            retry_base_secs,
+            retry_cap_secs,
+            poll_secs,
+            rescue_secs,
+            shutdown_grace_secs,
+            site_root,
+        )
+    }
+
+    fn from_file(path: &std::path::Path, required: bool) -> Result<SettingsLayer, SettingsError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|source| SettingsError::Parse {
+                path: path.to_owned(),
+                source: Box::new(source),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(SettingsLayer::default())
+            }
+            Err(source) => Err(SettingsError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+}
+
+/// The settings in force, every one decided.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub role: Role,
+    pub workers: usize,
+    pub max_snippet_bytes: usize,
+    pub jobs: JobSettings,
+    pub site_root: PathBuf,
+}
+
+/// What the job engine and its maintenance loops need.
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    pub max_attempts: u32,
+    pub lease: Duration,
+    pub heartbeat: Duration,
+    pub timeout: Duration,
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    pub poll_interval: Duration,
+    pub rescue_interval: Duration,
+    pub shutdown_grace: Duration,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            max_attempts: 5,
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
+            timeout: Duration::from_secs(10),
+            retry_base: Duration::from_secs(1),
+            retry_cap: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(2),
+            rescue_interval: Duration::from_secs(15),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the command line, the environment and the settings file.
+    pub fn load() -> Result<Settings, SettingsError> {
+        Settings::from_layer(SettingsLayer::parse())
+    }
+
+    /// Completes a layer (the command line, or a test's choices) with the
+    /// settings file it names (default `Leptos.toml`) and the defaults.
+    pub fn from_layer(top: SettingsLayer) -> Result<Settings, SettingsError> {
+        let (path, required) = match &top.config {
+            Some(path) => (path.clone(), true),
+            None => (PathBuf::from("Leptos.toml"), false),
+        };
+        let merged = top.over(SettingsLayer::from_file(&path, required)?);
+        Settings::decide(merged)
+    }
+
+    fn decide(layer: SettingsLayer) -> Result<Settings, SettingsError> {
+        let defaults = JobSettings::default();
+        let secs = |name: &'static str, value: Option<f64>, default: Duration| match value {
+            None => Ok(default),
+            Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
+            Some(s) => Err(SettingsError::Invalid {
+                name,
+                problem: format!("must be a positive number of seconds, not {s}"),
+            }),
+        };
+        let jobs = JobSettings {
+            max_attempts: layer.max_attempts.unwrap_or(defaults.max_attempts),
+            lease: secs("lease_secs", layer.lease_secs, defaults.lease)?,
+            heartbeat: secs("heartbeat_secs", layer.heartbeat_secs, defaults.heartbeat)?,
+            timeout: secs("job_timeout_secs", layer.job_timeout_secs, defaults.timeout)?,
+            retry_base: secs(
+                "retry_base_secs",
+                layer.retry_base_secs,
+                defaults.retry_base,
+            )?,
+            retry_cap: secs("retry_cap_secs", layer.retry_cap_secs, defaults.retry_cap)?,
+            poll_interval: secs("poll_secs", layer.poll_secs, defaults.poll_interval)?,
+            rescue_interval: secs("rescue_secs", layer.rescue_secs, defaults.rescue_interval)?,
+            shutdown_grace: secs(
+                "shutdown_grace_secs",
+                layer.shutdown_grace_secs,
+                defaults.shutdown_grace,
+            )?,
+        };
+        if jobs.max_attempts == 0 {
+            return Err(SettingsError::Invalid {
+                name: "max_attempts",
+                problem: "must be at least 1".into(),
+            });
+        }
+        if jobs.heartbeat >= jobs.lease {
+            return Err(SettingsError::Invalid {
+                name: "heartbeat_secs",
+                problem: "must be shorter than lease_secs, or leases expire while jobs run".into(),
+            });
+        }
+        let workers = match layer.workers {
+            None | Some(0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            Some(n) => n,
+        };
+        let max_snippet_bytes = layer.max_snippet_bytes.unwrap_or(DEFAULT_MAX_SNIPPET_BYTES);
+        if max_snippet_bytes == 0 {
+            return Err(SettingsError::Invalid {
+                name: "max_snippet_bytes",
+                problem: "must be at least 1".into(),
+            });
+        }
+        let addr = match layer.addr {
+            Some(addr) => addr,
+            None => match std::env::var("LEPTOS_SITE_ADDR") {
+                Ok(raw) => raw.parse().map_err(|_| SettingsError::Invalid {
+                    name: "addr",
+                    problem: format!("(from LEPTOS_SITE_ADDR) is not an address: {raw}"),
+                })?,
+                Err(_) => SocketAddr::from(([127, 0, 0, 1], 3000)),
+            },
+        };
+        let site_root = layer
+            .site_root
+            .or_else(|| std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("target/site"));
+        Ok(Settings {
+            addr,
+            database_url: layer
+                .database_url
+                .unwrap_or_else(|| "sqlite://data/highlighter.db".to_owned()),
+            role: layer.role.unwrap_or(Role::All),
+            workers,
+            max_snippet_bytes,
+            jobs,
+            site_root,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upper_layer_wins_field_by_field() {
+        let file: SettingsLayer = toml::from_str("workers = 3\nmax_snippet_bytes = 100").unwrap();
+        let cli = SettingsLayer {
+            workers: Some(7),
+            ..Default::default()
+        };
+        let merged = Settings::decide(cli.over(file)).unwrap();
+        assert_eq!(merged.workers, 7);
+        assert_eq!(merged.max_snippet_bytes, 100);
+        assert_eq!(merged.jobs.max_attempts, 5);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        assert!(toml::from_str::<SettingsLayer>("wrokers = 3").is_err());
+    }
+
+    #[test]
+    fn nonsense_durations_are_refused() {
+        let layer = SettingsLayer {
+            lease_secs: Some(-1.0),
+            ..Default::default()
+        };
+        assert!(Settings::decide(layer).is_err());
+    }
+}

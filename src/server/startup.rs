@@ -1,0 +1,176 @@
+//! Wiring: settings -> store -> engine -> hub -> workers -> router.
+//!
+//! [`Application::build`] binds the listener (port 0 gives a free port,
+//! which is how tests run many apps side by side) and starts the
+//! background loops; [`Application::run_until_stopped`] serves until the
+//! shutdown token is cancelled, then waits for the loops to finish.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    Router, body::Body, extract::State, http::Request, response::IntoResponse, routing::post,
+};
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+
+use crate::{
+    app::{App, shell},
+    server::{
+        AppState,
+        events::Hub,
+        highlight::{DynEngine, Languages, SyntectEngine, theme},
+        http,
+        jobs::{JobContext, Rescuer, WorkerPool},
+        settings::Settings,
+        store::{self, StoreError},
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("could not open the database")]
+    Store(#[from] StoreError),
+    #[error("could not listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    background: JoinSet<()>,
+}
+
+impl Application {
+    /// Builds the app with the embedded syntect engine.
+    pub async fn build(
+        settings: Settings,
+        shutdown: CancellationToken,
+    ) -> Result<Self, StartupError> {
+        let languages = Languages::load();
+        let engine: DynEngine = Arc::new(SyntectEngine::new(Arc::clone(languages.syntaxes())));
+        Self::build_with_engine(settings, engine, languages, shutdown).await
+    }
+
+    /// Builds the app around any engine (tests inject failing or slow ones).
+    pub async fn build_with_engine(
+        settings: Settings,
+        engine: DynEngine,
+        languages: Languages,
+        shutdown: CancellationToken,
+    ) -> Result<Self, StartupError> {
+        let store = store::connect(&settings.database_url).await?;
+        let listener =
+            TcpListener::bind(settings.addr)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: settings.addr,
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.addr,
+            source,
+        })?;
+        let leptos = LeptosOptions::builder()
+            .output_name("highlighter")
+            .site_root(settings.site_root.to_string_lossy().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(local_addr)
+            .build();
+        let state = AppState {
+            store,
+            hub: Hub::new(),
+            languages,
+            settings: Arc::new(settings),
+            leptos,
+            wake: Arc::new(Notify::new()),
+            shutdown,
+            theme_css: theme::stylesheet().into(),
+        };
+
+        let mut background = JoinSet::new();
+        if state.settings.role.runs_workers() {
+            let ctx = JobContext {
+                store: Arc::clone(&state.store),
+                engine,
+                hub: Arc::clone(&state.hub),
+                settings: state.settings.jobs.clone(),
+                wake: Arc::clone(&state.wake),
+            };
+            let pool = WorkerPool::new(ctx.clone(), state.settings.workers);
+            background.spawn(pool.run(state.shutdown.clone()));
+            background.spawn(Rescuer::new(ctx).run(state.shutdown.clone()));
+        }
+
+        let router = router(state.clone());
+        Ok(Application {
+            listener,
+            router,
+            state,
+            background,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the shutdown token is cancelled; then lets open
+    /// requests and streams end, and waits for the workers to finish or
+    /// release their jobs.
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
+        let shutdown = self.state.shutdown.clone();
+        tracing::info!(addr = %self.local_addr(), role = ?self.state.settings.role, "listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await?;
+        while self.background.join_next().await.is_some() {}
+        Ok(())
+    }
+}
+
+async fn server_fn_handler(
+    State(state): State<AppState>,
+    request: Request<Body>,
+) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+}
+
+fn router(state: AppState) -> Router {
+    let health = http::health_routes();
+    if !state.settings.role.runs_web() {
+        return health.with_state(state);
+    }
+    let routes = generate_route_list(App);
+    let leptos = state.leptos.clone();
+    let context_state = state.clone();
+    Router::new()
+        .merge(health)
+        .merge(http::api_routes())
+        .route("/rpc/{*fn_name}", post(server_fn_handler))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(leptos.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Pages and fragments compress well; event streams are left alone
+        // by the default predicate, so pushes are never held in a buffer.
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,202 @@
+//! Storage: the one source of truth.
+//!
+//! Everything durable goes through the [`Store`] trait: SQLite (embedded, the
+//! single-node default) implements it in `sqlite.rs`. Events are only hints
+//! about changes here; a page that missed one re-reads a snapshot.
+//!
+//! Times are passed in rather than read inside, so the maintenance loops can
+//! be tested with a clock of their own.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Filename, Progress, SnippetId, SnippetSummary, SnippetView, SourceCode};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("could not apply database migrations")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database URL `{0}` is not supported: use sqlite://path.db")]
+    UnsupportedUrl(String),
+    #[error("the database holds a value this version cannot read: {0}")]
+    Corrupt(String),
+}
+
+/// A snippet about to be stored, with its first job.
+#[derive(Clone, Debug)]
+pub struct NewSnippet {
+    pub id: SnippetId,
+    pub code: SourceCode,
+    pub language: String,
+    pub filename: Option<Filename>,
+    pub max_attempts: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Proof that a worker holds a job: the fencing token every write of the
+/// job's outcome is checked against. A worker whose lease expired and was
+/// claimed again by someone else holds a stale token, and its writes are
+/// refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub snippet_id: SnippetId,
+    pub worker: String,
+    pub attempt: u32,
+}
+
+/// A job a worker has claimed, with what it needs to run it.
+#[derive(Clone, Debug)]
+pub struct ClaimedJob {
+    pub lease: Lease,
+    pub max_attempts: u32,
+    pub code: String,
+    pub language: String,
+}
+
+/// What happened to a job whose lease had expired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rescued {
+    /// Due again now.
+    Requeued(SnippetId),
+    /// It had used its last attempt: failed for good.
+    Failed(SnippetId),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores the snippet and queues its job, in one transaction.
+    async fn create_snippet(&self, new: &NewSnippet) -> Result<(), StoreError>;
+
+    /// The snapshot of one snippet, with its job's state.
+    async fn snippet(&self, id: &SnippetId) -> Result<Option<SnippetView>, StoreError>;
+
+    /// The newest snippets, newest first.
+    async fn recent_snippets(&self, limit: u32) -> Result<Vec<SnippetSummary>, StoreError>;
+
+    /// Claims up to `limit` due jobs for `worker`, leased until `lease_until`.
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<ClaimedJob>, StoreError>;
+
+    /// Extends a lease. `false`: the lease was lost; stop working on the job.
+    async fn renew_lease(
+        &self,
+        lease: &Lease,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Records how far the job got, for pages that open mid-way.
+    async fn save_progress(&self, lease: &Lease, progress: Progress) -> Result<bool, StoreError>;
+
+    /// Stores the result and marks the job succeeded, in one transaction, if
+    /// the lease still holds. `false`: someone else owns the job now.
+    async fn complete_job(
+        &self,
+        lease: &Lease,
+        html: &str,
+        highlighted_in_ms: u64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Schedules the next attempt at `run_at`, if the lease still holds.
+    async fn retry_job(
+        &self,
+        lease: &Lease,
+        error: &str,
+        run_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Fails the job for good, if the lease still holds.
+    async fn fail_job(
+        &self,
+        lease: &Lease,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives an unfinished job back to the queue (shutdown); the attempt does
+    /// not count.
+    async fn release_job(&self, lease: &Lease, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// Makes jobs whose lease expired before `now` due again (or failed, when
+    /// they have no attempts left).
+    async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError>;
+
+    /// Cheap liveness check for `/api/health`.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store the URL names and brings its schema up to date.
+pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+/// Milliseconds since the Unix epoch: how times are stored.
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+}
+
+/// Lines as a person counts them: a final line without a newline counts.
+pub(crate) fn count_lines(code: &str) -> u32 {
+    SnippetView::line_count(code)
+}
+
+/// The first non-blank line, cut to a length that fits a list row.
+pub(crate) fn preview(code: &str) -> String {
+    const MAX_CHARS: usize = 80;
+    let line = code
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let mut out: String = line.chars().take(MAX_CHARS).collect();
+    if line.chars().nth(MAX_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_counting_matches_the_corpus_manifest_rule() {
+        assert_eq!(count_lines("a\nb\n"), 2);
+        assert_eq!(count_lines("a\nb"), 2);
+        assert_eq!(count_lines("a\r\nb"), 2);
+        assert_eq!(count_lines("\n"), 1);
+    }
+
+    #[test]
+    fn preview_skips_blank_lines_and_cuts_long_ones() {
+        assert_eq!(preview("\n\n  fn main() {}\n"), "fn main() {}");
+        let long = "x".repeat(100);
+        assert_eq!(preview(&long).chars().count(), 81);
+    }
+}
