@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what building (and, with --with-browser, testing) Highlighter
+# needs, and nothing that is already there. Safe to run again and again:
+# a second run takes about a second.
+#
+#   wasm32 target, cargo-leptos (with no_downloads: it may not fetch tools
+#   from the internet), wasm-bindgen CLI at exactly Cargo.lock's version,
+#   Node.js + npm packages (Playwright, binaryen's wasm-opt), Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_browser=0
+[ "${1:-}" = "--with-browser" ] && with_browser=1
+
+CARGO_LEPTOS_VERSION=0.3.10
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=0
+apt_install() {
+  if [ $apt_updated = 0 ]; then
+    as_root apt-get update -q
+    apt_updated=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  step "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes ~15 minutes once)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+fi
+
+# The CLI must match the wasm-bindgen crate exactly. No --locked: the CLI's
+# own lockfile names a crate version the registry does not have.
+wasm_bindgen_version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
+  step "installing wasm-bindgen-cli $wasm_bindgen_version"
+  cargo install wasm-bindgen-cli --version "$wasm_bindgen_version" --force
+fi
+
+if ! command -v npm >/dev/null 2>&1; then
+  step "installing Node.js and npm"
+  apt_install nodejs npm
+fi
+
+# Playwright drives the system Chromium, so it must not download browsers.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "installing npm packages (Playwright, binaryen)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ $with_browser = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  step "installing Chromium"
+  apt_install chromium
+fi

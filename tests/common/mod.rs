@@ -1,0 +1,194 @@
+//! Test helpers: spawn the real application on port 0 with a fresh SQLite
+//! database, and talk to it over HTTP like any client.
+#![allow(dead_code)]
+
+pub mod engines;
+pub mod sse;
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use highlighter::server::{
+    highlight::{DynEngine, Languages, SyntectEngine},
+    settings::{Settings, SettingsLayer},
+    startup::Application,
+};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+pub use sse::{SseClient, SseEvent};
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub shutdown: CancellationToken,
+    pub languages: Languages,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Settings for a test app: port 0, a temporary database, an empty
+/// settings file (so the developer's `Leptos.toml` never leaks in).
+pub fn test_layer(dir: &tempfile::TempDir) -> SettingsLayer {
+    let config = dir.path().join("empty.toml");
+    std::fs::write(&config, "").expect("write empty settings file");
+    SettingsLayer {
+        config: Some(config),
+        addr: Some("127.0.0.1:0".parse().unwrap()),
+        database_url: Some(format!("sqlite://{}", dir.path().join("test.db").display())),
+        workers: Some(2),
+        site_root: Some(PathBuf::from("target/site")),
+        ..Default::default()
+    }
+}
+
+pub fn languages() -> Languages {
+    static LANGUAGES: std::sync::OnceLock<Languages> = std::sync::OnceLock::new();
+    LANGUAGES.get_or_init(Languages::load).clone()
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}, None).await
+    }
+
+    /// `adjust` may change any setting; `engine` replaces syntect.
+    pub async fn spawn_with(
+        adjust: impl FnOnce(&mut SettingsLayer),
+        engine: Option<DynEngine>,
+    ) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut layer = test_layer(&dir);
+        adjust(&mut layer);
+        let settings = Settings::from_layer(layer).expect("valid test settings");
+        let languages = languages();
+        let engine = engine
+            .unwrap_or_else(|| Arc::new(SyntectEngine::new(Arc::clone(languages.syntaxes()))));
+        let shutdown = CancellationToken::new();
+        let app =
+            Application::build_with_engine(settings, engine, languages.clone(), shutdown.clone())
+                .await
+                .expect("app builds");
+        let base = format!("http://{}", app.local_addr());
+        let handle = tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            shutdown,
+            languages,
+            handle,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Submits JSON and returns the whole response.
+    pub async fn post_json(&self, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/snippets"))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Submits code, expecting 201; returns the id.
+    pub async fn submit(&self, code: &str, language: Option<&str>) -> String {
+        let response = self
+            .post_json(&json!({ "code": code, "language": language }))
+            .await;
+        assert_eq!(
+            response.status(),
+            201,
+            "submit failed: {:?}",
+            response.text().await
+        );
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn snippet(&self, id: &str) -> Value {
+        let response = self
+            .client
+            .get(self.url(&format!("/api/snippets/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn events(&self, id: &str) -> SseClient {
+        SseClient::connect(
+            &self.client,
+            &self.url(&format!("/api/snippets/{id}/events")),
+        )
+        .await
+    }
+
+    /// Waits (on the event stream, not by polling) for the final event.
+    pub async fn wait_final(&self, id: &str) -> SseEvent {
+        let mut stream = self.events(id).await;
+        loop {
+            let event = stream
+                .next_within(Duration::from_secs(60))
+                .await
+                .expect("the stream ended before a final event");
+            if event.event == "highlighted" || event.event == "failed" {
+                return event;
+            }
+        }
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.handle).await;
+    }
+}
+
+/// The text of an HTML fragment: tags removed, entities decoded.
+pub fn html_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        text.push_str(&rest[..start]);
+        match rest[start..].find('>') {
+            Some(end) => rest = &rest[start + end + 1..],
+            None => panic!("unterminated tag in HTML"),
+        }
+    }
+    text.push_str(rest);
+    decode_entities(&text)
+}
+
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp..];
+        let end = after.find(';').expect("unterminated entity");
+        let entity = &after[1..end];
+        let decoded = match entity {
+            "lt" => '<',
+            "gt" => '>',
+            "amp" => '&',
+            "quot" => '"',
+            "apos" => '\'',
+            e if e.starts_with("#x") => {
+                char::from_u32(u32::from_str_radix(&e[2..], 16).unwrap()).unwrap()
+            }
+            e if e.starts_with('#') => char::from_u32(e[1..].parse().unwrap()).unwrap(),
+            other => panic!("unknown entity &{other};"),
+        };
+        out.push(decoded);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}

@@ -1,0 +1,117 @@
+//! A small server-sent-events client over reqwest, enough to read what a
+//! browser's EventSource would: `id`, `event`, `data`, `retry`; comments
+//! (keep-alives) skipped.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Default)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: String,
+    pub data: String,
+    pub retry: Option<u64>,
+}
+
+impl SseEvent {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.data).expect("event data is JSON")
+    }
+}
+
+pub struct SseClient {
+    pub status: reqwest::StatusCode,
+    body: Option<futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>>,
+    buffer: String,
+}
+
+impl SseClient {
+    pub async fn connect(client: &reqwest::Client, url: &str) -> SseClient {
+        let response = client
+            .get(url)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .expect("stream request sent");
+        let status = response.status();
+        SseClient {
+            status,
+            body: Some(response.bytes_stream().boxed()),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event, or `None` when the server ended the stream.
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                if let Some(event) = parse_block(&block) {
+                    return Some(event);
+                }
+                continue;
+            }
+            let chunk = self.body.as_mut()?.next().await;
+            match chunk {
+                Some(Ok(bytes)) => self
+                    .buffer
+                    .push_str(&String::from_utf8(bytes.to_vec()).expect("UTF-8 stream")),
+                _ => {
+                    self.body = None;
+                    return None;
+                }
+            }
+        }
+    }
+
+    pub async fn next_within(&mut self, limit: Duration) -> Option<SseEvent> {
+        tokio::time::timeout(limit, self.next())
+            .await
+            .expect("no event within the time limit")
+    }
+
+    /// Every event until the server ends the stream.
+    pub async fn collect_until_end(&mut self, limit: Duration) -> Vec<SseEvent> {
+        let mut events = Vec::new();
+        let deadline = tokio::time::Instant::now() + limit;
+        while let Ok(Some(event)) = tokio::time::timeout_at(deadline, self.next()).await {
+            events.push(event);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stream did not end within {limit:?}; got {events:?}"
+        );
+        events
+    }
+}
+
+fn parse_block(block: &str) -> Option<SseEvent> {
+    let mut event = SseEvent::default();
+    let mut data = Vec::new();
+    let mut any = false;
+    for line in block.lines() {
+        if line.starts_with(':') || line.is_empty() {
+            continue;
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        any = true;
+        match field {
+            "id" => event.id = Some(value.to_owned()),
+            "event" => event.event = value.to_owned(),
+            "data" => data.push(value.to_owned()),
+            "retry" => event.retry = value.parse().ok(),
+            _ => {}
+        }
+    }
+    if !any || (data.is_empty() && event.event.is_empty()) {
+        return None;
+    }
+    if event.event.is_empty() {
+        event.event = "message".to_owned();
+    }
+    event.data = data.join("\n");
+    Some(event)
+}
