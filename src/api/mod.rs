@@ -80,3 +80,18 @@ pub async fn list_languages() -> Result<Vec<LanguageInfo>, UserError> {
     let state = app_state()?;
     Ok(state.languages.list().to_vec())
 }
+
+/// "Try again" on a failed snippet: queues it anew. The page follows the
+/// new attempt live; without JavaScript the browser returns to the page.
+#[server(prefix = "/rpc", endpoint = "retry")]
+pub async fn retry_snippet(id: String) -> Result<(), UserError> {
+    let state = app_state()?;
+    let id = crate::domain::SnippetId::parse(&id).map_err(|e| UserError::new(e.to_string()))?;
+    match state.retry(&id).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(UserError::new(
+            "This snippet is not failed (or no longer exists), so there is nothing to try again.",
+        )),
+        Err(e) => Err(internal(e)),
+    }
+}

@@ -32,6 +32,16 @@ impl LiveSnippet {
         }
     }
 
+    /// Queued anew ("Try again"): back to the start.
+    pub fn requeued(&mut self) {
+        self.state = JobState::Queued;
+        self.progress = None;
+        self.attempts = 0;
+        self.next_attempt_at = None;
+        self.html = None;
+        self.error = None;
+    }
+
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     pub fn apply(&mut self, event: SnippetEvent) {
         match event {

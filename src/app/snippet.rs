@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::{NotFound, live::LiveSnippet, set_status};
 use crate::{
-    api::get_snippet,
+    api::{RetrySnippet, get_snippet},
     domain::{JobState, SnippetView},
 };
 
@@ -41,13 +41,27 @@ pub fn SnippetPage() -> impl IntoView {
 #[component]
 fn SnippetBody(view: SnippetView) -> impl IntoView {
     let live = RwSignal::new(LiveSnippet::from_view(&view));
+    // Bumped whenever the snippet is queued anew, to follow the new run.
+    let generation = RwSignal::new(0u32);
+    let retry = ServerAction::<RetrySnippet>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = retry.value().get() {
+            live.update(LiveSnippet::requeued);
+            generation.update(|g| *g += 1);
+        }
+    });
     #[cfg(feature = "hydrate")]
     {
         let id = view.id.clone();
-        if !view.state.is_final() {
-            Effect::new(move |_| super::live::follow(id.clone(), live));
-        }
+        Effect::new(move |_| {
+            generation.track();
+            if !live.with_untracked(|l| l.state.is_final()) {
+                super::live::follow(id.clone(), live);
+            }
+        });
     }
+    let retry_error = move || retry.value().get().and_then(|r| r.err()).map(|e| e.message);
+    let id_text = StoredValue::new(view.id.to_string());
     let title = view
         .filename
         .clone()
@@ -73,10 +87,22 @@ fn SnippetBody(view: SnippetView) -> impl IntoView {
                     value=move || live.with(|l| l.progress.map(|p| p.percent()).unwrap_or(0))
                 ></progress>
             </Show>
+            <Show when=move || live.with(|l| l.attempts > 1 && !l.state.is_final() || l.state == JobState::Retrying)>
+                <p class="attempts">
+                    {move || live.with(|l| format!("Attempt {} of {}", l.attempts.max(1), l.max_attempts))}
+                </p>
+            </Show>
             <Show when=move || live.with(|l| l.error.is_some())>
                 <p class="error" role="alert">
                     {move || live.with(|l| l.error.clone().unwrap_or_default())}
                 </p>
+            </Show>
+            <Show when=move || state() == JobState::Failed>
+                <ActionForm action=retry attr:class="retry-form">
+                    <input type="hidden" name="id" value=move || id_text.get_value()/>
+                    <button type="submit" disabled=move || retry.pending().get()>"Try again"</button>
+                    <span class="form-error" role="alert">{retry_error}</span>
+                </ActionForm>
             </Show>
             {move || match live.with(|l| l.html.clone()) {
                 Some(html) if state() == JobState::Succeeded => {

@@ -10,7 +10,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    domain::{Filename, LanguageRequest, SnippetId, SourceCode, SourceError},
+    domain::{
+        Filename, JobState, LanguageRequest, SnippetEvent, SnippetId, SourceCode, SourceError,
+        StateChanged,
+    },
     server::{
         events::Hub,
         highlight::Languages,
@@ -66,6 +69,28 @@ impl AppState {
             Filename::parse(filename)?,
         )
         .await
+    }
+
+    /// "Try again": queues a failed snippet anew and tells its pages.
+    /// `Ok(false)` when it is unknown or not failed.
+    pub async fn retry(&self, id: &SnippetId) -> Result<bool, StoreError> {
+        let requeued = self
+            .store
+            .requeue_failed(id, self.settings.jobs.max_attempts, Utc::now())
+            .await?;
+        if requeued {
+            self.hub.publish(
+                id,
+                SnippetEvent::State(StateChanged {
+                    state: JobState::Queued,
+                    progress: None,
+                    attempts: 0,
+                    next_attempt_at: None,
+                }),
+            );
+            self.wake.notify_one();
+        }
+        Ok(requeued)
     }
 
     /// Stores the snippet and its job in one transaction, then wakes the

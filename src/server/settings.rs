@@ -125,6 +125,22 @@ pub struct SettingsLayer {
     #[arg(long, env = "HIGHLIGHTER_SHUTDOWN_GRACE_SECS", value_name = "SECS")]
     pub shutdown_grace_secs: Option<f64>,
 
+    /// How long succeeded job records are kept, in seconds (snippets stay) [default: 86400].
+    #[arg(
+        long,
+        env = "HIGHLIGHTER_SUCCEEDED_RETENTION_SECS",
+        value_name = "SECS"
+    )]
+    pub succeeded_retention_secs: Option<f64>,
+
+    /// How long failed job records are kept, in seconds [default: 604800].
+    #[arg(long, env = "HIGHLIGHTER_FAILED_RETENTION_SECS", value_name = "SECS")]
+    pub failed_retention_secs: Option<f64>,
+
+    /// How often the pruner runs, in seconds [default: 300].
+    #[arg(long, env = "HIGHLIGHTER_PRUNE_SECS", value_name = "SECS")]
+    pub prune_secs: Option<f64>,
+
     /// The built site (JS, WASM, CSS) [default: LEPTOS_SITE_ROOT, else target/site].
     #[arg(long, env = "HIGHLIGHTER_SITE_ROOT", value_name = "DIR")]
     pub site_root: Option<PathBuf>,
@@ -158,6 +174,9 @@ impl SettingsLayer {
             poll_secs,
             rescue_secs,
             shutdown_grace_secs,
+            succeeded_retention_secs,
+            failed_retention_secs,
+            prune_secs,
             site_root,
         )
     }
@@ -203,6 +222,9 @@ pub struct JobSettings {
     pub poll_interval: Duration,
     pub rescue_interval: Duration,
     pub shutdown_grace: Duration,
+    pub succeeded_retention: Duration,
+    pub failed_retention: Duration,
+    pub prune_interval: Duration,
 }
 
 impl Default for JobSettings {
@@ -217,6 +239,9 @@ impl Default for JobSettings {
             poll_interval: Duration::from_secs(2),
             rescue_interval: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(10),
+            succeeded_retention: Duration::from_secs(24 * 3600),
+            failed_retention: Duration::from_secs(7 * 24 * 3600),
+            prune_interval: Duration::from_secs(300),
         }
     }
 }
@@ -266,6 +291,17 @@ impl Settings {
                 layer.shutdown_grace_secs,
                 defaults.shutdown_grace,
             )?,
+            succeeded_retention: secs(
+                "succeeded_retention_secs",
+                layer.succeeded_retention_secs,
+                defaults.succeeded_retention,
+            )?,
+            failed_retention: secs(
+                "failed_retention_secs",
+                layer.failed_retention_secs,
+                defaults.failed_retention,
+            )?,
+            prune_interval: secs("prune_secs", layer.prune_secs, defaults.prune_interval)?,
         };
         if jobs.max_attempts == 0 {
             return Err(SettingsError::Invalid {

@@ -23,7 +23,7 @@ use crate::{
         events::Hub,
         highlight::{DynEngine, Languages, SyntectEngine, theme},
         http,
-        jobs::{JobContext, Rescuer, WorkerPool},
+        jobs::{JobContext, Pruner, Rescuer, WorkerPool},
         settings::Settings,
         store::{self, StoreError},
     },
@@ -106,7 +106,8 @@ impl Application {
             };
             let pool = WorkerPool::new(ctx.clone(), state.settings.workers);
             background.spawn(pool.run(state.shutdown.clone()));
-            background.spawn(Rescuer::new(ctx).run(state.shutdown.clone()));
+            background.spawn(Rescuer::new(ctx.clone()).run(state.shutdown.clone()));
+            background.spawn(Pruner::new(ctx).run(state.shutdown.clone()));
         }
 
         let router = router(state.clone());

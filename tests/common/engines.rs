@@ -46,3 +46,141 @@ impl Engine for GatedEngine {
         self.inner.highlight(request, progress, cancel).await
     }
 }
+
+/// Fails the first `failures` attempts with a transient error (as a remote
+/// engine that is down would), then highlights for real.
+pub struct FlakyEngine {
+    /// Attempts wait here until the test opens it (so it can subscribe first).
+    pub gate: Arc<Semaphore>,
+    failures_left: std::sync::atomic::AtomicUsize,
+    pub permanent: std::sync::atomic::AtomicBool,
+    inner: SyntectEngine,
+}
+
+impl FlakyEngine {
+    pub fn new(failures: usize) -> Arc<Self> {
+        Arc::new(FlakyEngine {
+            gate: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
+            failures_left: std::sync::atomic::AtomicUsize::new(failures),
+            permanent: std::sync::atomic::AtomicBool::new(false),
+            inner: SyntectEngine::new(Arc::clone(super::languages().syntaxes())),
+        })
+    }
+
+    /// Like `new`, but attempts wait until `open` is called.
+    pub fn gated(failures: usize) -> Arc<Self> {
+        let engine = Self::new(failures);
+        engine.gate.forget_permits(Semaphore::MAX_PERMITS);
+        engine
+    }
+
+    pub fn open(&self) {
+        self.gate.add_permits(1 << 20);
+    }
+
+    /// While set, every attempt fails permanently.
+    pub fn fail_permanently(&self, on: bool) {
+        self.permanent
+            .store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Engine for FlakyEngine {
+    async fn highlight(
+        &self,
+        request: HighlightRequest,
+        progress: ProgressSink,
+        cancel: CancelFlag,
+    ) -> Result<String, EngineError> {
+        use std::sync::atomic::Ordering;
+        drop(
+            self.gate
+                .acquire()
+                .await
+                .map_err(|_| EngineError::Cancelled)?,
+        );
+        if self.permanent.load(Ordering::SeqCst) {
+            return Err(EngineError::Permanent(
+                "the engine refuses this input".into(),
+            ));
+        }
+        let left = self.failures_left.load(Ordering::SeqCst);
+        if left > 0 {
+            self.failures_left.store(left - 1, Ordering::SeqCst);
+            return Err(EngineError::Transient(format!(
+                "engine unavailable ({left} more failures)"
+            )));
+        }
+        self.inner.highlight(request, progress, cancel).await
+    }
+}
+
+/// Panics on code containing `PANIC`, in the engine's own future (not on a
+/// blocking thread); highlights anything else.
+pub struct PanickingEngine {
+    inner: SyntectEngine,
+}
+
+impl PanickingEngine {
+    pub fn new() -> Arc<Self> {
+        Arc::new(PanickingEngine {
+            inner: SyntectEngine::new(Arc::clone(super::languages().syntaxes())),
+        })
+    }
+}
+
+#[async_trait]
+impl Engine for PanickingEngine {
+    async fn highlight(
+        &self,
+        request: HighlightRequest,
+        progress: ProgressSink,
+        cancel: CancelFlag,
+    ) -> Result<String, EngineError> {
+        if request.code.contains("PANIC") {
+            panic!("the engine hit a bug");
+        }
+        self.inner.highlight(request, progress, cancel).await
+    }
+}
+
+/// Burns CPU on a blocking thread, line after line, until cancelled: a
+/// grammar that never finishes. Records when it noticed the cancellation,
+/// so tests can check no thread keeps spinning.
+pub struct SpinningEngine {
+    pub stopped: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SpinningEngine {
+    pub fn new() -> Arc<Self> {
+        Arc::new(SpinningEngine {
+            stopped: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        })
+    }
+}
+
+#[async_trait]
+impl Engine for SpinningEngine {
+    async fn highlight(
+        &self,
+        _request: HighlightRequest,
+        _progress: ProgressSink,
+        cancel: CancelFlag,
+    ) -> Result<String, EngineError> {
+        let stopped = Arc::clone(&self.stopped);
+        tokio::task::spawn_blocking(move || {
+            let mut x = 0u64;
+            while !cancel.is_cancelled() {
+                for i in 0..100_000u64 {
+                    x = x.wrapping_mul(31).wrapping_add(i);
+                }
+                std::hint::black_box(x);
+            }
+            stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+            Err(EngineError::Cancelled)
+        })
+        .await
+        .unwrap_or(Err(EngineError::Cancelled))
+    }
+}

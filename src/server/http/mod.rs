@@ -22,6 +22,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/snippets", post(rest::create_snippet))
         .route("/api/snippets/{id}", get(rest::show_snippet))
         .route("/api/snippets/{id}/highlighted", get(rest::highlighted))
+        .route("/api/snippets/{id}/retry", post(rest::retry_snippet))
         .route("/api/snippets/{id}/events", get(sse::snippet_events))
         .route("/api/languages", get(rest::languages))
         .route("/theme.css", get(rest::theme_css))

@@ -155,3 +155,24 @@ pub async fn theme_css(State(state): State<AppState>) -> Response {
     )
         .into_response()
 }
+
+/// "Try again" for API clients: 202 when a failed snippet was queued
+/// anew, 409 when it is not failed.
+pub async fn retry_snippet(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let view = find(&state, &raw_id).await?;
+    if state.retry(&view.id).await? {
+        Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "id": view.id, "url": view.id.url(), "state": JobState::Queued })),
+        )
+            .into_response())
+    } else {
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "Only a failed snippet can be tried again; this one is not failed.",
+        ))
+    }
+}

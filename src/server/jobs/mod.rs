@@ -5,12 +5,14 @@
 //!   the time limit, retries and graceful shutdown.
 //! - `rescuer.rs`: jobs whose lease expired (their process died) are made
 //!   due again.
+//! - `pruner.rs`: finished job records are deleted after their retention.
 //! - `backoff.rs`: when a failed attempt runs again.
 //!
 //! Job states and who moves a job between them are documented on
 //! [`JobState`](crate::domain::JobState).
 
 mod backoff;
+mod pruner;
 mod rescuer;
 mod worker;
 
@@ -21,6 +23,7 @@ use tokio::sync::Notify;
 use crate::server::{events::Hub, highlight::DynEngine, settings::JobSettings, store::DynStore};
 
 pub use backoff::retry_delay;
+pub use pruner::Pruner;
 pub use rescuer::Rescuer;
 pub use worker::WorkerPool;
 

@@ -27,20 +27,22 @@ impl Rescuer {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => self.rescue_once().await,
+                _ = ticks.tick() => { self.rescue_once(Utc::now()).await; }
             }
         }
     }
 
-    /// One pass. Public so tests can drive it without waiting.
-    pub async fn rescue_once(&self) {
-        let rescued = match self.ctx.store.rescue_expired(Utc::now()).await {
+    /// One pass, as of `now`; returns how many jobs it rescued. Public so
+    /// tests can drive it with a clock of their own.
+    pub async fn rescue_once(&self, now: chrono::DateTime<Utc>) -> usize {
+        let rescued = match self.ctx.store.rescue_expired(now).await {
             Ok(rescued) => rescued,
             Err(e) => {
                 tracing::warn!(error = ?e, "rescuer could not reach the store; will try again");
-                return;
+                return 0;
             }
         };
+        let count = rescued.len();
         let mut requeued = 0;
         for job in rescued {
             match job {
@@ -75,5 +77,6 @@ impl Rescuer {
             tracing::info!(requeued, "rescued jobs whose lease expired");
             self.ctx.wake.notify_one();
         }
+        count
     }
 }

@@ -8,9 +8,12 @@
 //! released (shutdown), or abandoned (its lease was taken over).
 
 use std::{
+    panic::AssertUnwindSafe,
     sync::Arc,
     time::{Duration, Instant},
 };
+
+use futures_util::FutureExt;
 
 use chrono::Utc;
 use tokio::task::JoinSet;
@@ -158,7 +161,17 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
         code: job.code,
         language: job.language,
     };
-    let work = engine.highlight(request, sink, cancel.clone());
+    // A panic inside the engine's own future (not only on its blocking
+    // thread) must fail the job, never take the worker down with it.
+    let work = AssertUnwindSafe(engine.highlight(request, sink, cancel.clone()))
+        .catch_unwind()
+        .map(|caught| {
+            caught.unwrap_or_else(|_| {
+                Err(EngineError::Permanent(
+                    "The highlighter crashed on this input.".to_owned(),
+                ))
+            })
+        });
     tokio::pin!(work);
     let deadline = tokio::time::sleep(ctx.settings.timeout);
     tokio::pin!(deadline);

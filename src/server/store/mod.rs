@@ -136,6 +136,24 @@ pub trait Store: Send + Sync + 'static {
     /// they have no attempts left).
     async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError>;
 
+    /// Queues a failed snippet anew ("Try again"): a fresh job with all its
+    /// attempts. `false` when the snippet is unknown or not failed.
+    async fn requeue_failed(
+        &self,
+        id: &SnippetId,
+        max_attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes finished job records (never snippets): succeeded ones that
+    /// finished before `succeeded_before`, failed ones before
+    /// `failed_before`. Returns how many went.
+    async fn prune_finished_jobs(
+        &self,
+        succeeded_before: DateTime<Utc>,
+        failed_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
     /// Cheap liveness check for `/api/health`.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -23,6 +23,20 @@ use super::{
 };
 use crate::domain::{JobState, Progress, SnippetId, SnippetSummary, SnippetView};
 
+/// A fresh job for a snippet, replacing a finished record if one is left.
+pub(super) const REQUEUE_JOB: &str = "
+    INSERT INTO jobs (snippet_id, state, attempts, max_attempts, run_at, created_at, updated_at)
+    VALUES ($1, 'queued', 0, $2, $3, $3, $3)
+    ON CONFLICT (snippet_id) DO UPDATE SET
+        state = 'queued', attempts = 0, max_attempts = excluded.max_attempts,
+        run_at = excluded.run_at, locked_by = NULL, lease_until = NULL, last_error = NULL,
+        progress_done = NULL, progress_total = NULL, updated_at = excluded.updated_at,
+        finished_at = NULL";
+
+pub(super) const PRUNE_JOBS: &str = "
+    DELETE FROM jobs
+    WHERE (state = 'succeeded' AND finished_at < $1) OR (state = 'failed' AND finished_at < $2)";
+
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -455,6 +469,48 @@ impl Store for SqliteStore {
             rescued.push(Rescued::Requeued(id(row)?));
         }
         Ok(rescued)
+    }
+
+    async fn requeue_failed(
+        &self,
+        id: &SnippetId,
+        max_attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // A snippet is failed for good when it has an error and no HTML;
+        // clearing the error is the claim that this request requeues it.
+        let cleared = sqlx::query(
+            "UPDATE snippets SET error = NULL WHERE id = $1 AND html IS NULL AND error IS NOT NULL",
+        )
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if cleared.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(REQUEUE_JOB)
+            .bind(id.as_str())
+            .bind(i64::from(max_attempts))
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn prune_finished_jobs(
+        &self,
+        succeeded_before: DateTime<Utc>,
+        failed_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(PRUNE_JOBS)
+            .bind(millis(succeeded_before))
+            .bind(millis(failed_before))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -1,0 +1,244 @@
+//! The job engine through the real app: retries, permanent failures,
+//! panics, time limits, "Try again", pathological inputs.
+
+mod common;
+
+use std::{sync::atomic::Ordering, time::Duration};
+
+use common::{
+    TestApp,
+    engines::{FlakyEngine, PanickingEngine, SpinningEngine},
+    html_text,
+};
+use highlighter::server::settings::SettingsLayer;
+use serde_json::Value;
+
+fn fast_retries(s: &mut SettingsLayer) {
+    s.retry_base_secs = Some(0.02);
+    s.retry_cap_secs = Some(0.1);
+    s.poll_secs = Some(0.05);
+}
+
+fn names(events: &[common::SseEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.event.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_job_that_fails_twice_then_succeeds_ends_succeeded_after_three_attempts() {
+    let engine = FlakyEngine::gated(2);
+    let app = TestApp::spawn_with(fast_retries, Some(engine.clone())).await;
+    let id = app.submit("let x = 1;\n", Some("rust")).await;
+    // Subscribe before any attempt runs, so no event can be missed.
+    let mut stream = app.events(&id).await;
+    engine.open();
+    let events = stream.collect_until_end(Duration::from_secs(30)).await;
+    let kinds: Vec<_> = names(&events)
+        .into_iter()
+        .filter(|n| matches!(*n, "retrying" | "highlighted" | "failed"))
+        .collect();
+    assert_eq!(kinds, ["retrying", "retrying", "highlighted"], "{events:?}");
+    let first_retry = events
+        .iter()
+        .find(|e| e.event == "retrying")
+        .unwrap()
+        .json();
+    assert_eq!(first_retry["attempt"], 1);
+    assert!(
+        first_retry["error"]
+            .as_str()
+            .unwrap()
+            .contains("unavailable")
+    );
+    assert!(first_retry["next_attempt_at"].is_string());
+    let snippet = app.snippet(&id).await;
+    assert_eq!(snippet["state"], "succeeded");
+    assert_eq!(snippet["attempts"], 3);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn transient_failures_end_failed_after_the_last_attempt_and_the_page_learns_it() {
+    let engine = FlakyEngine::gated(100);
+    let app = TestApp::spawn_with(
+        |s| {
+            fast_retries(s);
+            s.max_attempts = Some(3);
+        },
+        Some(engine.clone()),
+    )
+    .await;
+    let id = app.submit("x\n", None).await;
+    let mut stream = app.events(&id).await;
+    engine.open();
+    let events = stream.collect_until_end(Duration::from_secs(30)).await;
+    let kinds: Vec<_> = names(&events)
+        .into_iter()
+        .filter(|n| matches!(*n, "retrying" | "highlighted" | "failed"))
+        .collect();
+    assert_eq!(kinds, ["retrying", "retrying", "failed"]);
+    let failed = events.last().unwrap().json();
+    assert_eq!(failed["attempts"], 3);
+    let poll = app
+        .client
+        .get(app.url(&format!("/api/snippets/{id}/highlighted")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(poll.status(), 422);
+    assert!(
+        poll.json::<Value>().await.unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .contains("unavailable")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_permanent_error_fails_at_once_and_try_again_queues_it_anew() {
+    let engine = FlakyEngine::new(0);
+    engine.fail_permanently(true);
+    let app = TestApp::spawn_with(fast_retries, Some(engine.clone())).await;
+    let id = app.submit("x\n", None).await;
+    let event = app.wait_final(&id).await;
+    assert_eq!(event.event, "failed");
+    assert_eq!(
+        event.json()["attempts"],
+        1,
+        "permanent errors are not retried"
+    );
+
+    // The page's "Try again" (a server function; the same service as this).
+    engine.fail_permanently(false);
+    let retry = app
+        .client
+        .post(app.url(&format!("/api/snippets/{id}/retry")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), 202);
+    let event = app.wait_final(&id).await;
+    assert_eq!(event.event, "highlighted");
+    // Only failed snippets can be tried again.
+    let again = app
+        .client
+        .post(app.url(&format!("/api/snippets/{id}/retry")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_panicking_engine_fails_the_job_and_the_next_job_runs() {
+    let app = TestApp::spawn_with(|s| s.workers = Some(1), Some(PanickingEngine::new())).await;
+    let bad = app.submit("PANIC\n", None).await;
+    let event = app.wait_final(&bad).await;
+    assert_eq!(event.event, "failed");
+    assert!(event.json()["error"].as_str().unwrap().contains("crashed"));
+    let good = app.submit("fine\n", None).await;
+    assert_eq!(app.wait_final(&good).await.event, "highlighted");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_job_past_its_time_limit_fails_and_its_thread_stops() {
+    let engine = SpinningEngine::new();
+    let app = TestApp::spawn_with(
+        |s| {
+            s.workers = Some(1);
+            s.job_timeout_secs = Some(0.5);
+        },
+        Some(engine.clone()),
+    )
+    .await;
+    let id = app.submit("loop forever\n", None).await;
+    let event = app.wait_final(&id).await;
+    assert_eq!(event.event, "failed");
+    assert!(
+        event.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("timed out")
+    );
+    assert_eq!(
+        event.json()["attempts"],
+        1,
+        "an engine time-out is permanent"
+    );
+    // The spinning thread noticed the cancellation.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !engine.stopped.load(Ordering::SeqCst) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the engine thread is still spinning"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pathological_inputs_end_in_time_and_a_normal_job_after_them_is_quick() {
+    let app = TestApp::spawn_with(|s| s.workers = Some(1), None).await;
+    let long_line = format!("let s = \"{}\";\n", "a".repeat(100_000));
+    let brackets = "[".repeat(100_000);
+    let nested_lines: String = (0..20_000).map(|_| "[\n").collect();
+    let nested_one_line = format!("{}{}", "(".repeat(8_000), ")".repeat(8_000));
+    let inputs = [
+        (long_line.as_str(), "rust"),
+        (brackets.as_str(), "javascript"),
+        (nested_lines.as_str(), "json"),
+        (nested_one_line.as_str(), "lisp"),
+    ];
+    for (code, language) in inputs {
+        let id = app.submit(code, Some(language)).await;
+        let event = app.wait_final(&id).await;
+        // Ending is the requirement; highlighted is what we expect.
+        assert_eq!(
+            event.event,
+            "highlighted",
+            "{language}: {}",
+            &event.data[..200.min(event.data.len())]
+        );
+        assert_eq!(html_text(event.json()["html"].as_str().unwrap()), code);
+    }
+    let id = app
+        .submit("fn main() {\n    println!(\"hi\");\n}\n", Some("rust"))
+        .await;
+    let event = app.wait_final(&id).await;
+    assert_eq!(event.event, "highlighted");
+    let ms = event.json()["highlighted_in_ms"].as_u64().unwrap();
+    assert!(
+        ms < 1000,
+        "a normal job took {ms} ms after the pathological ones"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn lines_longer_than_16_kib_are_shown_plain() {
+    let app = TestApp::spawn().await;
+    let code = format!(
+        "fn a() {{}}\nlet x = \"{}\";\nfn b() {{}}\n",
+        "z".repeat(20_000)
+    );
+    let id = app.submit(&code, Some("rust")).await;
+    let html = app.wait_final(&id).await.json()["html"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(html_text(&html), code);
+    let long_start = html.find("zzzz").unwrap();
+    let long_end = html.rfind("zzzz").unwrap();
+    assert!(
+        !html[long_start..long_end].contains('<'),
+        "the long line carries no markup"
+    );
+    assert!(
+        html.contains("hl-entity"),
+        "the other lines are highlighted"
+    );
+    app.stop().await;
+}

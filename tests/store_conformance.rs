@@ -1,0 +1,432 @@
+//! One conformance suite for every storage driver (as River runs one
+//! driver suite on every driver): each test takes a fresh, empty store.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use highlighter::{
+    domain::{Filename, JobState, Progress, SnippetId, SourceCode},
+    server::store::{DynStore, Lease, NewSnippet, Rescued, SqliteStore},
+};
+
+fn new_snippet(code: &str, at: DateTime<Utc>) -> NewSnippet {
+    NewSnippet {
+        id: SnippetId::random(),
+        code: SourceCode::parse(code.to_owned(), 1 << 20).unwrap(),
+        language: "Rust".to_owned(),
+        filename: Filename::parse(Some("main.rs")).unwrap(),
+        max_attempts: 3,
+        created_at: at,
+    }
+}
+
+fn secs(n: i64) -> chrono::Duration {
+    chrono::Duration::seconds(n)
+}
+
+async fn create_and_read_back(store: DynStore) {
+    let now = Utc::now();
+    let new = new_snippet("fn main() {}\n", now);
+    store.create_snippet(&new).await.unwrap();
+    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    assert_eq!(view.code, "fn main() {}\n");
+    assert_eq!(view.language, "Rust");
+    assert_eq!(view.filename.as_deref(), Some("main.rs"));
+    assert_eq!(view.state, JobState::Queued);
+    assert_eq!(view.attempts, 0);
+    assert_eq!(view.max_attempts, 3);
+    assert_eq!(view.created_at.timestamp_millis(), now.timestamp_millis());
+    assert!(view.html.is_none());
+    assert!(store.snippet(&SnippetId::random()).await.unwrap().is_none());
+}
+
+async fn recent_lists_newest_first(store: DynStore) {
+    let t0 = Utc::now();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let new = new_snippet(&format!("\n\nline {i}\nmore"), t0 + secs(i));
+        store.create_snippet(&new).await.unwrap();
+        ids.push(new.id);
+    }
+    let recent = store.recent_snippets(3).await.unwrap();
+    let got: Vec<_> = recent.iter().map(|s| s.id.clone()).collect();
+    assert_eq!(got, vec![ids[4].clone(), ids[3].clone(), ids[2].clone()]);
+    assert_eq!(recent[0].preview, "line 4");
+    assert_eq!(recent[0].lines, 4);
+    assert_eq!(recent[0].state, JobState::Queued);
+}
+
+async fn claims_respect_the_limit_and_never_hand_out_a_job_twice(store: DynStore) {
+    let now = Utc::now();
+    for i in 0..5 {
+        store
+            .create_snippet(&new_snippet(&format!("{i}"), now))
+            .await
+            .unwrap();
+    }
+    let later = now + secs(1);
+    let a = store
+        .claim_jobs("a", 2, later, later + secs(30))
+        .await
+        .unwrap();
+    assert_eq!(a.len(), 2);
+    let b = store
+        .claim_jobs("b", 10, later, later + secs(30))
+        .await
+        .unwrap();
+    assert_eq!(b.len(), 3);
+    assert!(
+        store
+            .claim_jobs("c", 10, later, later + secs(30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut all: Vec<_> = a
+        .iter()
+        .chain(&b)
+        .map(|j| j.lease.snippet_id.clone())
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all, {
+        let mut v: Vec<_> = a
+            .iter()
+            .chain(&b)
+            .map(|j| j.lease.snippet_id.clone())
+            .collect();
+        v.sort();
+        v
+    });
+    assert_eq!(all.len(), 5);
+    assert!(
+        a.iter()
+            .all(|j| j.lease.attempt == 1 && j.lease.worker == "a")
+    );
+    let view = store
+        .snippet(&a[0].lease.snippet_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.state, JobState::Processing);
+    assert_eq!(view.attempts, 1);
+    assert_eq!(a[0].code.len(), 1);
+}
+
+async fn concurrent_claims_split_the_queue(store: DynStore) {
+    let now = Utc::now();
+    for i in 0..40 {
+        store
+            .create_snippet(&new_snippet(&format!("{i}"), now))
+            .await
+            .unwrap();
+    }
+    let later = now + secs(1);
+    let mut handles = Vec::new();
+    for w in 0..8 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let jobs = store
+                    .claim_jobs(&format!("w{w}"), 3, later, later + secs(30))
+                    .await
+                    .unwrap();
+                if jobs.is_empty() {
+                    return mine;
+                }
+                mine.extend(jobs.into_iter().map(|j| j.lease.snippet_id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(total, 40, "every job claimed");
+    assert_eq!(all.len(), 40, "no job claimed twice");
+}
+
+async fn completion_is_fenced_by_the_lease(store: DynStore) {
+    let now = Utc::now();
+    let new = new_snippet("x", now);
+    store.create_snippet(&new).await.unwrap();
+    let first = store
+        .claim_jobs("w1", 1, now, now + secs(30))
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    // w1 stalls; its lease expires and the rescuer requeues the job.
+    let rescued = store.rescue_expired(now + secs(31)).await.unwrap();
+    assert_eq!(rescued, vec![Rescued::Requeued(new.id.clone())]);
+    let t = now + secs(32);
+    let second = store
+        .claim_jobs("w2", 1, t, t + secs(30))
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    assert_eq!(second.attempt, 2);
+    // The stale worker can neither renew, report, fail nor complete.
+    assert!(!store.renew_lease(&first, t, t + secs(30)).await.unwrap());
+    assert!(
+        !store
+            .save_progress(&first, Progress { done: 1, total: 1 })
+            .await
+            .unwrap()
+    );
+    assert!(!store.complete_job(&first, "<stale/>", 1, t).await.unwrap());
+    assert!(!store.fail_job(&first, "stale", t).await.unwrap());
+    assert!(!store.retry_job(&first, "stale", t, t).await.unwrap());
+    assert!(!store.release_job(&first, t).await.unwrap());
+    // The holder can.
+    assert!(store.renew_lease(&second, t, t + secs(30)).await.unwrap());
+    assert!(
+        store
+            .save_progress(&second, Progress { done: 1, total: 1 })
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.snippet(&new.id).await.unwrap().unwrap().progress,
+        Some(Progress { done: 1, total: 1 })
+    );
+    assert!(store.complete_job(&second, "<fresh/>", 5, t).await.unwrap());
+    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    assert_eq!(view.state, JobState::Succeeded);
+    assert_eq!(view.html.as_deref(), Some("<fresh/>"));
+    assert_eq!(view.highlighted_in_ms, Some(5));
+    assert!(view.progress.is_none());
+    // And completing twice is refused too.
+    assert!(!store.complete_job(&second, "<again/>", 5, t).await.unwrap());
+}
+
+async fn retries_wait_for_their_time(store: DynStore) {
+    let now = Utc::now();
+    let new = new_snippet("x", now);
+    store.create_snippet(&new).await.unwrap();
+    let lease = store
+        .claim_jobs("w", 1, now, now + secs(30))
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    let run_at = now + secs(10);
+    assert!(store.retry_job(&lease, "down", run_at, now).await.unwrap());
+    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    assert_eq!(view.state, JobState::Retrying);
+    assert_eq!(view.error.as_deref(), Some("down"));
+    assert_eq!(
+        view.next_attempt_at.unwrap().timestamp_millis(),
+        run_at.timestamp_millis()
+    );
+    assert!(
+        store
+            .claim_jobs("w", 1, now + secs(9), now + secs(39))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_jobs("w", 1, now + secs(10), now + secs(40))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].lease.attempt, 2);
+}
+
+async fn failure_is_final_until_requeued(store: DynStore) {
+    let now = Utc::now();
+    let new = new_snippet("x", now);
+    store.create_snippet(&new).await.unwrap();
+    // Not failed: nothing to requeue.
+    assert!(!store.requeue_failed(&new.id, 3, now).await.unwrap());
+    let lease = store
+        .claim_jobs("w", 1, now, now + secs(30))
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    assert!(store.fail_job(&lease, "bad input", now).await.unwrap());
+    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    assert_eq!(view.state, JobState::Failed);
+    assert_eq!(view.error.as_deref(), Some("bad input"));
+    assert!(
+        store
+            .claim_jobs("w", 1, now + secs(100), now + secs(130))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.requeue_failed(&new.id, 3, now).await.unwrap());
+    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    assert_eq!(view.state, JobState::Queued);
+    assert_eq!(view.attempts, 0);
+    assert!(view.error.is_none());
+    assert_eq!(
+        store
+            .claim_jobs("w", 1, now, now + secs(30))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn release_gives_the_attempt_back(store: DynStore) {
+    let now = Utc::now();
+    let new = new_snippet("x", now);
+    store.create_snippet(&new).await.unwrap();
+    let lease = store
+        .claim_jobs("w", 1, now, now + secs(30))
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    assert!(store.release_job(&lease, now).await.unwrap());
+    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    assert_eq!(view.state, JobState::Queued);
+    assert_eq!(view.attempts, 0);
+    let again = store.claim_jobs("w", 1, now, now + secs(30)).await.unwrap();
+    assert_eq!(again[0].lease.attempt, 1);
+}
+
+async fn rescue_fails_jobs_with_no_attempts_left(store: DynStore) {
+    let now = Utc::now();
+    let new = new_snippet("x", now);
+    store.create_snippet(&new).await.unwrap();
+    let mut t = now;
+    for attempt in 1..=3 {
+        let claimed = store.claim_jobs("w", 1, t, t + secs(30)).await.unwrap();
+        assert_eq!(claimed[0].lease.attempt, attempt);
+        t += secs(31);
+        let rescued = store.rescue_expired(t).await.unwrap();
+        if attempt < 3 {
+            assert_eq!(rescued, vec![Rescued::Requeued(new.id.clone())]);
+        } else {
+            assert_eq!(rescued, vec![Rescued::Failed(new.id.clone())]);
+        }
+    }
+    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    assert_eq!(view.state, JobState::Failed);
+    assert!(view.error.unwrap().contains("stopped responding"));
+    // Leases that have not expired are left alone.
+    let other = new_snippet("y", t);
+    store.create_snippet(&other).await.unwrap();
+    store.claim_jobs("w", 1, t, t + secs(30)).await.unwrap();
+    assert!(store.rescue_expired(t + secs(29)).await.unwrap().is_empty());
+}
+
+async fn pruning_removes_old_job_records_but_keeps_outcomes(store: DynStore) {
+    let now = Utc::now();
+    let ok = new_snippet("ok", now);
+    let bad = new_snippet("bad", now);
+    let open = new_snippet("open", now);
+    for s in [&ok, &bad, &open] {
+        store.create_snippet(s).await.unwrap();
+    }
+    let mut claimed = store.claim_jobs("w", 2, now, now + secs(30)).await.unwrap();
+    claimed.sort_by_key(|j| if j.lease.snippet_id == ok.id { 0 } else { 1 });
+    let leases: Vec<Lease> = claimed.into_iter().map(|j| j.lease).collect();
+    // Whichever two were claimed: succeed one, fail the other.
+    assert!(
+        store
+            .complete_job(&leases[0], "<ok/>", 1, now)
+            .await
+            .unwrap()
+    );
+    assert!(store.fail_job(&leases[1], "nope", now).await.unwrap());
+    let succeeded_id = leases[0].snippet_id.clone();
+    let failed_id = leases[1].snippet_id.clone();
+
+    // Nothing is old enough yet.
+    assert_eq!(
+        store
+            .prune_finished_jobs(now - secs(1), now - secs(1))
+            .await
+            .unwrap(),
+        0
+    );
+    // Succeeded records go after their (shorter) retention, failed later.
+    assert_eq!(
+        store
+            .prune_finished_jobs(now + secs(1), now - secs(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .prune_finished_jobs(now + secs(1), now + secs(1))
+            .await
+            .unwrap(),
+        1
+    );
+    // Queued and running jobs are never pruned.
+    assert_eq!(
+        store
+            .prune_finished_jobs(now + secs(1000), now + secs(1000))
+            .await
+            .unwrap(),
+        0
+    );
+
+    let s = store.snippet(&succeeded_id).await.unwrap().unwrap();
+    assert_eq!(s.state, JobState::Succeeded);
+    assert_eq!(s.html.as_deref(), Some("<ok/>"));
+    let f = store.snippet(&failed_id).await.unwrap().unwrap();
+    assert_eq!(f.state, JobState::Failed);
+    assert_eq!(f.error.as_deref(), Some("nope"));
+    // A pruned failure can still be tried again.
+    assert!(store.requeue_failed(&failed_id, 3, now).await.unwrap());
+    assert_eq!(
+        store.snippet(&failed_id).await.unwrap().unwrap().state,
+        JobState::Queued
+    );
+}
+
+/// Runs every conformance test against one driver. `$fresh` is an async
+/// expression giving a fresh, empty store.
+macro_rules! conformance_suite {
+    ($driver:ident, $fresh:expr) => {
+        mod $driver {
+            use super::*;
+            conformance_suite!(@tests $fresh;
+                create_and_read_back,
+                recent_lists_newest_first,
+                claims_respect_the_limit_and_never_hand_out_a_job_twice,
+                concurrent_claims_split_the_queue,
+                completion_is_fenced_by_the_lease,
+                retries_wait_for_their_time,
+                failure_is_final_until_requeued,
+                release_gives_the_attempt_back,
+                rescue_fails_jobs_with_no_attempts_left,
+                pruning_removes_old_job_records_but_keeps_outcomes,
+            );
+        }
+    };
+    (@tests $fresh:expr; $($test:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let (store, _guard) = $fresh.await;
+                tokio::time::timeout(Duration::from_secs(60), super::$test(store))
+                    .await
+                    .expect("conformance test timed out");
+            }
+        )+
+    };
+}
+
+async fn fresh_sqlite() -> (DynStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    (std::sync::Arc::new(store), dir)
+}
+
+conformance_suite!(sqlite, fresh_sqlite());
