@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod engines;
+pub mod process;
 pub mod sse;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
