@@ -63,6 +63,10 @@ if (!Number.isInteger(PORT) || PORT <= 0 || PORT > 65535) {
 }
 const ADDR = `127.0.0.1:${PORT}`;
 const BASE_URL = `http://${ADDR}`;
+// The web-only node (see webServer below).
+const WEB_ONLY_ADDR = `127.0.0.1:${PORT + 1}`;
+const WEB_ONLY_BASE_URL = `http://${WEB_ONLY_ADDR}`;
+process.env.E2E_WEB_ONLY_BASE_URL = WEB_ONLY_BASE_URL;
 
 // A fresh, empty database for every run. The config file is evaluated in the
 // runner process *and* again in every worker process; the directory is created
@@ -133,20 +137,45 @@ export default defineConfig({
     },
   ],
 
-  webServer: {
-    command: shellQuote(HIGHLIGHTER_BIN),
-    cwd: REPO_ROOT,
-    url: `${BASE_URL}/api/health`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
-    env: {
-      HIGHLIGHTER_ADDR: ADDR,
-      HIGHLIGHTER_DATABASE_URL: DATABASE_URL,
-      LEPTOS_SITE_ROOT,
-      RUST_LOG: 'info',
+  // Two processes on one database: the main node (pages, API, workers)
+  // and a web-only node (no workers). A snippet submitted to the web-only
+  // node waits in the queue until the main node's workers are woken, which
+  // the live-update test does only once its pages are open and hydrated.
+  // The main node's fallback poll is slowed down so nothing else wakes them.
+  webServer: [
+    {
+      command: shellQuote(HIGHLIGHTER_BIN),
+      cwd: REPO_ROOT,
+      url: `${BASE_URL}/api/health`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+      env: {
+        HIGHLIGHTER_ADDR: ADDR,
+        HIGHLIGHTER_DATABASE_URL: DATABASE_URL,
+        HIGHLIGHTER_POLL_SECS: '600',
+        LEPTOS_SITE_ROOT,
+        RUST_LOG: 'info',
+      },
     },
-  },
+    {
+      command: shellQuote(HIGHLIGHTER_BIN),
+      cwd: REPO_ROOT,
+      url: `${WEB_ONLY_BASE_URL}/api/health`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+      env: {
+        HIGHLIGHTER_ADDR: WEB_ONLY_ADDR,
+        HIGHLIGHTER_DATABASE_URL: DATABASE_URL,
+        HIGHLIGHTER_ROLE: 'web',
+        LEPTOS_SITE_ROOT,
+        RUST_LOG: 'info',
+      },
+    },
+  ],
 });

@@ -171,3 +171,22 @@ export async function occupyWorkers(request, { perWorker = 2, lines = 3000 } = {
 /** Unique marker so tests can find "their" snippet in shared server state. */
 export const uniqueTag = (prefix = 'e2e') =>
   `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+
+/**
+ * Submits through the web-only node (no workers): the snippet stays queued
+ * until `wakeWorkers` is called, because the main node's fallback poll is
+ * ten minutes in e2e. Deterministic pending state, no timing games.
+ */
+export async function submitPending(playwright, fields) {
+  const webOnly = await playwright.request.newContext({ baseURL: process.env.E2E_WEB_ONLY_BASE_URL });
+  try {
+    return await submitViaApi(webOnly, fields);
+  } finally {
+    await webOnly.dispose();
+  }
+}
+
+/** Any submit to the main node wakes its workers; they claim every due job. */
+export async function wakeWorkers(request) {
+  await submitViaApi(request, { code: `# ${uniqueTag('wake')}\n`, language: 'python' });
+}

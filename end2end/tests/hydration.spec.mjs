@@ -2,10 +2,11 @@ import { test, expect } from '@playwright/test';
 import {
   collectErrors,
   generatePython,
-  submitViaApi,
+  submitPending,
   uniqueTag,
   waitHydrated,
   waitSucceeded,
+  wakeWorkers,
 } from './helpers.mjs';
 
 // Time given to the client after hydration to surface late errors
@@ -25,14 +26,16 @@ test('(e) home page hydrates without console errors', async ({ page }) => {
   expect(errors).toEqual([]);
 });
 
-test('(e) snippet page hydrates without console errors (pending at load, then succeeded at load)', async ({ page, request }) => {
+test('(e) snippet page hydrates without console errors (pending at load, then succeeded at load)', async ({ page, request, playwright }) => {
   const code = `# ${uniqueTag('hydrate')}\n` + generatePython(1500);
-  const { id } = await submitViaApi(request, { code, language: 'python' });
+  const { id } = await submitPending(playwright, { code, language: 'python' });
 
-  // Opened right away: most likely rendered in a pending state, then updated live.
+  // Rendered pending, hydrated, then updated live.
   const errors = collectErrors(page);
   await page.goto(`/s/${id}`);
   await waitHydrated(page);
+  await expect(page.locator('article#snippet')).toHaveAttribute('data-state', 'queued');
+  await wakeWorkers(request);
   await waitSucceeded(page);
   await settle(page);
   expect(errors, 'errors while loading a pending snippet page').toEqual([]);

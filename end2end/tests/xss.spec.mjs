@@ -4,11 +4,12 @@ import {
   expectSameText,
   generatePython,
   highlightedText,
-  occupyWorkers,
+  submitPending,
   submitViaApi,
   uniqueTag,
   waitHydrated,
   waitSucceeded,
+  wakeWorkers,
 } from './helpers.mjs';
 
 const PAYLOAD = '<script>window.__xss=1</script>';
@@ -20,14 +21,12 @@ async function expectNoInjectedMarkup(page) {
   await expect(page.locator('article#snippet img[onerror]')).toHaveCount(0);
 }
 
-test('(d) <script> in a snippet is shown as text, pending and highlighted', async ({ browser, page, request }) => {
-  // Keep the highlighter busy so that the XSS snippet is still pending when we
-  // first look at it (the pending view is what we want to check first).
-  await occupyWorkers(request);
+test('(d) <script> in a snippet is shown as text, pending and highlighted', async ({ browser, page, request, playwright }) => {
+  // Submitted so that it stays pending until we wake the workers.
 
   const tag = uniqueTag('xss');
   const code = `${PAYLOAD}\n${IMG_PAYLOAD}\n# ${tag}\n` + generatePython(3000);
-  const created = await submitViaApi(request, { code, language: 'python' });
+  const created = await submitPending(playwright, { code, language: 'python' });
   const url = `/s/${created.id}`;
 
   // 1) Raw server-rendered HTML, fetched right after creation (pending view).
@@ -62,11 +61,10 @@ test('(d) <script> in a snippet is shown as text, pending and highlighted', asyn
   await page.goto(url);
   await waitHydrated(page);
   await expectNoInjectedMarkup(page);
-  const liveState = await page.locator('article#snippet').getAttribute('data-state');
-  if (PENDING_STATES.includes(liveState)) {
-    await expect(page.locator('article#snippet pre.source')).toContainText(PAYLOAD);
-  }
+  await expect(page.locator('article#snippet')).toHaveAttribute('data-state', 'queued');
+  await expect(page.locator('article#snippet pre.source')).toContainText(PAYLOAD);
   expect(await page.evaluate(() => typeof window.__xss)).toBe('undefined');
+  await wakeWorkers(request);
 
   // 3) Highlighted view (reached live, without reloading).
   await waitSucceeded(page);

@@ -23,7 +23,7 @@ use crate::{
         events::Hub,
         highlight::{DynEngine, Languages, SyntectEngine, theme},
         http,
-        jobs::{JobContext, Pruner, Rescuer, WorkerPool},
+        jobs::{JobContext, Pruner, Rescuer, WorkerPool, system_clock},
         settings::Settings,
         store::{self, StoreError},
     },
@@ -103,6 +103,7 @@ impl Application {
                 hub: Arc::clone(&state.hub),
                 settings: state.settings.jobs.clone(),
                 wake: Arc::clone(&state.wake),
+                clock: system_clock(),
             };
             let pool = WorkerPool::new(ctx.clone(), state.settings.workers);
             background.spawn(pool.run(state.shutdown.clone()));

@@ -14,10 +14,13 @@
 mod backoff;
 mod pruner;
 mod rescuer;
+#[cfg(test)]
+mod testing;
 mod worker;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::server::{events::Hub, highlight::DynEngine, settings::JobSettings, store::DynStore};
@@ -37,4 +40,29 @@ pub struct JobContext {
     /// Rung after a job is enqueued (or made due) so idle workers claim it
     /// at once instead of at their next poll.
     pub wake: Arc<Notify>,
+    /// Where the job engine reads the time. Production reads the system
+    /// clock; tests hand in a clock that follows tokio's paused time.
+    pub clock: Clock,
+}
+
+impl JobContext {
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}
+
+/// A source of "now".
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// A clock that starts at the system time and then moves with tokio's
+/// clock, so `tokio::time::pause` and `advance` move it too.
+pub fn tokio_clock() -> Clock {
+    let wall = Utc::now();
+    let start = tokio::time::Instant::now();
+    Arc::new(move || wall + (tokio::time::Instant::now() - start))
 }

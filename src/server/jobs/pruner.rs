@@ -23,7 +23,7 @@ impl Pruner {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => { self.prune_once(Utc::now()).await; }
+                _ = ticks.tick() => { self.prune_once(self.ctx.now()).await; }
             }
         }
     }
@@ -50,5 +50,38 @@ impl Pruner {
                 0
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use super::*;
+    use crate::server::jobs::testing::{RecordingStore, context};
+
+    #[tokio::test(start_paused = true)]
+    async fn it_prunes_every_period_with_each_retention() {
+        let store = Arc::new(RecordingStore::default());
+        let ctx = context(Arc::clone(&store));
+        let start = ctx.now();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(Pruner::new(ctx).run(shutdown.clone()));
+
+        // Default period 5 minutes: passes at 0, 300 and 600 s.
+        tokio::time::sleep(Duration::from_secs(601)).await;
+        let calls = store.prune_calls.lock().unwrap().clone();
+        assert_eq!(calls.len(), 3);
+        for (pass, (succeeded_before, failed_before)) in calls.iter().enumerate() {
+            let now = start + chrono::Duration::seconds(300 * pass as i64);
+            assert_eq!(now - *succeeded_before, chrono::Duration::hours(24));
+            assert_eq!(now - *failed_before, chrono::Duration::days(7));
+        }
+
+        // It stops with the shutdown token.
+        shutdown.cancel();
+        task.await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert_eq!(store.prune_calls.lock().unwrap().len(), 3);
     }
 }

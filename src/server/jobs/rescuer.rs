@@ -27,7 +27,7 @@ impl Rescuer {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => { self.rescue_once(Utc::now()).await; }
+                _ = ticks.tick() => { self.rescue_once(self.ctx.now()).await; }
             }
         }
     }
@@ -78,5 +78,48 @@ impl Rescuer {
             self.ctx.wake.notify_one();
         }
         count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use super::*;
+    use crate::{
+        domain::SnippetId,
+        server::jobs::testing::{RecordingStore, context},
+    };
+
+    #[tokio::test(start_paused = true)]
+    async fn it_runs_every_period_and_announces_what_it_rescued() {
+        let store = Arc::new(RecordingStore::default());
+        let id = SnippetId::parse("abcdefabcdef").unwrap();
+        *store.rescue_answers.lock().unwrap() =
+            vec![Vec::new(), Vec::new(), vec![Rescued::Requeued(id.clone())]];
+        let ctx = context(Arc::clone(&store));
+        let start = ctx.now();
+        let mut events = ctx.hub.subscribe(&id);
+        let wake = Arc::clone(&ctx.wake);
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(Rescuer::new(ctx).run(shutdown.clone()));
+
+        // Runs at once, then every 15 s (the default period).
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        let calls = store.rescue_calls.lock().unwrap().clone();
+        let offsets: Vec<i64> = calls.iter().map(|t| (*t - start).num_seconds()).collect();
+        assert_eq!(offsets, [0, 15, 30]);
+
+        // The third pass rescued a job: its pages hear it is queued again,
+        // and the workers are woken.
+        let published = events.recv().await.unwrap();
+        assert_eq!(published.event.name(), "state");
+        assert!(published.json.contains("\"queued\""));
+        tokio::time::timeout(Duration::from_millis(1), wake.notified())
+            .await
+            .expect("workers woken");
+
+        shutdown.cancel();
+        task.await.unwrap();
     }
 }

@@ -15,7 +15,6 @@ use std::{
 
 use futures_util::FutureExt;
 
-use chrono::Utc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -78,7 +77,7 @@ impl WorkerPool {
             while in_flight.try_join_next().is_some() {}
             let free = self.slots - in_flight.len().min(self.slots);
             if free > 0 {
-                let now = Utc::now();
+                let now = self.ctx.now();
                 let lease_until = now + self.ctx.settings.lease;
                 match self
                     .ctx
@@ -191,7 +190,7 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
             _ = &mut deadline => break RunEnd::TimedOut,
             _ = release.cancelled() => break RunEnd::Released,
             _ = heartbeat.tick() => {
-                let now = Utc::now();
+                let now = ctx.now();
                 match ctx.store.renew_lease(&lease, now, now + ctx.settings.lease).await {
                     Ok(true) => {}
                     Ok(false) => break RunEnd::LostLease,
@@ -225,7 +224,7 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match ctx
                 .store
-                .complete_job(&lease, &html, elapsed_ms, Utc::now())
+                .complete_job(&lease, &html, elapsed_ms, ctx.now())
                 .await
             {
                 Ok(true) => ctx.hub.publish(
@@ -255,7 +254,7 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
                     ctx.settings.retry_base,
                     ctx.settings.retry_cap,
                 );
-                let now = Utc::now();
+                let now = ctx.now();
                 let next_attempt_at = now + delay;
                 match ctx
                     .store
@@ -283,7 +282,7 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
             fail(&ctx, &lease, &reason).await;
         }
         RunEnd::Released | RunEnd::Finished(Err(EngineError::Cancelled)) => {
-            match ctx.store.release_job(&lease, Utc::now()).await {
+            match ctx.store.release_job(&lease, ctx.now()).await {
                 Ok(true) => ctx
                     .hub
                     .publish(&id, state_event(JobState::Queued, lease.attempt - 1)),
@@ -301,7 +300,7 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
 
 async fn fail(ctx: &JobContext, lease: &Lease, reason: &str) {
     let id = &lease.snippet_id;
-    match ctx.store.fail_job(lease, reason, Utc::now()).await {
+    match ctx.store.fail_job(lease, reason, ctx.now()).await {
         Ok(true) => ctx.hub.publish(
             id,
             SnippetEvent::Failed(Failed {

@@ -1,0 +1,154 @@
+//! Test support for the maintenance loops: a store that records when the
+//! loops call it and answers from a script. It answers at once, on the
+//! test's own thread, so `tokio::time::pause` can drive the loops'
+//! timers deterministically (a real database answers from another thread,
+//! and paused time would race ahead of it).
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use super::{JobContext, tokio_clock};
+use crate::{
+    domain::{Progress, SnippetId, SnippetSummary, SnippetView},
+    server::{
+        events::Hub,
+        highlight::{CancelFlag, Engine, EngineError, HighlightRequest, ProgressSink},
+        settings::JobSettings,
+        store::{ClaimedJob, Lease, NewSnippet, Rescued, Store, StoreError},
+    },
+};
+
+#[derive(Default)]
+pub struct RecordingStore {
+    /// The `now` of every `rescue_expired` call.
+    pub rescue_calls: Mutex<Vec<DateTime<Utc>>>,
+    /// What the next `rescue_expired` calls answer, in order.
+    pub rescue_answers: Mutex<Vec<Vec<Rescued>>>,
+    /// The cut-offs of every `prune_finished_jobs` call.
+    pub prune_calls: Mutex<Vec<(DateTime<Utc>, DateTime<Utc>)>>,
+}
+
+fn not_for_loops() -> Result<(), StoreError> {
+    Err(StoreError::Corrupt(
+        "not used by the maintenance loops".into(),
+    ))
+}
+
+#[async_trait]
+impl Store for RecordingStore {
+    async fn create_snippet(&self, _: &NewSnippet) -> Result<(), StoreError> {
+        not_for_loops()
+    }
+    async fn snippet(&self, _: &SnippetId) -> Result<Option<SnippetView>, StoreError> {
+        Ok(None)
+    }
+    async fn recent_snippets(&self, _: u32) -> Result<Vec<SnippetSummary>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn claim_jobs(
+        &self,
+        _: &str,
+        _: u32,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn renew_lease(
+        &self,
+        _: &Lease,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        not_for_loops().map(|_| false)
+    }
+    async fn save_progress(&self, _: &Lease, _: Progress) -> Result<bool, StoreError> {
+        not_for_loops().map(|_| false)
+    }
+    async fn complete_job(
+        &self,
+        _: &Lease,
+        _: &str,
+        _: u64,
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        not_for_loops().map(|_| false)
+    }
+    async fn retry_job(
+        &self,
+        _: &Lease,
+        _: &str,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        not_for_loops().map(|_| false)
+    }
+    async fn fail_job(&self, _: &Lease, _: &str, _: DateTime<Utc>) -> Result<bool, StoreError> {
+        not_for_loops().map(|_| false)
+    }
+    async fn release_job(&self, _: &Lease, _: DateTime<Utc>) -> Result<bool, StoreError> {
+        not_for_loops().map(|_| false)
+    }
+    async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError> {
+        self.rescue_calls.lock().unwrap().push(now);
+        let mut answers = self.rescue_answers.lock().unwrap();
+        Ok(if answers.is_empty() {
+            Vec::new()
+        } else {
+            answers.remove(0)
+        })
+    }
+    async fn requeue_failed(
+        &self,
+        _: &SnippetId,
+        _: u32,
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        not_for_loops().map(|_| false)
+    }
+    async fn prune_finished_jobs(
+        &self,
+        succeeded_before: DateTime<Utc>,
+        failed_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.prune_calls
+            .lock()
+            .unwrap()
+            .push((succeeded_before, failed_before));
+        Ok(1)
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+struct NoEngine;
+
+#[async_trait]
+impl Engine for NoEngine {
+    async fn highlight(
+        &self,
+        _: HighlightRequest,
+        _: ProgressSink,
+        _: CancelFlag,
+    ) -> Result<String, EngineError> {
+        Err(EngineError::Permanent(
+            "the maintenance loops run no jobs".into(),
+        ))
+    }
+}
+
+/// A context around a recording store, on a clock that follows tokio's.
+pub fn context(store: Arc<RecordingStore>) -> JobContext {
+    JobContext {
+        store,
+        engine: Arc::new(NoEngine),
+        hub: Hub::new(),
+        settings: JobSettings::default(),
+        wake: Arc::new(Notify::new()),
+        clock: tokio_clock(),
+    }
+}
