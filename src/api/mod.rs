@@ -9,7 +9,7 @@ use leptos::server_fn::{
     error::{FromServerFnError, ServerFnErrorErr},
 };
 
-use crate::domain::{LanguageInfo, SnippetSummary, SnippetView, UserError};
+use crate::domain::{LanguageInfo, SnippetPage, SnippetSummary, UserError};
 
 impl FromServerFnError for UserError {
     type Encoder = JsonEncoding;
@@ -44,11 +44,14 @@ pub async fn submit_snippet(
     code: String,
     language: Option<String>,
     filename: Option<String>,
+    expires_in: Option<String>,
 ) -> Result<String, UserError> {
     use crate::server::service::SubmitError;
     let state = app_state()?;
+    let expiry = crate::domain::Expiry::parse_field(expires_in.as_deref())
+        .map_err(|e| UserError::new(e.to_string()))?;
     match state
-        .submit_raw(code, language.as_deref(), filename.as_deref())
+        .submit_raw(code, language.as_deref(), filename.as_deref(), expiry)
         .await
     {
         Ok(id) => {
@@ -61,18 +64,36 @@ pub async fn submit_snippet(
 }
 
 #[server(prefix = "/rpc", endpoint = "snippet")]
-pub async fn get_snippet(id: String) -> Result<Option<SnippetView>, UserError> {
+pub async fn get_snippet(id: String) -> Result<SnippetPage, UserError> {
     let state = app_state()?;
     let Ok(id) = crate::domain::SnippetId::parse(&id) else {
-        return Ok(None);
+        return Ok(SnippetPage::Missing);
     };
-    state.store.snippet(&id).await.map_err(internal)
+    state.lookup(&id).await.map_err(internal)
+}
+
+/// Highlights a snippet again in another language; the page follows live.
+#[server(prefix = "/rpc", endpoint = "language")]
+pub async fn change_language(id: String, language: String) -> Result<(), UserError> {
+    use crate::server::service::SubmitError;
+    let state = app_state()?;
+    let id = crate::domain::SnippetId::parse(&id).map_err(|e| UserError::new(e.to_string()))?;
+    match state.change_language(&id, &language).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(UserError::new("This snippet no longer exists.")),
+        Err(SubmitError::Store(e)) => Err(internal(e)),
+        Err(e) => Err(UserError::new(e.to_string())),
+    }
 }
 
 #[server(prefix = "/rpc", endpoint = "recent")]
 pub async fn recent_snippets() -> Result<Vec<SnippetSummary>, UserError> {
     let state = app_state()?;
-    state.store.recent_snippets(20).await.map_err(internal)
+    state
+        .store
+        .recent_snippets(20, chrono::Utc::now())
+        .await
+        .map_err(internal)
 }
 
 #[server(prefix = "/rpc", endpoint = "languages")]

@@ -8,6 +8,7 @@ use crate::domain::{JobState, Progress, SnippetEvent, SnippetView};
 /// What a page shows of a snippet's job, updated by pushed events.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiveSnippet {
+    pub language: String,
     pub state: JobState,
     pub progress: Option<Progress>,
     pub attempts: u32,
@@ -21,6 +22,7 @@ pub struct LiveSnippet {
 impl LiveSnippet {
     pub fn from_view(view: &SnippetView) -> Self {
         LiveSnippet {
+            language: view.language.clone(),
             state: view.state,
             progress: view.progress,
             attempts: view.attempts,
@@ -67,6 +69,7 @@ impl LiveSnippet {
                 self.state = JobState::Succeeded;
                 self.progress = None;
                 self.html = Some(h.html);
+                self.language = h.language;
                 self.error = None;
                 self.highlighted_in_ms = Some(h.highlighted_in_ms);
             }
@@ -83,6 +86,7 @@ impl LiveSnippet {
                 self.attempts = f.attempts;
                 self.error = Some(f.error);
             }
+            SnippetEvent::Created(_) => {}
         }
     }
 
@@ -111,36 +115,31 @@ impl LiveSnippet {
     }
 }
 
-/// Follows a snippet's event stream until its result arrives or the
-/// component that asked goes away. One EventSource per page.
+/// Opens one EventSource on `url` for the named events and hands every
+/// event to `on_event` (name, data) until it returns `false` or the calling
+/// component goes away. Errors are dropped connections: the browser
+/// reconnects by itself and the server starts the new stream from a
+/// snapshot, so nothing is lost.
 #[cfg(feature = "hydrate")]
-pub fn follow(id: crate::domain::SnippetId, live: leptos::prelude::RwSignal<LiveSnippet>) {
+pub fn listen(url: String, names: &[&str], mut on_event: impl FnMut(&str, &str) -> bool + 'static) {
     use futures_util::{StreamExt, future::abortable};
     use gloo_net::eventsource::futures::EventSource;
     use leptos::prelude::*;
 
-    let Ok(mut source) = EventSource::new(&format!("/api/snippets/{id}/events")) else {
+    let Ok(mut source) = EventSource::new(&url) else {
         return;
     };
-    let subscriptions: Vec<_> = ["state", "progress", "highlighted", "retrying", "failed"]
-        .into_iter()
-        .filter_map(|name| source.subscribe(name).ok())
+    let subscriptions: Vec<_> = names
+        .iter()
+        .filter_map(|name| source.subscribe(*name).ok())
         .collect();
     let mut events = futures_util::stream::select_all(subscriptions);
     let (task, handle) = abortable(async move {
         while let Some(item) = events.next().await {
-            // Errors are dropped connections; the browser reconnects by
-            // itself and the server starts the new stream with a snapshot.
             let Ok((name, message)) = item else { continue };
-            let Some(data) = message.data().as_string() else {
-                continue;
-            };
-            if let Some(Ok(event)) = SnippetEvent::parse(&name, &data) {
-                let is_final = event.is_final();
-                live.update(|l| l.apply(event));
-                if is_final {
-                    break;
-                }
+            let Some(data) = message.data().as_string() else { continue };
+            if !on_event(&name, &data) {
+                break;
             }
         }
         // Closing matters: a stream the server ended would otherwise be
@@ -151,6 +150,26 @@ pub fn follow(id: crate::domain::SnippetId, live: leptos::prelude::RwSignal<Live
         let _ = task.await;
     });
     on_cleanup(move || handle.abort());
+}
+
+/// The event names of one snippet's stream.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub const SNIPPET_EVENTS: [&str; 5] = ["state", "progress", "highlighted", "retrying", "failed"];
+
+/// Follows one snippet until its result arrives.
+#[cfg(feature = "hydrate")]
+pub fn follow(id: crate::domain::SnippetId, live: leptos::prelude::RwSignal<LiveSnippet>) {
+    use leptos::prelude::*;
+    listen(format!("/api/snippets/{id}/events"), &SNIPPET_EVENTS, move |name, data| {
+        match SnippetEvent::parse(name, data) {
+            Some(Ok(event)) => {
+                let is_final = event.is_final();
+                live.update(|l| l.apply(event));
+                !is_final
+            }
+            _ => true,
+        }
+    });
 }
 
 #[cfg(test)]
@@ -174,6 +193,7 @@ mod tests {
             highlighted_in_ms: None,
             html: None,
             error: None,
+            expires_at: None,
         })
     }
 

@@ -7,6 +7,7 @@
 
 mod home;
 mod live;
+mod reading;
 mod snippet;
 
 use leptos::prelude::*;
@@ -29,6 +30,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // The reader's theme choice, applied before the first paint.
+                <script>
+                    "try{var t=localStorage.getItem('highlighter-theme');if(t==='dark'||t==='light')document.documentElement.dataset.theme=t}catch(e){}"
+                </script>
                 <link rel="stylesheet" href="/pkg/highlighter.css"/>
                 <link rel="stylesheet" href="/theme.css"/>
                 <HydrationScripts options/>
@@ -50,6 +55,7 @@ pub fn App() -> impl IntoView {
             <header class="site">
                 <a href="/" class="brand">"Highlighter"</a>
                 <span class="tagline">"Paste code. Watch it light up."</span>
+                <ThemeToggle/>
             </header>
             <main>
                 <Routes fallback=|| view! { <NotFound/> }>
@@ -84,5 +90,42 @@ pub fn NotFound() -> impl IntoView {
             <h1>"Nothing here"</h1>
             <p>"This page does not exist. " <a href="/">"Paste some code"</a> " instead?"</p>
         </section>
+    }
+}
+
+/// Light or dark, remembered. The page follows the system's preference
+/// until the reader chooses; the choice is kept in `localStorage` and
+/// applied by a tiny script in the head before the first paint.
+#[component]
+fn ThemeToggle() -> impl IntoView {
+    let on_click = move |_| {
+        #[cfg(feature = "hydrate")]
+        toggle_theme();
+    };
+    view! {
+        <button id="theme-toggle" type="button" title="Switch between light and dark" on:click=on_click>
+            "◐ Theme"
+        </button>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn toggle_theme() {
+    let Some(window) = web_sys::window() else { return };
+    let Some(root) = window.document().and_then(|d| d.document_element()) else {
+        return;
+    };
+    let current = root.get_attribute("data-theme").unwrap_or_else(|| {
+        let dark = window
+            .match_media("(prefers-color-scheme: dark)")
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.matches());
+        if dark { "dark" } else { "light" }.to_owned()
+    });
+    let next = if current == "dark" { "light" } else { "dark" };
+    let _ = root.set_attribute("data-theme", next);
+    if let Ok(Some(storage)) = window.local_storage() {
+        let _ = storage.set_item("highlighter-theme", next);
     }
 }

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{JobState, Progress, SnippetId};
+use super::{JobState, Progress, SnippetId, SnippetSummary};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StateChanged {
@@ -50,6 +50,8 @@ pub enum SnippetEvent {
     Retrying(Retrying),
     /// Final: no more attempts. A stream ends after it.
     Failed(Failed),
+    /// A new snippet (on the all-snippets stream only).
+    Created(SnippetSummary),
 }
 
 #[derive(Serialize)]
@@ -67,6 +69,7 @@ impl SnippetEvent {
             SnippetEvent::Highlighted(_) => "highlighted",
             SnippetEvent::Retrying(_) => "retrying",
             SnippetEvent::Failed(_) => "failed",
+            SnippetEvent::Created(_) => "created",
         }
     }
 
@@ -87,6 +90,9 @@ impl SnippetEvent {
             SnippetEvent::Highlighted(body) => json(id, body),
             SnippetEvent::Retrying(body) => json(id, body),
             SnippetEvent::Failed(body) => json(id, body),
+            // A summary carries its id already.
+            SnippetEvent::Created(body) => serde_json::to_string(body)
+                .expect("event payloads are plain data and always serialise"),
         }
     }
 
@@ -99,6 +105,7 @@ impl SnippetEvent {
             "highlighted" => serde_json::from_str(data).map(SnippetEvent::Highlighted),
             "retrying" => serde_json::from_str(data).map(SnippetEvent::Retrying),
             "failed" => serde_json::from_str(data).map(SnippetEvent::Failed),
+            "created" => serde_json::from_str(data).map(SnippetEvent::Created),
             _ => return None,
         })
     }

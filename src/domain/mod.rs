@@ -16,5 +16,5 @@ mod view;
 pub use event::{Failed, Highlighted, Retrying, SnippetEvent, StateChanged};
 pub use id::{InvalidSnippetId, SnippetId};
 pub use job::{JobState, Progress};
-pub use source::{Filename, LanguageRequest, SourceCode, SourceError};
-pub use view::{LanguageInfo, SnippetSummary, SnippetView, UserError};
+pub use source::{Expiry, Filename, LanguageRequest, SourceCode, SourceError};
+pub use view::{LanguageInfo, SnippetPage, SnippetSummary, SnippetView, UserError};

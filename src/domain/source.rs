@@ -24,6 +24,8 @@ pub enum SourceError {
     FilenameTooLong,
     #[error("The file name must be a plain name, without slashes or control characters.")]
     FilenameInvalid,
+    #[error("`expires_in` must be a number of seconds from 60 (one minute) to 31536000 (one year), or null for never.")]
+    ExpiryInvalid,
 }
 
 impl SourceError {
@@ -110,6 +112,43 @@ impl Filename {
     }
 }
 
+/// How long a snippet lives: `None` is forever.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expiry(Option<std::time::Duration>);
+
+impl Expiry {
+    pub const MIN_SECS: u64 = 60;
+    pub const MAX_SECS: u64 = 365 * 24 * 3600;
+
+    pub fn never() -> Self {
+        Expiry(None)
+    }
+
+    pub fn parse_secs(secs: Option<i64>) -> Result<Self, SourceError> {
+        match secs {
+            None => Ok(Expiry(None)),
+            Some(s) if (Self::MIN_SECS as i64..=Self::MAX_SECS as i64).contains(&s) => {
+                Ok(Expiry(Some(std::time::Duration::from_secs(s as u64))))
+            }
+            Some(_) => Err(SourceError::ExpiryInvalid),
+        }
+    }
+
+    /// From a form or query field: blank or `never` is forever.
+    pub fn parse_field(raw: Option<&str>) -> Result<Self, SourceError> {
+        match raw.map(str::trim) {
+            None | Some("") | Some("never") => Ok(Expiry(None)),
+            Some(text) => {
+                Self::parse_secs(Some(text.parse().map_err(|_| SourceError::ExpiryInvalid)?))
+            }
+        }
+    }
+
+    pub fn duration(self) -> Option<std::time::Duration> {
+        self.0
+    }
+}
+
 /// The language a person asked for: a name or alias the engine must know,
 /// or nothing ("auto"), which asks the server to detect it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,6 +216,21 @@ mod tests {
             Filename::parse(Some("a\nb")),
             Err(SourceError::FilenameInvalid)
         );
+    }
+
+    #[test]
+    fn expiry_rules() {
+        assert_eq!(Expiry::parse_secs(None), Ok(Expiry::never()));
+        assert!(Expiry::parse_secs(Some(59)).is_err());
+        assert!(Expiry::parse_secs(Some(60)).is_ok());
+        assert!(Expiry::parse_secs(Some(-5)).is_err());
+        assert!(Expiry::parse_secs(Some(Expiry::MAX_SECS as i64 + 1)).is_err());
+        assert_eq!(Expiry::parse_field(Some("")), Ok(Expiry::never()));
+        assert_eq!(
+            Expiry::parse_field(Some("3600")).unwrap().duration(),
+            Some(std::time::Duration::from_secs(3600))
+        );
+        assert!(Expiry::parse_field(Some("soon")).is_err());
     }
 
     #[test]

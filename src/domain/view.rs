@@ -28,9 +28,26 @@ pub struct SnippetView {
     pub html: Option<String>,
     /// Why the last attempt failed, in words.
     pub error: Option<String>,
+    /// When the snippet expires; `None` is never.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What a snippet page finds: the snippet, or why there is none.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SnippetPage {
+    Found(SnippetView),
+    /// It existed and expired (410 Gone).
+    Expired,
+    /// It never existed (404).
+    Missing,
 }
 
 impl SnippetView {
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
     /// Lines as a person counts them: a last line without a newline counts.
     pub fn line_count(code: &str) -> u32 {
         let newlines = code.bytes().filter(|&b| b == b'\n').count();

@@ -11,14 +11,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     domain::{
-        Filename, JobState, LanguageRequest, SnippetEvent, SnippetId, SourceCode, SourceError,
-        StateChanged,
+        Expiry, Filename, JobState, LanguageRequest, SnippetEvent, SnippetId, SnippetPage,
+        SnippetSummary, SourceCode, SourceError, StateChanged,
     },
     server::{
         events::Hub,
         highlight::Languages,
         settings::Settings,
-        store::{DynStore, NewSnippet, StoreError},
+        store::{DynStore, NewSnippet, StoreError, count_lines, preview},
     },
 };
 
@@ -61,14 +61,57 @@ impl AppState {
         code: String,
         language: Option<&str>,
         filename: Option<&str>,
+        expiry: Expiry,
     ) -> Result<SnippetId, SubmitError> {
         let code = SourceCode::parse(code, self.settings.max_snippet_bytes)?;
         self.submit(
             code,
             LanguageRequest::parse(language),
             Filename::parse(filename)?,
+            expiry,
         )
         .await
+    }
+
+    /// What a snippet page (or API client) finds at an id, as of now.
+    pub async fn lookup(&self, id: &SnippetId) -> Result<SnippetPage, StoreError> {
+        match self.store.snippet(id).await? {
+            Some(view) if view.is_expired(Utc::now()) => Ok(SnippetPage::Expired),
+            Some(view) => Ok(SnippetPage::Found(view)),
+            None if self.store.was_expired(id).await? => Ok(SnippetPage::Expired),
+            None => Ok(SnippetPage::Missing),
+        }
+    }
+
+    /// Highlights the snippet again in another language (a new job) and
+    /// tells its pages. `Ok(false)` when the snippet is unknown.
+    pub async fn change_language(&self, id: &SnippetId, requested: &str) -> Result<bool, SubmitError> {
+        let language = self
+            .languages
+            .resolve(requested)
+            .map(str::to_owned)
+            .ok_or_else(|| SubmitError::UnknownLanguage(requested.to_owned()))?;
+        let changed = self
+            .store
+            .change_language(id, &language, self.settings.jobs.max_attempts, Utc::now())
+            .await?;
+        if changed {
+            self.publish_queued(id);
+        }
+        Ok(changed)
+    }
+
+    fn publish_queued(&self, id: &SnippetId) {
+        self.hub.publish(
+            id,
+            SnippetEvent::State(StateChanged {
+                state: JobState::Queued,
+                progress: None,
+                attempts: 0,
+                next_attempt_at: None,
+            }),
+        );
+        self.wake.notify_one();
     }
 
     /// "Try again": queues a failed snippet anew and tells its pages.
@@ -79,16 +122,7 @@ impl AppState {
             .requeue_failed(id, self.settings.jobs.max_attempts, Utc::now())
             .await?;
         if requeued {
-            self.hub.publish(
-                id,
-                SnippetEvent::State(StateChanged {
-                    state: JobState::Queued,
-                    progress: None,
-                    attempts: 0,
-                    next_attempt_at: None,
-                }),
-            );
-            self.wake.notify_one();
+            self.publish_queued(id);
         }
         Ok(requeued)
     }
@@ -101,6 +135,7 @@ impl AppState {
         code: SourceCode,
         language: LanguageRequest,
         filename: Option<Filename>,
+        expiry: Expiry,
     ) -> Result<SnippetId, SubmitError> {
         let language = match language {
             LanguageRequest::Auto => self.languages.detect(filename.as_ref(), code.as_str()),
@@ -110,16 +145,30 @@ impl AppState {
                 .map(str::to_owned)
                 .ok_or(SubmitError::UnknownLanguage(name))?,
         };
+        let now = Utc::now();
         let new = NewSnippet {
             id: SnippetId::random(),
             code,
             language,
             filename,
             max_attempts: self.settings.jobs.max_attempts,
-            created_at: Utc::now(),
+            created_at: now,
+            expires_at: expiry.duration().map(|d| now + d),
         };
         self.store.create_snippet(&new).await?;
         self.wake.notify_one();
+        // Live lists learn of it.
+        let summary = SnippetSummary {
+            id: new.id.clone(),
+            language: new.language.clone(),
+            filename: new.filename.as_ref().map(|f| f.as_str().to_owned()),
+            preview: preview(new.code.as_str()),
+            lines: count_lines(new.code.as_str()),
+            state: JobState::Queued,
+            progress: None,
+            created_at: now,
+        };
+        self.hub.publish(&new.id, SnippetEvent::Created(summary));
         tracing::info!(snippet = %new.id, language = %new.language, bytes = new.code.as_str().len(), "snippet queued");
         Ok(new.id)
     }

@@ -141,6 +141,18 @@ pub struct SettingsLayer {
     #[arg(long, env = "HIGHLIGHTER_PRUNE_SECS", value_name = "SECS")]
     pub prune_secs: Option<f64>,
 
+    /// How often expired snippets are deleted, in seconds [default: 60].
+    #[arg(long, env = "HIGHLIGHTER_SWEEP_SECS", value_name = "SECS")]
+    pub sweep_secs: Option<f64>,
+
+    /// The highlighting engine: syntect (embedded) or remote (a hilite.me-compatible service) [default: syntect].
+    #[arg(long, env = "HIGHLIGHTER_ENGINE", value_enum)]
+    pub engine: Option<EngineKind>,
+
+    /// The remote engine's URL, e.g. http://127.0.0.1:8090/api (with engine = remote).
+    #[arg(long, env = "HIGHLIGHTER_REMOTE_URL", value_name = "URL")]
+    pub remote_url: Option<String>,
+
     /// The built site (JS, WASM, CSS) [default: LEPTOS_SITE_ROOT, else target/site].
     #[arg(long, env = "HIGHLIGHTER_SITE_ROOT", value_name = "DIR")]
     pub site_root: Option<PathBuf>,
@@ -177,6 +189,9 @@ impl SettingsLayer {
             succeeded_retention_secs,
             failed_retention_secs,
             prune_secs,
+            sweep_secs,
+            engine,
+            remote_url,
             site_root,
         )
     }
@@ -207,7 +222,22 @@ pub struct Settings {
     pub workers: usize,
     pub max_snippet_bytes: usize,
     pub jobs: JobSettings,
+    pub engine: EngineSettings,
     pub site_root: PathBuf,
+}
+
+/// Which engine highlights, and where the remote one is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineSettings {
+    Syntect,
+    Remote { url: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    Syntect,
+    Remote,
 }
 
 /// What the job engine and its maintenance loops need.
@@ -225,6 +255,7 @@ pub struct JobSettings {
     pub succeeded_retention: Duration,
     pub failed_retention: Duration,
     pub prune_interval: Duration,
+    pub sweep_interval: Duration,
 }
 
 impl Default for JobSettings {
@@ -242,6 +273,7 @@ impl Default for JobSettings {
             succeeded_retention: Duration::from_secs(24 * 3600),
             failed_retention: Duration::from_secs(7 * 24 * 3600),
             prune_interval: Duration::from_secs(300),
+            sweep_interval: Duration::from_secs(60),
         }
     }
 }
@@ -302,6 +334,7 @@ impl Settings {
                 defaults.failed_retention,
             )?,
             prune_interval: secs("prune_secs", layer.prune_secs, defaults.prune_interval)?,
+            sweep_interval: secs("sweep_secs", layer.sweep_secs, defaults.sweep_interval)?,
         };
         if jobs.max_attempts == 0 {
             return Err(SettingsError::Invalid {
@@ -336,6 +369,18 @@ impl Settings {
                 Err(_) => SocketAddr::from(([127, 0, 0, 1], 3000)),
             },
         };
+        let engine = match (layer.engine.unwrap_or(EngineKind::Syntect), layer.remote_url) {
+            (EngineKind::Syntect, _) => EngineSettings::Syntect,
+            (EngineKind::Remote, Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {
+                EngineSettings::Remote { url }
+            }
+            (EngineKind::Remote, _) => {
+                return Err(SettingsError::Invalid {
+                    name: "remote_url",
+                    problem: "must be an http:// or https:// URL when engine = remote".into(),
+                });
+            }
+        };
         let site_root = layer
             .site_root
             .or_else(|| std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from))
@@ -349,6 +394,7 @@ impl Settings {
             workers,
             max_snippet_bytes,
             jobs,
+            engine,
             site_root,
         })
     }

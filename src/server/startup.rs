@@ -21,10 +21,10 @@ use crate::{
     server::{
         AppState,
         events::Hub,
-        highlight::{DynEngine, Languages, SyntectEngine, theme},
+        highlight::{DynEngine, Languages, RemoteEngine, SyntectEngine, theme},
         http,
-        jobs::{JobContext, Pruner, Rescuer, WorkerPool, system_clock},
-        settings::Settings,
+        jobs::{JobContext, Pruner, Rescuer, Sweeper, WorkerPool, system_clock},
+        settings::{EngineSettings, Settings},
         store::{self, StoreError},
     },
 };
@@ -33,6 +33,8 @@ use crate::{
 pub enum StartupError {
     #[error("could not open the database")]
     Store(#[from] StoreError),
+    #[error("could not set up the HTTP client of the remote engine")]
+    Http(#[source] reqwest::Error),
     #[error("could not listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -55,7 +57,12 @@ impl Application {
         shutdown: CancellationToken,
     ) -> Result<Self, StartupError> {
         let languages = Languages::load();
-        let engine: DynEngine = Arc::new(SyntectEngine::new(Arc::clone(languages.syntaxes())));
+        let engine: DynEngine = match &settings.engine {
+            EngineSettings::Syntect => Arc::new(SyntectEngine::new(Arc::clone(languages.syntaxes()))),
+            EngineSettings::Remote { url } => Arc::new(
+                RemoteEngine::new(url.clone(), settings.jobs.timeout).map_err(StartupError::Http)?,
+            ),
+        };
         Self::build_with_engine(settings, engine, languages, shutdown).await
     }
 
@@ -108,7 +115,8 @@ impl Application {
             let pool = WorkerPool::new(ctx.clone(), state.settings.workers);
             background.spawn(pool.run(state.shutdown.clone()));
             background.spawn(Rescuer::new(ctx.clone()).run(state.shutdown.clone()));
-            background.spawn(Pruner::new(ctx).run(state.shutdown.clone()));
+            background.spawn(Pruner::new(ctx.clone()).run(state.shutdown.clone()));
+            background.spawn(Sweeper::new(ctx).run(state.shutdown.clone()));
         }
 
         let router = router(state.clone());

@@ -52,6 +52,30 @@ impl TestApp {
         Self::spawn_with(|_| {}, None).await
     }
 
+    /// Builds the app exactly as the binary does, engine included.
+    pub async fn spawn_from_settings(layer: SettingsLayer, dir: tempfile::TempDir) -> TestApp {
+        let settings = Settings::from_layer(layer).expect("valid test settings");
+        let shutdown = CancellationToken::new();
+        let app = Application::build(settings, shutdown.clone()).await.expect("app builds");
+        Self::serve(app, shutdown, dir)
+    }
+
+    fn serve(app: Application, shutdown: CancellationToken, dir: tempfile::TempDir) -> TestApp {
+        let base = format!("http://{}", app.local_addr());
+        let handle = tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            shutdown,
+            languages: languages(),
+            handle,
+            _dir: dir,
+        }
+    }
+
     /// `adjust` may change any setting; `engine` replaces syntect.
     pub async fn spawn_with(
         adjust: impl FnOnce(&mut SettingsLayer),

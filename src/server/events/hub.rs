@@ -32,10 +32,26 @@ pub struct Published {
     pub json: String,
 }
 
-#[derive(Default)]
+/// Events the all-snippets channel may buffer per subscriber before it
+/// must resync.
+const ALL_CAPACITY: usize = 1024;
+
 pub struct Hub {
     channels: Mutex<HashMap<SnippetId, broadcast::Sender<Arc<Published>>>>,
+    /// Every event of every snippet, for streams that follow many (the
+    /// home page's live list). Empty of receivers most of the time.
+    all: broadcast::Sender<Arc<Published>>,
     seq: AtomicU64,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            channels: Mutex::default(),
+            all: broadcast::channel(ALL_CAPACITY).0,
+            seq: AtomicU64::new(0),
+        }
+    }
 }
 
 /// A live subscription to one snippet. Dropping it unsubscribes.
@@ -83,15 +99,26 @@ impl Hub {
         // order and delivery order agree for every subscriber.
         let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
-        if let Some(sender) = channels.get(snippet_id) {
-            let json = event.to_json(snippet_id);
-            let _ = sender.send(Arc::new(Published {
-                seq,
-                snippet_id: snippet_id.clone(),
-                event,
-                json,
-            }));
+        let sender = channels.get(snippet_id);
+        if sender.is_none() && self.all.receiver_count() == 0 {
+            return;
         }
+        let json = event.to_json(snippet_id);
+        let published = Arc::new(Published {
+            seq,
+            snippet_id: snippet_id.clone(),
+            event,
+            json,
+        });
+        if let Some(sender) = sender {
+            let _ = sender.send(Arc::clone(&published));
+        }
+        let _ = self.all.send(published);
+    }
+
+    /// Every event of every snippet from now on.
+    pub fn subscribe_all(&self) -> broadcast::Receiver<Arc<Published>> {
+        self.all.subscribe()
     }
 
     /// Snippets with at least one subscriber (for resyncing after a relay

@@ -113,7 +113,9 @@ impl Languages {
     }
 
     /// Guesses the language: from the file name, then the first line
-    /// (shebang, modeline, `<?php`…), else plain text.
+    /// (shebang, `<?php`, `<?xml`…), then an editor modeline (Vim's
+    /// `ft=`, Emacs' `-*- mode -*-`), then telltale content; else plain
+    /// text.
     pub fn detect(&self, filename: Option<&Filename>, code: &str) -> String {
         if let Some(filename) = filename {
             if let Some(s) = self
@@ -131,7 +133,82 @@ impl Languages {
         if let Some(s) = self.syntaxes.find_syntax_by_first_line(first_line) {
             return s.name.clone();
         }
+        if let Some(name) = modeline(code).and_then(|mode| self.resolve(&mode)) {
+            return name.to_owned();
+        }
+        if let Some(name) = content_guess(code).and_then(|guess| self.resolve(guess)) {
+            return name.to_owned();
+        }
         self.syntaxes.find_syntax_plain_text().name.clone()
+    }
+}
+
+/// The language an editor modeline in the first or last five lines names.
+fn modeline(code: &str) -> Option<String> {
+    let lines: Vec<&str> = code.lines().collect();
+    let edges = lines.iter().take(5).chain(lines.iter().rev().take(5));
+    for line in edges {
+        // Vim: `vim: set ft=python :` or `vi: filetype=python`.
+        if line.contains("vim:") || line.contains("vi:") || line.contains("ex:") {
+            for key in ["filetype=", "ft=", "syntax=", "syn="] {
+                if let Some(at) = line.find(key) {
+                    let value: String = line[at + key.len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '-' | '_'))
+                        .collect();
+                    if !value.is_empty() {
+                        return Some(value);
+                    }
+                }
+            }
+        }
+        // Emacs: `-*- mode: python -*-` or `-*- python -*-`.
+        if let Some(start) = line.find("-*-") {
+            let rest = &line[start + 3..];
+            if let Some(end) = rest.find("-*-") {
+                let inner = rest[..end].trim();
+                let mode = inner
+                    .split(';')
+                    .find_map(|part| part.trim().strip_prefix("mode:").map(str::trim))
+                    .unwrap_or(if inner.contains(':') { "" } else { inner });
+                if !mode.is_empty() {
+                    return Some(mode.to_owned());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Telltale lines of common languages, scored: a guess only when one
+/// language clearly leads. Cheap substring checks on the first 200 lines.
+fn content_guess(code: &str) -> Option<&'static str> {
+    const MARKERS: &[(&str, &[&str])] = &[
+        ("Rust", &["fn main(", "let mut ", "impl ", "pub fn ", "use std::", "#[derive("]),
+        ("Python", &["def ", "import ", "from __future__", "elif ", "self.", "print("]),
+        ("Go", &["package main", "func ", ":= ", "import (", "fmt."]),
+        ("C", &["#include <stdio.h>", "#include <stdlib.h>", "int main(", "printf(", "malloc("]),
+        ("C++", &["#include <iostream>", "std::", "template<", "namespace ", "cout <<"]),
+        ("Java", &["public class ", "public static void main", "System.out.", "import java."]),
+        ("JavaScript", &["function ", "const ", "=> {", "console.log(", "require(", "document."]),
+        ("Ruby", &["require '", "def ", "end
+", "puts ", "attr_accessor"]),
+        ("PHP", &["<?php", "$this->", "echo "]),
+        ("HTML", &["<!DOCTYPE html", "<html", "<div", "</body>"]),
+        ("SQL", &["SELECT ", "INSERT INTO", "CREATE TABLE", "WHERE "]),
+        ("Bourne Again Shell (bash)", &["#!/bin/sh", "echo $", "fi
+", "then
+", "export "]),
+    ];
+    let sample: String = code.lines().take(200).collect::<Vec<_>>().join("\n");
+    let mut scores: Vec<(usize, &str)> = MARKERS
+        .iter()
+        .map(|(name, markers)| (markers.iter().filter(|m| sample.contains(*m)).count(), *name))
+        .collect();
+    scores.sort_by(|a, b| b.0.cmp(&a.0));
+    match scores.as_slice() {
+        [(best, name), (second, _), ..] if *best >= 2 && best > second => Some(name),
+        _ => None,
     }
 }
 
@@ -170,6 +247,16 @@ mod tests {
             "Python"
         );
         assert_eq!(l.detect(None, "hello"), "Plain Text");
+        assert_eq!(l.detect(None, "x = 1\n# vim: set ft=python :\n"), "Python");
+        assert_eq!(l.detect(None, "; -*- mode: lisp -*-\n(a b)\n"), "Lisp");
+        assert_eq!(
+            l.detect(None, "use std::io;\n\nfn main() {\n    let mut x = 1;\n}\n"),
+            "Rust"
+        );
+        assert_eq!(
+            l.detect(None, "import os\n\ndef main():\n    print(os.getcwd())\n"),
+            "Python"
+        );
     }
 
     #[test]

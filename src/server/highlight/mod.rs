@@ -2,9 +2,11 @@
 //!
 //! An [`Engine`] turns code into an HTML fragment, reporting line progress
 //! and honouring cancellation between lines. `syntect.rs` is the embedded
-//! engine; tests plug in engines of their own through the same trait.
+//! engine, `remote.rs` a hilite.me-compatible service; tests plug in
+//! engines of their own through the same trait.
 
 mod languages;
+mod remote;
 mod syntect;
 pub mod theme;
 
@@ -19,6 +21,7 @@ use tokio::sync::watch;
 use crate::domain::Progress;
 
 pub use languages::Languages;
+pub use remote::RemoteEngine;
 pub use syntect::SyntectEngine;
 
 /// Lines longer than this are shown plain, as bat does: grammars are

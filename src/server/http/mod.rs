@@ -23,6 +23,10 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/snippets/{id}", get(rest::show_snippet))
         .route("/api/snippets/{id}/highlighted", get(rest::highlighted))
         .route("/api/snippets/{id}/retry", post(rest::retry_snippet))
+        .route("/api/snippets/{id}/language", post(rest::change_language))
+        .route("/api/events", get(sse::all_events))
+        .route("/s/{id}/raw", get(rest::raw))
+        .route("/s/{id}/download", get(rest::download))
         .route("/api/snippets/{id}/events", get(sse::snippet_events))
         .route("/api/languages", get(rest::languages))
         .route("/theme.css", get(rest::theme_css))
@@ -50,6 +54,10 @@ impl ApiError {
 
     pub fn not_found() -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "There is no snippet with this id.")
+    }
+
+    pub fn gone() -> Self {
+        ApiError::new(StatusCode::GONE, "This snippet has expired and was deleted.")
     }
 }
 

@@ -12,8 +12,11 @@ use serde_json::json;
 
 use super::ApiError;
 use crate::{
-    domain::{Filename, JobState, LanguageRequest, SnippetId, SnippetView, SourceCode},
-    server::AppState,
+    domain::{
+        Expiry, Filename, JobState, LanguageRequest, SnippetId, SnippetPage, SnippetView,
+        SourceCode,
+    },
+    server::{AppState, service::SubmitError},
 };
 
 /// `POST /api/snippets` as JSON.
@@ -25,13 +28,18 @@ struct CreateJson {
     language: Option<String>,
     #[serde(default)]
     filename: Option<String>,
+    /// Seconds until the snippet expires; absent or null is never.
+    #[serde(default)]
+    expires_in: Option<i64>,
 }
 
-/// `POST /api/snippets?language=..&filename=..` with a `text/plain` body.
+/// `POST /api/snippets?language=..&filename=..&expires_in=..` with a
+/// `text/plain` body.
 #[derive(Deserialize, Default)]
 pub struct CreateQuery {
     language: Option<String>,
     filename: Option<String>,
+    expires_in: Option<String>,
 }
 
 /// JSON escaping can make a body up to six times the code it carries.
@@ -68,11 +76,13 @@ pub async fn create_snippet(
                 ),
             )
         })?;
+        let expiry = Expiry::parse_secs(request.expires_in).map_err(SubmitError::from)?;
         state
             .submit_raw(
                 request.code,
                 request.language.as_deref(),
                 request.filename.as_deref(),
+                expiry,
             )
             .await?
     } else if content_type.is_empty() || content_type.starts_with("text/plain") {
@@ -80,11 +90,13 @@ pub async fn create_snippet(
             .map_err(crate::server::service::SubmitError::from)?;
         let filename = Filename::parse(query.filename.as_deref())
             .map_err(crate::server::service::SubmitError::from)?;
+        let expiry = Expiry::parse_field(query.expires_in.as_deref()).map_err(SubmitError::from)?;
         state
             .submit(
                 code,
                 LanguageRequest::parse(query.language.as_deref()),
                 filename,
+                expiry,
             )
             .await?
     } else {
@@ -105,13 +117,14 @@ pub async fn create_snippet(
     Ok(response)
 }
 
+/// The snippet at `raw_id`: 404 when there never was one, 410 when it expired.
 async fn find(state: &AppState, raw_id: &str) -> Result<SnippetView, ApiError> {
     let id = SnippetId::parse(raw_id).map_err(|_| ApiError::not_found())?;
-    state
-        .store
-        .snippet(&id)
-        .await?
-        .ok_or_else(ApiError::not_found)
+    match state.lookup(&id).await? {
+        SnippetPage::Found(view) => Ok(view),
+        SnippetPage::Expired => Err(ApiError::gone()),
+        SnippetPage::Missing => Err(ApiError::not_found()),
+    }
 }
 
 pub async fn show_snippet(
@@ -175,4 +188,88 @@ pub async fn retry_snippet(
             "Only a failed snippet can be tried again; this one is not failed.",
         ))
     }
+}
+
+/// `GET /s/{id}/raw`: the code as plain text, never sniffed into HTML.
+pub async fn raw(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let view = find(&state, &id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        view.code,
+    )
+        .into_response())
+}
+
+/// `GET /s/{id}/download`: the code as a file, named after the snippet's
+/// file name, or its id and the language's usual extension.
+pub async fn download(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let view = find(&state, &id).await?;
+    let name = match &view.filename {
+        Some(name) => name.clone(),
+        None => {
+            let extension = state
+                .languages
+                .list()
+                .iter()
+                .find(|l| l.name == view.language)
+                .and_then(|l| l.aliases.first().cloned())
+                .filter(|e| e.chars().all(|c| c.is_ascii_alphanumeric()))
+                .unwrap_or_else(|| "txt".to_owned());
+            format!("snippet-{}.{extension}", view.id)
+        }
+    };
+    // A quoted ASCII fallback plus the exact name in RFC 5987 form.
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        view.code,
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct ChangeLanguage {
+    language: String,
+}
+
+/// `POST /api/snippets/{id}/language` `{"language": ...}`: highlight again
+/// in another language (a new job).
+pub async fn change_language(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    Json(body): Json<ChangeLanguage>,
+) -> Result<Response, ApiError> {
+    let view = find(&state, &raw_id).await?;
+    if !state.change_language(&view.id, &body.language).await? {
+        return Err(ApiError::not_found());
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": view.id, "url": view.id.url(), "state": JobState::Queued })),
+    )
+        .into_response())
 }

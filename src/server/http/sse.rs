@@ -14,16 +14,22 @@
 
 use std::{convert::Infallible, time::Duration};
 
+use std::collections::HashSet;
+
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     response::sse::{Event, KeepAlive, Sse},
 };
 use futures_util::Stream;
+use serde::Deserialize;
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 
 use super::ApiError;
 use crate::{
-    domain::{Failed, Highlighted, JobState, SnippetEvent, SnippetId, SnippetView, StateChanged},
+    domain::{
+        Failed, Highlighted, JobState, SnippetEvent, SnippetId, SnippetPage, SnippetView,
+        StateChanged,
+    },
     server::{AppState, events::Subscription},
 };
 
@@ -47,10 +53,121 @@ pub async fn snippet_events(
     // A small buffer: a stream that cannot keep up is resynced, not queued.
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(follow(state, subscription, seen, snapshot, tx));
+    Ok(sse_response(rx))
+}
+
+fn sse_response(
+    rx: mpsc::Receiver<Event>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|event| (Ok(event), rx))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+}
+
+/// How many snippets one all-snippets stream may follow.
+const MAX_FOLLOWED: usize = 500;
+
+#[derive(Deserialize)]
+pub struct AllEventsQuery {
+    /// Comma-separated ids of the snippets the page shows.
+    #[serde(default)]
+    snippets: String,
+}
+
+/// `GET /api/events?snippets=id1,id2,...`: one stream for a page that shows
+/// many snippets. It carries the events of the listed snippets, `created`
+/// for every new snippet (whose events then follow too), and it never ends
+/// on its own. On connect (and on resync) each listed snippet's snapshot is
+/// sent as a `state` event only: a list needs states, not every HTML.
+pub async fn all_events(
+    State(state): State<AppState>,
+    Query(query): Query<AllEventsQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let mut ids = Vec::new();
+    for raw in query.snippets.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let id = SnippetId::parse(raw)
+            .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, e.to_string()))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.len() > MAX_FOLLOWED {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            format!("A stream can follow at most {MAX_FOLLOWED} snippets."),
+        ));
+    }
+    // Subscribe first, then read snapshots: the same order as one snippet's
+    // stream, for the same reason.
+    let all = state.hub.subscribe_all();
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(follow_all(state, all, ids, tx));
+    Ok(sse_response(rx))
+}
+
+async fn follow_all(
+    state: AppState,
+    mut all: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::server::events::Published>>,
+    ids: Vec<SnippetId>,
+    tx: mpsc::Sender<Event>,
+) {
+    let mut followed: HashSet<SnippetId> = ids.into_iter().collect();
+    let mut first = true;
+    loop {
+        let seen = state.hub.current_seq();
+        for id in followed.clone() {
+            let view = match state.lookup(&id).await {
+                Ok(SnippetPage::Found(view)) => view,
+                Ok(_) => {
+                    followed.remove(&id);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = ?e, "snapshot failed; closing stream so the client reconnects");
+                    return;
+                }
+            };
+            let event = &snapshot_events(&view)[0];
+            let mut sse = sse_event(seen, event.name(), &event.to_json(&id));
+            if first {
+                sse = sse.retry(RETRY_HINT);
+                first = false;
+            }
+            if tx.send(sse).await.is_err() {
+                return;
+            }
+        }
+        loop {
+            let received = tokio::select! {
+                _ = tx.closed() => return,
+                _ = state.shutdown.cancelled() => return,
+                received = all.recv() => received,
+            };
+            match received {
+                Ok(published) if published.seq <= seen => continue,
+                Ok(published) => {
+                    let wanted = match published.event {
+                        SnippetEvent::Created(_) => {
+                            if followed.len() < MAX_FOLLOWED {
+                                followed.insert(published.snippet_id.clone());
+                            }
+                            true
+                        }
+                        _ => followed.contains(&published.snippet_id),
+                    };
+                    if wanted {
+                        let event = sse_event(published.seq, published.event.name(), &published.json);
+                        if tx.send(event).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(RecvError::Lagged(_)) => break,
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
 }
 
 /// The events that describe a snapshot: its state, then its result if it
@@ -137,9 +254,9 @@ async fn follow(
         }
         // We missed events: the database has the truth. Re-read it.
         seen = state.hub.current_seq();
-        snapshot = match state.store.snippet(&id).await {
-            Ok(Some(view)) => view,
-            Ok(None) => return,
+        snapshot = match state.lookup(&id).await {
+            Ok(SnippetPage::Found(view)) => view,
+            Ok(_) => return,
             Err(e) => {
                 tracing::warn!(error = ?e, snippet = %id, "resync failed; closing stream so the client reconnects");
                 return;

@@ -6,6 +6,7 @@
 //! - `rescuer.rs`: jobs whose lease expired (their process died) are made
 //!   due again.
 //! - `pruner.rs`: finished job records are deleted after their retention.
+//! - `sweeper.rs`: expired snippets are deleted.
 //! - `backoff.rs`: when a failed attempt runs again.
 //!
 //! Job states and who moves a job between them are documented on
@@ -14,6 +15,7 @@
 mod backoff;
 mod pruner;
 mod rescuer;
+mod sweeper;
 #[cfg(test)]
 mod testing;
 mod worker;
@@ -28,6 +30,7 @@ use crate::server::{events::Hub, highlight::DynEngine, settings::JobSettings, st
 pub use backoff::retry_delay;
 pub use pruner::Pruner;
 pub use rescuer::Rescuer;
+pub use sweeper::Sweeper;
 pub use worker::WorkerPool;
 
 /// What every part of the job engine shares.

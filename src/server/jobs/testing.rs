@@ -29,6 +29,8 @@ pub struct RecordingStore {
     pub rescue_answers: Mutex<Vec<Vec<Rescued>>>,
     /// The cut-offs of every `prune_finished_jobs` call.
     pub prune_calls: Mutex<Vec<(DateTime<Utc>, DateTime<Utc>)>>,
+    /// The `now` of every `sweep_expired` call.
+    pub sweep_calls: Mutex<Vec<DateTime<Utc>>>,
 }
 
 fn not_for_loops() -> Result<(), StoreError> {
@@ -45,8 +47,27 @@ impl Store for RecordingStore {
     async fn snippet(&self, _: &SnippetId) -> Result<Option<SnippetView>, StoreError> {
         Ok(None)
     }
-    async fn recent_snippets(&self, _: u32) -> Result<Vec<SnippetSummary>, StoreError> {
+    async fn recent_snippets(&self, _: u32, _: DateTime<Utc>) -> Result<Vec<SnippetSummary>, StoreError> {
         Ok(Vec::new())
+    }
+    async fn summary(&self, _: &SnippetId) -> Result<Option<SnippetSummary>, StoreError> {
+        Ok(None)
+    }
+    async fn was_expired(&self, _: &SnippetId) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError> {
+        self.sweep_calls.lock().unwrap().push(now);
+        Ok(Vec::new())
+    }
+    async fn change_language(
+        &self,
+        _: &SnippetId,
+        _: &str,
+        _: u32,
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        not_for_loops().map(|_| false)
     }
     async fn claim_jobs(
         &self,

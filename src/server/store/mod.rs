@@ -39,6 +39,7 @@ pub struct NewSnippet {
     pub filename: Option<Filename>,
     pub max_attempts: u32,
     pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Proof that a worker holds a job: the fencing token every write of the
@@ -78,8 +79,33 @@ pub trait Store: Send + Sync + 'static {
     /// The snapshot of one snippet, with its job's state.
     async fn snippet(&self, id: &SnippetId) -> Result<Option<SnippetView>, StoreError>;
 
-    /// The newest snippets, newest first.
-    async fn recent_snippets(&self, limit: u32) -> Result<Vec<SnippetSummary>, StoreError>;
+    /// The newest snippets that have not expired by `now`, newest first.
+    async fn recent_snippets(
+        &self,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SnippetSummary>, StoreError>;
+
+    /// The summary of one snippet (for the live list).
+    async fn summary(&self, id: &SnippetId) -> Result<Option<SnippetSummary>, StoreError>;
+
+    /// Did a snippet with this id exist and expire?
+    async fn was_expired(&self, id: &SnippetId) -> Result<bool, StoreError>;
+
+    /// Deletes snippets that expired by `now` (their jobs go with them),
+    /// leaving tombstones. Returns their ids.
+    async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError>;
+
+    /// Sets another language and queues a fresh job, whatever the state:
+    /// a worker still running the old job is fenced out. `false` when the
+    /// snippet is unknown.
+    async fn change_language(
+        &self,
+        id: &SnippetId,
+        language: &str,
+        max_attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// Claims up to `limit` due jobs for `worker`, leased until `lease_until`.
     async fn claim_jobs(

@@ -93,6 +93,36 @@ fn opt_time(ms: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
     ms.map(from_millis).transpose()
 }
 
+const SUMMARY_SELECT: &str = "
+    SELECT s.id, s.language, s.filename, s.line_count, s.created_at,
+           substr(s.code, 1, 400) AS head,
+           s.html IS NOT NULL AS has_html, s.error IS NOT NULL AS has_error,
+           j.state, j.progress_done, j.progress_total
+    FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id";
+
+fn summary_from_row(row: &SqliteRow) -> Result<SnippetSummary, StoreError> {
+    let id: String = row.try_get("id")?;
+    let state = derived_state(
+        job_state(row.try_get("state")?)?,
+        row.try_get("has_html")?,
+        row.try_get("has_error")?,
+    );
+    let head: String = row.try_get("head")?;
+    Ok(SnippetSummary {
+        id: SnippetId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        language: row.try_get("language")?,
+        filename: row.try_get("filename")?,
+        preview: preview(&head),
+        lines: row.try_get::<i64, _>("line_count")? as u32,
+        state,
+        progress: match state {
+            JobState::Processing => progress(row.try_get("progress_done")?, row.try_get("progress_total")?),
+            _ => None,
+        },
+        created_at: from_millis(row.try_get("created_at")?)?,
+    })
+}
+
 fn view_from_row(row: &SqliteRow) -> Result<SnippetView, StoreError> {
     let id: String = row.try_get("id")?;
     let html: Option<String> = row.try_get("html")?;
@@ -125,6 +155,7 @@ fn view_from_row(row: &SqliteRow) -> Result<SnippetView, StoreError> {
         highlighted_in_ms: row
             .try_get::<Option<i64>, _>("highlighted_in_ms")?
             .map(|ms| ms.max(0) as u64),
+        expires_at: opt_time(row.try_get("expires_at")?)?,
         html: if state == JobState::Succeeded {
             html
         } else {
@@ -144,8 +175,8 @@ impl Store for SqliteStore {
         let now = millis(new.created_at);
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO snippets (id, code, language, filename, line_count, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO snippets (id, code, language, filename, line_count, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(new.id.as_str())
         .bind(new.code.as_str())
@@ -153,6 +184,7 @@ impl Store for SqliteStore {
         .bind(new.filename.as_ref().map(|f| f.as_str()))
         .bind(i64::from(count_lines(new.code.as_str())))
         .bind(now)
+        .bind(new.expires_at.map(millis))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -171,7 +203,7 @@ impl Store for SqliteStore {
     async fn snippet(&self, id: &SnippetId) -> Result<Option<SnippetView>, StoreError> {
         let row = sqlx::query(
             "SELECT s.id, s.code, s.language, s.filename, s.created_at, s.html, s.highlighted_at,
-                    s.highlighted_in_ms, s.error, j.state, j.attempts, j.max_attempts, j.run_at,
+                    s.highlighted_in_ms, s.error, s.expires_at, j.state, j.attempts, j.max_attempts, j.run_at,
                     j.progress_done, j.progress_total, j.last_error
              FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id
              WHERE s.id = $1",
@@ -182,46 +214,92 @@ impl Store for SqliteStore {
         row.as_ref().map(view_from_row).transpose()
     }
 
-    async fn recent_snippets(&self, limit: u32) -> Result<Vec<SnippetSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT s.id, s.language, s.filename, s.line_count, s.created_at,
-                    substr(s.code, 1, 400) AS head,
-                    s.html IS NOT NULL AS has_html, s.error IS NOT NULL AS has_error,
-                    j.state, j.progress_done, j.progress_total
-             FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id
+    async fn recent_snippets(
+        &self,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SnippetSummary>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{SUMMARY_SELECT}
+             WHERE s.expires_at IS NULL OR s.expires_at > $1
              ORDER BY s.created_at DESC, s.rowid DESC
-             LIMIT $1",
-        )
+             LIMIT $2"
+        ))
+        .bind(millis(now))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    async fn summary(&self, id: &SnippetId) -> Result<Option<SnippetSummary>, StoreError> {
+        let row = sqlx::query(&format!("{SUMMARY_SELECT} WHERE s.id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(summary_from_row).transpose()
+    }
+
+    async fn was_expired(&self, id: &SnippetId) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM expired_snippets WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO expired_snippets (id, expired_at)
+             SELECT id, expires_at FROM snippets WHERE expires_at <= $1
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await?;
+        let gone = sqlx::query("DELETE FROM snippets WHERE expires_at <= $1 RETURNING id")
+            .bind(millis(now))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        gone.iter()
             .map(|row| {
-                let id: String = row.try_get("id")?;
-                let state = derived_state(
-                    job_state(row.try_get("state")?)?,
-                    row.try_get("has_html")?,
-                    row.try_get("has_error")?,
-                );
-                let head: String = row.try_get("head")?;
-                Ok(SnippetSummary {
-                    id: SnippetId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    language: row.try_get("language")?,
-                    filename: row.try_get("filename")?,
-                    preview: preview(&head),
-                    lines: row.try_get::<i64, _>("line_count")? as u32,
-                    state,
-                    progress: match state {
-                        JobState::Processing => progress(
-                            row.try_get("progress_done")?,
-                            row.try_get("progress_total")?,
-                        ),
-                        _ => None,
-                    },
-                    created_at: from_millis(row.try_get("created_at")?)?,
-                })
+                let raw: String = row.try_get("id")?;
+                SnippetId::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
             })
             .collect()
+    }
+
+    async fn change_language(
+        &self,
+        id: &SnippetId,
+        language: &str,
+        max_attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE snippets
+             SET language = $1, html = NULL, highlighted_at = NULL, highlighted_in_ms = NULL, error = NULL
+             WHERE id = $2",
+        )
+        .bind(language)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(REQUEUE_JOB)
+            .bind(id.as_str())
+            .bind(i64::from(max_attempts))
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn claim_jobs(

@@ -1,0 +1,258 @@
+//! The product features through the real app: expiry, raw and download,
+//! one stream for many snippets, changing the language, and the remote
+//! engine against a real Pygments-based hilite.me-compatible service.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use common::{SseClient, TestApp, html_text};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn raw_and_download_serve_the_exact_code_safely() {
+    let app = TestApp::spawn().await;
+    let code = "<script>alert(1)</script>\r\nünïcödé\tand tabs  \nno final newline";
+    let id = app.submit(code, Some("html")).await;
+    let raw = app.client.get(app.url(&format!("/s/{id}/raw"))).send().await.unwrap();
+    assert_eq!(raw.status(), 200);
+    assert_eq!(raw.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(raw.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(raw.text().await.unwrap(), code);
+
+    let response = app
+        .post_json(&json!({ "code": "print(1)\n", "filename": "hello world.py" }))
+        .await;
+    let named: Value = response.json().await.unwrap();
+    let download = app
+        .client
+        .get(app.url(&format!("/s/{}/download", named["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    let disposition = download.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(disposition.contains("hello%20world.py"), "{disposition}");
+    let unnamed = app
+        .client
+        .get(app.url(&format!("/s/{id}/download")))
+        .send()
+        .await
+        .unwrap();
+    let disposition = unnamed.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.contains(&format!("snippet-{id}.")), "{disposition}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn expired_snippets_answer_410_everywhere_and_leave_the_list() {
+    let app = TestApp::spawn_with(|s| s.sweep_secs = Some(0.2), None).await;
+    let too_short = app.post_json(&json!({ "code": "x", "expires_in": 59 })).await;
+    assert_eq!(too_short.status(), 400);
+    let created = app.post_json(&json!({ "code": "short-lived\n", "expires_in": 60 })).await;
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let kept = app.submit("kept\n", None).await;
+    let snippet = app.snippet(&id).await;
+    assert!(snippet["expires_at"].is_string());
+
+    // The shortest life the API allows is a minute: wait it out.
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    for path in [
+        format!("/api/snippets/{id}"),
+        format!("/api/snippets/{id}/highlighted"),
+        format!("/api/snippets/{id}/events"),
+        format!("/s/{id}/raw"),
+        format!("/s/{id}"),
+    ] {
+        let response = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), 410, "{path}");
+    }
+    let page = app.client.get(app.url(&format!("/s/{id}"))).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("expired"));
+    // Deleted by the sweeper, not just hidden: the raw code is gone.
+    let recent: Vec<String> = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .map(|page| vec![page])
+        .unwrap();
+    assert!(!recent[0].contains(&id));
+    assert!(recent[0].contains(&kept));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_stream_follows_listed_snippets_and_new_ones() {
+    let app = TestApp::spawn().await;
+    let old = app.submit("old\n", None).await;
+    app.wait_final(&old).await;
+    let mut stream =
+        SseClient::connect(&app.client, &app.url(&format!("/api/events?snippets={old}"))).await;
+    assert_eq!(stream.status, 200);
+    let first = stream.next_within(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(first.event, "state");
+    assert_eq!(first.json()["id"], old.as_str());
+    assert_eq!(first.json()["state"], "succeeded");
+
+    let new = app.submit("fn main() {}\n", Some("rust")).await;
+    let mut saw_created = false;
+    loop {
+        let event = stream.next_within(Duration::from_secs(30)).await.unwrap();
+        assert_eq!(event.json()["id"], new.as_str(), "every event names its snippet: {event:?}");
+        match event.event.as_str() {
+            "created" => saw_created = true,
+            "highlighted" => break,
+            _ => {}
+        }
+    }
+    assert!(saw_created, "new snippets are announced");
+    // Bad ids are refused clearly.
+    let bad = app.client.get(app.url("/api/events?snippets=nope")).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn changing_the_language_highlights_again_and_the_page_follows() {
+    let app = TestApp::spawn().await;
+    let id = app.submit("print('hi')\n", Some("text")).await;
+    assert_eq!(app.wait_final(&id).await.json()["language"], "Plain Text");
+    let response = app
+        .client
+        .post(app.url(&format!("/api/snippets/{id}/language")))
+        .json(&json!({ "language": "py" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let event = app.wait_final(&id).await;
+    assert_eq!(event.json()["language"], "Python");
+    assert!(event.json()["html"].as_str().unwrap().contains("hl-python"));
+    let unknown = app
+        .client
+        .post(app.url(&format!("/api/snippets/{id}/language")))
+        .json(&json!({ "language": "klingon" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+    app.stop().await;
+}
+
+/// The Pygments-based hilite.me-compatible service in `tools/`.
+struct HiliteService(Child);
+
+impl HiliteService {
+    fn start(port: u16, spike: bool) -> HiliteService {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/hilite_service.py");
+        let mut command = Command::new("python3");
+        command
+            .arg(script)
+            .args(["--port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if spike {
+            command.arg("--spike");
+        }
+        let mut child = command.spawn().expect("python3 runs the service");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        assert!(line.contains("listening"), "service said {line:?}");
+        HiliteService(child)
+    }
+}
+
+impl Drop for HiliteService {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn remote(port: u16) -> impl FnOnce(&mut highlighter::server::settings::SettingsLayer) {
+    move |s| {
+        s.engine = Some(highlighter::server::settings::EngineKind::Remote);
+        s.remote_url = Some(format!("http://127.0.0.1:{port}/api"));
+        s.retry_base_secs = Some(0.2);
+        s.retry_cap_secs = Some(0.5);
+        s.max_attempts = Some(50);
+        s.poll_secs = Some(0.1);
+    }
+}
+
+async fn spawn_remote(port: u16) -> TestApp {
+    // The app picks the engine from its settings, as in production.
+    let dir = tempfile::tempdir().unwrap();
+    let mut layer = common::test_layer(&dir);
+    remote(port)(&mut layer);
+    TestApp::spawn_from_settings(layer, dir).await
+}
+
+#[tokio::test]
+async fn the_remote_engine_retries_while_the_service_is_down_then_succeeds() {
+    let port = free_port();
+    let app = spawn_remote(port).await;
+    let id = app.submit("def f(x):\n    return x * 2\n", Some("python")).await;
+    let mut stream = app.events(&id).await;
+    // Nothing listens yet: attempts fail and are retried.
+    loop {
+        let event = stream.next_within(Duration::from_secs(30)).await.unwrap();
+        if event.event == "retrying" {
+            assert!(event.json()["error"].as_str().unwrap().contains("could not be reached"));
+            break;
+        }
+    }
+    assert_eq!(app.snippet(&id).await["state"], "retrying");
+    let _service = HiliteService::start(port, false);
+    let result = app.wait_final(&id).await;
+    assert_eq!(result.event, "highlighted", "{}", result.data);
+    let html = result.json()["html"].as_str().unwrap().to_owned();
+    assert!(html.contains("remote-highlight"));
+    assert!(html_text(&html).contains("return x * 2"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn output_a_hostile_service_spikes_never_reaches_a_page() {
+    let port = free_port();
+    let _service = HiliteService::start(port, true);
+    let app = spawn_remote(port).await;
+    let id = app.submit("x = 1\n", Some("python")).await;
+    let result = app.wait_final(&id).await;
+    assert_eq!(result.event, "highlighted", "{}", result.data);
+    let html = result.json()["html"].as_str().unwrap().to_owned();
+    for bad in ["<script", "onerror", "onclick", "javascript:"] {
+        assert!(!html.to_lowercase().contains(bad), "{bad} reached the stored HTML: {html}");
+    }
+    let page = app.client.get(app.url(&format!("/s/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("window.__pwned"), "the page carries the spiked script");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_4xx_from_the_service_fails_at_once() {
+    let port = free_port();
+    let _service = HiliteService::start(port, false);
+    let app = spawn_remote(port).await;
+    // A grammar name Pygments has no lexer for: the service answers 400.
+    let id = app.submit("digraph { a -> b }\n", Some("Graphviz (DOT)")).await;
+    let result = app.wait_final(&id).await;
+    assert_eq!(result.event, "failed", "{}", result.data);
+    assert_eq!(result.json()["attempts"], 1, "a 4xx is permanent");
+    assert!(result.json()["error"].as_str().unwrap().contains("refused"));
+    app.stop().await;
+}
