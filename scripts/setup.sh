@@ -59,6 +59,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# Pygments powers the hilite.me-compatible service the remote-engine tests
+# start (tools/hilite_service.py).
+if [ $with_browser = 1 ] && ! python3 -c 'import pygments' 2>/dev/null; then
+  step "installing Pygments"
+  python3 -m pip install --quiet pygments
+fi
+
 if [ $with_browser = 1 ] && [ ! -x /usr/bin/chromium ]; then
   step "installing Chromium"
   apt_install chromium

@@ -18,7 +18,12 @@ async fn raw_and_download_serve_the_exact_code_safely() {
     let app = TestApp::spawn().await;
     let code = "<script>alert(1)</script>\r\nünïcödé\tand tabs  \nno final newline";
     let id = app.submit(code, Some("html")).await;
-    let raw = app.client.get(app.url(&format!("/s/{id}/raw"))).send().await.unwrap();
+    let raw = app
+        .client
+        .get(app.url(&format!("/s/{id}/raw")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(raw.status(), 200);
     assert_eq!(raw.headers()["content-type"], "text/plain; charset=utf-8");
     assert_eq!(raw.headers()["x-content-type-options"], "nosniff");
@@ -34,7 +39,10 @@ async fn raw_and_download_serve_the_exact_code_safely() {
         .send()
         .await
         .unwrap();
-    let disposition = download.headers()["content-disposition"].to_str().unwrap().to_owned();
+    let disposition = download.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     assert!(disposition.contains("hello%20world.py"), "{disposition}");
     let unnamed = app
@@ -43,19 +51,32 @@ async fn raw_and_download_serve_the_exact_code_safely() {
         .send()
         .await
         .unwrap();
-    let disposition = unnamed.headers()["content-disposition"].to_str().unwrap().to_owned();
-    assert!(disposition.contains(&format!("snippet-{id}.")), "{disposition}");
+    let disposition = unnamed.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.contains(&format!("snippet-{id}.")),
+        "{disposition}"
+    );
     app.stop().await;
 }
 
 #[tokio::test]
 async fn expired_snippets_answer_410_everywhere_and_leave_the_list() {
     let app = TestApp::spawn_with(|s| s.sweep_secs = Some(0.2), None).await;
-    let too_short = app.post_json(&json!({ "code": "x", "expires_in": 59 })).await;
+    let too_short = app
+        .post_json(&json!({ "code": "x", "expires_in": 59 }))
+        .await;
     assert_eq!(too_short.status(), 400);
-    let created = app.post_json(&json!({ "code": "short-lived\n", "expires_in": 60 })).await;
+    let created = app
+        .post_json(&json!({ "code": "short-lived\n", "expires_in": 60 }))
+        .await;
     assert_eq!(created.status(), 201);
-    let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let kept = app.submit("kept\n", None).await;
     let snippet = app.snippet(&id).await;
     assert!(snippet["expires_at"].is_string());
@@ -72,7 +93,12 @@ async fn expired_snippets_answer_410_everywhere_and_leave_the_list() {
         let response = app.client.get(app.url(&path)).send().await.unwrap();
         assert_eq!(response.status(), 410, "{path}");
     }
-    let page = app.client.get(app.url(&format!("/s/{id}"))).send().await.unwrap();
+    let page = app
+        .client
+        .get(app.url(&format!("/s/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert!(page.text().await.unwrap().contains("expired"));
     // Deleted by the sweeper, not just hidden: the raw code is gone.
     let recent: Vec<String> = app
@@ -95,8 +121,11 @@ async fn one_stream_follows_listed_snippets_and_new_ones() {
     let app = TestApp::spawn().await;
     let old = app.submit("old\n", None).await;
     app.wait_final(&old).await;
-    let mut stream =
-        SseClient::connect(&app.client, &app.url(&format!("/api/events?snippets={old}"))).await;
+    let mut stream = SseClient::connect(
+        &app.client,
+        &app.url(&format!("/api/events?snippets={old}")),
+    )
+    .await;
     assert_eq!(stream.status, 200);
     let first = stream.next_within(Duration::from_secs(5)).await.unwrap();
     assert_eq!(first.event, "state");
@@ -107,7 +136,11 @@ async fn one_stream_follows_listed_snippets_and_new_ones() {
     let mut saw_created = false;
     loop {
         let event = stream.next_within(Duration::from_secs(30)).await.unwrap();
-        assert_eq!(event.json()["id"], new.as_str(), "every event names its snippet: {event:?}");
+        assert_eq!(
+            event.json()["id"],
+            new.as_str(),
+            "every event names its snippet: {event:?}"
+        );
         match event.event.as_str() {
             "created" => saw_created = true,
             "highlighted" => break,
@@ -116,7 +149,12 @@ async fn one_stream_follows_listed_snippets_and_new_ones() {
     }
     assert!(saw_created, "new snippets are announced");
     // Bad ids are refused clearly.
-    let bad = app.client.get(app.url("/api/events?snippets=nope")).send().await.unwrap();
+    let bad = app
+        .client
+        .get(app.url("/api/events?snippets=nope"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 400);
     app.stop().await;
 }
@@ -180,7 +218,11 @@ impl Drop for HiliteService {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn remote(port: u16) -> impl FnOnce(&mut highlighter::server::settings::SettingsLayer) {
@@ -206,13 +248,20 @@ async fn spawn_remote(port: u16) -> TestApp {
 async fn the_remote_engine_retries_while_the_service_is_down_then_succeeds() {
     let port = free_port();
     let app = spawn_remote(port).await;
-    let id = app.submit("def f(x):\n    return x * 2\n", Some("python")).await;
+    let id = app
+        .submit("def f(x):\n    return x * 2\n", Some("python"))
+        .await;
     let mut stream = app.events(&id).await;
     // Nothing listens yet: attempts fail and are retried.
     loop {
         let event = stream.next_within(Duration::from_secs(30)).await.unwrap();
         if event.event == "retrying" {
-            assert!(event.json()["error"].as_str().unwrap().contains("could not be reached"));
+            assert!(
+                event.json()["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("could not be reached")
+            );
             break;
         }
     }
@@ -236,10 +285,24 @@ async fn output_a_hostile_service_spikes_never_reaches_a_page() {
     assert_eq!(result.event, "highlighted", "{}", result.data);
     let html = result.json()["html"].as_str().unwrap().to_owned();
     for bad in ["<script", "onerror", "onclick", "javascript:"] {
-        assert!(!html.to_lowercase().contains(bad), "{bad} reached the stored HTML: {html}");
+        assert!(
+            !html.to_lowercase().contains(bad),
+            "{bad} reached the stored HTML: {html}"
+        );
     }
-    let page = app.client.get(app.url(&format!("/s/{id}"))).send().await.unwrap().text().await.unwrap();
-    assert!(!page.contains("window.__pwned"), "the page carries the spiked script");
+    let page = app
+        .client
+        .get(app.url(&format!("/s/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("window.__pwned"),
+        "the page carries the spiked script"
+    );
     app.stop().await;
 }
 
@@ -249,7 +312,9 @@ async fn a_4xx_from_the_service_fails_at_once() {
     let _service = HiliteService::start(port, false);
     let app = spawn_remote(port).await;
     // A grammar name Pygments has no lexer for: the service answers 400.
-    let id = app.submit("digraph { a -> b }\n", Some("Graphviz (DOT)")).await;
+    let id = app
+        .submit("digraph { a -> b }\n", Some("Graphviz (DOT)"))
+        .await;
     let result = app.wait_final(&id).await;
     assert_eq!(result.event, "failed", "{}", result.data);
     assert_eq!(result.json()["attempts"], 1, "a 4xx is permanent");

@@ -397,33 +397,87 @@ async fn expired_snippets_are_swept_and_remembered(store: DynStore) {
     let keep = new_snippet("forever", now);
     store.create_snippet(&short).await.unwrap();
     store.create_snippet(&keep).await.unwrap();
-    assert!(store.sweep_expired(now + secs(59)).await.unwrap().is_empty());
-    assert_eq!(store.recent_snippets(10, now + secs(59)).await.unwrap().len(), 2);
+    assert!(
+        store
+            .sweep_expired(now + secs(59))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .recent_snippets(10, now + secs(59))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     // Past its time it leaves the list at once, and the sweeper deletes it.
-    assert_eq!(store.recent_snippets(10, now + secs(61)).await.unwrap().len(), 1);
-    assert_eq!(store.sweep_expired(now + secs(61)).await.unwrap(), vec![short.id.clone()]);
+    assert_eq!(
+        store
+            .recent_snippets(10, now + secs(61))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.sweep_expired(now + secs(61)).await.unwrap(),
+        vec![short.id.clone()]
+    );
     assert!(store.snippet(&short.id).await.unwrap().is_none());
     assert!(store.was_expired(&short.id).await.unwrap());
     assert!(!store.was_expired(&keep.id).await.unwrap());
     assert!(store.snippet(&keep.id).await.unwrap().is_some());
     // Its job went with it.
-    assert!(store.claim_jobs("w", 10, now + secs(61), now + secs(91)).await.unwrap().iter().all(|j| j.lease.snippet_id == keep.id));
+    assert!(
+        store
+            .claim_jobs("w", 10, now + secs(61), now + secs(91))
+            .await
+            .unwrap()
+            .iter()
+            .all(|j| j.lease.snippet_id == keep.id)
+    );
 }
 
 async fn changing_the_language_queues_a_fresh_job_and_fences_the_old_one(store: DynStore) {
     let now = Utc::now();
     let new = new_snippet("x", now);
     store.create_snippet(&new).await.unwrap();
-    let old = store.claim_jobs("w", 1, now, now + secs(30)).await.unwrap().remove(0).lease;
-    assert!(store.change_language(&new.id, "Python", 3, now).await.unwrap());
+    let old = store
+        .claim_jobs("w", 1, now, now + secs(30))
+        .await
+        .unwrap()
+        .remove(0)
+        .lease;
+    assert!(
+        store
+            .change_language(&new.id, "Python", 3, now)
+            .await
+            .unwrap()
+    );
     let view = store.snippet(&new.id).await.unwrap().unwrap();
     assert_eq!(view.language, "Python");
     assert_eq!(view.state, JobState::Queued);
     assert!(!store.complete_job(&old, "<old/>", 1, now).await.unwrap());
-    let fresh = store.claim_jobs("w", 1, now, now + secs(30)).await.unwrap().remove(0);
+    let fresh = store
+        .claim_jobs("w", 1, now, now + secs(30))
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(fresh.language, "Python");
-    assert!(store.complete_job(&fresh.lease, "<new/>", 1, now).await.unwrap());
-    assert!(!store.change_language(&SnippetId::random(), "Python", 3, now).await.unwrap());
+    assert!(
+        store
+            .complete_job(&fresh.lease, "<new/>", 1, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .change_language(&SnippetId::random(), "Python", 3, now)
+            .await
+            .unwrap()
+    );
 }
 
 /// Runs every conformance test against one driver. `$fresh` is an async

@@ -190,3 +190,83 @@ export async function submitPending(playwright, fields) {
 export async function wakeWorkers(request) {
   await submitViaApi(request, { code: `# ${uniqueTag('wake')}\n`, language: 'python' });
 }
+
+// ---------------------------------------------------------------------------
+// Product features (end2end/tests/product.spec.mjs).
+
+/**
+ * Init script (for page/context.addInitScript): wraps window.EventSource so
+ * that every stream the page opens is recorded in window.__eventSources.
+ * Runs before any page script, so the app's streams are all counted.
+ */
+export function recordEventSources() {
+  const Native = window.EventSource;
+  if (!Native || window.__eventSources) return;
+  window.__eventSources = [];
+  class RecordingEventSource extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__eventSources.push(this);
+    }
+  }
+  window.EventSource = RecordingEventSource;
+}
+
+/** `{ url, readyState }` of every EventSource the page has created. */
+export async function eventSources(page) {
+  return page.evaluate(() =>
+    (window.__eventSources ?? []).map((es) => ({ url: es.url, readyState: es.readyState })),
+  );
+}
+
+/**
+ * Assert (auto-retrying) that the page created exactly one EventSource, to
+ * `urlRe`, and that it is OPEN (readyState 1): the server has answered, so
+ * the stream is subscribed. Returns its url.
+ */
+export async function expectOneOpenEventSource(page, urlRe, what = 'page') {
+  await expect
+    .poll(async () => (await eventSources(page)).length, { message: `${what}: EventSources created` })
+    .toBe(1);
+  await expect
+    .poll(async () => (await eventSources(page))[0].readyState, {
+      message: `${what}: readyState of its EventSource (0 connecting, 1 open, 2 closed)`,
+    })
+    .toBe(1);
+  const [only] = await eventSources(page);
+  expect(only.url, `${what}: EventSource url`).toMatch(urlRe);
+  return only.url;
+}
+
+/**
+ * Wait through the JSON API (no page) until the snippet has finished; fail
+ * with the reason when it failed. Returns the snippet view.
+ */
+export async function waitSucceededViaApi(request, id, { timeout = HIGHLIGHT_TIMEOUT } = {}) {
+  let view = null;
+  await expect
+    .poll(
+      async () => {
+        const response = await request.get(`/api/snippets/${id}`);
+        if (!response.ok()) return `HTTP ${response.status()}`;
+        view = await response.json();
+        return view.state;
+      },
+      { timeout, message: `snippet ${id} state` },
+    )
+    .toMatch(/^(succeeded|failed)$/);
+  if (view.state === 'failed') throw new Error(`snippet ${id} failed to highlight: ${view.error}`);
+  return view;
+}
+
+/**
+ * The colour the page is painted with: body's background-color, or the root
+ * element's when body's is transparent (the background propagates).
+ */
+export async function pageBackground(page) {
+  return page.evaluate(() => {
+    const transparent = (c) => c === 'transparent' || /^rgba\(.*,\s*0\)$/.test(c);
+    const body = getComputedStyle(document.body).backgroundColor;
+    return transparent(body) ? getComputedStyle(document.documentElement).backgroundColor : body;
+  });
+}

@@ -35,10 +35,12 @@ test('(a) JS on: submitting the form navigates client-side to the highlighted sn
 
   const form = page.locator('form#paste-form');
   await expect(form).toBeVisible();
-  const language = form.locator('select[name="language"]');
-  await expect(language).toHaveValue('auto');
-  await expect(language.locator('option[value="Rust"]')).toHaveCount(1);
-  await expect(language.locator('option[value="Python"]')).toHaveCount(1);
+  // A searchable picker: an input over a datalist of every language; empty is auto.
+  const language = form.locator('input[name="language"]');
+  await expect(language).toHaveValue('');
+  await expect(language).toHaveAttribute('list', 'language-list');
+  await expect(page.locator('datalist#language-list option[value="Rust"]')).toHaveCount(1);
+  await expect(page.locator('datalist#language-list option[value="Python"]')).toHaveCount(1);
 
   await form.locator('textarea[name="code"]').fill(code);
   await form.locator('input[name="filename"]').fill('main.rs');
@@ -78,9 +80,9 @@ test('(c) JS off: plain form POST redirects to the snippet, reloading shows the 
     await page.goto('/');
     const form = page.locator('form#paste-form');
     await expect(form).toBeVisible();
-    await expect(form.locator('select[name="language"]')).toHaveValue('auto');
+    await expect(form.locator('input[name="language"]')).toHaveValue('');
     await form.locator('textarea[name="code"]').fill(code);
-    await form.locator('select[name="language"]').selectOption('Python');
+    await form.locator('input[name="language"]').fill('Python');
     await form.locator('button[type="submit"]').click();
 
     await page.waitForURL(isSnippetUrl);

@@ -98,15 +98,19 @@ fn LiveList(initial: Vec<SnippetSummary>) -> impl IntoView {
                 .join(",");
             let mut names = super::live::SNIPPET_EVENTS.to_vec();
             names.push("created");
-            super::live::listen(format!("/api/events?snippets={ids}"), &names, move |name, data| {
-                if let Some(Ok(event)) = crate::domain::SnippetEvent::parse(name, data) {
-                    let id = serde_json::from_str::<serde_json::Value>(data)
-                        .ok()
-                        .and_then(|v| v.get("id")?.as_str().map(str::to_owned));
-                    list.update(|l| apply_to_list(l, id.as_deref(), event));
-                }
-                true
-            });
+            super::live::listen(
+                format!("/api/events?snippets={ids}"),
+                &names,
+                move |name, data| {
+                    if let Some(Ok(event)) = crate::domain::SnippetEvent::parse(name, data) {
+                        let id = serde_json::from_str::<serde_json::Value>(data)
+                            .ok()
+                            .and_then(|v| v.get("id")?.as_str().map(str::to_owned));
+                        list.update(|l| apply_to_list(l, id.as_deref(), event));
+                    }
+                    true
+                },
+            );
         });
     }
     view! {
@@ -129,7 +133,11 @@ fn LiveList(initial: Vec<SnippetSummary>) -> impl IntoView {
 
 /// Folds one pushed event into the list.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-fn apply_to_list(list: &mut Vec<SnippetSummary>, id: Option<&str>, event: crate::domain::SnippetEvent) {
+fn apply_to_list(
+    list: &mut Vec<SnippetSummary>,
+    id: Option<&str>,
+    event: crate::domain::SnippetEvent,
+) {
     use crate::domain::{JobState, SnippetEvent};
     if let SnippetEvent::Created(summary) = event {
         if !list.iter().any(|s| s.id == summary.id) {
@@ -211,7 +219,11 @@ mod tests {
     #[test]
     fn new_snippets_go_on_top_and_results_update_their_row() {
         let mut list = vec![summary("aaaaaaaaaaaa")];
-        apply_to_list(&mut list, None, SnippetEvent::Created(summary("bbbbbbbbbbbb")));
+        apply_to_list(
+            &mut list,
+            None,
+            SnippetEvent::Created(summary("bbbbbbbbbbbb")),
+        );
         assert_eq!(list[0].id.as_str(), "bbbbbbbbbbbb");
         apply_to_list(
             &mut list,
@@ -225,7 +237,11 @@ mod tests {
         assert_eq!(list[1].state, JobState::Succeeded);
         assert_eq!(list[1].language, "Rust");
         // A duplicate creation (a resync) changes nothing.
-        apply_to_list(&mut list, None, SnippetEvent::Created(summary("bbbbbbbbbbbb")));
+        apply_to_list(
+            &mut list,
+            None,
+            SnippetEvent::Created(summary("bbbbbbbbbbbb")),
+        );
         assert_eq!(list.len(), 2);
     }
 }

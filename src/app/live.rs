@@ -137,7 +137,9 @@ pub fn listen(url: String, names: &[&str], mut on_event: impl FnMut(&str, &str) 
     let (task, handle) = abortable(async move {
         while let Some(item) = events.next().await {
             let Ok((name, message)) = item else { continue };
-            let Some(data) = message.data().as_string() else { continue };
+            let Some(data) = message.data().as_string() else {
+                continue;
+            };
             if !on_event(&name, &data) {
                 break;
             }
@@ -160,16 +162,18 @@ pub const SNIPPET_EVENTS: [&str; 5] = ["state", "progress", "highlighted", "retr
 #[cfg(feature = "hydrate")]
 pub fn follow(id: crate::domain::SnippetId, live: leptos::prelude::RwSignal<LiveSnippet>) {
     use leptos::prelude::*;
-    listen(format!("/api/snippets/{id}/events"), &SNIPPET_EVENTS, move |name, data| {
-        match SnippetEvent::parse(name, data) {
+    listen(
+        format!("/api/snippets/{id}/events"),
+        &SNIPPET_EVENTS,
+        move |name, data| match SnippetEvent::parse(name, data) {
             Some(Ok(event)) => {
                 let is_final = event.is_final();
                 live.update(|l| l.apply(event));
                 !is_final
             }
             _ => true,
-        }
-    });
+        },
+    );
 }
 
 #[cfg(test)]

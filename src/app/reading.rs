@@ -37,7 +37,10 @@ pub fn mark_from_hash() {
         .unwrap_or_default();
     if let Ok(marked) = doc.query_selector_all(".gutter .line-number.marked") {
         for i in 0..marked.length() {
-            if let Some(el) = marked.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+            if let Some(el) = marked
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            {
                 let _ = el.class_list().remove_1("marked");
             }
         }
@@ -61,9 +64,7 @@ pub fn mark_from_hash() {
         }
     }
     if let Some(overlay) = overlay {
-        let _ = overlay
-            .style()
-            .set_property("--from", &from.to_string());
+        let _ = overlay.style().set_property("--from", &from.to_string());
         let _ = overlay
             .style()
             .set_property("--count", &(to - from + 1).to_string());
@@ -103,7 +104,9 @@ pub fn set_hash_for_click(line: u32, extend: bool) {
 
 #[cfg(feature = "hydrate")]
 pub fn copy_to_clipboard(text: String, copied: RwSignal<bool>) {
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let promise = window.navigator().clipboard().write_text(&text);
     leptos::task::spawn_local(async move {
         if wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() {

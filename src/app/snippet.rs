@@ -204,7 +204,9 @@ fn CodeView(html: String, lines: u32) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         Effect::new(move |_| super::reading::mark_from_hash());
-        let handle = window_event_listener(leptos::ev::hashchange, move |_| super::reading::mark_from_hash());
+        let handle = window_event_listener(leptos::ev::hashchange, move |_| {
+            super::reading::mark_from_hash()
+        });
         on_cleanup(move || handle.remove());
     }
     view! {

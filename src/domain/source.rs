@@ -24,7 +24,9 @@ pub enum SourceError {
     FilenameTooLong,
     #[error("The file name must be a plain name, without slashes or control characters.")]
     FilenameInvalid,
-    #[error("`expires_in` must be a number of seconds from 60 (one minute) to 31536000 (one year), or null for never.")]
+    #[error(
+        "`expires_in` must be a number of seconds from 60 (one minute) to 31536000 (one year), or null for never."
+    )]
     ExpiryInvalid,
 }
 

@@ -85,7 +85,11 @@ impl AppState {
 
     /// Highlights the snippet again in another language (a new job) and
     /// tells its pages. `Ok(false)` when the snippet is unknown.
-    pub async fn change_language(&self, id: &SnippetId, requested: &str) -> Result<bool, SubmitError> {
+    pub async fn change_language(
+        &self,
+        id: &SnippetId,
+        requested: &str,
+    ) -> Result<bool, SubmitError> {
         let language = self
             .languages
             .resolve(requested)

@@ -369,9 +369,14 @@ impl Settings {
                 Err(_) => SocketAddr::from(([127, 0, 0, 1], 3000)),
             },
         };
-        let engine = match (layer.engine.unwrap_or(EngineKind::Syntect), layer.remote_url) {
+        let engine = match (
+            layer.engine.unwrap_or(EngineKind::Syntect),
+            layer.remote_url,
+        ) {
             (EngineKind::Syntect, _) => EngineSettings::Syntect,
-            (EngineKind::Remote, Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {
+            (EngineKind::Remote, Some(url))
+                if url.starts_with("http://") || url.starts_with("https://") =>
+            {
                 EngineSettings::Remote { url }
             }
             (EngineKind::Remote, _) => {

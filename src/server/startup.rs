@@ -58,9 +58,12 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let languages = Languages::load();
         let engine: DynEngine = match &settings.engine {
-            EngineSettings::Syntect => Arc::new(SyntectEngine::new(Arc::clone(languages.syntaxes()))),
+            EngineSettings::Syntect => {
+                Arc::new(SyntectEngine::new(Arc::clone(languages.syntaxes())))
+            }
             EngineSettings::Remote { url } => Arc::new(
-                RemoteEngine::new(url.clone(), settings.jobs.timeout).map_err(StartupError::Http)?,
+                RemoteEngine::new(url.clone(), settings.jobs.timeout)
+                    .map_err(StartupError::Http)?,
             ),
         };
         Self::build_with_engine(settings, engine, languages, shutdown).await

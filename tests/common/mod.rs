@@ -56,7 +56,9 @@ impl TestApp {
     pub async fn spawn_from_settings(layer: SettingsLayer, dir: tempfile::TempDir) -> TestApp {
         let settings = Settings::from_layer(layer).expect("valid test settings");
         let shutdown = CancellationToken::new();
-        let app = Application::build(settings, shutdown.clone()).await.expect("app builds");
+        let app = Application::build(settings, shutdown.clone())
+            .await
+            .expect("app builds");
         Self::serve(app, shutdown, dir)
     }
 

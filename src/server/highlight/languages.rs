@@ -154,7 +154,9 @@ fn modeline(code: &str) -> Option<String> {
                 if let Some(at) = line.find(key) {
                     let value: String = line[at + key.len()..]
                         .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '-' | '_'))
+                        .take_while(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '-' | '_')
+                        })
                         .collect();
                     if !value.is_empty() {
                         return Some(value);
@@ -184,26 +186,105 @@ fn modeline(code: &str) -> Option<String> {
 /// language clearly leads. Cheap substring checks on the first 200 lines.
 fn content_guess(code: &str) -> Option<&'static str> {
     const MARKERS: &[(&str, &[&str])] = &[
-        ("Rust", &["fn main(", "let mut ", "impl ", "pub fn ", "use std::", "#[derive("]),
-        ("Python", &["def ", "import ", "from __future__", "elif ", "self.", "print("]),
+        (
+            "Rust",
+            &[
+                "fn main(",
+                "let mut ",
+                "impl ",
+                "pub fn ",
+                "use std::",
+                "#[derive(",
+            ],
+        ),
+        (
+            "Python",
+            &[
+                "def ",
+                "import ",
+                "from __future__",
+                "elif ",
+                "self.",
+                "print(",
+            ],
+        ),
         ("Go", &["package main", "func ", ":= ", "import (", "fmt."]),
-        ("C", &["#include <stdio.h>", "#include <stdlib.h>", "int main(", "printf(", "malloc("]),
-        ("C++", &["#include <iostream>", "std::", "template<", "namespace ", "cout <<"]),
-        ("Java", &["public class ", "public static void main", "System.out.", "import java."]),
-        ("JavaScript", &["function ", "const ", "=> {", "console.log(", "require(", "document."]),
-        ("Ruby", &["require '", "def ", "end
-", "puts ", "attr_accessor"]),
+        (
+            "C",
+            &[
+                "#include <stdio.h>",
+                "#include <stdlib.h>",
+                "int main(",
+                "printf(",
+                "malloc(",
+            ],
+        ),
+        (
+            "C++",
+            &[
+                "#include <iostream>",
+                "std::",
+                "template<",
+                "namespace ",
+                "cout <<",
+            ],
+        ),
+        (
+            "Java",
+            &[
+                "public class ",
+                "public static void main",
+                "System.out.",
+                "import java.",
+            ],
+        ),
+        (
+            "JavaScript",
+            &[
+                "function ",
+                "const ",
+                "=> {",
+                "console.log(",
+                "require(",
+                "document.",
+            ],
+        ),
+        (
+            "Ruby",
+            &[
+                "require '",
+                "def ",
+                "end
+",
+                "puts ",
+                "attr_accessor",
+            ],
+        ),
         ("PHP", &["<?php", "$this->", "echo "]),
         ("HTML", &["<!DOCTYPE html", "<html", "<div", "</body>"]),
         ("SQL", &["SELECT ", "INSERT INTO", "CREATE TABLE", "WHERE "]),
-        ("Bourne Again Shell (bash)", &["#!/bin/sh", "echo $", "fi
-", "then
-", "export "]),
+        (
+            "Bourne Again Shell (bash)",
+            &[
+                "#!/bin/sh",
+                "echo $",
+                "fi
+",
+                "then
+",
+                "export ",
+            ],
+        ),
     ];
     let sample: String = code.lines().take(200).collect::<Vec<_>>().join("\n");
     let mut scores: Vec<(usize, &str)> = MARKERS
         .iter()
-        .map(|(name, markers)| (markers.iter().filter(|m| sample.contains(*m)).count(), *name))
+        .map(|(name, markers)| {
+            (
+                markers.iter().filter(|m| sample.contains(*m)).count(),
+                *name,
+            )
+        })
         .collect();
     scores.sort_by(|a, b| b.0.cmp(&a.0));
     match scores.as_slice() {

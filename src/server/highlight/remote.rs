@@ -68,7 +68,11 @@ impl Engine for RemoteEngine {
         let response = self
             .client
             .post(&self.url)
-            .form(&[("code", request.code.as_str()), ("lexer", &lexer), ("style", "colorful")])
+            .form(&[
+                ("code", request.code.as_str()),
+                ("lexer", &lexer),
+                ("style", "colorful"),
+            ])
             .send()
             .await
             .map_err(|e| {
@@ -82,10 +86,9 @@ impl Engine for RemoteEngine {
                 EngineError::Transient(format!("The highlighting service {what}."))
             })?;
         let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|_| EngineError::Transient("The highlighting service's answer broke off.".into()))?;
+        let body = response.text().await.map_err(|_| {
+            EngineError::Transient("The highlighting service's answer broke off.".into())
+        })?;
         if status.is_server_error() {
             return Err(EngineError::Transient(format!(
                 "The highlighting service had a problem ({status})."
@@ -112,7 +115,8 @@ mod tests {
 
     #[test]
     fn the_sanitiser_keeps_styling_and_drops_anything_active() {
-        let engine = RemoteEngine::new("http://127.0.0.1:1/".into(), Duration::from_secs(1)).unwrap();
+        let engine =
+            RemoteEngine::new("http://127.0.0.1:1/".into(), Duration::from_secs(1)).unwrap();
         let clean = engine.sanitize(
             r#"<div onclick="x()" style="color: red"><pre><span class="k">fn</span><script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">x</a></pre></div>"#,
         );

@@ -57,7 +57,10 @@ impl ApiError {
     }
 
     pub fn gone() -> Self {
-        ApiError::new(StatusCode::GONE, "This snippet has expired and was deleted.")
+        ApiError::new(
+            StatusCode::GONE,
+            "This snippet has expired and was deleted.",
+        )
     }
 }
 

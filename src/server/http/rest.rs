@@ -191,7 +191,10 @@ pub async fn retry_snippet(
 }
 
 /// `GET /s/{id}/raw`: the code as plain text, never sniffed into HTML.
-pub async fn raw(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn raw(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let view = find(&state, &id).await?;
     Ok((
         [
@@ -227,7 +230,13 @@ pub async fn download(
     // A quoted ASCII fallback plus the exact name in RFC 5987 form.
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = name
         .bytes()
@@ -246,7 +255,9 @@ pub async fn download(
     )
         .into_response();
     if let Ok(value) = HeaderValue::from_str(&disposition) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
 }

@@ -44,11 +44,11 @@ pub async fn snippet_events(
     let id = SnippetId::parse(&raw_id).map_err(|_| ApiError::not_found())?;
     let subscription = state.hub.subscribe(&id);
     let seen = state.hub.current_seq();
-    let snapshot = state
-        .store
-        .snippet(&id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let snapshot = match state.lookup(&id).await? {
+        SnippetPage::Found(view) => view,
+        SnippetPage::Expired => return Err(ApiError::gone()),
+        SnippetPage::Missing => return Err(ApiError::not_found()),
+    };
 
     // A small buffer: a stream that cannot keep up is resynced, not queued.
     let (tx, rx) = mpsc::channel(16);
@@ -56,9 +56,7 @@ pub async fn snippet_events(
     Ok(sse_response(rx))
 }
 
-fn sse_response(
-    rx: mpsc::Receiver<Event>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+fn sse_response(rx: mpsc::Receiver<Event>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|event| (Ok(event), rx))
     });
@@ -85,7 +83,12 @@ pub async fn all_events(
     Query(query): Query<AllEventsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let mut ids = Vec::new();
-    for raw in query.snippets.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for raw in query
+        .snippets
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let id = SnippetId::parse(raw)
             .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, e.to_string()))?;
         if !ids.contains(&id) {
@@ -157,7 +160,8 @@ async fn follow_all(
                         _ => followed.contains(&published.snippet_id),
                     };
                     if wanted {
-                        let event = sse_event(published.seq, published.event.name(), &published.json);
+                        let event =
+                            sse_event(published.seq, published.event.name(), &published.json);
                         if tx.send(event).await.is_err() {
                             return;
                         }

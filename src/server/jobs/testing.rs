@@ -47,7 +47,11 @@ impl Store for RecordingStore {
     async fn snippet(&self, _: &SnippetId) -> Result<Option<SnippetView>, StoreError> {
         Ok(None)
     }
-    async fn recent_snippets(&self, _: u32, _: DateTime<Utc>) -> Result<Vec<SnippetSummary>, StoreError> {
+    async fn recent_snippets(
+        &self,
+        _: u32,
+        _: DateTime<Utc>,
+    ) -> Result<Vec<SnippetSummary>, StoreError> {
         Ok(Vec::new())
     }
     async fn summary(&self, _: &SnippetId) -> Result<Option<SnippetSummary>, StoreError> {

@@ -116,7 +116,10 @@ fn summary_from_row(row: &SqliteRow) -> Result<SnippetSummary, StoreError> {
         lines: row.try_get::<i64, _>("line_count")? as u32,
         state,
         progress: match state {
-            JobState::Processing => progress(row.try_get("progress_done")?, row.try_get("progress_total")?),
+            JobState::Processing => progress(
+                row.try_get("progress_done")?,
+                row.try_get("progress_total")?,
+            ),
             _ => None,
         },
         created_at: from_millis(row.try_get("created_at")?)?,

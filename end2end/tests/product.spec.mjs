@@ -1,0 +1,281 @@
+// Product features: the live recent list over one stream, reading aids
+// (line anchors, copy, raw, download), the theme toggle and language
+// detection.
+//
+// DOM contract (in addition to the one in helpers.mjs):
+//   <html data-theme="dark|light">  set by button#theme-toggle, remembered in
+//                localStorage "highlighter-theme", applied before paint
+//   /            form#paste-form: textarea[name=code],
+//                input[name=language][list=language-list] + datalist#language-list
+//                (empty = auto-detect), input[name=filename],
+//                select[name=expires_in] ("" | 3600 | 86400 | 604800),
+//                button[type=submit]; ul#recent > li[data-id] (newest first) with
+//                a[href="/s/{id}"] and span.state.state-{state}; ONE EventSource
+//                (/api/events?...)
+//   /s/{id}      span.language; form.language-form; div.code-view > div.gutter >
+//                a.line-number[href="#L{n}"] (class "marked" for the lines the hash
+//                names) and div.highlighted pre; button#copy; a#raw; a#download;
+//                ONE EventSource while pending
+
+import { test, expect } from '@playwright/test';
+import {
+  HIGHLIGHT_TIMEOUT,
+  expectNoReload,
+  expectOneOpenEventSource,
+  expectSameText,
+  eventSources,
+  generatePython,
+  highlightedText,
+  isSnippetUrl,
+  markNoReload,
+  pageBackground,
+  recordEventSources,
+  snippetIdFromUrl,
+  submitPending,
+  submitViaApi,
+  uniqueTag,
+  waitHydrated,
+  waitSucceeded,
+  waitSucceededViaApi,
+  wakeWorkers,
+} from './helpers.mjs';
+
+const HOME_STREAM_RE = /\/api\/events(\?|$)/;
+
+/** The gutter links of the snippet page, in order. */
+const lineNumbers = (page) => page.locator('div.code-view div.gutter a.line-number');
+const lineNumber = (page, n) => page.locator(`div.code-view div.gutter a.line-number[href="#L${n}"]`);
+
+/** Exactly the lines `marked` (1-based) carry class "marked", out of `total`. */
+async function expectMarked(page, marked, total) {
+  for (let n = 1; n <= total; n++) {
+    const link = lineNumber(page, n);
+    if (marked.includes(n)) {
+      await expect(link, `line ${n} is marked`).toHaveClass(/(^|\s)marked(\s|$)/);
+    } else {
+      await expect(link, `line ${n} is not marked`).not.toHaveClass(/(^|\s)marked(\s|$)/);
+    }
+  }
+  await expect(page.locator('div.code-view div.gutter a.line-number.marked')).toHaveCount(marked.length);
+}
+
+test('(p1) two home pages hold one stream each; a snippet submitted on one appears live on the other', async ({
+  browser,
+}) => {
+  const contextA = await browser.newContext();
+  const contextB = await browser.newContext();
+  try {
+    await contextA.addInitScript(recordEventSources);
+    await contextB.addInitScript(recordEventSources);
+    const pageA = await contextA.newPage();
+    const pageB = await contextB.newPage();
+
+    await Promise.all([pageA.goto('/'), pageB.goto('/')]);
+    await Promise.all([waitHydrated(pageA), waitHydrated(pageB)]);
+    await expectOneOpenEventSource(pageA, HOME_STREAM_RE, 'page A');
+    await expectOneOpenEventSource(pageB, HOME_STREAM_RE, 'page B');
+    await markNoReload(pageA);
+
+    // Submit through page B's form.
+    const code = `# ${uniqueTag('live_list')}\ndef answer():\n    return 42\n`;
+    const form = pageB.locator('form#paste-form');
+    await form.locator('textarea[name="code"]').fill(code);
+    await form.locator('input[name="language"]').fill('Python');
+    await form.locator('button[type="submit"]').click();
+    await pageB.waitForURL(isSnippetUrl);
+    const id = snippetIdFromUrl(pageB.url());
+
+    // Page A learns of it by push: at the top of the list, then succeeded.
+    const first = pageA.locator('ul#recent > li').first();
+    await expect(first).toHaveAttribute('data-id', id);
+    await expect(first.locator(`a[href="/s/${id}"]`)).toHaveCount(1);
+    const state = first.locator('span.state');
+    await expect(state).toHaveText('succeeded', { timeout: HIGHLIGHT_TIMEOUT });
+    await expect(state).toHaveClass(/(^|\s)state-succeeded(\s|$)/);
+
+    await expectNoReload(pageA, 'page A');
+    const sources = await eventSources(pageA);
+    expect(sources, 'page A: EventSources created over the whole test').toHaveLength(1);
+    expect(sources[0].readyState, 'page A: its stream is still open').toBe(1);
+  } finally {
+    await contextA.close();
+    await contextB.close();
+  }
+});
+
+test('(p2) #L3-L5 marks lines 3 to 5; clicking line 7 marks only line 7', async ({ page, request }) => {
+  const lines = Array.from({ length: 10 }, (_, i) => `line_${i + 1} = ${i + 1}  # ${i === 0 ? uniqueTag('lines') : ''}`);
+  // No trailing newline: 10 lines whichever way lines are counted.
+  const code = lines.join('\n');
+  const { id } = await submitViaApi(request, { code, language: 'python' });
+  await waitSucceededViaApi(request, id);
+
+  await page.goto(`/s/${id}#L3-L5`);
+  await waitHydrated(page);
+  await waitSucceeded(page);
+
+  await expect(lineNumbers(page)).toHaveCount(10);
+  await expect(lineNumbers(page)).toHaveText(lines.map((_, i) => String(i + 1)));
+  expectSameText(await highlightedText(page), code, 'highlighted text');
+  // The numbers are a separate column that is never selected (nor copied).
+  const userSelect = await page
+    .locator('div.code-view div.gutter')
+    .evaluate((el) => getComputedStyle(el).userSelect || getComputedStyle(el).webkitUserSelect);
+  expect(userSelect, 'user-select of div.gutter').toBe('none');
+
+  await expectMarked(page, [3, 4, 5], 10);
+  await expect(lineNumber(page, 3)).toBeInViewport();
+
+  await markNoReload(page);
+  await lineNumber(page, 7).click();
+  await expect(page).toHaveURL(new RegExp(`/s/${id}#L7$`));
+  expect(await page.evaluate(() => location.hash)).toBe('#L7');
+  await expectMarked(page, [7], 10);
+  await expectNoReload(page);
+});
+
+test('(p2b) a range far down the snippet is scrolled into view on load', async ({ page, request }) => {
+  const code = `# ${uniqueTag('scroll')}\n` + generatePython(300);
+  const { id } = await submitViaApi(request, { code, language: 'python' });
+  await waitSucceededViaApi(request, id);
+
+  await page.goto(`/s/${id}#L250-L252`);
+  await waitHydrated(page);
+  await waitSucceeded(page);
+
+  await expect(lineNumber(page, 250)).toHaveClass(/(^|\s)marked(\s|$)/);
+  await expect(lineNumber(page, 252)).toHaveClass(/(^|\s)marked(\s|$)/);
+  await expect(page.locator('div.code-view div.gutter a.line-number.marked')).toHaveCount(3);
+  await expect(lineNumber(page, 250)).toBeInViewport();
+  await expect.poll(() => page.evaluate(() => window.scrollY), { message: 'window.scrollY' }).toBeGreaterThan(0);
+});
+
+test('(p3) the copy button copies the exact code', async ({ page, context, request, baseURL }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseURL });
+  const code = [
+    `# ${uniqueTag('copy')}`,
+    'def greet(name):\t# tab inside',
+    '\treturn f"héllo {name} ✓ 🎉 — 日本語"   ',
+    '',
+    'HTML = "<b>bold</b> <script>alert(1)</script> &amp; &lt;"  ',
+    '    ',
+    'print(greet("<world>"))\t',
+    '',
+  ].join('\n');
+  const { id } = await submitViaApi(request, { code, language: 'python' });
+
+  await page.goto(`/s/${id}`);
+  await waitHydrated(page);
+  await waitSucceeded(page);
+
+  const copy = page.locator('button#copy');
+  await copy.click();
+  await expect(copy).toHaveText(/Copied/);
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  expectSameText(copied, code, 'clipboard text');
+});
+
+test('(p4) the theme toggle switches to dark, and the choice survives a reload', async ({ page }) => {
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.goto('/');
+  await waitHydrated(page);
+  const html = page.locator('html');
+  await expect(html).not.toHaveAttribute('data-theme', 'dark');
+  const lightBackground = await pageBackground(page);
+
+  const toggle = page.locator('button#theme-toggle');
+  for (let clicks = 0; clicks < 3; clicks++) {
+    const before = await html.getAttribute('data-theme');
+    await toggle.click();
+    // Each click sets the attribute to the other theme.
+    await expect(html).toHaveAttribute('data-theme', before === 'dark' ? 'light' : 'dark');
+    if ((await html.getAttribute('data-theme')) === 'dark') break;
+  }
+  await expect(html).toHaveAttribute('data-theme', 'dark');
+  expect(await page.evaluate(() => localStorage.getItem('highlighter-theme'))).toBe('dark');
+
+  // Applied before paint: already there when the document is parsed, before
+  // the client has hydrated.
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  expect(await page.evaluate(() => document.documentElement.getAttribute('data-theme'))).toBe('dark');
+  await waitHydrated(page);
+  await expect(html).toHaveAttribute('data-theme', 'dark');
+
+  const darkBackground = await pageBackground(page);
+  expect(darkBackground, `dark background (light was ${lightBackground})`).not.toBe(lightBackground);
+});
+
+test('(p5) with the language left empty, a Python script is detected as Python', async ({ page }) => {
+  await page.goto('/');
+  await waitHydrated(page);
+
+  const form = page.locator('form#paste-form');
+  const language = form.locator('input[name="language"]');
+  await expect(language).toHaveAttribute('list', 'language-list');
+  await expect(language).toHaveValue('');
+  const datalist = page.locator('datalist#language-list');
+  await expect(datalist.locator('option[value="Python"]')).toHaveCount(1);
+  await expect(datalist.locator('option[value="Rust"]')).toHaveCount(1);
+  const expiry = form.locator('select[name="expires_in"] option');
+  await expect(expiry).toHaveCount(4);
+  expect(await expiry.evaluateAll((options) => options.map((o) => o.value))).toEqual([
+    '',
+    '3600',
+    '86400',
+    '604800',
+  ]);
+
+  const code = `#!/usr/bin/env python3\nimport sys\nprint(sys.argv)\n# ${uniqueTag('detect')}\n`;
+  await form.locator('textarea[name="code"]').fill(code);
+  await expect(form.locator('input[name="filename"]')).toHaveValue('');
+  await form.locator('button[type="submit"]').click();
+  await page.waitForURL(isSnippetUrl);
+
+  await expect(page.locator('article#snippet span.language')).toHaveText('Python');
+  await waitSucceeded(page);
+  await expect(page.locator('div.highlighted pre span.hl-source.hl-python').first()).toBeAttached();
+});
+
+test('(p6) raw is plain text, exactly the code; download is an attachment', async ({ request }) => {
+  const code = `# ${uniqueTag('raw')}\n<script>alert("x")</script>\n\tcafé ✓ 🎉   \nlast line without newline  `;
+  const { id } = await submitViaApi(request, { code, language: 'python', filename: 'hello.py' });
+
+  const raw = await request.get(`/s/${id}/raw`);
+  expect(raw.status()).toBe(200);
+  const rawHeaders = raw.headers();
+  expect(rawHeaders['content-type']).toBe('text/plain; charset=utf-8');
+  expect(rawHeaders['x-content-type-options']).toBe('nosniff');
+  expectSameText((await raw.body()).toString('utf8'), code, 'raw body');
+
+  const download = await request.get(`/s/${id}/download`);
+  expect(download.status()).toBe(200);
+  const disposition = download.headers()['content-disposition'] ?? '';
+  expect(disposition).toContain('attachment');
+  expect(disposition).toMatch(/filename\*?=/);
+  expect(disposition).toContain('hello.py');
+  expectSameText((await download.body()).toString('utf8'), code, 'download body');
+
+  // Without a file name there is still one.
+  const { id: unnamed } = await submitViaApi(request, { code, language: 'python' });
+  const download2 = await request.get(`/s/${unnamed}/download`);
+  expect(download2.status()).toBe(200);
+  const disposition2 = download2.headers()['content-disposition'] ?? '';
+  expect(disposition2).toContain('attachment');
+  expect(disposition2).toMatch(/filename\*?="?[^";\s]+/);
+});
+
+test('(p7) a pending snippet page holds one stream', async ({ page, request, playwright }) => {
+  await page.addInitScript(recordEventSources);
+  const code = `# ${uniqueTag('one_stream')}\n` + generatePython(200);
+  const { id } = await submitPending(playwright, { code, language: 'python' });
+
+  await page.goto(`/s/${id}`);
+  await waitHydrated(page);
+  await expect(page.locator('article#snippet')).toHaveAttribute('data-state', 'queued');
+  await expectOneOpenEventSource(page, /\/api\/(snippets\/[^/]+\/)?events(\?|$)/, 'snippet page');
+
+  await wakeWorkers(request);
+  await waitSucceeded(page);
+  expectSameText(await highlightedText(page), code, 'highlighted text');
+  expect(await eventSources(page), 'EventSources created on the snippet page').toHaveLength(1);
+});
