@@ -1,12 +1,15 @@
 //! Storage: the one source of truth.
 //!
 //! Everything durable goes through the [`Store`] trait: SQLite (embedded, the
-//! single-node default) implements it in `sqlite.rs`. Events are only hints
+//! single-node default) in `sqlite.rs`, PostgreSQL (several nodes) in
+//! `postgres.rs`, both from one body of code in `sql.rs`. Events are only hints
 //! about changes here; a page that missed one re-reads a snapshot.
 //!
 //! Times are passed in rather than read inside, so the maintenance loops can
 //! be tested with a clock of their own.
 
+mod postgres;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
@@ -16,6 +19,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Filename, Progress, SnippetId, SnippetSummary, SnippetView, SourceCode};
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +28,7 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("could not apply database migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database URL `{0}` is not supported: use sqlite://path.db")]
+    #[error("database URL `{0}` is not supported: use sqlite://path.db or postgres://...")]
     UnsupportedUrl(String),
     #[error("the database holds a value this version cannot read: {0}")]
     Corrupt(String),
@@ -190,6 +194,8 @@ pub type DynStore = Arc<dyn Store>;
 pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PgStore::connect(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }

@@ -1,0 +1,558 @@
+//! What the SQL drivers share: the schema's queries (identical in SQLite
+//! and PostgreSQL but for the claim), reading rows into domain types, and
+//! the [`Store`](super::Store) implementation itself, stamped out for each
+//! driver by [`impl_store!`] so one body of code serves both, as the
+//! conformance suite checks.
+
+use chrono::{DateTime, Utc};
+
+use super::{StoreError, from_millis};
+use crate::domain::{JobState, Progress};
+
+/// A fresh job for a snippet, replacing a finished record if one is left.
+pub(super) const REQUEUE_JOB: &str = "
+    INSERT INTO jobs (snippet_id, state, attempts, max_attempts, run_at, created_at, updated_at)
+    VALUES ($1, 'queued', 0, $2, $3, $3, $3)
+    ON CONFLICT (snippet_id) DO UPDATE SET
+        state = 'queued', attempts = 0, max_attempts = excluded.max_attempts,
+        run_at = excluded.run_at, locked_by = NULL, lease_until = NULL, last_error = NULL,
+        progress_done = NULL, progress_total = NULL, updated_at = excluded.updated_at,
+        finished_at = NULL";
+
+pub(super) const PRUNE_JOBS: &str = "
+    DELETE FROM jobs
+    WHERE (state = 'succeeded' AND finished_at < $1) OR (state = 'failed' AND finished_at < $2)";
+
+pub(super) const SUMMARY_SELECT: &str = "
+    SELECT s.id, s.language, s.filename, s.line_count, s.created_at,
+           substr(s.code, 1, 400) AS head,
+           s.html IS NOT NULL AS has_html, s.error IS NOT NULL AS has_error,
+           j.state, j.progress_done, j.progress_total
+    FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id";
+
+pub(super) fn job_state(raw: Option<String>) -> Result<Option<JobState>, StoreError> {
+    raw.map(|s| JobState::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("job state {s}"))))
+        .transpose()
+}
+
+pub(super) fn progress(done: Option<i64>, total: Option<i64>) -> Option<Progress> {
+    Some(Progress {
+        done: u32::try_from(done?).ok()?,
+        total: u32::try_from(total?).ok()?,
+    })
+}
+
+/// A snippet whose job record was pruned still has its outcome on the row.
+pub(super) fn derived_state(job: Option<JobState>, has_html: bool, has_error: bool) -> JobState {
+    job.unwrap_or(if has_html {
+        JobState::Succeeded
+    } else if has_error {
+        JobState::Failed
+    } else {
+        JobState::Queued
+    })
+}
+
+pub(super) fn opt_time(ms: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    ms.map(from_millis).transpose()
+}
+
+/// Implements [`Store`](super::Store) for `$store` (whose `pool` field is a
+/// sqlx pool) reading rows of type `$row`, claiming with the query `$claim`.
+macro_rules! impl_store {
+    ($store:ident, $row:ty, $claim:expr) => {
+    fn summary_from_row(row: &$row) -> Result<SnippetSummary, StoreError> {
+        let id: String = row.try_get("id")?;
+        let state = derived_state(
+            job_state(row.try_get("state")?)?,
+            row.try_get("has_html")?,
+            row.try_get("has_error")?,
+        );
+        let head: String = row.try_get("head")?;
+        Ok(SnippetSummary {
+            id: SnippetId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            language: row.try_get("language")?,
+            filename: row.try_get("filename")?,
+            preview: preview(&head),
+            lines: row.try_get::<i64, _>("line_count")? as u32,
+            state,
+            progress: match state {
+                JobState::Processing => progress(
+                    row.try_get("progress_done")?,
+                    row.try_get("progress_total")?,
+                ),
+                _ => None,
+            },
+            created_at: from_millis(row.try_get("created_at")?)?,
+        })
+    }
+
+    fn view_from_row(row: &$row) -> Result<SnippetView, StoreError> {
+        let id: String = row.try_get("id")?;
+        let html: Option<String> = row.try_get("html")?;
+        let snippet_error: Option<String> = row.try_get("error")?;
+        let job = job_state(row.try_get("state")?)?;
+        let state = derived_state(job, html.is_some(), snippet_error.is_some());
+        let last_error: Option<String> = row.try_get("last_error")?;
+        let run_at: Option<i64> = row.try_get("run_at")?;
+        Ok(SnippetView {
+            id: SnippetId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            language: row.try_get("language")?,
+            filename: row.try_get("filename")?,
+            code: row.try_get("code")?,
+            state,
+            progress: match state {
+                JobState::Processing => progress(
+                    row.try_get("progress_done")?,
+                    row.try_get("progress_total")?,
+                ),
+                _ => None,
+            },
+            attempts: row.try_get::<Option<i64>, _>("attempts")?.unwrap_or(0) as u32,
+            max_attempts: row.try_get::<Option<i64>, _>("max_attempts")?.unwrap_or(0) as u32,
+            next_attempt_at: match state {
+                JobState::Retrying => opt_time(run_at)?,
+                _ => None,
+            },
+            created_at: from_millis(row.try_get("created_at")?)?,
+            highlighted_at: opt_time(row.try_get("highlighted_at")?)?,
+            highlighted_in_ms: row
+                .try_get::<Option<i64>, _>("highlighted_in_ms")?
+                .map(|ms| ms.max(0) as u64),
+            expires_at: opt_time(row.try_get("expires_at")?)?,
+            html: if state == JobState::Succeeded {
+                html
+            } else {
+                None
+            },
+            error: match state {
+                JobState::Failed => snippet_error.or(last_error),
+                JobState::Retrying => last_error,
+                _ => None,
+            },
+        })
+    }
+
+    #[async_trait]
+    impl Store for $store {
+        async fn create_snippet(&self, new: &NewSnippet) -> Result<(), StoreError> {
+            let now = millis(new.created_at);
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO snippets (id, code, language, filename, line_count, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(new.id.as_str())
+            .bind(new.code.as_str())
+            .bind(&new.language)
+            .bind(new.filename.as_ref().map(|f| f.as_str()))
+            .bind(i64::from(count_lines(new.code.as_str())))
+            .bind(now)
+            .bind(new.expires_at.map(millis))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO jobs (snippet_id, state, max_attempts, run_at, created_at, updated_at)
+                 VALUES ($1, 'queued', $2, $3, $3, $3)",
+            )
+            .bind(new.id.as_str())
+            .bind(i64::from(new.max_attempts))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        async fn snippet(&self, id: &SnippetId) -> Result<Option<SnippetView>, StoreError> {
+            let row = sqlx::query(
+                "SELECT s.id, s.code, s.language, s.filename, s.created_at, s.html, s.highlighted_at,
+                        s.highlighted_in_ms, s.error, s.expires_at, j.state, j.attempts, j.max_attempts, j.run_at,
+                        j.progress_done, j.progress_total, j.last_error
+                 FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id
+                 WHERE s.id = $1",
+            )
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(view_from_row).transpose()
+        }
+
+        async fn recent_snippets(
+            &self,
+            limit: u32,
+            now: DateTime<Utc>,
+        ) -> Result<Vec<SnippetSummary>, StoreError> {
+            let rows = sqlx::query(&format!(
+                "{SUMMARY_SELECT}
+                 WHERE s.expires_at IS NULL OR s.expires_at > $1
+                 ORDER BY s.created_at DESC, s.id DESC
+                 LIMIT $2"
+            ))
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(summary_from_row).collect()
+        }
+
+        async fn summary(&self, id: &SnippetId) -> Result<Option<SnippetSummary>, StoreError> {
+            let row = sqlx::query(&format!("{SUMMARY_SELECT} WHERE s.id = $1"))
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(summary_from_row).transpose()
+        }
+
+        async fn was_expired(&self, id: &SnippetId) -> Result<bool, StoreError> {
+            let row = sqlx::query("SELECT 1 FROM expired_snippets WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(row.is_some())
+        }
+
+        async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO expired_snippets (id, expired_at)
+                 SELECT id, expires_at FROM snippets WHERE expires_at <= $1
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+            let gone = sqlx::query("DELETE FROM snippets WHERE expires_at <= $1 RETURNING id")
+                .bind(millis(now))
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            gone.iter()
+                .map(|row| {
+                    let raw: String = row.try_get("id")?;
+                    SnippetId::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+                })
+                .collect()
+        }
+
+        async fn change_language(
+            &self,
+            id: &SnippetId,
+            language: &str,
+            max_attempts: u32,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE snippets
+                 SET language = $1, html = NULL, highlighted_at = NULL, highlighted_in_ms = NULL, error = NULL
+                 WHERE id = $2",
+            )
+            .bind(language)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if changed.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query(REQUEUE_JOB)
+                .bind(id.as_str())
+                .bind(i64::from(max_attempts))
+                .bind(millis(now))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        async fn claim_jobs(
+            &self,
+            worker: &str,
+            limit: u32,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+        ) -> Result<Vec<ClaimedJob>, StoreError> {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            // One statement, so a claim is atomic; the dialect's query makes
+            // sure two workers never claim the same row.
+            let mut tx = self.pool.begin().await?;
+            let claimed = sqlx::query(
+                $claim,
+            )
+            .bind(worker)
+            .bind(millis(lease_until))
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut jobs = Vec::with_capacity(claimed.len());
+            for row in claimed {
+                let id: String = row.try_get("snippet_id")?;
+                let snippet = sqlx::query("SELECT code, language FROM snippets WHERE id = $1")
+                    .bind(&id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                jobs.push(ClaimedJob {
+                    lease: Lease {
+                        snippet_id: SnippetId::parse(&id)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        worker: worker.to_owned(),
+                        attempt: row.try_get::<i64, _>("attempts")? as u32,
+                    },
+                    max_attempts: row.try_get::<i64, _>("max_attempts")? as u32,
+                    code: snippet.try_get("code")?,
+                    language: snippet.try_get("language")?,
+                });
+            }
+            tx.commit().await?;
+            Ok(jobs)
+        }
+
+        async fn renew_lease(
+            &self,
+            lease: &Lease,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            let done = sqlx::query(
+                "UPDATE jobs SET lease_until = $1, updated_at = $2
+                 WHERE snippet_id = $3 AND state = 'processing' AND locked_by = $4 AND attempts = $5",
+            )
+            .bind(millis(lease_until))
+            .bind(millis(now))
+            .bind(lease.snippet_id.as_str())
+            .bind(&lease.worker)
+            .bind(i64::from(lease.attempt))
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn save_progress(&self, lease: &Lease, progress: crate::domain::Progress) -> Result<bool, StoreError> {
+            let done = sqlx::query(
+                "UPDATE jobs SET progress_done = $1, progress_total = $2
+                 WHERE snippet_id = $3 AND state = 'processing' AND locked_by = $4 AND attempts = $5",
+            )
+            .bind(i64::from(progress.done))
+            .bind(i64::from(progress.total))
+            .bind(lease.snippet_id.as_str())
+            .bind(&lease.worker)
+            .bind(i64::from(lease.attempt))
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn complete_job(
+            &self,
+            lease: &Lease,
+            html: &str,
+            highlighted_in_ms: u64,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            // The fence: only the holder of the current lease may finish the job.
+            let fenced = sqlx::query(
+                "UPDATE jobs
+                 SET state = 'succeeded', locked_by = NULL, lease_until = NULL, last_error = NULL,
+                     progress_done = NULL, progress_total = NULL, updated_at = $1, finished_at = $1
+                 WHERE snippet_id = $2 AND state = 'processing' AND locked_by = $3 AND attempts = $4",
+            )
+            .bind(millis(now))
+            .bind(lease.snippet_id.as_str())
+            .bind(&lease.worker)
+            .bind(i64::from(lease.attempt))
+            .execute(&mut *tx)
+            .await?;
+            if fenced.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query(
+                "UPDATE snippets SET html = $1, highlighted_at = $2, highlighted_in_ms = $3, error = NULL
+                 WHERE id = $4",
+            )
+            .bind(html)
+            .bind(millis(now))
+            .bind(i64::try_from(highlighted_in_ms).unwrap_or(i64::MAX))
+            .bind(lease.snippet_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        async fn retry_job(
+            &self,
+            lease: &Lease,
+            error: &str,
+            run_at: DateTime<Utc>,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            let done = sqlx::query(
+                "UPDATE jobs
+                 SET state = 'retrying', locked_by = NULL, lease_until = NULL, run_at = $1,
+                     last_error = $2, progress_done = NULL, progress_total = NULL, updated_at = $3
+                 WHERE snippet_id = $4 AND state = 'processing' AND locked_by = $5 AND attempts = $6",
+            )
+            .bind(millis(run_at))
+            .bind(error)
+            .bind(millis(now))
+            .bind(lease.snippet_id.as_str())
+            .bind(&lease.worker)
+            .bind(i64::from(lease.attempt))
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn fail_job(
+            &self,
+            lease: &Lease,
+            error: &str,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            let fenced = sqlx::query(
+                "UPDATE jobs
+                 SET state = 'failed', locked_by = NULL, lease_until = NULL, last_error = $1,
+                     progress_done = NULL, progress_total = NULL, updated_at = $2, finished_at = $2
+                 WHERE snippet_id = $3 AND state = 'processing' AND locked_by = $4 AND attempts = $5",
+            )
+            .bind(error)
+            .bind(millis(now))
+            .bind(lease.snippet_id.as_str())
+            .bind(&lease.worker)
+            .bind(i64::from(lease.attempt))
+            .execute(&mut *tx)
+            .await?;
+            if fenced.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query("UPDATE snippets SET error = $1 WHERE id = $2")
+                .bind(error)
+                .bind(lease.snippet_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        async fn release_job(&self, lease: &Lease, now: DateTime<Utc>) -> Result<bool, StoreError> {
+            let done = sqlx::query(
+                "UPDATE jobs
+                 SET state = 'queued', locked_by = NULL, lease_until = NULL, attempts = attempts - 1,
+                     run_at = $1, progress_done = NULL, progress_total = NULL, updated_at = $1
+                 WHERE snippet_id = $2 AND state = 'processing' AND locked_by = $3 AND attempts = $4",
+            )
+            .bind(millis(now))
+            .bind(lease.snippet_id.as_str())
+            .bind(&lease.worker)
+            .bind(i64::from(lease.attempt))
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError> {
+            const ABANDONED: &str =
+                "The worker running this job stopped responding, and no attempts are left.";
+            let mut tx = self.pool.begin().await?;
+            let failed = sqlx::query(
+                "UPDATE jobs
+                 SET state = 'failed', locked_by = NULL, lease_until = NULL, last_error = $1,
+                     progress_done = NULL, progress_total = NULL, updated_at = $2, finished_at = $2
+                 WHERE state = 'processing' AND lease_until < $2 AND attempts >= max_attempts
+                 RETURNING snippet_id",
+            )
+            .bind(ABANDONED)
+            .bind(millis(now))
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &failed {
+                sqlx::query("UPDATE snippets SET error = $1 WHERE id = $2")
+                    .bind(ABANDONED)
+                    .bind(row.try_get::<String, _>("snippet_id")?)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let requeued = sqlx::query(
+                "UPDATE jobs
+                 SET state = 'queued', locked_by = NULL, lease_until = NULL, run_at = $1,
+                     progress_done = NULL, progress_total = NULL, updated_at = $1
+                 WHERE state = 'processing' AND lease_until < $1
+                 RETURNING snippet_id",
+            )
+            .bind(millis(now))
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            let id = |row: &$row| -> Result<SnippetId, StoreError> {
+                let raw: String = row.try_get("snippet_id")?;
+                SnippetId::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+            };
+            let mut rescued = Vec::with_capacity(failed.len() + requeued.len());
+            for row in &failed {
+                rescued.push(Rescued::Failed(id(row)?));
+            }
+            for row in &requeued {
+                rescued.push(Rescued::Requeued(id(row)?));
+            }
+            Ok(rescued)
+        }
+
+        async fn requeue_failed(
+            &self,
+            id: &SnippetId,
+            max_attempts: u32,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            // A snippet is failed for good when it has an error and no HTML;
+            // clearing the error is the claim that this request requeues it.
+            let cleared = sqlx::query(
+                "UPDATE snippets SET error = NULL WHERE id = $1 AND html IS NULL AND error IS NOT NULL",
+            )
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if cleared.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query(REQUEUE_JOB)
+                .bind(id.as_str())
+                .bind(i64::from(max_attempts))
+                .bind(millis(now))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        async fn prune_finished_jobs(
+            &self,
+            succeeded_before: DateTime<Utc>,
+            failed_before: DateTime<Utc>,
+        ) -> Result<u64, StoreError> {
+            let done = sqlx::query(PRUNE_JOBS)
+                .bind(millis(succeeded_before))
+                .bind(millis(failed_before))
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected())
+        }
+
+        async fn ping(&self) -> Result<(), StoreError> {
+            sqlx::query("SELECT 1").execute(&self.pool).await?;
+            Ok(())
+        }
+    }
+    };
+}
+
+pub(super) use impl_store;
