@@ -1,6 +1,8 @@
 //! One conformance suite for every storage driver (as River runs one
 //! driver suite on every driver): each test takes a fresh, empty store.
 
+mod common;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -524,61 +526,12 @@ async fn fresh_sqlite() -> (DynStore, tempfile::TempDir) {
 
 conformance_suite!(sqlite, fresh_sqlite());
 
-/// A database of its own on the local PostgreSQL, dropped afterwards.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-}
-
-fn pg_admin_url() -> String {
-    std::env::var("HIGHLIGHTER_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-async fn fresh_postgres() -> (DynStore, PgDatabase) {
-    use sqlx::{Connection, Executor};
-    let admin_url = pg_admin_url();
-    let name = format!(
-        "highlighter_test_{}",
-        SnippetId::random().as_str().to_lowercase()
-    );
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("PostgreSQL on 127.0.0.1:5432 (scripts/test.sh starts it)");
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
+async fn fresh_postgres() -> (DynStore, common::pg::PgDatabase) {
+    let database = common::pg::PgDatabase::create().await;
+    let store = highlighter::server::store::PgStore::connect(&database.url)
         .await
         .unwrap();
-    let url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => unreachable!("a PostgreSQL URL has a database path"),
-    };
-    let store = highlighter::server::store::PgStore::connect(&url)
-        .await
-        .unwrap();
-    (std::sync::Arc::new(store), PgDatabase { admin_url, name })
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs outside any runtime that could block: use one of our own.
-        let _ = std::thread::spawn(move || {
-            use sqlx::{Connection, Executor};
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = admin
-                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
+    (std::sync::Arc::new(store), database)
 }
 
 conformance_suite!(postgres, fresh_postgres());

@@ -15,7 +15,7 @@ use crate::{
         SnippetSummary, SourceCode, SourceError, StateChanged,
     },
     server::{
-        events::Hub,
+        events::{EventBus, Hub},
         highlight::Languages,
         settings::Settings,
         store::{DynStore, NewSnippet, StoreError, count_lines, preview},
@@ -26,7 +26,10 @@ use crate::{
 #[derive(Clone)]
 pub struct AppState {
     pub store: DynStore,
+    /// Where streams subscribe.
     pub hub: Arc<Hub>,
+    /// Where changes are announced (to this node, or to every node).
+    pub events: EventBus,
     pub languages: Languages,
     pub settings: Arc<Settings>,
     pub leptos: LeptosOptions,
@@ -106,7 +109,7 @@ impl AppState {
     }
 
     fn publish_queued(&self, id: &SnippetId) {
-        self.hub.publish(
+        self.events.publish(
             id,
             SnippetEvent::State(StateChanged {
                 state: JobState::Queued,
@@ -172,7 +175,7 @@ impl AppState {
             progress: None,
             created_at: now,
         };
-        self.hub.publish(&new.id, SnippetEvent::Created(summary));
+        self.events.publish(&new.id, SnippetEvent::Created(summary));
         tracing::info!(snippet = %new.id, language = %new.language, bytes = new.code.as_str().len(), "snippet queued");
         Ok(new.id)
     }

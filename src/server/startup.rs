@@ -12,7 +12,11 @@ use axum::{
 };
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
-use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
+use tokio::{
+    net::TcpListener,
+    sync::{Notify, mpsc},
+    task::JoinSet,
+};
 use tokio_util::sync::CancellationToken;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
@@ -20,7 +24,7 @@ use crate::{
     app::{App, shell},
     server::{
         AppState,
-        events::Hub,
+        events::{EventBus, Hub, Relay, publisher},
         highlight::{DynEngine, Languages, RemoteEngine, SyntectEngine, theme},
         http,
         jobs::{JobContext, Pruner, Rescuer, Sweeper, WorkerPool, system_clock},
@@ -76,7 +80,7 @@ impl Application {
         languages: Languages,
         shutdown: CancellationToken,
     ) -> Result<Self, StartupError> {
-        let store = store::connect(&settings.database_url).await?;
+        let (store, postgres) = store::connect(&settings.database_url).await?;
         let listener =
             TcpListener::bind(settings.addr)
                 .await
@@ -94,23 +98,43 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
             .build();
+        let hub = Hub::new();
+        let wake = Arc::new(Notify::new());
+        let mut background = JoinSet::new();
+        // One node: events stay in process. Several nodes on PostgreSQL:
+        // they travel by NOTIFY, and this node's relay feeds its hub.
+        let events = match postgres {
+            None => EventBus::local(Arc::clone(&hub)),
+            Some(pool) => {
+                let (outbox, queued) = mpsc::unbounded_channel();
+                background.spawn(publisher(pool.clone(), queued, shutdown.clone()));
+                let relay = Relay {
+                    pool,
+                    store: Arc::clone(&store),
+                    hub: Arc::clone(&hub),
+                    wake: Arc::clone(&wake),
+                };
+                background.spawn(relay.run(shutdown.clone()));
+                EventBus::postgres(Arc::clone(&hub), outbox)
+            }
+        };
         let state = AppState {
             store,
-            hub: Hub::new(),
+            hub,
+            events,
             languages,
             settings: Arc::new(settings),
             leptos,
-            wake: Arc::new(Notify::new()),
+            wake,
             shutdown,
             theme_css: theme::stylesheet().into(),
         };
 
-        let mut background = JoinSet::new();
         if state.settings.role.runs_workers() {
             let ctx = JobContext {
                 store: Arc::clone(&state.store),
                 engine,
-                hub: Arc::clone(&state.hub),
+                events: state.events.clone(),
                 settings: state.settings.jobs.clone(),
                 wake: Arc::clone(&state.wake),
                 clock: system_clock(),

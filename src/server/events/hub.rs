@@ -42,6 +42,9 @@ pub struct Hub {
     /// home page's live list). Empty of receivers most of the time.
     all: broadcast::Sender<Arc<Published>>,
     seq: AtomicU64,
+    /// Bumped when events may have been lost (the relay reconnected):
+    /// every stream then re-reads its snapshot.
+    resync: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for Hub {
@@ -50,6 +53,7 @@ impl Default for Hub {
             channels: Mutex::default(),
             all: broadcast::channel(ALL_CAPACITY).0,
             seq: AtomicU64::new(0),
+            resync: tokio::sync::watch::channel(0).0,
         }
     }
 }
@@ -114,6 +118,26 @@ impl Hub {
             let _ = sender.send(Arc::clone(&published));
         }
         let _ = self.all.send(published);
+    }
+
+    /// Tells every open stream to re-read its snapshot.
+    pub fn resync_all(&self) {
+        self.resync.send_modify(|generation| *generation += 1);
+    }
+
+    /// Changes when streams must resync.
+    pub fn resync_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.resync.subscribe()
+    }
+
+    /// Does anyone here follow this snippet (or every snippet)?
+    pub fn has_interest(&self, snippet_id: &SnippetId) -> bool {
+        self.all.receiver_count() > 0
+            || self
+                .channels
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains_key(snippet_id)
     }
 
     /// Every event of every snippet from now on.

@@ -1,10 +1,16 @@
 //! Events: hints that something about a snippet changed, fanned out to
 //! every stream that shows it.
 //!
-//! The [`Hub`] lives in the process. It numbers every event it publishes
+//! The [`EventBus`] carries events to every node's hub: directly with
+//! SQLite, through PostgreSQL NOTIFY and each node's [`Relay`] with several
+//! nodes. The [`Hub`] lives in the process. It numbers every event it publishes
 //! with one rising sequence, which is what lets a stream that subscribed,
 //! then read its snapshot, tell which events the snapshot already holds.
 
+mod bus;
 mod hub;
+mod relay;
 
+pub use bus::{CHANNEL, EventBus, decode_notice, encode_notice};
 pub use hub::{Hub, Published, Subscription};
+pub use relay::{Relay, publisher};

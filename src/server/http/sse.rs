@@ -116,6 +116,7 @@ async fn follow_all(
     tx: mpsc::Sender<Event>,
 ) {
     let mut followed: HashSet<SnippetId> = ids.into_iter().collect();
+    let mut resync = state.hub.resync_signal();
     let mut first = true;
     loop {
         let seen = state.hub.current_seq();
@@ -145,6 +146,7 @@ async fn follow_all(
             let received = tokio::select! {
                 _ = tx.closed() => return,
                 _ = state.shutdown.cancelled() => return,
+                _ = resync.changed() => break,
                 received = all.recv() => received,
             };
             match received {
@@ -212,6 +214,7 @@ async fn follow(
     tx: mpsc::Sender<Event>,
 ) {
     let id = subscription.snippet_id().clone();
+    let mut resync = state.hub.resync_signal();
     let mut first = true;
     loop {
         for (index, event) in snapshot_events(&snapshot).into_iter().enumerate() {
@@ -239,6 +242,8 @@ async fn follow(
             let received = tokio::select! {
                 _ = tx.closed() => return,
                 _ = state.shutdown.cancelled() => return,
+                // Events may have been lost on the way here: re-read.
+                _ = resync.changed() => break,
                 received = subscription.recv() => received,
             };
             match received {

@@ -25,7 +25,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use crate::server::{events::Hub, highlight::DynEngine, settings::JobSettings, store::DynStore};
+use crate::server::{
+    events::EventBus, highlight::DynEngine, settings::JobSettings, store::DynStore,
+};
 
 pub use backoff::retry_delay;
 pub use pruner::Pruner;
@@ -38,7 +40,7 @@ pub use worker::WorkerPool;
 pub struct JobContext {
     pub store: DynStore,
     pub engine: DynEngine,
-    pub hub: Arc<Hub>,
+    pub events: EventBus,
     pub settings: JobSettings,
     /// Rung after a job is enqueued (or made due) so idle workers claim it
     /// at once instead of at their next poll.

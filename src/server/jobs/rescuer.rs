@@ -48,7 +48,7 @@ impl Rescuer {
             match job {
                 Rescued::Requeued(id) => {
                     requeued += 1;
-                    self.ctx.hub.publish(
+                    self.ctx.events.publish(
                         &id,
                         SnippetEvent::State(StateChanged {
                             state: JobState::Queued,
@@ -60,7 +60,7 @@ impl Rescuer {
                 }
                 Rescued::Failed(id) => {
                     let view = self.ctx.store.snippet(&id).await.ok().flatten();
-                    self.ctx.hub.publish(
+                    self.ctx.events.publish(
                         &id,
                         SnippetEvent::Failed(Failed {
                             error: view
@@ -99,7 +99,7 @@ mod tests {
             vec![Vec::new(), Vec::new(), vec![Rescued::Requeued(id.clone())]];
         let ctx = context(Arc::clone(&store));
         let start = ctx.now();
-        let mut events = ctx.hub.subscribe(&id);
+        let mut events = ctx.events.hub().subscribe(&id);
         let wake = Arc::clone(&ctx.wake);
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(Rescuer::new(ctx).run(shutdown.clone()));

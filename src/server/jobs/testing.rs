@@ -14,7 +14,7 @@ use super::{JobContext, tokio_clock};
 use crate::{
     domain::{Progress, SnippetId, SnippetSummary, SnippetView},
     server::{
-        events::Hub,
+        events::{EventBus, Hub},
         highlight::{CancelFlag, Engine, EngineError, HighlightRequest, ProgressSink},
         settings::JobSettings,
         store::{ClaimedJob, Lease, NewSnippet, Rescued, Store, StoreError},
@@ -171,7 +171,7 @@ pub fn context(store: Arc<RecordingStore>) -> JobContext {
     JobContext {
         store,
         engine: Arc::new(NoEngine),
-        hub: Hub::new(),
+        events: EventBus::local(Hub::new()),
         settings: JobSettings::default(),
         wake: Arc::new(Notify::new()),
         clock: tokio_clock(),

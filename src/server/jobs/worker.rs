@@ -148,7 +148,7 @@ fn state_event(state: JobState, attempts: u32) -> SnippetEvent {
 async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
     let lease = job.lease.clone();
     let id = lease.snippet_id.clone();
-    ctx.hub
+    ctx.events
         .publish(&id, state_event(JobState::Processing, lease.attempt));
 
     let cancel = CancelFlag::default();
@@ -202,7 +202,7 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
                 let latest = *progress.borrow_and_update();
                 if let Some(p) = latest.filter(|p| Some(*p) != last_pushed) {
                     last_pushed = Some(p);
-                    ctx.hub.publish(&id, SnippetEvent::Progress(p));
+                    ctx.events.publish(&id, SnippetEvent::Progress(p));
                     if last_saved.elapsed() >= PROGRESS_SAVE_EVERY {
                         last_saved = Instant::now();
                         let _ = ctx.store.save_progress(&lease, p).await;
@@ -219,7 +219,7 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
             // The last progress is always sent, even inside the throttle window.
             let latest = *progress.borrow();
             if let Some(p) = latest.filter(|p| Some(*p) != last_pushed) {
-                ctx.hub.publish(&id, SnippetEvent::Progress(p));
+                ctx.events.publish(&id, SnippetEvent::Progress(p));
             }
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match ctx
@@ -227,7 +227,7 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
                 .complete_job(&lease, &html, elapsed_ms, ctx.now())
                 .await
             {
-                Ok(true) => ctx.hub.publish(
+                Ok(true) => ctx.events.publish_completed(
                     &id,
                     SnippetEvent::Highlighted(Highlighted {
                         html,
@@ -261,7 +261,7 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
                     .retry_job(&lease, &reason, next_attempt_at, now)
                     .await
                 {
-                    Ok(true) => ctx.hub.publish(
+                    Ok(true) => ctx.events.publish(
                         &id,
                         SnippetEvent::Retrying(Retrying {
                             error: reason,
@@ -284,7 +284,7 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
         RunEnd::Released | RunEnd::Finished(Err(EngineError::Cancelled)) => {
             match ctx.store.release_job(&lease, ctx.now()).await {
                 Ok(true) => ctx
-                    .hub
+                    .events
                     .publish(&id, state_event(JobState::Queued, lease.attempt - 1)),
                 Ok(false) => {}
                 Err(e) => {
@@ -301,7 +301,7 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
 async fn fail(ctx: &JobContext, lease: &Lease, reason: &str) {
     let id = &lease.snippet_id;
     match ctx.store.fail_job(lease, reason, ctx.now()).await {
-        Ok(true) => ctx.hub.publish(
+        Ok(true) => ctx.events.publish(
             id,
             SnippetEvent::Failed(Failed {
                 error: reason.to_owned(),

@@ -190,12 +190,15 @@ pub trait Store: Send + Sync + 'static {
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Opens the store the URL names and brings its schema up to date.
-pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
+/// Opens the store the URL names and brings its schema up to date. With
+/// PostgreSQL the pool comes back too: the event relay shares it.
+pub async fn connect(url: &str) -> Result<(DynStore, Option<sqlx::PgPool>), StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok((Arc::new(SqliteStore::connect(url).await?), None))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(PgStore::connect(url).await?))
+        let store = PgStore::connect(url).await?;
+        let pool = store.pool().clone();
+        Ok((Arc::new(store), Some(pool)))
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }

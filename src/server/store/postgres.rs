@@ -22,7 +22,10 @@ use super::{
         progress,
     },
 };
-use crate::domain::{JobState, SnippetId, SnippetSummary, SnippetView};
+use crate::{
+    domain::{Highlighted, JobState, SnippetEvent, SnippetId, SnippetSummary, SnippetView},
+    server::events::{CHANNEL, encode_notice},
+};
 
 const CLAIM: &str = "
     UPDATE jobs
@@ -54,6 +57,31 @@ impl PgStore {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+}
+
+impl PgStore {
+    /// NOTIFY, inside the completing transaction: PostgreSQL delivers it
+    /// at commit, to every node's relay, and never for a rolled-back result.
+    async fn notify_completed(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        id: &SnippetId,
+        highlighted_in_ms: u64,
+    ) -> Result<(), StoreError> {
+        let notice = encode_notice(
+            id,
+            &SnippetEvent::Highlighted(Highlighted {
+                html: String::new(),
+                language: String::new(),
+                highlighted_in_ms,
+            }),
+        );
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(notice)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 }
 

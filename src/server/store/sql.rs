@@ -381,6 +381,10 @@ macro_rules! impl_store {
             .bind(lease.snippet_id.as_str())
             .execute(&mut *tx)
             .await?;
+            // Where the driver announces completions to other nodes, the
+            // notice is part of the transaction: sent if and only if the
+            // result is committed.
+            Self::notify_completed(&mut tx, &lease.snippet_id, highlighted_in_ms).await?;
             tx.commit().await?;
             Ok(true)
         }

@@ -69,4 +69,15 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// One node: the worker publishes to the hub itself after commit.
+    async fn notify_completed(
+        _tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        _id: &SnippetId,
+        _highlighted_in_ms: u64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
 impl_store!(SqliteStore, SqliteRow, CLAIM);
