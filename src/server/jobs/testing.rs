@@ -145,6 +145,9 @@ impl Store for RecordingStore {
             .push((succeeded_before, failed_before));
         Ok(1)
     }
+    async fn unfinished_jobs(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

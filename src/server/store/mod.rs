@@ -184,6 +184,9 @@ pub trait Store: Send + Sync + 'static {
         failed_before: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
 
+    /// Jobs not finished yet (queued, processing or retrying).
+    async fn unfinished_jobs(&self) -> Result<u64, StoreError>;
+
     /// Cheap liveness check for `/api/health`.
     async fn ping(&self) -> Result<(), StoreError>;
 }

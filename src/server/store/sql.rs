@@ -551,6 +551,15 @@ macro_rules! impl_store {
             Ok(done.rows_affected())
         }
 
+        async fn unfinished_jobs(&self) -> Result<u64, StoreError> {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'processing', 'retrying')",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+            Ok(row.try_get::<i64, _>("n")?.max(0) as u64)
+        }
+
         async fn ping(&self) -> Result<(), StoreError> {
             sqlx::query("SELECT 1").execute(&self.pool).await?;
             Ok(())
