@@ -1,13 +1,15 @@
 // Shared helpers for the Highlighter end-to-end tests.
 //
 // DOM contract (implemented by the app):
-//   /            form#paste-form with textarea[name=code], select[name=language]
-//                (default "auto"), input[name=filename], button[type=submit];
-//                ul#recent > li > a[href^="/s/"] + .state
+//   /            form#paste-form with textarea[name=code], input[name=language]
+//                over datalist#language-list (empty = auto-detect),
+//                input[name=filename], select[name=expires_in], button[type=submit];
+//                ul#recent > li[data-id] > a[href^="/s/"] + span.state (live, one EventSource)
 //   /s/{id}      article#snippet[data-state=queued|processing|retrying|succeeded|failed]
 //                .state-label; pending: <progress> + pre.source (escaped source);
-//                succeeded: div.highlighted > pre > span[class] (syntect classed HTML);
-//                failed: .error with the reason
+//                succeeded: div.code-view > div.gutter (a.line-number#L{n}) +
+//                div.highlighted > pre > span[class] (syntect classed HTML);
+//                failed: .error with the reason; button#copy, a#raw, a#download
 //   <html data-hydrated="true"> once the WASM client has hydrated.
 
 import { expect } from '@playwright/test';
