@@ -34,6 +34,9 @@ pub struct SnippetView {
 }
 
 /// What a snippet page finds: the snippet, or why there is none.
+// Built once per request and moved, never stored in bulk: boxing the big
+// variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum SnippetPage {
     Found(SnippetView),

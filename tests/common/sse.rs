@@ -57,7 +57,7 @@ impl SseClient {
             match chunk {
                 Some(Ok(bytes)) => self
                     .buffer
-                    .push_str(&String::from_utf8(bytes.to_vec()).expect("UTF-8 stream")),
+                    .push_str(core::str::from_utf8(&bytes).expect("UTF-8 stream")),
                 _ => {
                     self.body = None;
                     return None;

@@ -174,10 +174,10 @@ impl Drop for Subscription {
         let mut channels = self.hub.channels.lock().unwrap_or_else(|p| p.into_inner());
         // Drop our receiver first, under the lock, so the count is exact.
         self.receiver.take();
-        if let Some(sender) = channels.get(&self.snippet_id) {
-            if sender.receiver_count() == 0 {
-                channels.remove(&self.snippet_id);
-            }
+        if let Some(sender) = channels.get(&self.snippet_id)
+            && sender.receiver_count() == 0
+        {
+            channels.remove(&self.snippet_id);
         }
     }
 }

@@ -65,10 +65,10 @@ impl Languages {
             })
             .collect();
         for (alias, name) in EXTRA_ALIASES {
-            if let Some(info) = list.iter_mut().find(|l| l.name == *name) {
-                if !info.aliases.iter().any(|a| a.eq_ignore_ascii_case(alias)) {
-                    info.aliases.push((*alias).to_owned());
-                }
+            if let Some(info) = list.iter_mut().find(|l| l.name == *name)
+                && !info.aliases.iter().any(|a| a.eq_ignore_ascii_case(alias))
+            {
+                info.aliases.push((*alias).to_owned());
             }
         }
         list.sort_by_key(|l| l.name.to_lowercase());
@@ -117,17 +117,16 @@ impl Languages {
     /// `ft=`, Emacs' `-*- mode -*-`), then telltale content; else plain
     /// text.
     pub fn detect(&self, filename: Option<&Filename>, code: &str) -> String {
-        if let Some(filename) = filename {
-            if let Some(s) = self
+        if let Some(filename) = filename
+            && let Some(s) = self
                 .syntaxes
                 .find_syntax_by_extension(filename.extension())
                 .or_else(|| {
                     self.syntaxes
                         .find_syntax_by_extension(&filename.extension().to_lowercase())
                 })
-            {
-                return s.name.clone();
-            }
+        {
+            return s.name.clone();
         }
         let first_line = code.lines().next().unwrap_or("");
         if let Some(s) = self.syntaxes.find_syntax_by_first_line(first_line) {
@@ -286,7 +285,7 @@ fn content_guess(code: &str) -> Option<&'static str> {
             )
         })
         .collect();
-    scores.sort_by(|a, b| b.0.cmp(&a.0));
+    scores.sort_by_key(|score| std::cmp::Reverse(score.0));
     match scores.as_slice() {
         [(best, name), (second, _), ..] if *best >= 2 && best > second => Some(name),
         _ => None,

@@ -55,10 +55,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        if let Some(dir) = Path::new(options.get_filename()).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.into()))?;
-            }
+        if let Some(dir) = Path::new(options.get_filename()).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.into()))?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
