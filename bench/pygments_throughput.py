@@ -1,0 +1,70 @@
+"""Highlight throughput of Pygments on the shared corpus: the peer that
+`examples/throughput.rs` is compared with, measured the same way (files in
+memory first, one warm-up pass, the fastest of N passes per file, only the
+highlighting call timed, HtmlFormatter with CSS classes). Prints JSON lines.
+
+    python3 bench/pygments_throughput.py --repeats 5
+"""
+
+import argparse
+import json
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name, guess_lexer_for_filename
+from pygments.util import ClassNotFound
+
+
+def lexer_for(language, path, code):
+    try:
+        return get_lexer_by_name(language, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return guess_lexer_for_filename(path.name, code, stripnl=False, ensurenl=False)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--corpus",
+        default=os.environ.get(
+            "HIGHLIGHTER_CORPUS", str(Path(__file__).resolve().parent.parent.parent / "shared" / "corpus")
+        ),
+    )
+    args = parser.parse_args()
+    corpus = Path(args.corpus)
+    formatter = HtmlFormatter()  # classes, not inline styles
+    totals = defaultdict(lambda: [0, 0.0])
+    rows = (corpus / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    for row in rows:
+        path, language = row.split("\t")[:2]
+        code = (corpus / path).read_bytes().decode("utf-8")
+        lexer = lexer_for(language, corpus / path, code)
+        best = float("inf")
+        for attempt in range(args.repeats + 1):
+            started = time.perf_counter()
+            highlight(code, lexer, formatter)
+            took = time.perf_counter() - started
+            if attempt > 0:
+                best = min(best, took)
+        group = "large" if path.startswith("large/") else "files"
+        entry = totals[(group, language)]
+        entry[0] += len(code.encode("utf-8"))
+        entry[1] += best
+    groups = defaultdict(lambda: [0, 0.0])
+    for (group, language), (size, seconds) in sorted(totals.items()):
+        print(json.dumps({"engine": "pygments", "group": group, "language": language, "bytes": size,
+                          "seconds": round(seconds, 6), "bytes_per_second": round(size / seconds)}))
+        groups[group][0] += size
+        groups[group][1] += seconds
+    for group, (size, seconds) in sorted(groups.items()):
+        print(json.dumps({"engine": "pygments", "group": group, "language": "*", "bytes": size,
+                          "seconds": round(seconds, 6), "bytes_per_second": round(size / seconds)}))
+
+
+if __name__ == "__main__":
+    main()
