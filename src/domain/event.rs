@@ -62,6 +62,17 @@ struct WithId<'a, T: Serialize> {
 }
 
 impl SnippetEvent {
+    /// A change of state with nothing else to say (no progress, no retry
+    /// time): what claims, releases and requeues announce.
+    pub fn state(state: JobState, attempts: u32) -> Self {
+        SnippetEvent::State(StateChanged {
+            state,
+            progress: None,
+            attempts,
+            next_attempt_at: None,
+        })
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             SnippetEvent::State(_) => "state",

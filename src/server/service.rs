@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     domain::{
         Expiry, Filename, JobState, LanguageRequest, SnippetEvent, SnippetId, SnippetPage,
-        SnippetSummary, SourceCode, SourceError, StateChanged,
+        SnippetSummary, SourceCode, SourceError,
     },
     server::{
         events::{EventBus, Hub},
@@ -109,15 +109,8 @@ impl AppState {
     }
 
     fn publish_queued(&self, id: &SnippetId) {
-        self.events.publish(
-            id,
-            SnippetEvent::State(StateChanged {
-                state: JobState::Queued,
-                progress: None,
-                attempts: 0,
-                next_attempt_at: None,
-            }),
-        );
+        self.events
+            .publish(id, SnippetEvent::state(JobState::Queued, 0));
         self.wake.notify_one();
     }
 

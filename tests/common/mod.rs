@@ -92,23 +92,10 @@ impl TestApp {
         let engine = engine
             .unwrap_or_else(|| Arc::new(SyntectEngine::new(Arc::clone(languages.syntaxes()))));
         let shutdown = CancellationToken::new();
-        let app =
-            Application::build_with_engine(settings, engine, languages.clone(), shutdown.clone())
-                .await
-                .expect("app builds");
-        let base = format!("http://{}", app.local_addr());
-        let handle = tokio::spawn(app.run_until_stopped());
-        TestApp {
-            base,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            shutdown,
-            languages,
-            handle,
-            _dir: dir,
-        }
+        let app = Application::build_with_engine(settings, engine, languages, shutdown.clone())
+            .await
+            .expect("app builds");
+        Self::serve(app, shutdown, dir)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -12,9 +12,7 @@
 //! buffered event at or below that number is already in the snapshot and
 //! is skipped.
 
-use std::{convert::Infallible, time::Duration};
-
-use std::collections::HashSet;
+use std::{collections::HashSet, convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
     extract::{Path, Query, State},
@@ -30,7 +28,10 @@ use crate::{
         Failed, Highlighted, JobState, SnippetEvent, SnippetId, SnippetPage, SnippetView,
         StateChanged,
     },
-    server::{AppState, events::Subscription},
+    server::{
+        AppState,
+        events::{Published, Subscription},
+    },
 };
 
 /// How long a browser waits before reconnecting a dropped stream.
@@ -111,13 +112,12 @@ pub async fn all_events(
 
 async fn follow_all(
     state: AppState,
-    mut all: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::server::events::Published>>,
+    mut all: tokio::sync::broadcast::Receiver<Arc<Published>>,
     ids: Vec<SnippetId>,
     tx: mpsc::Sender<Event>,
 ) {
     let mut followed: HashSet<SnippetId> = ids.into_iter().collect();
-    let mut resync = state.hub.resync_signal();
-    let mut first = true;
+    let mut connection = Connection::new(&state, tx);
     loop {
         let seen = state.hub.current_seq();
         for id in followed.clone() {
@@ -133,25 +133,19 @@ async fn follow_all(
                 }
             };
             let event = &snapshot_events(&view)[0];
-            let mut sse = sse_event(seen, event.name(), &event.to_json(&id));
-            if first {
-                sse = sse.retry(RETRY_HINT);
-                first = false;
-            }
-            if tx.send(sse).await.is_err() {
+            if !connection
+                .send(seen, event.name(), &event.to_json(&id))
+                .await
+            {
                 return;
             }
         }
         loop {
-            let received = tokio::select! {
-                _ = tx.closed() => return,
-                _ = state.shutdown.cancelled() => return,
-                _ = resync.changed() => break,
-                received = all.recv() => received,
-            };
-            match received {
-                Ok(published) if published.seq <= seen => continue,
-                Ok(published) => {
+            match connection.wait(all.recv()).await {
+                Wait::Stop => return,
+                Wait::Resync => break,
+                Wait::Event(published) if published.seq <= seen => continue,
+                Wait::Event(published) => {
                     let wanted = match published.event {
                         SnippetEvent::Created(_) => {
                             if followed.len() < MAX_FOLLOWED {
@@ -161,16 +155,14 @@ async fn follow_all(
                         }
                         _ => followed.contains(&published.snippet_id),
                     };
-                    if wanted {
-                        let event =
-                            sse_event(published.seq, published.event.name(), &published.json);
-                        if tx.send(event).await.is_err() {
-                            return;
-                        }
+                    if wanted
+                        && !connection
+                            .send(published.seq, published.event.name(), &published.json)
+                            .await
+                    {
+                        return;
                     }
                 }
-                Err(RecvError::Lagged(_)) => break,
-                Err(RecvError::Closed) => return,
             }
         }
     }
@@ -200,8 +192,60 @@ pub fn snapshot_events(view: &SnippetView) -> Vec<SnippetEvent> {
     events
 }
 
-fn sse_event(seq: u64, name: &str, json: &str) -> Event {
-    Event::default().id(seq.to_string()).event(name).data(json)
+/// The server's end of one event stream: it spells events, gives the
+/// first the reconnect hint, and knows when to stop waiting.
+struct Connection {
+    tx: mpsc::Sender<Event>,
+    hinted: bool,
+    shutdown: tokio_util::sync::CancellationToken,
+    resync: tokio::sync::watch::Receiver<u64>,
+}
+
+/// What a stream waiting for its next event is woken by.
+enum Wait {
+    /// The client left, the server is shutting down, or the hub closed.
+    Stop,
+    /// Events may have been missed (fell behind, or the relay
+    /// reconnected): re-read the snapshot.
+    Resync,
+    Event(Arc<Published>),
+}
+
+impl Connection {
+    fn new(state: &AppState, tx: mpsc::Sender<Event>) -> Self {
+        Connection {
+            tx,
+            hinted: false,
+            shutdown: state.shutdown.clone(),
+            resync: state.hub.resync_signal(),
+        }
+    }
+
+    /// Sends one event; `false` once the client has gone.
+    async fn send(&mut self, seq: u64, name: &str, json: &str) -> bool {
+        let mut event = Event::default().id(seq.to_string()).event(name).data(json);
+        if !self.hinted {
+            event = event.retry(RETRY_HINT);
+            self.hinted = true;
+        }
+        self.tx.send(event).await.is_ok()
+    }
+
+    async fn wait(
+        &mut self,
+        received: impl Future<Output = Result<Arc<Published>, RecvError>>,
+    ) -> Wait {
+        tokio::select! {
+            _ = self.tx.closed() => Wait::Stop,
+            _ = self.shutdown.cancelled() => Wait::Stop,
+            _ = self.resync.changed() => Wait::Resync,
+            received = received => match received {
+                Ok(published) => Wait::Event(published),
+                Err(RecvError::Lagged(_)) => Wait::Resync,
+                Err(RecvError::Closed) => Wait::Stop,
+            },
+        }
+    }
 }
 
 /// Feeds one snippet's stream until its result is sent, the client leaves,
@@ -214,8 +258,7 @@ async fn follow(
     tx: mpsc::Sender<Event>,
 ) {
     let id = subscription.snippet_id().clone();
-    let mut resync = state.hub.resync_signal();
-    let mut first = true;
+    let mut connection = Connection::new(&state, tx);
     loop {
         for (index, event) in snapshot_events(&snapshot).into_iter().enumerate() {
             // Ids rise strictly: the state is stamped `seen`, a result that
@@ -225,12 +268,10 @@ async fn follow(
             } else {
                 state.hub.reserve_seq()
             };
-            let mut sse = sse_event(seq, event.name(), &event.to_json(&id));
-            if first {
-                sse = sse.retry(RETRY_HINT);
-                first = false;
-            }
-            if tx.send(sse).await.is_err() {
+            if !connection
+                .send(seq, event.name(), &event.to_json(&id))
+                .await
+            {
                 return;
             }
         }
@@ -239,26 +280,18 @@ async fn follow(
         }
         // Forward live events until the result, or until we fell behind.
         loop {
-            let received = tokio::select! {
-                _ = tx.closed() => return,
-                _ = state.shutdown.cancelled() => return,
-                // Events may have been lost on the way here: re-read.
-                _ = resync.changed() => break,
-                received = subscription.recv() => received,
-            };
-            match received {
-                Ok(published) if published.seq <= seen => continue,
-                Ok(published) => {
-                    let event = sse_event(published.seq, published.event.name(), &published.json);
-                    if tx.send(event).await.is_err() {
-                        return;
-                    }
-                    if published.event.is_final() {
+            match connection.wait(subscription.recv()).await {
+                Wait::Stop => return,
+                Wait::Resync => break,
+                Wait::Event(published) if published.seq <= seen => continue,
+                Wait::Event(published) => {
+                    let sent = connection
+                        .send(published.seq, published.event.name(), &published.json)
+                        .await;
+                    if !sent || published.event.is_final() {
                         return;
                     }
                 }
-                Err(RecvError::Lagged(_)) => break,
-                Err(RecvError::Closed) => return,
             }
         }
         // We missed events: the database has the truth. Re-read it.

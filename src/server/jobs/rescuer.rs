@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::JobContext;
 use crate::{
-    domain::{Failed, JobState, SnippetEvent, StateChanged},
+    domain::{Failed, JobState, SnippetEvent},
     server::store::Rescued,
 };
 
@@ -48,15 +48,9 @@ impl Rescuer {
             match job {
                 Rescued::Requeued(id) => {
                     requeued += 1;
-                    self.ctx.events.publish(
-                        &id,
-                        SnippetEvent::State(StateChanged {
-                            state: JobState::Queued,
-                            progress: None,
-                            attempts: 0,
-                            next_attempt_at: None,
-                        }),
-                    );
+                    self.ctx
+                        .events
+                        .publish(&id, SnippetEvent::state(JobState::Queued, 0));
                 }
                 Rescued::Failed(id) => {
                     let view = self.ctx.store.snippet(&id).await.ok().flatten();

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{JobContext, retry_delay};
 use crate::{
-    domain::{Failed, Highlighted, JobState, Progress, Retrying, SnippetEvent, StateChanged},
+    domain::{Failed, Highlighted, JobState, Progress, Retrying, SnippetEvent},
     server::{
         highlight::{CancelFlag, EngineError, HighlightRequest, ProgressSink},
         store::{ClaimedJob, Lease},
@@ -134,22 +134,15 @@ impl WorkerPool {
     }
 }
 
-fn state_event(state: JobState, attempts: u32) -> SnippetEvent {
-    SnippetEvent::State(StateChanged {
-        state,
-        progress: None,
-        attempts,
-        next_attempt_at: None,
-    })
-}
-
 /// Runs one claimed job to one of its ends. Never panics out: an engine
 /// panic arrives here as an error.
 async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
     let lease = job.lease.clone();
     let id = lease.snippet_id.clone();
-    ctx.events
-        .publish(&id, state_event(JobState::Processing, lease.attempt));
+    ctx.events.publish(
+        &id,
+        SnippetEvent::state(JobState::Processing, lease.attempt),
+    );
 
     let cancel = CancelFlag::default();
     let (sink, mut progress) = ProgressSink::new();
@@ -283,9 +276,10 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
         }
         RunEnd::Released | RunEnd::Finished(Err(EngineError::Cancelled)) => {
             match ctx.store.release_job(&lease, ctx.now()).await {
-                Ok(true) => ctx
-                    .events
-                    .publish(&id, state_event(JobState::Queued, lease.attempt - 1)),
+                Ok(true) => ctx.events.publish(
+                    &id,
+                    SnippetEvent::state(JobState::Queued, lease.attempt - 1),
+                ),
                 Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(error = ?e, job = %id, "could not release; the rescuer will")

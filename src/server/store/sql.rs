@@ -57,6 +57,30 @@ pub(super) fn opt_time(ms: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreEr
     ms.map(from_millis).transpose()
 }
 
+/// The claim: the oldest due jobs, up to `$4`, leased to worker `$1` until
+/// `$2`, in one statement. `$lock` is the dialect's way of keeping two
+/// concurrent claims off the same row ("" where the statement already runs
+/// under a single write lock).
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs
+             SET state = 'processing', locked_by = $1, lease_until = $2, attempts = attempts + 1,
+                 progress_done = NULL, progress_total = NULL, updated_at = $3
+             WHERE snippet_id IN (
+                 SELECT snippet_id FROM jobs
+                 WHERE state IN ('queued', 'retrying') AND run_at <= $3
+                 ORDER BY run_at
+                 LIMIT $4 ",
+            $lock,
+            ")
+             RETURNING snippet_id, attempts, max_attempts"
+        )
+    };
+}
+
+pub(super) use claim_sql;
+
 /// Implements [`Store`](super::Store) for `$store` (whose `pool` field is a
 /// sqlx pool) reading rows of type `$row`, claiming with the query `$claim`.
 macro_rules! impl_store {
@@ -131,6 +155,32 @@ macro_rules! impl_store {
                 _ => None,
             },
         })
+    }
+
+    impl $store {
+        /// Ends a requeue: when the snippet update that guards it changed
+        /// the row (`guard_held`), a fresh job replaces the old record;
+        /// otherwise nothing changes.
+        async fn requeue_in(
+            mut tx: sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+            guard_held: bool,
+            id: &SnippetId,
+            max_attempts: u32,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            if !guard_held {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query(REQUEUE_JOB)
+                .bind(id.as_str())
+                .bind(i64::from(max_attempts))
+                .bind(millis(now))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
     }
 
     #[async_trait]
@@ -252,18 +302,7 @@ macro_rules! impl_store {
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
-            if changed.rows_affected() != 1 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            sqlx::query(REQUEUE_JOB)
-                .bind(id.as_str())
-                .bind(i64::from(max_attempts))
-                .bind(millis(now))
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(true)
+            Self::requeue_in(tx, changed.rows_affected() == 1, id, max_attempts, now).await
         }
 
         async fn claim_jobs(
@@ -524,18 +563,7 @@ macro_rules! impl_store {
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
-            if cleared.rows_affected() != 1 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            sqlx::query(REQUEUE_JOB)
-                .bind(id.as_str())
-                .bind(i64::from(max_attempts))
-                .bind(millis(now))
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(true)
+            Self::requeue_in(tx, cleared.rows_affected() == 1, id, max_attempts, now).await
         }
 
         async fn prune_finished_jobs(

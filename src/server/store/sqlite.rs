@@ -21,24 +21,15 @@ use super::{
     ClaimedJob, Lease, NewSnippet, Rescued, Store, StoreError, count_lines, from_millis, millis,
     preview,
     sql::{
-        PRUNE_JOBS, REQUEUE_JOB, SUMMARY_SELECT, derived_state, impl_store, job_state, opt_time,
-        progress,
+        PRUNE_JOBS, REQUEUE_JOB, SUMMARY_SELECT, claim_sql, derived_state, impl_store, job_state,
+        opt_time, progress,
     },
 };
 use crate::domain::{JobState, SnippetId, SnippetSummary, SnippetView};
 
 /// SQLite runs the whole statement under its single write lock, so two
 /// workers can never claim the same row.
-const CLAIM: &str = "
-    UPDATE jobs
-    SET state = 'processing', locked_by = $1, lease_until = $2, attempts = attempts + 1,
-        progress_done = NULL, progress_total = NULL, updated_at = $3
-    WHERE snippet_id IN (
-        SELECT snippet_id FROM jobs
-        WHERE state IN ('queued', 'retrying') AND run_at <= $3
-        ORDER BY run_at
-        LIMIT $4)
-    RETURNING snippet_id, attempts, max_attempts";
+const CLAIM: &str = claim_sql!("");
 
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
