@@ -146,15 +146,7 @@ async fn language_names_and_aliases_are_accepted_case_insensitively() {
         let id = app.submit("x = 1\n", Some(alias)).await;
         assert_eq!(app.snippet(&id).await["language"], name, "alias {alias}");
     }
-    let languages: Value = app
-        .client
-        .get(app.url("/api/languages"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let languages: Value = app.get("/api/languages").await.json().await.unwrap();
     let list = languages.as_array().unwrap();
     assert!(list.len() > 100);
     assert!(list.iter().any(|l| l["name"] == "Rust" && l["aliases"].as_array().unwrap().contains(&json!("rs"))));
@@ -249,19 +241,9 @@ async fn bad_input_gets_a_clear_status_and_sentence() {
 
     // Unknown ids are 404 everywhere, with a JSON reason.
     for path in ["", "/highlighted", "/events"] {
-        let response = app
-            .client
-            .get(app.url(&format!("/api/snippets/AAAAAAAAAAAA{path}")))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get(&format!("/api/snippets/AAAAAAAAAAAA{path}")).await;
         expect_error(response, 404, "no snippet").await;
-        let response = app
-            .client
-            .get(app.url(&format!("/api/snippets/not-an-id{path}")))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get(&format!("/api/snippets/not-an-id{path}")).await;
         assert_eq!(response.status(), 404);
     }
     // Still serving after all that.
@@ -300,12 +282,7 @@ async fn code_is_always_escaped() {
     assert!(!html.contains("<img"), "{html}");
     assert_eq!(html_text(&html), evil);
     // And the server-rendered page shows it as text.
-    let page = app
-        .client
-        .get(app.url(&format!("/s/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let page = app.get(&format!("/s/{id}")).await;
     let page = page.text().await.unwrap();
     assert!(
         !page.contains("<script>alert(1)"),
@@ -319,12 +296,7 @@ async fn a_finished_snippets_page_carries_the_highlighted_html_in_the_first_resp
     let app = TestApp::spawn().await;
     let id = app.submit(RUST, Some("rust")).await;
     app.wait_final(&id).await;
-    let response = app
-        .client
-        .get(app.url(&format!("/s/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get(&format!("/s/{id}")).await;
     assert_eq!(response.status(), 200);
     let page = response.text().await.unwrap();
     assert!(page.contains(r#"data-state="succeeded""#));
@@ -333,12 +305,7 @@ async fn a_finished_snippets_page_carries_the_highlighted_html_in_the_first_resp
         "{page}"
     );
 
-    let missing = app
-        .client
-        .get(app.url("/s/AAAAAAAAAAAA"))
-        .send()
-        .await
-        .unwrap();
+    let missing = app.get("/s/AAAAAAAAAAAA").await;
     assert_eq!(missing.status(), 404);
     app.stop().await;
 }
@@ -348,15 +315,7 @@ async fn a_pending_snippets_page_shows_the_escaped_source_and_its_state() {
     let engine = GatedEngine::new();
     let app = TestApp::spawn_with(|_| {}, Some(engine.clone())).await;
     let id = app.submit("if a < b && c > d {}\n", Some("rust")).await;
-    let page = app
-        .client
-        .get(app.url(&format!("/s/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get(&format!("/s/{id}")).await.text().await.unwrap();
     assert!(
         page.contains(r#"<pre class="source">if a &lt; b &amp;&amp; c &gt; d {}"#),
         "{page}"
@@ -398,7 +357,7 @@ async fn the_form_works_without_javascript() {
 #[tokio::test]
 async fn health_reports_ok() {
     let app = TestApp::spawn().await;
-    let response = app.client.get(app.url("/api/health")).send().await.unwrap();
+    let response = app.get("/api/health").await;
     assert_eq!(response.status(), 200);
     app.stop().await;
 }

@@ -78,12 +78,7 @@ async fn transient_failures_end_failed_after_the_last_attempt_and_the_page_learn
     assert_eq!(kinds, ["retrying", "retrying", "failed"]);
     let failed = events.last().unwrap().json();
     assert_eq!(failed["attempts"], 3);
-    let poll = app
-        .client
-        .get(app.url(&format!("/api/snippets/{id}/highlighted")))
-        .send()
-        .await
-        .unwrap();
+    let poll = app.get(&format!("/api/snippets/{id}/highlighted")).await;
     assert_eq!(poll.status(), 422);
     assert!(
         poll.json::<Value>().await.unwrap()["error"]

@@ -50,6 +50,17 @@ async fn wait_highlighted(stream: &mut SseClient, limit: Duration) -> Value {
     }
 }
 
+async fn snippet_json(client: &reqwest::Client, base: &str, id: &str) -> Value {
+    client
+        .get(format!("{base}/api/snippets/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn open(client: &reqwest::Client, base: &str, id: &str) -> SseClient {
     SseClient::connect(client, &format!("{base}/api/snippets/{id}/events")).await
 }
@@ -120,14 +131,7 @@ async fn killing_the_only_worker_node_loses_no_job() {
     let killed = Instant::now();
     let mut unfinished = 0;
     for id in &ids {
-        let view: Value = client
-            .get(format!("{}/api/snippets/{id}", web.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view = snippet_json(&client, &web.base, id).await;
         if view["state"] != "succeeded" {
             unfinished += 1;
         }
@@ -146,14 +150,7 @@ async fn killing_the_only_worker_node_loses_no_job() {
         killed.elapsed().as_secs_f64()
     );
     for id in &ids {
-        let view: Value = client
-            .get(format!("{}/api/snippets/{id}", web.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view = snippet_json(&client, &web.base, id).await;
         assert_eq!(view["state"], "succeeded");
         assert!(
             view["attempts"].as_u64().unwrap() <= 2,

@@ -18,12 +18,7 @@ async fn raw_and_download_serve_the_exact_code_safely() {
     let app = TestApp::spawn().await;
     let code = "<script>alert(1)</script>\r\nünïcödé\tand tabs  \nno final newline";
     let id = app.submit(code, Some("html")).await;
-    let raw = app
-        .client
-        .get(app.url(&format!("/s/{id}/raw")))
-        .send()
-        .await
-        .unwrap();
+    let raw = app.get(&format!("/s/{id}/raw")).await;
     assert_eq!(raw.status(), 200);
     assert_eq!(raw.headers()["content-type"], "text/plain; charset=utf-8");
     assert_eq!(raw.headers()["x-content-type-options"], "nosniff");
@@ -34,23 +29,15 @@ async fn raw_and_download_serve_the_exact_code_safely() {
         .await;
     let named: Value = response.json().await.unwrap();
     let download = app
-        .client
-        .get(app.url(&format!("/s/{}/download", named["id"].as_str().unwrap())))
-        .send()
-        .await
-        .unwrap();
+        .get(&format!("/s/{}/download", named["id"].as_str().unwrap()))
+        .await;
     let disposition = download.headers()["content-disposition"]
         .to_str()
         .unwrap()
         .to_owned();
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     assert!(disposition.contains("hello%20world.py"), "{disposition}");
-    let unnamed = app
-        .client
-        .get(app.url(&format!("/s/{id}/download")))
-        .send()
-        .await
-        .unwrap();
+    let unnamed = app.get(&format!("/s/{id}/download")).await;
     let disposition = unnamed.headers()["content-disposition"]
         .to_str()
         .unwrap()
@@ -90,23 +77,15 @@ async fn expired_snippets_answer_410_everywhere_and_leave_the_list() {
         format!("/s/{id}/raw"),
         format!("/s/{id}"),
     ] {
-        let response = app.client.get(app.url(&path)).send().await.unwrap();
+        let response = app.get(&path).await;
         assert_eq!(response.status(), 410, "{path}");
     }
-    let page = app
-        .client
-        .get(app.url(&format!("/s/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let page = app.get(&format!("/s/{id}")).await;
     assert!(page.text().await.unwrap().contains("expired"));
     // Deleted by the sweeper, not just hidden: the raw code is gone.
     let recent: Vec<String> = app
-        .client
-        .get(app.url("/"))
-        .send()
+        .get("/")
         .await
-        .unwrap()
         .text()
         .await
         .map(|page| vec![page])
@@ -149,12 +128,7 @@ async fn one_stream_follows_listed_snippets_and_new_ones() {
     }
     assert!(saw_created, "new snippets are announced");
     // Bad ids are refused clearly.
-    let bad = app
-        .client
-        .get(app.url("/api/events?snippets=nope"))
-        .send()
-        .await
-        .unwrap();
+    let bad = app.get("/api/events?snippets=nope").await;
     assert_eq!(bad.status(), 400);
     app.stop().await;
 }
@@ -290,15 +264,7 @@ async fn output_a_hostile_service_spikes_never_reaches_a_page() {
             "{bad} reached the stored HTML: {html}"
         );
     }
-    let page = app
-        .client
-        .get(app.url(&format!("/s/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get(&format!("/s/{id}")).await.text().await.unwrap();
     assert!(
         !page.contains("window.__pwned"),
         "the page carries the spiked script"

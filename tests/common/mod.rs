@@ -102,6 +102,15 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// GETs a path of the app.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// Submits JSON and returns the whole response.
     pub async fn post_json(&self, body: &Value) -> reqwest::Response {
         self.client
@@ -128,12 +137,7 @@ impl TestApp {
     }
 
     pub async fn snippet(&self, id: &str) -> Value {
-        let response = self
-            .client
-            .get(self.url(&format!("/api/snippets/{id}")))
-            .send()
-            .await
-            .unwrap();
+        let response = self.get(&format!("/api/snippets/{id}")).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }
