@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use highlighter::{
     domain::{Filename, JobState, Progress, SnippetId, SourceCode},
-    server::store::{DynStore, Lease, NewSnippet, Rescued, SqliteStore},
+    server::store::{Completed, DynStore, Lease, NewSnippet, Rescued, SqliteStore},
 };
 
 fn new_snippet(code: &str, at: DateTime<Utc>) -> NewSnippet {
@@ -206,6 +206,59 @@ async fn completion_is_fenced_by_the_lease(store: DynStore) {
     assert!(view.progress.is_none());
     // And completing twice is refused too.
     assert!(!store.complete_job(&second, "<again/>", 5, t).await.unwrap());
+}
+
+async fn a_batch_of_completions_is_fenced_job_by_job(store: DynStore) {
+    let now = Utc::now();
+    for i in 0..3 {
+        let new = new_snippet(&format!("fn f{i}() {{}}\n"), now);
+        store.create_snippet(&new).await.unwrap();
+    }
+    let claimed = store.claim_jobs("w", 3, now, now + secs(30)).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    // What a worker needs comes with the claim.
+    assert!(
+        claimed
+            .iter()
+            .all(|j| j.code.starts_with("fn f") && j.language == "Rust")
+    );
+    // The middle job's lease is stale: it was taken over after expiring.
+    let stale = Lease {
+        attempt: 99,
+        ..claimed[1].lease.clone()
+    };
+    let done = [
+        Completed {
+            lease: &claimed[0].lease,
+            html: "<a/>",
+            highlighted_in_ms: 1,
+        },
+        Completed {
+            lease: &stale,
+            html: "<stale/>",
+            highlighted_in_ms: 2,
+        },
+        Completed {
+            lease: &claimed[2].lease,
+            html: "<c/>",
+            highlighted_in_ms: 3,
+        },
+    ];
+    assert_eq!(
+        store.complete_jobs(&done, now).await.unwrap(),
+        vec![true, false, true]
+    );
+    for (job, html) in claimed.iter().zip([Some("<a/>"), None, Some("<c/>")]) {
+        let view = store.snippet(&job.lease.snippet_id).await.unwrap().unwrap();
+        assert_eq!(view.html.as_deref(), html);
+        let state = if html.is_some() {
+            JobState::Succeeded
+        } else {
+            JobState::Processing
+        };
+        assert_eq!(view.state, state);
+    }
+    assert_eq!(store.unfinished_jobs().await.unwrap(), 1);
 }
 
 async fn retries_wait_for_their_time(store: DynStore) {
@@ -494,6 +547,7 @@ macro_rules! conformance_suite {
                 claims_respect_the_limit_and_never_hand_out_a_job_twice,
                 concurrent_claims_split_the_queue,
                 completion_is_fenced_by_the_lease,
+                a_batch_of_completions_is_fenced_job_by_job,
                 retries_wait_for_their_time,
                 failure_is_final_until_requeued,
                 release_gives_the_attempt_back,

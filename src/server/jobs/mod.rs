@@ -3,6 +3,7 @@
 //!
 //! - `worker.rs`: claim -> run -> complete, with lease heartbeats, progress,
 //!   the time limit, retries and graceful shutdown.
+//! - `completer.rs`: results stored in batches, one commit per batch.
 //! - `rescuer.rs`: jobs whose lease expired (their process died) are made
 //!   due again.
 //! - `pruner.rs`: finished job records are deleted after their retention.
@@ -13,6 +14,7 @@
 //! [`JobState`](crate::domain::JobState).
 
 mod backoff;
+mod completer;
 mod pruner;
 mod rescuer;
 mod sweeper;

@@ -17,7 +17,7 @@ use crate::{
         events::{EventBus, Hub},
         highlight::{CancelFlag, Engine, EngineError, HighlightRequest, ProgressSink},
         settings::JobSettings,
-        store::{ClaimedJob, Lease, NewSnippet, Rescued, Store, StoreError},
+        store::{ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError},
     },
 };
 
@@ -93,14 +93,12 @@ impl Store for RecordingStore {
     async fn save_progress(&self, _: &Lease, _: Progress) -> Result<bool, StoreError> {
         not_for_loops().map(|_| false)
     }
-    async fn complete_job(
+    async fn complete_jobs(
         &self,
-        _: &Lease,
-        _: &str,
-        _: u64,
+        _: &[Completed<'_>],
         _: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        not_for_loops().map(|_| false)
+    ) -> Result<Vec<bool>, StoreError> {
+        not_for_loops().map(|_| Vec::new())
     }
     async fn retry_job(
         &self,

@@ -5,7 +5,9 @@
 //! until woken (a new job), a slot frees up, or the fallback poll comes
 //! round. Each running job renews its lease by heartbeat, streams throttled
 //! progress, and ends in exactly one of: succeeded, retrying, failed,
-//! released (shutdown), or abandoned (its lease was taken over).
+//! released (shutdown), or abandoned (its lease was taken over). A success
+//! is handed to the [`Completer`], which stores results in batches, and the
+//! slot is free for the next job at once.
 
 use std::{
     panic::AssertUnwindSafe,
@@ -18,9 +20,13 @@ use futures_util::FutureExt;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{JobContext, retry_delay};
+use super::{
+    JobContext,
+    completer::{Completer, Finished},
+    retry_delay,
+};
 use crate::{
-    domain::{Failed, Highlighted, JobState, Progress, Retrying, SnippetEvent},
+    domain::{Failed, JobState, Progress, Retrying, SnippetEvent},
     server::{
         highlight::{CancelFlag, EngineError, HighlightRequest, ProgressSink},
         store::{ClaimedJob, Lease},
@@ -72,6 +78,7 @@ impl WorkerPool {
         // Cancelled when the grace period is over: running jobs release.
         let release = CancellationToken::new();
         let mut failures = 0u32;
+        let (completer, completing) = Completer::start(self.ctx.clone());
         tracing::info!(worker = %self.id, slots = self.slots, "worker pool started");
         while !shutdown.is_cancelled() {
             while in_flight.try_join_next().is_some() {}
@@ -89,7 +96,12 @@ impl WorkerPool {
                         failures = 0;
                         let claimed_all = jobs.len() == free;
                         for job in jobs {
-                            in_flight.spawn(run_job(self.ctx.clone(), job, release.clone()));
+                            in_flight.spawn(run_job(
+                                self.ctx.clone(),
+                                job,
+                                completer.clone(),
+                                release.clone(),
+                            ));
                         }
                         if claimed_all {
                             // There may be more: look again once a slot frees.
@@ -130,13 +142,21 @@ impl WorkerPool {
                 while in_flight.join_next().await.is_some() {}
             }
         }
+        // Every result handed over is stored before the pool says it stopped.
+        drop(completer);
+        let _ = completing.await;
         tracing::info!(worker = %self.id, "worker pool stopped");
     }
 }
 
 /// Runs one claimed job to one of its ends. Never panics out: an engine
 /// panic arrives here as an error.
-async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
+async fn run_job(
+    ctx: JobContext,
+    job: ClaimedJob,
+    completer: Completer,
+    release: CancellationToken,
+) {
     let lease = job.lease.clone();
     let id = lease.snippet_id.clone();
     ctx.events.publish(
@@ -214,28 +234,14 @@ async fn run_job(ctx: JobContext, job: ClaimedJob, release: CancellationToken) {
             if let Some(p) = latest.filter(|p| Some(*p) != last_pushed) {
                 ctx.events.publish(&id, SnippetEvent::Progress(p));
             }
-            let elapsed_ms = started.elapsed().as_millis() as u64;
-            match ctx
-                .store
-                .complete_job(&lease, &html, elapsed_ms, ctx.now())
-                .await
-            {
-                Ok(true) => ctx.events.publish_completed(
-                    &id,
-                    SnippetEvent::Highlighted(Highlighted {
-                        html,
-                        language,
-                        highlighted_in_ms: elapsed_ms,
-                    }),
-                ),
-                Ok(false) => {
-                    tracing::warn!(job = %id, "lease lost before completion; result discarded")
-                }
-                Err(e) => {
-                    // The lease will expire and the rescuer will run it again.
-                    tracing::error!(error = ?e, job = %id, "could not store the result")
-                }
-            }
+            completer
+                .complete(Finished {
+                    lease,
+                    html,
+                    language,
+                    highlighted_in_ms: started.elapsed().as_millis() as u64,
+                })
+                .await;
         }
         RunEnd::Finished(Err(EngineError::Permanent(reason))) => fail(&ctx, &lease, &reason).await,
         RunEnd::Finished(Err(EngineError::Transient(reason))) => {

@@ -66,6 +66,14 @@ pub struct ClaimedJob {
     pub language: String,
 }
 
+/// A finished job's result, to be stored if its lease still holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Completed<'a> {
+    pub lease: &'a Lease,
+    pub html: &'a str,
+    pub highlighted_in_ms: u64,
+}
+
 /// What happened to a job whose lease had expired.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rescued {
@@ -131,15 +139,32 @@ pub trait Store: Send + Sync + 'static {
     /// Records how far the job got, for pages that open mid-way.
     async fn save_progress(&self, lease: &Lease, progress: Progress) -> Result<bool, StoreError>;
 
-    /// Stores the result and marks the job succeeded, in one transaction, if
-    /// the lease still holds. `false`: someone else owns the job now.
+    /// Stores each result and marks its job succeeded where its lease still
+    /// holds, all in one transaction: one answer per job, `false` where
+    /// someone else owns the job now. One commit for a whole batch is what
+    /// lets a busy queue keep up (see `jobs::completer`).
+    async fn complete_jobs(
+        &self,
+        done: &[Completed<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StoreError>;
+
+    /// [`complete_jobs`](Store::complete_jobs) for one job.
     async fn complete_job(
         &self,
         lease: &Lease,
         html: &str,
         highlighted_in_ms: u64,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        let done = [Completed {
+            lease,
+            html,
+            highlighted_in_ms,
+        }];
+        let stored = self.complete_jobs(&done, now).await?;
+        Ok(stored.first().copied().unwrap_or(false))
+    }
 
     /// Schedules the next attempt at `run_at`, if the lease still holds.
     async fn retry_job(

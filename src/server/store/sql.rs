@@ -58,7 +58,8 @@ pub(super) fn opt_time(ms: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreEr
 }
 
 /// The claim: the oldest due jobs, up to `$4`, leased to worker `$1` until
-/// `$2`, in one statement. `$lock` is the dialect's way of keeping two
+/// `$2`, with what running them needs, in one statement (one round trip,
+/// atomic without a transaction around it). `$lock` is the dialect's way of keeping two
 /// concurrent claims off the same row ("" where the statement already runs
 /// under a single write lock).
 macro_rules! claim_sql {
@@ -74,7 +75,9 @@ macro_rules! claim_sql {
                  LIMIT $4 ",
             $lock,
             ")
-             RETURNING snippet_id, attempts, max_attempts"
+             RETURNING snippet_id, attempts, max_attempts,
+                 (SELECT code FROM snippets WHERE snippets.id = jobs.snippet_id) AS code,
+                 (SELECT language FROM snippets WHERE snippets.id = jobs.snippet_id) AS language"
         )
     };
 }
@@ -317,7 +320,6 @@ macro_rules! impl_store {
             }
             // One statement, so a claim is atomic; the dialect's query makes
             // sure two workers never claim the same row.
-            let mut tx = self.pool.begin().await?;
             let claimed = sqlx::query(
                 $claim,
             )
@@ -325,15 +327,11 @@ macro_rules! impl_store {
             .bind(millis(lease_until))
             .bind(millis(now))
             .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
+            .fetch_all(&self.pool)
             .await?;
             let mut jobs = Vec::with_capacity(claimed.len());
             for row in claimed {
                 let id: String = row.try_get("snippet_id")?;
-                let snippet = sqlx::query("SELECT code, language FROM snippets WHERE id = $1")
-                    .bind(&id)
-                    .fetch_one(&mut *tx)
-                    .await?;
                 jobs.push(ClaimedJob {
                     lease: Lease {
                         snippet_id: SnippetId::parse(&id)
@@ -342,11 +340,10 @@ macro_rules! impl_store {
                         attempt: row.try_get::<i64, _>("attempts")? as u32,
                     },
                     max_attempts: row.try_get::<i64, _>("max_attempts")? as u32,
-                    code: snippet.try_get("code")?,
-                    language: snippet.try_get("language")?,
+                    code: row.try_get("code")?,
+                    language: row.try_get("language")?,
                 });
             }
-            tx.commit().await?;
             Ok(jobs)
         }
 
@@ -385,47 +382,50 @@ macro_rules! impl_store {
             Ok(done.rows_affected() == 1)
         }
 
-        async fn complete_job(
+        async fn complete_jobs(
             &self,
-            lease: &Lease,
-            html: &str,
-            highlighted_in_ms: u64,
+            done: &[Completed<'_>],
             now: DateTime<Utc>,
-        ) -> Result<bool, StoreError> {
+        ) -> Result<Vec<bool>, StoreError> {
             let mut tx = self.pool.begin().await?;
-            // The fence: only the holder of the current lease may finish the job.
-            let fenced = sqlx::query(
-                "UPDATE jobs
-                 SET state = 'succeeded', locked_by = NULL, lease_until = NULL, last_error = NULL,
-                     progress_done = NULL, progress_total = NULL, updated_at = $1, finished_at = $1
-                 WHERE snippet_id = $2 AND state = 'processing' AND locked_by = $3 AND attempts = $4",
-            )
-            .bind(millis(now))
-            .bind(lease.snippet_id.as_str())
-            .bind(&lease.worker)
-            .bind(i64::from(lease.attempt))
-            .execute(&mut *tx)
-            .await?;
-            if fenced.rows_affected() != 1 {
-                tx.rollback().await?;
-                return Ok(false);
+            let mut stored = Vec::with_capacity(done.len());
+            for job in done {
+                let lease = job.lease;
+                // The fence: only the holder of the current lease may finish the job.
+                let fenced = sqlx::query(
+                    "UPDATE jobs
+                     SET state = 'succeeded', locked_by = NULL, lease_until = NULL, last_error = NULL,
+                         progress_done = NULL, progress_total = NULL, updated_at = $1, finished_at = $1
+                     WHERE snippet_id = $2 AND state = 'processing' AND locked_by = $3 AND attempts = $4",
+                )
+                .bind(millis(now))
+                .bind(lease.snippet_id.as_str())
+                .bind(&lease.worker)
+                .bind(i64::from(lease.attempt))
+                .execute(&mut *tx)
+                .await?;
+                if fenced.rows_affected() != 1 {
+                    stored.push(false);
+                    continue;
+                }
+                sqlx::query(
+                    "UPDATE snippets SET html = $1, highlighted_at = $2, highlighted_in_ms = $3, error = NULL
+                     WHERE id = $4",
+                )
+                .bind(job.html)
+                .bind(millis(now))
+                .bind(i64::try_from(job.highlighted_in_ms).unwrap_or(i64::MAX))
+                .bind(lease.snippet_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+                // Where the driver announces completions to other nodes, the
+                // notice is part of the transaction: sent if and only if the
+                // result is committed.
+                Self::notify_completed(&mut tx, &lease.snippet_id, job.highlighted_in_ms).await?;
+                stored.push(true);
             }
-            sqlx::query(
-                "UPDATE snippets SET html = $1, highlighted_at = $2, highlighted_in_ms = $3, error = NULL
-                 WHERE id = $4",
-            )
-            .bind(html)
-            .bind(millis(now))
-            .bind(i64::try_from(highlighted_in_ms).unwrap_or(i64::MAX))
-            .bind(lease.snippet_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-            // Where the driver announces completions to other nodes, the
-            // notice is part of the transaction: sent if and only if the
-            // result is committed.
-            Self::notify_completed(&mut tx, &lease.snippet_id, highlighted_in_ms).await?;
             tx.commit().await?;
-            Ok(true)
+            Ok(stored)
         }
 
         async fn retry_job(
