@@ -122,11 +122,19 @@ async fn one_stream_follows_listed_snippets_and_new_ones() {
         );
         match event.event.as_str() {
             "created" => saw_created = true,
-            "highlighted" => break,
+            "highlighted" => {
+                // A list is told the outcome, not sent the page's code.
+                assert_eq!(event.json()["html"], "", "{event:?}");
+                assert_eq!(event.json()["language"], "Rust");
+                break;
+            }
             _ => {}
         }
     }
     assert!(saw_created, "new snippets are announced");
+    // The snippet's own stream still carries the whole result.
+    let own = app.wait_final(&new).await;
+    assert!(own.json()["html"].as_str().unwrap().contains("main"));
     // Bad ids are refused clearly.
     let bad = app.get("/api/events?snippets=nope").await;
     assert_eq!(bad.status(), 400);

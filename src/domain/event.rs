@@ -89,6 +89,22 @@ impl SnippetEvent {
         matches!(self, SnippetEvent::Highlighted(_) | SnippetEvent::Failed(_))
     }
 
+    /// What a list of snippets is sent instead of this event: the same,
+    /// but a `highlighted` without its HTML. A row shows the state; sending
+    /// every page's code to every open home page would cost the server and
+    /// each browser the whole result, many times a second.
+    pub fn to_list_json(&self, id: &SnippetId) -> String {
+        match self {
+            SnippetEvent::Highlighted(h) => SnippetEvent::Highlighted(Highlighted {
+                html: String::new(),
+                language: h.language.clone(),
+                highlighted_in_ms: h.highlighted_in_ms,
+            })
+            .to_json(id),
+            _ => self.to_json(id),
+        }
+    }
+
     /// The SSE `data:` line: the payload's JSON with the snippet id added.
     pub fn to_json(&self, id: &SnippetId) -> String {
         fn json<T: Serialize>(id: &SnippetId, body: &T) -> String {

@@ -30,6 +30,16 @@ pub struct Published {
     pub event: SnippetEvent,
     /// The SSE `data:` JSON, encoded once however many streams send it.
     pub json: String,
+    /// The JSON lists are sent, when it differs from `json`
+    /// ([`SnippetEvent::to_list_json`]).
+    list_json: Option<String>,
+}
+
+impl Published {
+    /// The `data:` JSON for a stream that shows a list of snippets.
+    pub fn list_json(&self) -> &str {
+        self.list_json.as_deref().unwrap_or(&self.json)
+    }
 }
 
 /// Events the all-snippets channel may buffer per subscriber before it
@@ -108,11 +118,15 @@ impl Hub {
             return;
         }
         let json = event.to_json(snippet_id);
+        let list_json = (matches!(event, SnippetEvent::Highlighted(_))
+            && self.all.receiver_count() > 0)
+            .then(|| event.to_list_json(snippet_id));
         let published = Arc::new(Published {
             seq,
             snippet_id: snippet_id.clone(),
             event,
             json,
+            list_json,
         });
         if let Some(sender) = sender {
             let _ = sender.send(Arc::clone(&published));

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::server::{AppState, service::SubmitError, store::StoreError};
 
-/// The routes of the JSON API and the streams.
+/// The routes of the JSON API.
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/api/snippets", post(rest::create_snippet))
@@ -24,12 +24,20 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/snippets/{id}/highlighted", get(rest::highlighted))
         .route("/api/snippets/{id}/retry", post(rest::retry_snippet))
         .route("/api/snippets/{id}/language", post(rest::change_language))
-        .route("/api/events", get(sse::all_events))
         .route("/s/{id}/raw", get(rest::raw))
         .route("/s/{id}/download", get(rest::download))
-        .route("/api/snippets/{id}/events", get(sse::snippet_events))
         .route("/api/languages", get(rest::languages))
         .route("/theme.css", get(rest::theme_css))
+}
+
+/// The event streams. They are served outside the compression layer: an
+/// event stream is never compressed (each push must leave at once), yet
+/// the layer's body wrapper, sized for its largest encoder, would be kept
+/// for the whole life of every open stream.
+pub fn stream_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/events", get(sse::all_events))
+        .route("/api/snippets/{id}/events", get(sse::snippet_events))
 }
 
 /// Health answers in every role, so a load balancer can check workers too.
