@@ -7,10 +7,11 @@
 use leptos::{either::EitherOf4, prelude::*};
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
 
 use super::{NotFound, live::LiveSnippet, set_status};
 use crate::{
-    api::{ChangeLanguage, RetrySnippet, get_snippet, list_languages},
+    api::{ChangeLanguage, RetrySnippet, get_snippet},
     domain::{JobState, SnippetPage as Page, SnippetView},
 };
 
@@ -18,14 +19,19 @@ use crate::{
 pub fn SnippetPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let snippet = Resource::new(id, get_snippet);
+    let snippet = Resource::new(
+        id,
+        |id| async move { get_snippet(id).await.map(PageData::new) },
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match snippet.await {
-                    Ok(Page::Found(view)) => EitherOf4::A(view! { <SnippetBody view/> }),
-                    Ok(Page::Missing) => EitherOf4::B(view! { <NotFound/> }),
-                    Ok(Page::Expired) => EitherOf4::C(view! { <Gone/> }),
+                    Ok(PageData { page: Page::Found(view), html }) => {
+                        EitherOf4::A(view! { <SnippetBody view html/> })
+                    }
+                    Ok(PageData { page: Page::Missing, .. }) => EitherOf4::B(view! { <NotFound/> }),
+                    Ok(PageData { page: Page::Expired, .. }) => EitherOf4::C(view! { <Gone/> }),
                     Err(e) => {
                         set_status(503);
                         EitherOf4::D(view! {
@@ -38,6 +44,30 @@ pub fn SnippetPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// What the page's resource holds: the snippet, with its highlighted HTML
+/// kept apart and never serialised into the page for hydration. The server
+/// has already written that HTML into the page, and hydrating `inner_html`
+/// keeps what the server wrote; it is most of a snippet's bytes, and sending
+/// it a second time, escaped into a script, made up most of the page's
+/// weight and of the time to render it. A page reached by client-side
+/// navigation fetches the snippet itself and so has the HTML here.
+#[derive(Clone, Serialize, Deserialize)]
+struct PageData {
+    page: Page,
+    #[serde(skip)]
+    html: Option<String>,
+}
+
+impl PageData {
+    fn new(mut page: Page) -> Self {
+        let html = match &mut page {
+            Page::Found(view) => view.html.take(),
+            _ => None,
+        };
+        PageData { page, html }
     }
 }
 
@@ -55,8 +85,13 @@ fn Gone() -> impl IntoView {
 }
 
 #[component]
-fn SnippetBody(view: SnippetView) -> impl IntoView {
-    let live = RwSignal::new(LiveSnippet::from_view(&view));
+fn SnippetBody(view: SnippetView, html: Option<String>) -> impl IntoView {
+    let mut initial = LiveSnippet::from_view(&view);
+    if view.state == JobState::Succeeded {
+        // Hydrating, there is no HTML here: the page already shows it.
+        initial.html = Some(html.unwrap_or_default());
+    }
+    let live = RwSignal::new(initial);
     // Bumped whenever the snippet is queued anew, to follow the new run.
     let generation = RwSignal::new(0u32);
     let retry = ServerAction::<RetrySnippet>::new();
@@ -167,24 +202,37 @@ fn SnippetBody(view: SnippetView) -> impl IntoView {
 }
 
 /// Every language name, for the `list` of language inputs.
+///
+/// The list is the same on every page and only the server knows it, so the
+/// server writes it into the page as HTML prepared at startup, and it is
+/// not sent a second time as hydration data: hydrating `inner_html` keeps
+/// the children the server wrote. Rendering two hundred options and
+/// serialising the list for every page was most of a page's cost. A page
+/// reached by client-side navigation has no server HTML, so the client
+/// fetches the names then.
 #[component]
 pub fn LanguageList() -> impl IntoView {
-    let languages = Resource::new(|| (), |_| list_languages());
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let names = languages.await.unwrap_or_default();
-                view! {
-                    <datalist id="language-list">
-                        {names
-                            .into_iter()
-                            .map(|l| view! { <option value=l.name></option> })
-                            .collect_view()}
-                    </datalist>
+    #[cfg(feature = "ssr")]
+    let options = use_context::<crate::server::AppState>()
+        .map(|state| state.languages.options_html().to_owned())
+        .unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let options = String::new();
+    let datalist = NodeRef::<leptos::html::Datalist>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(el) = datalist.get()
+            && el.first_element_child().is_none()
+        {
+            leptos::task::spawn_local(async move {
+                if let Ok(languages) = crate::api::list_languages().await {
+                    let names = languages.iter().map(|l| l.name.as_str());
+                    el.set_inner_html(&crate::domain::language_options_html(names));
                 }
-            })}
-        </Suspense>
-    }
+            });
+        }
+    });
+    view! { <datalist id="language-list" node_ref=datalist inner_html=options></datalist> }
 }
 
 /// The highlighted code beside its line numbers. The numbers live in their
@@ -192,15 +240,11 @@ pub fn LanguageList() -> impl IntoView {
 /// never picks them up.
 #[component]
 fn CodeView(html: String, lines: u32) -> impl IntoView {
-    let gutter = (1..=lines.max(1))
-        .map(|n| {
-            view! {
-                <a class="line-number" id=format!("L{n}") href=format!("#L{n}") on:click=move |ev| on_line_click(ev, n)>
-                    {n}
-                </a>
-            }
-        })
-        .collect_view();
+    // The gutter is one string and one listener, not an element and a
+    // handler per line: a 3,000-line file would otherwise cost 3,000 of each
+    // to render on the server and to hydrate in the browser. Hydrating
+    // `inner_html` keeps what the server wrote.
+    let gutter = gutter_html(lines);
     #[cfg(feature = "hydrate")]
     {
         Effect::new(move |_| super::reading::mark_from_hash());
@@ -211,7 +255,7 @@ fn CodeView(html: String, lines: u32) -> impl IntoView {
     }
     view! {
         <div class="code-view">
-            <div class="gutter" aria-hidden="true">{gutter}</div>
+            <div class="gutter" aria-hidden="true" on:click=on_gutter_click inner_html=gutter></div>
             <div class="code-scroll">
                 <div class="line-mark" hidden></div>
                 <div class="highlighted" inner_html=html></div>
@@ -220,16 +264,38 @@ fn CodeView(html: String, lines: u32) -> impl IntoView {
     }
 }
 
+/// The line numbers: `<a id="L{n}" href="#L{n}">` links, so that each
+/// works (and can be shared) without JavaScript too.
+fn gutter_html(lines: u32) -> String {
+    use std::fmt::Write;
+    let mut html = String::with_capacity(lines as usize * 56);
+    for n in 1..=lines.max(1) {
+        let _ = write!(
+            html,
+            "<a class=\"line-number\" id=\"L{n}\" href=\"#L{n}\">{n}</a>"
+        );
+    }
+    html
+}
+
 /// A click on a line number marks that line (shift-click: a range from the
 /// marked line) by setting the location hash, which the page follows.
-fn on_line_click(ev: leptos::ev::MouseEvent, line: u32) {
+fn on_gutter_click(ev: leptos::ev::MouseEvent) {
     #[cfg(feature = "hydrate")]
     {
-        ev.prevent_default();
-        super::reading::set_hash_for_click(line, ev.shift_key());
+        use wasm_bindgen::JsCast;
+        let line = ev
+            .target()
+            .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("a.line-number").ok().flatten())
+            .and_then(|link| link.id().strip_prefix('L')?.parse::<u32>().ok());
+        if let Some(line) = line {
+            ev.prevent_default();
+            super::reading::set_hash_for_click(line, ev.shift_key());
+        }
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (ev, line);
+    let _ = ev;
 }
 
 #[component]
@@ -245,5 +311,20 @@ fn CopyButton(code: StoredValue<String>) -> impl IntoView {
         <button id="copy" type="button" on:click=on_click>
             {move || if copied.get() { "Copied" } else { "Copy" }}
         </button>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gutter_html;
+
+    #[test]
+    fn the_gutter_links_every_line_and_an_empty_snippet_has_one() {
+        assert_eq!(
+            gutter_html(2),
+            "<a class=\"line-number\" id=\"L1\" href=\"#L1\">1</a>\
+             <a class=\"line-number\" id=\"L2\" href=\"#L2\">2</a>"
+        );
+        assert_eq!(gutter_html(0).matches("line-number").count(), 1);
     }
 }

@@ -17,4 +17,6 @@ pub use event::{Failed, Highlighted, Retrying, SnippetEvent, StateChanged};
 pub use id::{InvalidSnippetId, SnippetId};
 pub use job::{JobState, Progress};
 pub use source::{Expiry, Filename, LanguageRequest, SourceCode, SourceError};
-pub use view::{LanguageInfo, SnippetPage, SnippetSummary, SnippetView, UserError};
+pub use view::{
+    LanguageInfo, SnippetPage, SnippetSummary, SnippetView, UserError, language_options_html,
+};

@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use syntect::parsing::SyntaxSet;
 
-use crate::domain::{Filename, LanguageInfo};
+use crate::domain::{Filename, LanguageInfo, language_options_html};
 
 /// Names people use that are neither a grammar's name nor one of its file
 /// extensions. Pairs whose grammar is missing are skipped.
@@ -51,6 +51,8 @@ pub struct Languages {
     syntaxes: Arc<SyntaxSet>,
     list: Arc<Vec<LanguageInfo>>,
     by_alias: Arc<HashMap<String, String>>,
+    /// Every name as `<option>`s, written once for every page's datalist.
+    options_html: Arc<str>,
 }
 
 impl Languages {
@@ -85,16 +87,23 @@ impl Languages {
         for info in &list {
             by_alias.insert(info.name.to_lowercase(), info.name.clone());
         }
+        let options_html = language_options_html(list.iter().map(|l| l.name.as_str())).into();
         Languages {
             syntaxes,
             list: Arc::new(list),
             by_alias: Arc::new(by_alias),
+            options_html,
         }
     }
 
     /// Loads the grammars bat ships (syntect's defaults among them).
     pub fn load() -> Self {
         Languages::new(Arc::new(two_face::syntax::extra_newlines()))
+    }
+
+    /// Every language name as the `<option>`s of a `<datalist>`.
+    pub fn options_html(&self) -> &str {
+        &self.options_html
     }
 
     pub fn syntaxes(&self) -> &Arc<SyntaxSet> {
