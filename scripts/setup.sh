@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what building (and, with --with-browser, testing) Highlighter
-# needs, and nothing that is already there. Safe to run again and again:
+# Installs what building Highlighter needs (with --with-browser, what
+# testing it needs; with --with-bench, what benchmarking it needs), and
+# nothing that is already there. Safe to run again and again:
 # a second run takes about a second.
 #
 #   wasm32 target, cargo-leptos (with no_downloads: it may not fetch tools
@@ -10,7 +11,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_browser=0
-[ "${1:-}" = "--with-browser" ] && with_browser=1
+with_bench=0
+for flag in "$@"; do
+  case "$flag" in
+    --with-browser) with_browser=1 ;;
+    --with-bench) with_bench=1 ;;
+    *) echo "unknown flag $flag" >&2; exit 2 ;;
+  esac
+done
 
 CARGO_LEPTOS_VERSION=0.3.10
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -60,8 +68,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 # Pygments powers the hilite.me-compatible service the remote-engine tests
-# start (tools/hilite_service.py).
-if [ $with_browser = 1 ] && ! python3 -c 'import pygments' 2>/dev/null; then
+# start (tools/hilite_service.py), and is the benchmark's peer.
+if [ $((with_browser + with_bench)) -gt 0 ] && ! python3 -c 'import pygments' 2>/dev/null; then
   step "installing Pygments"
   python3 -m pip install --quiet pygments
 fi
@@ -69,4 +77,9 @@ fi
 if [ $with_browser = 1 ] && [ ! -x /usr/bin/chromium ]; then
   step "installing Chromium"
   apt_install chromium
+fi
+
+if [ $with_bench = 1 ] && ! command -v wrk >/dev/null 2>&1; then
+  step "installing wrk"
+  apt_install wrk
 fi

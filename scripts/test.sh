@@ -8,14 +8,8 @@ bash scripts/setup.sh --with-browser
 source scripts/env.sh
 
 # PostgreSQL for the storage conformance suite; the tests make their own
-# databases on it. Start it if it is installed and down.
-if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
-  version=$(ls /etc/postgresql | sort -V | tail -n1)
-  if ! pg_lsclusters -h 2>/dev/null | awk '{print $4}' | grep -q online; then
-    echo "==> starting PostgreSQL $version" >&2
-    pg_ctlcluster --skip-systemctl-redirect "$version" main start
-  fi
-fi
+# databases on it.
+bash scripts/postgres.sh
 
 echo "==> cargo test" >&2
 cargo test --features ssr --no-fail-fast

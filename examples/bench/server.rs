@@ -1,0 +1,179 @@
+//! The server under test: the release binary as its own process, so the
+//! load client's work and memory never mix with what is measured.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Where the binary and the site it serves live, from the command line.
+#[derive(Clone, Debug)]
+pub struct ServerFiles {
+    pub binary: PathBuf,
+    pub site_root: PathBuf,
+    /// A profiler to run the server under (`perf record -g --`,
+    /// `heaptrack`); memory figures are then the profiler's, not the server's.
+    pub wrapper: Vec<String>,
+}
+
+impl Server {
+    /// Starts the binary on a free 127.0.0.1 port with a fresh SQLite
+    /// database and the defaults for everything else but `env`, and returns
+    /// once its health check answers.
+    pub async fn start(files: &ServerFiles, env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let config = dir.path().join("empty.toml");
+        std::fs::write(&config, "").expect("config written");
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+        let mut command = match files.wrapper.split_first() {
+            Some((profiler, args)) => {
+                let mut command = Command::new(profiler);
+                command.args(args).arg(&files.binary);
+                command
+            }
+            None => Command::new(&files.binary),
+        };
+        command
+            .env("HIGHLIGHTER_CONFIG", &config)
+            .env("HIGHLIGHTER_ADDR", format!("127.0.0.1:{port}"))
+            .env(
+                "HIGHLIGHTER_DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("bench.db").display()),
+            )
+            .env("LEPTOS_SITE_ROOT", &files.site_root)
+            .env("RUST_LOG", "warn")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", files.binary.display()));
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        server.wait_healthy(Duration::from_secs(30)).await;
+        server
+    }
+
+    async fn wait_healthy(&self, limit: Duration) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + limit;
+        loop {
+            let health = client.get(format!("{}/api/health", self.base)).send().await;
+            if matches!(&health, Ok(r) if r.status().is_success()) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not become healthy within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The resident set size of the server process, in bytes.
+    pub fn rss_bytes(&self) -> u64 {
+        resident_bytes(self.child.id())
+    }
+
+    /// The path of the log file, for when something goes wrong.
+    pub fn log(&self) -> PathBuf {
+        self._dir.path().join("server.log")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM first: the server shuts down cleanly, and a profiler
+        // wrapped around it gets to write its data.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Submits `code` through the JSON API and returns the new snippet's id.
+pub async fn submit(
+    client: &reqwest::Client,
+    base: &str,
+    code: &str,
+    filename: Option<&str>,
+) -> Result<String, String> {
+    let response = client
+        .post(format!("{base}/api/snippets"))
+        .json(&serde_json::json!({ "code": code, "filename": filename }))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status() != reqwest::StatusCode::CREATED {
+        return Err(format!("submit answered {}", response.status()));
+    }
+    let body: Value = response.json().await.map_err(|e| e.to_string())?;
+    body["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "no id in the submit answer".to_owned())
+}
+
+/// Waits until the snippet's result can be fetched.
+pub async fn wait_highlighted(client: &reqwest::Client, base: &str, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let response = client
+            .get(format!("{base}/api/snippets/{id}/highlighted"))
+            .send()
+            .await
+            .expect("the server answers");
+        if response.status() == reqwest::StatusCode::OK {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "snippet {id} was not highlighted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// True when `path` exists: the binary must be built before the suite runs.
+pub fn require(path: &Path, hint: &str) {
+    assert!(path.exists(), "{} is missing: {hint}", path.display());
+}
