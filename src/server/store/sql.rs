@@ -84,10 +84,41 @@ macro_rules! claim_sql {
 
 pub(super) use claim_sql;
 
+/// An update of a job only the holder of its lease may make: `$1` to `$3`
+/// are the fence (the job, the worker, the attempt; bound by `fenced`), and
+/// `$set`'s own values are numbered from `$4`. A worker whose lease expired
+/// and was taken over holds a stale attempt number and changes nothing.
+macro_rules! fenced_update {
+    ($set:literal) => {
+        concat!(
+            "UPDATE jobs SET ",
+            $set,
+            " WHERE snippet_id = $1 AND state = 'processing' AND locked_by = $2 AND attempts = $3"
+        )
+    };
+}
+
+pub(super) use fenced_update;
+
 /// Implements [`Store`](super::Store) for `$store` (whose `pool` field is a
 /// sqlx pool) reading rows of type `$row`, claiming with the query `$claim`.
 macro_rules! impl_store {
     ($store:ident, $row:ty, $claim:expr) => {
+    /// A [`fenced_update!`] statement with its fence bound.
+    fn fenced<'q>(
+        sql: &'q str,
+        lease: &'q Lease,
+    ) -> sqlx::query::Query<
+        'q,
+        <$row as sqlx::Row>::Database,
+        <<$row as sqlx::Row>::Database as sqlx::Database>::Arguments<'q>,
+    > {
+        sqlx::query(sql)
+            .bind(lease.snippet_id.as_str())
+            .bind(lease.worker.as_str())
+            .bind(i64::from(lease.attempt))
+    }
+
     fn summary_from_row(row: &$row) -> Result<SnippetSummary, StoreError> {
         let id: String = row.try_get("id")?;
         let state = derived_state(
@@ -353,30 +384,18 @@ macro_rules! impl_store {
             now: DateTime<Utc>,
             lease_until: DateTime<Utc>,
         ) -> Result<bool, StoreError> {
-            let done = sqlx::query(
-                "UPDATE jobs SET lease_until = $1, updated_at = $2
-                 WHERE snippet_id = $3 AND state = 'processing' AND locked_by = $4 AND attempts = $5",
-            )
+            let done = fenced(fenced_update!("lease_until = $4, updated_at = $5"), lease)
             .bind(millis(lease_until))
             .bind(millis(now))
-            .bind(lease.snippet_id.as_str())
-            .bind(&lease.worker)
-            .bind(i64::from(lease.attempt))
             .execute(&self.pool)
             .await?;
             Ok(done.rows_affected() == 1)
         }
 
         async fn save_progress(&self, lease: &Lease, progress: crate::domain::Progress) -> Result<bool, StoreError> {
-            let done = sqlx::query(
-                "UPDATE jobs SET progress_done = $1, progress_total = $2
-                 WHERE snippet_id = $3 AND state = 'processing' AND locked_by = $4 AND attempts = $5",
-            )
+            let done = fenced(fenced_update!("progress_done = $4, progress_total = $5"), lease)
             .bind(i64::from(progress.done))
             .bind(i64::from(progress.total))
-            .bind(lease.snippet_id.as_str())
-            .bind(&lease.worker)
-            .bind(i64::from(lease.attempt))
             .execute(&self.pool)
             .await?;
             Ok(done.rows_affected() == 1)
@@ -391,20 +410,17 @@ macro_rules! impl_store {
             let mut stored = Vec::with_capacity(done.len());
             for job in done {
                 let lease = job.lease;
-                // The fence: only the holder of the current lease may finish the job.
-                let fenced = sqlx::query(
-                    "UPDATE jobs
-                     SET state = 'succeeded', locked_by = NULL, lease_until = NULL, last_error = NULL,
-                         progress_done = NULL, progress_total = NULL, updated_at = $1, finished_at = $1
-                     WHERE snippet_id = $2 AND state = 'processing' AND locked_by = $3 AND attempts = $4",
+                let succeeded = fenced(
+                    fenced_update!(
+                        "state = 'succeeded', locked_by = NULL, lease_until = NULL, last_error = NULL,
+                         progress_done = NULL, progress_total = NULL, updated_at = $4, finished_at = $4"
+                    ),
+                    lease,
                 )
                 .bind(millis(now))
-                .bind(lease.snippet_id.as_str())
-                .bind(&lease.worker)
-                .bind(i64::from(lease.attempt))
                 .execute(&mut *tx)
                 .await?;
-                if fenced.rows_affected() != 1 {
+                if succeeded.rows_affected() != 1 {
                     stored.push(false);
                     continue;
                 }
@@ -435,18 +451,16 @@ macro_rules! impl_store {
             run_at: DateTime<Utc>,
             now: DateTime<Utc>,
         ) -> Result<bool, StoreError> {
-            let done = sqlx::query(
-                "UPDATE jobs
-                 SET state = 'retrying', locked_by = NULL, lease_until = NULL, run_at = $1,
-                     last_error = $2, progress_done = NULL, progress_total = NULL, updated_at = $3
-                 WHERE snippet_id = $4 AND state = 'processing' AND locked_by = $5 AND attempts = $6",
+            let done = fenced(
+                fenced_update!(
+                    "state = 'retrying', locked_by = NULL, lease_until = NULL, run_at = $4,
+                     last_error = $5, progress_done = NULL, progress_total = NULL, updated_at = $6"
+                ),
+                lease,
             )
             .bind(millis(run_at))
             .bind(error)
             .bind(millis(now))
-            .bind(lease.snippet_id.as_str())
-            .bind(&lease.worker)
-            .bind(i64::from(lease.attempt))
             .execute(&self.pool)
             .await?;
             Ok(done.rows_affected() == 1)
@@ -459,20 +473,18 @@ macro_rules! impl_store {
             now: DateTime<Utc>,
         ) -> Result<bool, StoreError> {
             let mut tx = self.pool.begin().await?;
-            let fenced = sqlx::query(
-                "UPDATE jobs
-                 SET state = 'failed', locked_by = NULL, lease_until = NULL, last_error = $1,
-                     progress_done = NULL, progress_total = NULL, updated_at = $2, finished_at = $2
-                 WHERE snippet_id = $3 AND state = 'processing' AND locked_by = $4 AND attempts = $5",
+            let failed = fenced(
+                fenced_update!(
+                    "state = 'failed', locked_by = NULL, lease_until = NULL, last_error = $4,
+                     progress_done = NULL, progress_total = NULL, updated_at = $5, finished_at = $5"
+                ),
+                lease,
             )
             .bind(error)
             .bind(millis(now))
-            .bind(lease.snippet_id.as_str())
-            .bind(&lease.worker)
-            .bind(i64::from(lease.attempt))
             .execute(&mut *tx)
             .await?;
-            if fenced.rows_affected() != 1 {
+            if failed.rows_affected() != 1 {
                 tx.rollback().await?;
                 return Ok(false);
             }
@@ -486,16 +498,14 @@ macro_rules! impl_store {
         }
 
         async fn release_job(&self, lease: &Lease, now: DateTime<Utc>) -> Result<bool, StoreError> {
-            let done = sqlx::query(
-                "UPDATE jobs
-                 SET state = 'queued', locked_by = NULL, lease_until = NULL, attempts = attempts - 1,
-                     run_at = $1, progress_done = NULL, progress_total = NULL, updated_at = $1
-                 WHERE snippet_id = $2 AND state = 'processing' AND locked_by = $3 AND attempts = $4",
+            let done = fenced(
+                fenced_update!(
+                    "state = 'queued', locked_by = NULL, lease_until = NULL, attempts = attempts - 1,
+                     run_at = $4, progress_done = NULL, progress_total = NULL, updated_at = $4"
+                ),
+                lease,
             )
             .bind(millis(now))
-            .bind(lease.snippet_id.as_str())
-            .bind(&lease.worker)
-            .bind(i64::from(lease.attempt))
             .execute(&self.pool)
             .await?;
             Ok(done.rows_affected() == 1)

@@ -21,8 +21,8 @@ use super::{
     ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError, count_lines, from_millis,
     millis, preview,
     sql::{
-        PRUNE_JOBS, REQUEUE_JOB, SUMMARY_SELECT, claim_sql, derived_state, impl_store, job_state,
-        opt_time, progress,
+        PRUNE_JOBS, REQUEUE_JOB, SUMMARY_SELECT, claim_sql, derived_state, fenced_update,
+        impl_store, job_state, opt_time, progress,
     },
 };
 use crate::domain::{JobState, SnippetId, SnippetSummary, SnippetView};
