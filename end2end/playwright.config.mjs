@@ -103,6 +103,21 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
+/** One server process on the shared database, answering at `baseUrl`. */
+function node(baseUrl, env) {
+  return {
+    command: shellQuote(HIGHLIGHTER_BIN),
+    cwd: REPO_ROOT,
+    url: `${baseUrl}/api/health`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    env: { HIGHLIGHTER_DATABASE_URL: DATABASE_URL, LEPTOS_SITE_ROOT, RUST_LOG: 'info', ...env },
+  };
+}
+
 export default defineConfig({
   testDir: './tests',
   // Root-level dirs so that the repository .gitignore entries apply.
@@ -143,39 +158,7 @@ export default defineConfig({
   // the live-update test does only once its pages are open and hydrated.
   // The main node's fallback poll is slowed down so nothing else wakes them.
   webServer: [
-    {
-      command: shellQuote(HIGHLIGHTER_BIN),
-      cwd: REPO_ROOT,
-      url: `${BASE_URL}/api/health`,
-      reuseExistingServer: false,
-      timeout: 120_000,
-      stdout: 'pipe',
-      stderr: 'pipe',
-      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
-      env: {
-        HIGHLIGHTER_ADDR: ADDR,
-        HIGHLIGHTER_DATABASE_URL: DATABASE_URL,
-        HIGHLIGHTER_POLL_SECS: '600',
-        LEPTOS_SITE_ROOT,
-        RUST_LOG: 'info',
-      },
-    },
-    {
-      command: shellQuote(HIGHLIGHTER_BIN),
-      cwd: REPO_ROOT,
-      url: `${WEB_ONLY_BASE_URL}/api/health`,
-      reuseExistingServer: false,
-      timeout: 120_000,
-      stdout: 'pipe',
-      stderr: 'pipe',
-      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
-      env: {
-        HIGHLIGHTER_ADDR: WEB_ONLY_ADDR,
-        HIGHLIGHTER_DATABASE_URL: DATABASE_URL,
-        HIGHLIGHTER_ROLE: 'web',
-        LEPTOS_SITE_ROOT,
-        RUST_LOG: 'info',
-      },
-    },
+    node(BASE_URL, { HIGHLIGHTER_ADDR: ADDR, HIGHLIGHTER_POLL_SECS: '600' }),
+    node(WEB_ONLY_BASE_URL, { HIGHLIGHTER_ADDR: WEB_ONLY_ADDR, HIGHLIGHTER_ROLE: 'web' }),
   ],
 });

@@ -23,6 +23,14 @@ fn names(events: &[common::SseEvent]) -> Vec<&str> {
     events.iter().map(|e| e.event.as_str()).collect()
 }
 
+/// How each attempt ended, in order.
+fn outcomes(events: &[common::SseEvent]) -> Vec<&str> {
+    names(events)
+        .into_iter()
+        .filter(|n| matches!(*n, "retrying" | "highlighted" | "failed"))
+        .collect()
+}
+
 #[tokio::test]
 async fn a_job_that_fails_twice_then_succeeds_ends_succeeded_after_three_attempts() {
     let engine = FlakyEngine::gated(2);
@@ -32,10 +40,7 @@ async fn a_job_that_fails_twice_then_succeeds_ends_succeeded_after_three_attempt
     let mut stream = app.events(&id).await;
     engine.open();
     let events = stream.collect_until_end(Duration::from_secs(30)).await;
-    let kinds: Vec<_> = names(&events)
-        .into_iter()
-        .filter(|n| matches!(*n, "retrying" | "highlighted" | "failed"))
-        .collect();
+    let kinds = outcomes(&events);
     assert_eq!(kinds, ["retrying", "retrying", "highlighted"], "{events:?}");
     let first_retry = events
         .iter()
@@ -71,10 +76,7 @@ async fn transient_failures_end_failed_after_the_last_attempt_and_the_page_learn
     let mut stream = app.events(&id).await;
     engine.open();
     let events = stream.collect_until_end(Duration::from_secs(30)).await;
-    let kinds: Vec<_> = names(&events)
-        .into_iter()
-        .filter(|n| matches!(*n, "retrying" | "highlighted" | "failed"))
-        .collect();
+    let kinds = outcomes(&events);
     assert_eq!(kinds, ["retrying", "retrying", "failed"]);
     let failed = events.last().unwrap().json();
     assert_eq!(failed["attempts"], 3);

@@ -5,8 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{SseClient, html_text, pg::PgDatabase, process::ServerProcess};
-use serde_json::{Value, json};
+use common::{SseClient, html_text, pg::PgDatabase, process::ServerProcess, submit_to};
+use serde_json::Value;
 
 fn node(
     dir: &std::path::Path,
@@ -20,20 +20,6 @@ fn node(
     ];
     env.extend_from_slice(extra);
     ServerProcess::start(dir, &env)
-}
-
-async fn submit(client: &reqwest::Client, base: &str, code: &str) -> String {
-    let response = client
-        .post(format!("{base}/api/snippets"))
-        .json(&json!({ "code": code, "language": "c" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201, "{:?}", response.text().await);
-    response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 async fn wait_highlighted(stream: &mut SseClient, limit: Duration) -> Value {
@@ -73,7 +59,7 @@ async fn a_stream_on_one_node_gets_the_result_of_a_job_another_node_ran() {
     let submit_node = node(dir.path(), &db, "web", &[]);
     let client = reqwest::Client::new();
     let code = "int main(void) { return 0; }\n";
-    let id = submit(&client, &submit_node.base, code).await;
+    let id = submit_to(&client, &submit_node.base, code, Some("c")).await;
 
     let mut stream = open(&client, &streams_node.base, &id).await;
     let first = stream.next().await.unwrap();
@@ -122,7 +108,7 @@ async fn killing_the_only_worker_node_loses_no_job() {
         .collect();
     let mut ids = Vec::new();
     for code in &codes {
-        ids.push(submit(&client, &web.base, code).await);
+        ids.push(submit_to(&client, &web.base, code, Some("c")).await);
     }
     let mut worker = node(dir.path(), &db, "worker", &fast_rescue);
     let mut early = open(&client, &web.base, &ids[4]).await;

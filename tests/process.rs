@@ -10,12 +10,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{SseClient, html_text, process::ServerProcess};
+use common::{SseClient, html_text, process::ServerProcess, submit_to};
 use highlighter::{
     domain::{JobState, SnippetId},
     server::store::{DynStore, SqliteStore},
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 fn corpus_text() -> String {
     let dir = std::env::var_os("HIGHLIGHTER_CORPUS")
@@ -44,19 +44,7 @@ fn snippets(count: usize, bytes: usize) -> Vec<String> {
 async fn submit_all(client: &reqwest::Client, base: &str, codes: &[String]) -> Vec<String> {
     let mut ids = Vec::new();
     for code in codes {
-        let response = client
-            .post(format!("{base}/api/snippets"))
-            .json(&json!({ "code": code, "language": "c" }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        ids.push(
-            response.json::<Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        ids.push(submit_to(client, base, code, Some("c")).await);
     }
     ids
 }

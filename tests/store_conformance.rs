@@ -27,6 +27,16 @@ fn secs(n: i64) -> chrono::Duration {
     chrono::Duration::seconds(n)
 }
 
+/// Claims the one due job for `worker` at `at`, leased for 30 s.
+async fn claim_one(store: &DynStore, worker: &str, at: DateTime<Utc>) -> Lease {
+    store
+        .claim_jobs(worker, 1, at, at + secs(30))
+        .await
+        .unwrap()
+        .remove(0)
+        .lease
+}
+
 async fn create_and_read_back(store: DynStore) {
     let now = Utc::now();
     let new = new_snippet("fn main() {}\n", now);
@@ -157,22 +167,12 @@ async fn completion_is_fenced_by_the_lease(store: DynStore) {
     let now = Utc::now();
     let new = new_snippet("x", now);
     store.create_snippet(&new).await.unwrap();
-    let first = store
-        .claim_jobs("w1", 1, now, now + secs(30))
-        .await
-        .unwrap()
-        .remove(0)
-        .lease;
+    let first = claim_one(&store, "w1", now).await;
     // w1 stalls; its lease expires and the rescuer requeues the job.
     let rescued = store.rescue_expired(now + secs(31)).await.unwrap();
     assert_eq!(rescued, vec![Rescued::Requeued(new.id.clone())]);
     let t = now + secs(32);
-    let second = store
-        .claim_jobs("w2", 1, t, t + secs(30))
-        .await
-        .unwrap()
-        .remove(0)
-        .lease;
+    let second = claim_one(&store, "w2", t).await;
     assert_eq!(second.attempt, 2);
     // The stale worker can neither renew, report, fail nor complete.
     assert!(!store.renew_lease(&first, t, t + secs(30)).await.unwrap());
@@ -265,12 +265,7 @@ async fn retries_wait_for_their_time(store: DynStore) {
     let now = Utc::now();
     let new = new_snippet("x", now);
     store.create_snippet(&new).await.unwrap();
-    let lease = store
-        .claim_jobs("w", 1, now, now + secs(30))
-        .await
-        .unwrap()
-        .remove(0)
-        .lease;
+    let lease = claim_one(&store, "w", now).await;
     let run_at = now + secs(10);
     assert!(store.retry_job(&lease, "down", run_at, now).await.unwrap());
     let view = store.snippet(&new.id).await.unwrap().unwrap();
@@ -301,12 +296,7 @@ async fn failure_is_final_until_requeued(store: DynStore) {
     store.create_snippet(&new).await.unwrap();
     // Not failed: nothing to requeue.
     assert!(!store.requeue_failed(&new.id, 3, now).await.unwrap());
-    let lease = store
-        .claim_jobs("w", 1, now, now + secs(30))
-        .await
-        .unwrap()
-        .remove(0)
-        .lease;
+    let lease = claim_one(&store, "w", now).await;
     assert!(store.fail_job(&lease, "bad input", now).await.unwrap());
     let view = store.snippet(&new.id).await.unwrap().unwrap();
     assert_eq!(view.state, JobState::Failed);
@@ -337,12 +327,7 @@ async fn release_gives_the_attempt_back(store: DynStore) {
     let now = Utc::now();
     let new = new_snippet("x", now);
     store.create_snippet(&new).await.unwrap();
-    let lease = store
-        .claim_jobs("w", 1, now, now + secs(30))
-        .await
-        .unwrap()
-        .remove(0)
-        .lease;
+    let lease = claim_one(&store, "w", now).await;
     assert!(store.release_job(&lease, now).await.unwrap());
     let view = store.snippet(&new.id).await.unwrap().unwrap();
     assert_eq!(view.state, JobState::Queued);
@@ -499,12 +484,7 @@ async fn changing_the_language_queues_a_fresh_job_and_fences_the_old_one(store: 
     let now = Utc::now();
     let new = new_snippet("x", now);
     store.create_snippet(&new).await.unwrap();
-    let old = store
-        .claim_jobs("w", 1, now, now + secs(30))
-        .await
-        .unwrap()
-        .remove(0)
-        .lease;
+    let old = claim_one(&store, "w", now).await;
     assert!(
         store
             .change_language(&new.id, "Python", 3, now)

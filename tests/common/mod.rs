@@ -123,17 +123,7 @@ impl TestApp {
 
     /// Submits code, expecting 201; returns the id.
     pub async fn submit(&self, code: &str, language: Option<&str>) -> String {
-        let response = self
-            .post_json(&json!({ "code": code, "language": language }))
-            .await;
-        assert_eq!(
-            response.status(),
-            201,
-            "submit failed: {:?}",
-            response.text().await
-        );
-        let body: Value = response.json().await.unwrap();
-        body["id"].as_str().unwrap().to_owned()
+        submit_to(&self.client, &self.base, code, language).await
     }
 
     pub async fn snippet(&self, id: &str) -> Value {
@@ -210,4 +200,27 @@ fn decode_entities(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Submits `code` to the server at `base` and returns the new snippet's id.
+pub async fn submit_to(
+    client: &reqwest::Client,
+    base: &str,
+    code: &str,
+    language: Option<&str>,
+) -> String {
+    let response = client
+        .post(format!("{base}/api/snippets"))
+        .json(&json!({ "code": code, "language": language }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        201,
+        "submit failed: {:?}",
+        response.text().await
+    );
+    let body: Value = response.json().await.unwrap();
+    body["id"].as_str().unwrap().to_owned()
 }
