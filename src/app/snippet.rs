@@ -213,11 +213,11 @@ fn SnippetBody(view: SnippetView, html: Option<String>) -> impl IntoView {
 #[component]
 pub fn LanguageList() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let options = use_context::<crate::server::AppState>()
-        .map(|state| state.languages.options_html().to_owned())
-        .unwrap_or_default();
+    let options: std::sync::Arc<str> = use_context::<crate::server::AppState>()
+        .map(|state| state.languages.options_html())
+        .unwrap_or_else(|| "".into());
     #[cfg(not(feature = "ssr"))]
-    let options = String::new();
+    let options: std::sync::Arc<str> = "".into();
     let datalist = NodeRef::<leptos::html::Datalist>::new();
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {

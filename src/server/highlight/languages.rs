@@ -102,8 +102,8 @@ impl Languages {
     }
 
     /// Every language name as the `<option>`s of a `<datalist>`.
-    pub fn options_html(&self) -> &str {
-        &self.options_html
+    pub fn options_html(&self) -> Arc<str> {
+        Arc::clone(&self.options_html)
     }
 
     pub fn syntaxes(&self) -> &Arc<SyntaxSet> {
