@@ -60,7 +60,11 @@ struct Args {
     #[arg(long, default_value = "target/site")]
     site_root: PathBuf,
     /// The shared corpus.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"))]
+    #[arg(
+        long,
+        env = "HIGHLIGHTER_CORPUS",
+        default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")
+    )]
     corpus: PathBuf,
     /// An admin URL of a PostgreSQL server; each run makes its own database there.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]

@@ -12,8 +12,9 @@ use serde_json::Value;
 
 pub struct Server {
     child: Child,
+    binary: PathBuf,
     pub base: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// Where the binary and the site it serves live, from the command line.
@@ -63,13 +64,17 @@ impl Server {
         for (key, value) in env {
             command.env(key, value);
         }
+        // Its own process group, so that stopping it reaches the server
+        // under a profiler's wrapper script too.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", files.binary.display()));
         let server = Server {
             child,
+            binary: files.binary.clone(),
             base: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
+            dir,
         };
         server.wait_healthy(Duration::from_secs(30)).await;
         server
@@ -98,16 +103,18 @@ impl Server {
 
     /// The path of the log file, for when something goes wrong.
     pub fn log(&self) -> PathBuf {
-        self._dir.path().join("server.log")
+        self.dir.path().join("server.log")
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        // SIGTERM first: the server shuts down cleanly, and a profiler
-        // wrapped around it gets to write its data.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+        // SIGTERM to the server alone (under a profiler, a child of the
+        // wrapper): it shuts down cleanly, and the profiler, left running,
+        // writes its data and exits.
+        let _ = Command::new("pkill")
+            .args(["-TERM", "-g", &self.child.id().to_string(), "-f"])
+            .arg(&self.binary)
             .status();
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
@@ -116,7 +123,9 @@ impl Drop for Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = self.child.kill();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.wait();
     }
 }
