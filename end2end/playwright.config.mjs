@@ -114,7 +114,16 @@ function node(baseUrl, env) {
     stdout: 'pipe',
     stderr: 'pipe',
     gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
-    env: { HIGHLIGHTER_DATABASE_URL: DATABASE_URL, LEPTOS_SITE_ROOT, RUST_LOG: 'info', ...env },
+    env: {
+      HIGHLIGHTER_DATABASE_URL: DATABASE_URL,
+      LEPTOS_SITE_ROOT,
+      RUST_LOG: 'info',
+      // Every page of the suite is one client (127.0.0.1): the per-client
+      // limits, tested by the integration tests, are off here.
+      HIGHLIGHTER_SUBMIT_PER_MINUTE: '0',
+      HIGHLIGHTER_STREAMS_PER_CLIENT: '0',
+      ...env,
+    },
   };
 }
 

@@ -10,7 +10,7 @@ async fn main() -> std::process::ExitCode {
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(e) => {
-            eprintln!("highlighter: {}", error_chain(&e));
+            report(&e);
             return std::process::ExitCode::from(2);
         }
     };
@@ -18,7 +18,7 @@ async fn main() -> std::process::ExitCode {
     let app = match Application::build(settings, shutdown.clone()).await {
         Ok(app) => app,
         Err(e) => {
-            eprintln!("highlighter: {}", error_chain(&e));
+            report(&e);
             return std::process::ExitCode::FAILURE;
         }
     };
@@ -29,7 +29,7 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("highlighter: {}", error_chain(&e));
+            report(&e);
             std::process::ExitCode::FAILURE
         }
     }
@@ -54,6 +54,13 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     }
     tracing::info!("shutdown requested");
     shutdown.cancel();
+}
+
+/// Says why the server stops, on stderr. A write to a closed stderr is
+/// dropped: `eprintln!` would panic on it.
+fn report(error: &dyn std::error::Error) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "highlighter: {}", error_chain(error));
 }
 
 /// "outer: inner: innermost", so the cause is never hidden.

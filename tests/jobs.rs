@@ -11,7 +11,7 @@ use common::{
     html_text,
 };
 use highlighter::server::settings::SettingsLayer;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn fast_retries(s: &mut SettingsLayer) {
     s.retry_base_secs = Some(0.02);
@@ -96,7 +96,8 @@ async fn a_permanent_error_fails_at_once_and_try_again_queues_it_anew() {
     let engine = FlakyEngine::new(0);
     engine.fail_permanently(true);
     let app = TestApp::spawn_with(fast_retries, Some(engine.clone())).await;
-    let id = app.submit("x\n", None).await;
+    let owned = app.submit_owned(json!({ "code": "x\n" })).await;
+    let id = owned.id.clone();
     let event = app.wait_final(&id).await;
     assert_eq!(event.event, "failed");
     assert_eq!(
@@ -107,9 +108,9 @@ async fn a_permanent_error_fails_at_once_and_try_again_queues_it_anew() {
 
     // The page's "Try again" (a server function; the same service as this).
     engine.fail_permanently(false);
+    let path = format!("/api/snippets/{id}/retry");
     let retry = app
-        .client
-        .post(app.url(&format!("/api/snippets/{id}/retry")))
+        .as_owner(reqwest::Method::POST, &path, &owned.token)
         .send()
         .await
         .unwrap();
@@ -118,8 +119,7 @@ async fn a_permanent_error_fails_at_once_and_try_again_queues_it_anew() {
     assert_eq!(event.event, "highlighted");
     // Only failed snippets can be tried again.
     let again = app
-        .client
-        .post(app.url(&format!("/api/snippets/{id}/retry")))
+        .as_owner(reqwest::Method::POST, &path, &owned.token)
         .send()
         .await
         .unwrap();
@@ -238,4 +238,51 @@ async fn lines_longer_than_16_kib_are_shown_plain() {
         "the other lines are highlighted"
     );
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_worker_whose_lease_was_taken_stops_at_its_next_progress_save() {
+    let engine = SpinningEngine::new();
+    // A long time limit and heartbeat: only the progress save can notice.
+    let app = TestApp::spawn_with(
+        |s| {
+            s.job_timeout_secs = Some(60.0);
+            s.lease_secs = Some(60.0);
+            s.heartbeat_secs = Some(30.0);
+            s.shutdown_grace_secs = Some(0.5);
+        },
+        Some(engine.clone()),
+    )
+    .await;
+    let owned = app
+        .submit_owned(json!({ "code": "x\n", "language": "text" }))
+        .await;
+    let mut stream = app.events(&owned.id).await;
+    loop {
+        let event = stream.next_within(Duration::from_secs(10)).await.unwrap();
+        if event.event == "progress" {
+            break;
+        }
+    }
+    // Another language: a fresh job, and the running attempt's lease is void.
+    let changed = app
+        .as_owner(
+            reqwest::Method::POST,
+            &format!("/api/snippets/{}/language", owned.id),
+            &owned.token,
+        )
+        .json(&json!({ "language": "python" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 202);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !engine.stopped.load(Ordering::SeqCst) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stopped = engine.stopped.load(Ordering::SeqCst);
+    // Stopping the app cancels whatever still spins (a panic before it
+    // would leave a blocking thread spinning and the test hanging).
+    app.stop().await;
+    assert!(stopped, "the fenced-out attempt kept running");
 }

@@ -61,7 +61,8 @@ async fn states(store: &DynStore, ids: &[String]) -> Vec<JobState> {
             .snippet(&SnippetId::parse(id).unwrap())
             .await
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .view;
         out.push(view.state);
     }
     out
@@ -156,7 +157,8 @@ async fn sigkill_mid_run_then_restart_every_snippet_ends_highlighted_once() {
             .snippet(&SnippetId::parse(id).unwrap())
             .await
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .view;
         assert_eq!(
             view.attempts, 2,
             "{id} ran once before the kill and once after"
@@ -216,4 +218,31 @@ async fn sigterm_with_jobs_in_flight_exits_zero_within_the_grace_period() {
         let result = wait_highlighted(&client, &server.base, id, Duration::from_secs(120)).await;
         assert_eq!(&html_text(result["html"].as_str().unwrap()), code);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_stops_when_told_even_after_its_log_reader_died() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServerProcess::start_then_close_stderr(dir.path(), &[]);
+    let client = reqwest::Client::new();
+    // Work that logs, now that every log line fails to be written.
+    for i in 0..5 {
+        submit_to(&client, &server.base, &format!("x = {i}\n"), Some("python")).await;
+    }
+    let health = client
+        .get(format!("{}/api/health", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "still serving");
+    let asked = Instant::now();
+    server.sigterm();
+    let status = server
+        .wait_exit(Duration::from_secs(15))
+        .expect("the server exits on SIGTERM although it cannot log");
+    eprintln!(
+        "exited {status} {:.2} s after SIGTERM",
+        asked.elapsed().as_secs_f64()
+    );
+    assert!(status.success(), "exit code 0, got {status}");
 }

@@ -57,14 +57,14 @@ async fn expired_snippets_answer_410_everywhere_and_leave_the_list() {
         .await;
     assert_eq!(too_short.status(), 400);
     let created = app
-        .post_json(&json!({ "code": "short-lived\n", "expires_in": 60 }))
+        .post_json(&json!({ "code": "short-lived\n", "expires_in": 60, "visibility": "public" }))
         .await;
     assert_eq!(created.status(), 201);
     let id = created.json::<Value>().await.unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let kept = app.submit("kept\n", None).await;
+    let kept = app.submit_public("kept\n", None).await;
     let snippet = app.snippet(&id).await;
     assert!(snippet["expires_at"].is_string());
 
@@ -98,7 +98,7 @@ async fn expired_snippets_answer_410_everywhere_and_leave_the_list() {
 #[tokio::test]
 async fn one_stream_follows_listed_snippets_and_new_ones() {
     let app = TestApp::spawn().await;
-    let old = app.submit("old\n", None).await;
+    let old = app.submit_public("old\n", None).await;
     app.wait_final(&old).await;
     let mut stream = SseClient::connect(
         &app.client,
@@ -111,7 +111,7 @@ async fn one_stream_follows_listed_snippets_and_new_ones() {
     assert_eq!(first.json()["id"], old.as_str());
     assert_eq!(first.json()["state"], "succeeded");
 
-    let new = app.submit("fn main() {}\n", Some("rust")).await;
+    let new = app.submit_public("fn main() {}\n", Some("rust")).await;
     let mut saw_created = false;
     loop {
         let event = stream.next_within(Duration::from_secs(30)).await.unwrap();
@@ -144,11 +144,14 @@ async fn one_stream_follows_listed_snippets_and_new_ones() {
 #[tokio::test]
 async fn changing_the_language_highlights_again_and_the_page_follows() {
     let app = TestApp::spawn().await;
-    let id = app.submit("print('hi')\n", Some("text")).await;
+    let owned = app
+        .submit_owned(json!({ "code": "print('hi')\n", "language": "text" }))
+        .await;
+    let id = owned.id.clone();
     assert_eq!(app.wait_final(&id).await.json()["language"], "Plain Text");
+    let path = format!("/api/snippets/{id}/language");
     let response = app
-        .client
-        .post(app.url(&format!("/api/snippets/{id}/language")))
+        .as_owner(reqwest::Method::POST, &path, &owned.token)
         .json(&json!({ "language": "py" }))
         .send()
         .await
@@ -158,8 +161,7 @@ async fn changing_the_language_highlights_again_and_the_page_follows() {
     assert_eq!(event.json()["language"], "Python");
     assert!(event.json()["html"].as_str().unwrap().contains("hl-python"));
     let unknown = app
-        .client
-        .post(app.url(&format!("/api/snippets/{id}/language")))
+        .as_owner(reqwest::Method::POST, &path, &owned.token)
         .json(&json!({ "language": "klingon" }))
         .send()
         .await
@@ -266,7 +268,16 @@ async fn output_a_hostile_service_spikes_never_reaches_a_page() {
     let result = app.wait_final(&id).await;
     assert_eq!(result.event, "highlighted", "{}", result.data);
     let html = result.json()["html"].as_str().unwrap().to_owned();
-    for bad in ["<script", "onerror", "onclick", "javascript:"] {
+    for bad in [
+        "<script",
+        "onerror",
+        "onclick",
+        "javascript:",
+        "<img",
+        "<a ",
+        "<style",
+        "style=",
+    ] {
         assert!(
             !html.to_lowercase().contains(bad),
             "{bad} reached the stored HTML: {html}"
@@ -293,5 +304,36 @@ async fn a_4xx_from_the_service_fails_at_once() {
     assert_eq!(result.event, "failed", "{}", result.data);
     assert_eq!(result.json()["attempts"], 1, "a 4xx is permanent");
     assert!(result.json()["error"].as_str().unwrap().contains("refused"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_answer_over_the_cap_fails_the_job_instead_of_filling_memory() {
+    let port = free_port();
+    let _service = HiliteService::start(port, false);
+    let dir = tempfile::tempdir().unwrap();
+    let mut layer = common::test_layer(&dir);
+    remote(port)(&mut layer);
+    layer.remote_max_response_bytes = Some(2000);
+    let app = TestApp::spawn_from_settings(layer, dir).await;
+    let small = app.submit("x = 1\n", Some("python")).await;
+    assert_eq!(app.wait_final(&small).await.event, "highlighted");
+    let code = "value = compute(1, 2, 3)  # and a comment\n".repeat(200);
+    let big = app.submit(&code, Some("python")).await;
+    let result = app.wait_final(&big).await;
+    assert_eq!(result.event, "failed", "{}", result.data);
+    assert_eq!(
+        result.json()["attempts"],
+        1,
+        "the same answer would come again"
+    );
+    assert!(
+        result.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("over the limit of 2000 bytes"),
+        "{}",
+        result.data
+    );
     app.stop().await;
 }

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use highlighter::{
-    domain::{Filename, JobState, Progress, SnippetId, SourceCode},
-    server::store::{Completed, DynStore, Lease, NewSnippet, Rescued, SqliteStore},
+    domain::{Filename, GoneReason, JobState, Progress, SnippetId, SourceCode, Visibility},
+    server::{
+        owner::OwnerSecret,
+        store::{Completed, DynStore, Lease, NewSnippet, Rescued, SqliteStore},
+    },
 };
 
 fn new_snippet(code: &str, at: DateTime<Utc>) -> NewSnippet {
@@ -20,6 +23,9 @@ fn new_snippet(code: &str, at: DateTime<Utc>) -> NewSnippet {
         max_attempts: 3,
         created_at: at,
         expires_at: None,
+        owner: Some(OwnerSecret::random().hash()),
+        visibility: Visibility::Public,
+        burn_after_reading: false,
     }
 }
 
@@ -41,7 +47,7 @@ async fn create_and_read_back(store: DynStore) {
     let now = Utc::now();
     let new = new_snippet("fn main() {}\n", now);
     store.create_snippet(&new).await.unwrap();
-    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
     assert_eq!(view.code, "fn main() {}\n");
     assert_eq!(view.language, "Rust");
     assert_eq!(view.filename.as_deref(), Some("main.rs"));
@@ -120,7 +126,8 @@ async fn claims_respect_the_limit_and_never_hand_out_a_job_twice(store: DynStore
         .snippet(&a[0].lease.snippet_id)
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .view;
     assert_eq!(view.state, JobState::Processing);
     assert_eq!(view.attempts, 1);
     assert_eq!(a[0].code.len(), 1);
@@ -195,11 +202,11 @@ async fn completion_is_fenced_by_the_lease(store: DynStore) {
             .unwrap()
     );
     assert_eq!(
-        store.snippet(&new.id).await.unwrap().unwrap().progress,
+        store.snippet(&new.id).await.unwrap().unwrap().view.progress,
         Some(Progress { done: 1, total: 1 })
     );
     assert!(store.complete_job(&second, "<fresh/>", 5, t).await.unwrap());
-    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
     assert_eq!(view.state, JobState::Succeeded);
     assert_eq!(view.html.as_deref(), Some("<fresh/>"));
     assert_eq!(view.highlighted_in_ms, Some(5));
@@ -249,7 +256,12 @@ async fn a_batch_of_completions_is_fenced_job_by_job(store: DynStore) {
         vec![true, false, true]
     );
     for (job, html) in claimed.iter().zip([Some("<a/>"), None, Some("<c/>")]) {
-        let view = store.snippet(&job.lease.snippet_id).await.unwrap().unwrap();
+        let view = store
+            .snippet(&job.lease.snippet_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .view;
         assert_eq!(view.html.as_deref(), html);
         let state = if html.is_some() {
             JobState::Succeeded
@@ -268,7 +280,7 @@ async fn retries_wait_for_their_time(store: DynStore) {
     let lease = claim_one(&store, "w", now).await;
     let run_at = now + secs(10);
     assert!(store.retry_job(&lease, "down", run_at, now).await.unwrap());
-    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
     assert_eq!(view.state, JobState::Retrying);
     assert_eq!(view.error.as_deref(), Some("down"));
     assert_eq!(
@@ -298,7 +310,7 @@ async fn failure_is_final_until_requeued(store: DynStore) {
     assert!(!store.requeue_failed(&new.id, 3, now).await.unwrap());
     let lease = claim_one(&store, "w", now).await;
     assert!(store.fail_job(&lease, "bad input", now).await.unwrap());
-    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
     assert_eq!(view.state, JobState::Failed);
     assert_eq!(view.error.as_deref(), Some("bad input"));
     assert!(
@@ -309,7 +321,7 @@ async fn failure_is_final_until_requeued(store: DynStore) {
             .is_empty()
     );
     assert!(store.requeue_failed(&new.id, 3, now).await.unwrap());
-    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
     assert_eq!(view.state, JobState::Queued);
     assert_eq!(view.attempts, 0);
     assert!(view.error.is_none());
@@ -329,7 +341,7 @@ async fn release_gives_the_attempt_back(store: DynStore) {
     store.create_snippet(&new).await.unwrap();
     let lease = claim_one(&store, "w", now).await;
     assert!(store.release_job(&lease, now).await.unwrap());
-    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
     assert_eq!(view.state, JobState::Queued);
     assert_eq!(view.attempts, 0);
     let again = store.claim_jobs("w", 1, now, now + secs(30)).await.unwrap();
@@ -352,7 +364,7 @@ async fn rescue_fails_jobs_with_no_attempts_left(store: DynStore) {
             assert_eq!(rescued, vec![Rescued::Failed(new.id.clone())]);
         }
     }
-    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
     assert_eq!(view.state, JobState::Failed);
     assert!(view.error.unwrap().contains("stopped responding"));
     // Leases that have not expired are left alone.
@@ -416,16 +428,16 @@ async fn pruning_removes_old_job_records_but_keeps_outcomes(store: DynStore) {
         0
     );
 
-    let s = store.snippet(&succeeded_id).await.unwrap().unwrap();
+    let s = store.snippet(&succeeded_id).await.unwrap().unwrap().view;
     assert_eq!(s.state, JobState::Succeeded);
     assert_eq!(s.html.as_deref(), Some("<ok/>"));
-    let f = store.snippet(&failed_id).await.unwrap().unwrap();
+    let f = store.snippet(&failed_id).await.unwrap().unwrap().view;
     assert_eq!(f.state, JobState::Failed);
     assert_eq!(f.error.as_deref(), Some("nope"));
     // A pruned failure can still be tried again.
     assert!(store.requeue_failed(&failed_id, 3, now).await.unwrap());
     assert_eq!(
-        store.snippet(&failed_id).await.unwrap().unwrap().state,
+        store.snippet(&failed_id).await.unwrap().unwrap().view.state,
         JobState::Queued
     );
 }
@@ -466,8 +478,11 @@ async fn expired_snippets_are_swept_and_remembered(store: DynStore) {
         vec![short.id.clone()]
     );
     assert!(store.snippet(&short.id).await.unwrap().is_none());
-    assert!(store.was_expired(&short.id).await.unwrap());
-    assert!(!store.was_expired(&keep.id).await.unwrap());
+    assert_eq!(
+        store.gone_reason(&short.id).await.unwrap(),
+        Some(GoneReason::Expired)
+    );
+    assert_eq!(store.gone_reason(&keep.id).await.unwrap(), None);
     assert!(store.snippet(&keep.id).await.unwrap().is_some());
     // Its job went with it.
     assert!(
@@ -477,6 +492,151 @@ async fn expired_snippets_are_swept_and_remembered(store: DynStore) {
             .unwrap()
             .iter()
             .all(|j| j.lease.snippet_id == keep.id)
+    );
+}
+
+async fn owners_and_visibility_decide_what_is_listed(store: DynStore) {
+    let now = Utc::now();
+    let alice = OwnerSecret::random().hash();
+    let mut public = new_snippet("public\n", now);
+    public.owner = Some(alice.clone());
+    let mut unlisted = new_snippet("unlisted\n", now + secs(1));
+    unlisted.owner = Some(alice.clone());
+    unlisted.visibility = Visibility::Unlisted;
+    let someone_elses = new_snippet("other\n", now + secs(2));
+    for new in [&public, &unlisted, &someone_elses] {
+        store.create_snippet(new).await.unwrap();
+    }
+    let recent: Vec<_> = store
+        .recent_snippets(10, now + secs(5))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        recent,
+        vec![someone_elses.id.clone(), public.id.clone()],
+        "unlisted is never listed"
+    );
+    let mine = store
+        .owner_snippets(&alice, 10, now + secs(5))
+        .await
+        .unwrap();
+    let ids: Vec<_> = mine.iter().map(|s| s.id.clone()).collect();
+    assert_eq!(ids, vec![unlisted.id.clone(), public.id.clone()]);
+    assert_eq!(mine[0].visibility, Visibility::Unlisted);
+    assert_eq!(mine[0].preview, "unlisted");
+    let stored = store.snippet(&public.id).await.unwrap().unwrap();
+    assert_eq!(stored.owner, Some(alice));
+    assert_eq!(stored.view.visibility, Visibility::Public);
+    assert!(!stored.view.burn_after_reading);
+}
+
+async fn list_states_read_states_of_live_snippets_only(store: DynStore) {
+    let now = Utc::now();
+    let running = new_snippet("a\n", now);
+    let mut expired = new_snippet("b\n", now);
+    expired.expires_at = Some(now + secs(1));
+    store.create_snippet(&running).await.unwrap();
+    store.create_snippet(&expired).await.unwrap();
+    let lease = claim_one(&store, "w", now).await;
+    store
+        .save_progress(&lease, Progress { done: 1, total: 4 })
+        .await
+        .unwrap();
+    let unknown = SnippetId::random();
+    let states = store
+        .list_states(
+            &[running.id.clone(), expired.id.clone(), unknown],
+            now + secs(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        states.len(),
+        1,
+        "expired and unknown snippets have no state"
+    );
+    let (id, state) = &states[0];
+    assert_eq!(id, &running.id);
+    assert_eq!(state.state, JobState::Processing);
+    assert_eq!(state.progress, Some(Progress { done: 1, total: 4 }));
+    assert_eq!(state.attempts, 1);
+    assert!(store.list_states(&[], now).await.unwrap().is_empty());
+}
+
+async fn deletion_leaves_a_tombstone_with_its_reason(store: DynStore) {
+    let now = Utc::now();
+    let new = new_snippet("bye\n", now);
+    store.create_snippet(&new).await.unwrap();
+    assert!(
+        store
+            .delete_snippet(&new.id, GoneReason::Deleted, now)
+            .await
+            .unwrap()
+    );
+    assert!(store.snippet(&new.id).await.unwrap().is_none());
+    assert_eq!(
+        store.gone_reason(&new.id).await.unwrap(),
+        Some(GoneReason::Deleted)
+    );
+    assert!(
+        !store
+            .delete_snippet(&new.id, GoneReason::Deleted, now)
+            .await
+            .unwrap(),
+        "a second delete finds nothing"
+    );
+    assert!(
+        store
+            .claim_jobs("w", 10, now + secs(1), now + secs(30))
+            .await
+            .unwrap()
+            .is_empty(),
+        "its job went with it"
+    );
+    assert!(
+        !store
+            .delete_snippet(&SnippetId::random(), GoneReason::Deleted, now)
+            .await
+            .unwrap()
+    );
+}
+
+async fn a_burned_snippet_is_taken_by_exactly_one_reader(store: DynStore) {
+    let now = Utc::now();
+    let plain = new_snippet("keep\n", now);
+    store.create_snippet(&plain).await.unwrap();
+    assert!(
+        store.take_snippet(&plain.id, now).await.unwrap().is_none(),
+        "only burn-after-reading snippets can be taken"
+    );
+    assert!(store.snippet(&plain.id).await.unwrap().is_some());
+
+    let mut secret = new_snippet("secret\n", now);
+    secret.burn_after_reading = true;
+    store.create_snippet(&secret).await.unwrap();
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let id = secret.id.clone();
+            tokio::spawn(async move { store.take_snippet(&id, now).await.unwrap() })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for reader in readers {
+        if let Some(view) = reader.await.unwrap() {
+            taken.push(view);
+        }
+    }
+    assert_eq!(taken.len(), 1, "exactly one reader gets it");
+    assert_eq!(taken[0].code, "secret\n");
+    assert!(taken[0].burn_after_reading);
+    assert!(store.snippet(&secret.id).await.unwrap().is_none());
+    assert_eq!(
+        store.gone_reason(&secret.id).await.unwrap(),
+        Some(GoneReason::Burned)
     );
 }
 
@@ -491,7 +651,7 @@ async fn changing_the_language_queues_a_fresh_job_and_fences_the_old_one(store: 
             .await
             .unwrap()
     );
-    let view = store.snippet(&new.id).await.unwrap().unwrap();
+    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
     assert_eq!(view.language, "Python");
     assert_eq!(view.state, JobState::Queued);
     assert!(!store.complete_job(&old, "<old/>", 1, now).await.unwrap());
@@ -535,6 +695,10 @@ macro_rules! conformance_suite {
                 pruning_removes_old_job_records_but_keeps_outcomes,
                 expired_snippets_are_swept_and_remembered,
                 changing_the_language_queues_a_fresh_job_and_fences_the_old_one,
+                owners_and_visibility_decide_what_is_listed,
+                list_states_read_states_of_live_snippets_only,
+                deletion_leaves_a_tombstone_with_its_reason,
+                a_burned_snippet_is_taken_by_exactly_one_reader,
             );
         }
     };

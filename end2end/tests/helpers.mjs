@@ -4,7 +4,9 @@
 //   /            form#paste-form with textarea[name=code], input[name=language]
 //                over datalist#language-list (empty = auto-detect),
 //                input[name=filename], select[name=expires_in], button[type=submit];
-//                ul#recent > li[data-id] > a[href^="/s/"] + span.state (live, one EventSource)
+//                input[name=public] (List on the front page), input[name=burn_after_reading];
+//                ul#mine (the browser's own) and ul#recent (public) > li[data-id] >
+//                a[href^="/s/"] + span.state (live, one EventSource)
 //   /s/{id}      article#snippet[data-state=queued|processing|retrying|succeeded|failed]
 //                .state-label; pending: <progress> + pre.source (escaped source);
 //                succeeded: div.code-view > div.gutter (a.line-number#L{n}) +
@@ -41,8 +43,13 @@ export function snippetIdFromUrl(pageUrl) {
  * `request` is any APIRequestContext (the `request` fixture or `page.request`).
  * Returns the parsed `{ id, url, state }` body.
  */
-export async function submitViaApi(request, { code, language = 'auto', filename } = {}) {
+export async function submitViaApi(
+  request,
+  { code, language = 'auto', filename, visibility, burn_after_reading } = {},
+) {
   const data = { code, language };
+  if (visibility !== undefined) data.visibility = visibility;
+  if (burn_after_reading !== undefined) data.burn_after_reading = burn_after_reading;
   if (filename !== undefined) data.filename = filename;
   const response = await request.post('/api/snippets', { data });
   const bodyText = await response.text();
@@ -52,6 +59,7 @@ export async function submitViaApi(request, { code, language = 'auto', filename 
   expect(body.id, 'snippet id').toMatch(SNIPPET_ID_RE);
   expect(body.url, 'snippet url').toMatch(new RegExp(`(^|/)s/${body.id}$`));
   expect(body.state, 'initial state').toMatch(ANY_STATE_RE);
+  expect(body.owner_token, 'owner token').toMatch(/^[0-9A-Za-z]{32}$/);
   return body;
 }
 

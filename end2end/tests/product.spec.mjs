@@ -81,6 +81,7 @@ test('(p1) two home pages hold one stream each; a snippet submitted on one appea
     const form = pageB.locator('form#paste-form');
     await form.locator('textarea[name="code"]').fill(code);
     await form.locator('input[name="language"]').fill('Python');
+    await form.locator('input[name="public"]').check();
     await form.locator('button[type="submit"]').click();
     await pageB.waitForURL(isSnippetUrl);
     const id = snippetIdFromUrl(pageB.url());
@@ -278,4 +279,22 @@ test('(p7) a pending snippet page holds one stream', async ({ page, request, pla
   await waitSucceeded(page);
   expectSameText(await highlightedText(page), code, 'highlighted text');
   expect(await eventSources(page), 'EventSources created on the snippet page').toHaveLength(1);
+});
+
+test('(p8) a hash naming lines far past the end marks only the snippet\'s lines and the tab stays responsive', async ({
+  page,
+  request,
+}) => {
+  const code = Array.from({ length: 6 }, (_, i) => `x_${i} = ${i}`).join('\n') + `  # ${uniqueTag('clamp')}\n`;
+  const { id } = await submitViaApi(request, { code, language: 'python' });
+  await waitSucceededViaApi(request, id);
+  await page.goto(`/s/${id}#L1-L4294967295`);
+  await waitHydrated(page);
+  await waitSucceeded(page);
+  await expectMarked(page, [1, 2, 3, 4, 5, 6], 6);
+  // Still responsive: a click marks a line at once.
+  const started = Date.now();
+  await lineNumber(page, 3).click();
+  await expectMarked(page, [3], 6);
+  expect(Date.now() - started, 'ms to handle a click').toBeLessThan(5000);
 });

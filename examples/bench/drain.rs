@@ -88,6 +88,9 @@ async fn drain_once(url: &str, jobs: usize) -> (Duration, Duration) {
                 max_attempts: 5,
                 created_at: Utc::now(),
                 expires_at: None,
+                owner: None,
+                visibility: highlighter::domain::Visibility::Unlisted,
+                burn_after_reading: false,
             })
             .await
             .expect("enqueued");

@@ -57,6 +57,11 @@ impl Server {
             )
             .env("LEPTOS_SITE_ROOT", &files.site_root)
             .env("RUST_LOG", "warn")
+            // One load client stands for thousands of users: no per-client
+            // limits, and room for every stream the suite opens.
+            .env("HIGHLIGHTER_SUBMIT_PER_MINUTE", "0")
+            .env("HIGHLIGHTER_STREAMS_PER_CLIENT", "0")
+            .env("HIGHLIGHTER_MAX_STREAMS", "0")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -148,7 +153,8 @@ pub async fn submit(
 ) -> Result<String, String> {
     let response = client
         .post(format!("{base}/api/snippets"))
-        .json(&serde_json::json!({ "code": code, "filename": filename }))
+        // Public, so that every home page hears of it (`created`).
+        .json(&serde_json::json!({ "code": code, "filename": filename, "visibility": "public" }))
         .send()
         .await
         .map_err(|e| e.to_string())?;

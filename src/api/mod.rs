@@ -1,7 +1,7 @@
 //! Server functions: the page's calls to the server. Each is thin: parse
-//! the input into domain types, call the service, map the outcome to words
-//! a person understands. The REST API in `server/http` calls the same
-//! service, so both refuse the same input the same way.
+//! the input into domain types, call the service with the request's owner
+//! credentials, and map a refusal to the same HTTP status and the same
+//! sentence the REST API answers with (never a 500 for a person's mistake).
 
 use leptos::prelude::*;
 use leptos::server_fn::{
@@ -9,7 +9,7 @@ use leptos::server_fn::{
     error::{FromServerFnError, ServerFnErrorErr},
 };
 
-use crate::domain::{LanguageInfo, SnippetPage, SnippetSummary, UserError};
+use crate::domain::{LanguageInfo, SnippetPage, SnippetSummary, SnippetView, UserError};
 
 impl FromServerFnError for UserError {
     type Encoder = JsonEncoding;
@@ -24,95 +24,213 @@ impl FromServerFnError for UserError {
     }
 }
 
+/// What a server function needs from the request it answers.
 #[cfg(feature = "ssr")]
-fn app_state() -> Result<crate::server::AppState, UserError> {
-    use_context::<crate::server::AppState>()
-        .ok_or_else(|| UserError::new("The server is not set up to answer this request."))
-}
+mod request {
+    use axum::http::{StatusCode, header, request::Parts};
+    use leptos::prelude::*;
+    use leptos_axum::ResponseOptions;
 
-#[cfg(feature = "ssr")]
-fn internal(error: impl std::fmt::Debug) -> UserError {
-    tracing::error!(?error, "server function failed");
-    UserError::new("Something went wrong on our side; please try again in a moment.")
+    use crate::{
+        domain::{SnippetId, UserError},
+        server::{AppState, owner::Credentials, service::ServiceError},
+    };
+
+    pub fn state() -> Result<AppState, UserError> {
+        use_context::<AppState>()
+            .ok_or_else(|| UserError::new("The server is not set up to answer this request."))
+    }
+
+    pub fn parts() -> Option<Parts> {
+        use_context::<Parts>()
+    }
+
+    pub fn credentials() -> Credentials {
+        parts()
+            .map(|parts| Credentials::from_headers(&parts.headers))
+            .unwrap_or_default()
+    }
+
+    /// Refuses with `status` and `message`, as the REST API would.
+    pub fn refuse(status: StatusCode, message: impl Into<String>) -> UserError {
+        if let Some(options) = use_context::<ResponseOptions>() {
+            options.set_status(status);
+        }
+        UserError::new(message)
+    }
+
+    pub fn fail(error: ServiceError) -> UserError {
+        refuse(error.status(), error.user_message())
+    }
+
+    pub fn snippet_id(raw: &str) -> Result<SnippetId, UserError> {
+        SnippetId::parse(raw).map_err(|_| fail(ServiceError::NotFound))
+    }
+
+    /// Was the page this request comes from served over HTTPS? Then the
+    /// owner cookie is `Secure`.
+    pub fn over_https(state: &AppState) -> bool {
+        let from_https_page = parts()
+            .and_then(|p| {
+                p.headers
+                    .get(header::ORIGIN)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|o| o.starts_with("https://"))
+            })
+            .unwrap_or(false);
+        from_https_page
+            || state
+                .settings
+                .public_origin
+                .as_deref()
+                .is_some_and(|o| o.starts_with("https://"))
+    }
+
+    pub fn set_header(name: header::HeaderName, value: header::HeaderValue) {
+        if let Some(options) = use_context::<ResponseOptions>() {
+            options.append_header(name, value);
+        }
+    }
 }
 
 /// Stores a pasted snippet, queues its highlighting, and sends the browser
 /// to its page (a redirect for a plain form post, a client-side navigation
-/// when the app is running).
+/// when the app is running). The browser's owner key (a cookie, made on its
+/// first submit) owns it.
 #[server(prefix = "/rpc", endpoint = "submit")]
 pub async fn submit_snippet(
     code: String,
     language: Option<String>,
     filename: Option<String>,
     expires_in: Option<String>,
+    // The "List on the front page" and "Burn after reading" checkboxes.
+    public: Option<String>,
+    burn_after_reading: Option<String>,
 ) -> Result<String, UserError> {
-    use crate::server::service::SubmitError;
-    let state = app_state()?;
-    let expiry = crate::domain::Expiry::parse_field(expires_in.as_deref())
-        .map_err(|e| UserError::new(e.to_string()))?;
-    match state
-        .submit_raw(code, language.as_deref(), filename.as_deref(), expiry)
+    use crate::{
+        domain::{Expiry, Filename, LanguageRequest, SourceCode, Visibility},
+        server::{
+            owner::{self, OwnerSecret},
+            service::{ServiceError, Submission},
+        },
+    };
+    let state = request::state()?;
+    let invalid = |e| request::fail(ServiceError::Invalid(e));
+    let submission = Submission {
+        code: SourceCode::parse(code, state.settings.max_snippet_bytes).map_err(invalid)?,
+        language: LanguageRequest::parse(language.as_deref()),
+        filename: Filename::parse(filename.as_deref()).map_err(invalid)?,
+        expiry: Expiry::parse_field(expires_in.as_deref()).map_err(invalid)?,
+        visibility: Visibility::from_checkbox(public.as_deref()),
+        burn_after_reading: burn_after_reading
+            .as_deref()
+            .is_some_and(|v| !matches!(v.trim(), "" | "off" | "false")),
+    };
+    let secret = request::parts()
+        .and_then(|p| owner::cookie_secret(&p.headers))
+        .unwrap_or_else(OwnerSecret::random);
+    // (Re)set on every submit: a new browser gets its key, and a kept one
+    // lives another year.
+    request::set_header(
+        axum::http::header::SET_COOKIE,
+        owner::set_cookie(&secret, request::over_https(&state)),
+    );
+    let id = state
+        .submit(submission, secret.hash())
         .await
-    {
-        Ok(id) => {
-            leptos_axum::redirect(&id.url());
-            Ok(id.to_string())
-        }
-        Err(SubmitError::Store(e)) => Err(internal(e)),
-        Err(e) => Err(UserError::new(e.to_string())),
-    }
+        .map_err(request::fail)?;
+    leptos_axum::redirect(&id.url());
+    Ok(id.to_string())
 }
 
+/// What the page at `/s/{id}` shows this reader. Never burns anything.
 #[server(prefix = "/rpc", endpoint = "snippet")]
 pub async fn get_snippet(id: String) -> Result<SnippetPage, UserError> {
-    let state = app_state()?;
+    let state = request::state()?;
     let Ok(id) = crate::domain::SnippetId::parse(&id) else {
         return Ok(SnippetPage::Missing);
     };
-    state.lookup(&id).await.map_err(internal)
+    state
+        .page(&id, &request::credentials())
+        .await
+        .map_err(|e| request::fail(e.into()))
+}
+
+/// "Show it once": reads a burn-after-reading snippet, which deletes it.
+#[server(prefix = "/rpc", endpoint = "reveal")]
+pub async fn reveal_snippet(id: String) -> Result<SnippetView, UserError> {
+    let state = request::state()?;
+    let id = request::snippet_id(&id)?;
+    state
+        .read(&id, &request::credentials())
+        .await
+        .map_err(request::fail)
 }
 
 /// Highlights a snippet again in another language; the page follows live.
 #[server(prefix = "/rpc", endpoint = "language")]
 pub async fn change_language(id: String, language: String) -> Result<(), UserError> {
-    use crate::server::service::SubmitError;
-    let state = app_state()?;
-    let id = crate::domain::SnippetId::parse(&id).map_err(|e| UserError::new(e.to_string()))?;
-    match state.change_language(&id, &language).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(UserError::new("This snippet no longer exists.")),
-        Err(SubmitError::Store(e)) => Err(internal(e)),
-        Err(e) => Err(UserError::new(e.to_string())),
-    }
-}
-
-#[server(prefix = "/rpc", endpoint = "recent")]
-pub async fn recent_snippets() -> Result<Vec<SnippetSummary>, UserError> {
-    let state = app_state()?;
+    let state = request::state()?;
+    let id = request::snippet_id(&id)?;
     state
-        .store
-        .recent_snippets(20, chrono::Utc::now())
+        .change_language(&id, &request::credentials(), &language)
         .await
-        .map_err(internal)
-}
-
-#[server(prefix = "/rpc", endpoint = "languages")]
-pub async fn list_languages() -> Result<Vec<LanguageInfo>, UserError> {
-    let state = app_state()?;
-    Ok(state.languages.list().to_vec())
+        .map_err(request::fail)
 }
 
 /// "Try again" on a failed snippet: queues it anew. The page follows the
 /// new attempt live; without JavaScript the browser returns to the page.
 #[server(prefix = "/rpc", endpoint = "retry")]
 pub async fn retry_snippet(id: String) -> Result<(), UserError> {
-    let state = app_state()?;
-    let id = crate::domain::SnippetId::parse(&id).map_err(|e| UserError::new(e.to_string()))?;
-    match state.retry(&id).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(UserError::new(
-            "This snippet is not failed (or no longer exists), so there is nothing to try again.",
-        )),
-        Err(e) => Err(internal(e)),
+    let state = request::state()?;
+    let id = request::snippet_id(&id)?;
+    state
+        .retry(&id, &request::credentials())
+        .await
+        .map_err(request::fail)
+}
+
+/// Deletes a snippet for good. Owner only.
+#[server(prefix = "/rpc", endpoint = "delete")]
+pub async fn delete_snippet(id: String) -> Result<(), UserError> {
+    let state = request::state()?;
+    let id = request::snippet_id(&id)?;
+    state
+        .delete(&id, &request::credentials())
+        .await
+        .map_err(request::fail)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// The home page's lists: recent public snippets, and this browser's own.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SnippetLists {
+    pub recent: Vec<SnippetSummary>,
+    pub mine: Vec<SnippetSummary>,
+}
+
+#[server(prefix = "/rpc", endpoint = "lists")]
+pub async fn home_lists() -> Result<SnippetLists, UserError> {
+    let state = request::state()?;
+    let fail = |e: crate::server::store::StoreError| request::fail(e.into());
+    Ok(SnippetLists {
+        recent: state.recent().await.map_err(fail)?,
+        mine: state.mine(&request::credentials()).await.map_err(fail)?,
+    })
+}
+
+#[server(prefix = "/rpc", endpoint = "languages")]
+pub async fn list_languages() -> Result<Vec<LanguageInfo>, UserError> {
+    let state = request::state()?;
+    Ok(state.languages.list().to_vec())
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn refusals_outside_a_request_still_carry_the_sentence() {
+        let error = super::request::refuse(axum::http::StatusCode::FORBIDDEN, "No.");
+        assert_eq!(error.message, "No.");
     }
 }

@@ -1,27 +1,26 @@
-//! `/`: the paste form and the live list of recent snippets.
+//! `/`: the paste form, the reader's own snippets, and the live list of
+//! recent public snippets.
 //!
 //! The form is an `ActionForm` bound to a server function: with
 //! JavaScript off it is a plain POST answered by a redirect to the new
 //! snippet; with it on, the same request goes through `fetch` and the
-//! router navigates without a reload. The list holds ONE event stream
-//! (`/api/events`) for all its snippets and the snippets others submit.
+//! router navigates without a reload. Both lists live on ONE event stream
+//! (`/api/events`): the events of the snippets they show, `created` for
+//! new public snippets, `yours` for new snippets of this browser.
 
-use leptos::{either::Either, prelude::*};
+use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::snippet::LanguageList;
+use super::{lines_label, snippet::LanguageList};
 use crate::{
-    api::{SubmitSnippet, recent_snippets},
-    domain::SnippetSummary,
+    api::{SnippetLists, SubmitSnippet, home_lists},
+    domain::{JobState, LIST_LENGTH, SnippetEvent, SnippetSummary, Visibility},
 };
-
-/// Rows the list shows.
-const LIST_LENGTH: usize = 20;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
     let submit = ServerAction::<SubmitSnippet>::new();
-    let recent = Resource::new(|| (), |_| recent_snippets());
+    let lists = Resource::new(|| (), |_| home_lists());
     let error = move || {
         submit
             .value()
@@ -65,6 +64,14 @@ pub fn HomePage() -> impl IntoView {
                             <option value="604800">"in 1 week"</option>
                         </select>
                     </label>
+                    <label class="check" title="Unlisted snippets are reachable only by their link">
+                        <input type="checkbox" name="public" value="on"/>
+                        " List on the front page"
+                    </label>
+                    <label class="check" title="Deleted the first time someone else reads it">
+                        <input type="checkbox" name="burn_after_reading" value="on"/>
+                        " Burn after reading"
+                    </label>
                     <button type="submit" disabled=move || submit.pending().get()>
                         {move || if submit.pending().get() { "Submitting…" } else { "Highlight" }}
                     </button>
@@ -72,41 +79,50 @@ pub fn HomePage() -> impl IntoView {
                 <p class="form-error" role="alert">{error}</p>
             </ActionForm>
         </section>
-        <section class="recent">
-            <h2>"Recent snippets"</h2>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match recent.await {
-                        Ok(list) => Either::Left(view! { <LiveList initial=list/> }),
-                        Err(e) => Either::Right(view! { <p class="error">{e.message}</p> }),
-                    }
-                })}
-            </Suspense>
-        </section>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match lists.await {
+                    Ok(lists) => leptos::either::Either::Left(view! { <LiveLists initial=lists/> }),
+                    Err(e) => leptos::either::Either::Right(view! {
+                        <section class="recent"><p class="error">{e.message}</p></section>
+                    }),
+                }
+            })}
+        </Suspense>
     }
 }
 
-/// The recent snippets, kept live by one stream.
+/// The reader's snippets and the recent public ones, kept live by one
+/// stream.
 #[component]
-fn LiveList(initial: Vec<SnippetSummary>) -> impl IntoView {
-    let list = RwSignal::new(initial);
+fn LiveLists(initial: SnippetLists) -> impl IntoView {
+    let mine = RwSignal::new(initial.mine);
+    let recent = RwSignal::new(initial.recent);
     #[cfg(feature = "hydrate")]
     {
         Effect::new(move |_| {
-            let ids = list
-                .with_untracked(|l| l.iter().map(|s| s.id.to_string()).collect::<Vec<_>>())
-                .join(",");
+            let mut ids: Vec<String> = Vec::new();
+            for s in mine
+                .get_untracked()
+                .iter()
+                .chain(recent.get_untracked().iter())
+            {
+                let id = s.id.to_string();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
             let mut names = super::live::SNIPPET_EVENTS.to_vec();
-            names.push("created");
+            names.extend(["created", "yours", "deleted"]);
             super::live::listen(
-                format!("/api/events?snippets={ids}"),
+                format!("/api/events?snippets={}", ids.join(",")),
                 &names,
                 move |name, data| {
-                    if let Some(Ok(event)) = crate::domain::SnippetEvent::parse(name, data) {
+                    if let Some(Ok(event)) = SnippetEvent::parse(name, data) {
                         let id = serde_json::from_str::<serde_json::Value>(data)
                             .ok()
                             .and_then(|v| v.get("id")?.as_str().map(str::to_owned));
-                        list.update(|l| apply_to_list(l, id.as_deref(), event));
+                        apply_to_lists(name, id.as_deref(), event, mine, recent);
                     }
                     true
                 },
@@ -114,39 +130,68 @@ fn LiveList(initial: Vec<SnippetSummary>) -> impl IntoView {
         });
     }
     view! {
-        {move || {
-            let items = list.get();
-            if items.is_empty() {
-                Either::Left(view! {
-                    <p class="empty">"Nothing yet. Be the first to paste something."</p>
-                })
-            } else {
-                Either::Right(view! {
-                    <ul id="recent">
-                        {items.into_iter().map(|s| view! { <RecentRow s/> }).collect_view()}
-                    </ul>
-                })
-            }
-        }}
+        <Show when=move || mine.with(|m| !m.is_empty())>
+            <section class="mine">
+                <h2>"Your snippets"</h2>
+                <SnippetList list=mine list_id="mine"/>
+            </section>
+        </Show>
+        <section class="recent">
+            <h2>"Recent snippets"</h2>
+            <Show
+                when=move || recent.with(|r| !r.is_empty())
+                fallback=|| view! { <p class="empty">"Nothing listed yet. Tick “List on the front page” to share yours here."</p> }
+            >
+                <SnippetList list=recent list_id="recent"/>
+            </Show>
+        </section>
     }
 }
 
-/// Folds one pushed event into the list.
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-fn apply_to_list(
-    list: &mut Vec<SnippetSummary>,
+/// Folds one pushed event into both lists.
+#[cfg(feature = "hydrate")]
+fn apply_to_lists(
+    name: &str,
     id: Option<&str>,
-    event: crate::domain::SnippetEvent,
+    event: SnippetEvent,
+    mine: RwSignal<Vec<SnippetSummary>>,
+    recent: RwSignal<Vec<SnippetSummary>>,
 ) {
-    use crate::domain::{JobState, SnippetEvent};
     if let SnippetEvent::Created(summary) = event {
-        if !list.iter().any(|s| s.id == summary.id) {
-            list.insert(0, summary);
-            list.truncate(LIST_LENGTH);
+        if name == "yours" {
+            if summary.visibility == Visibility::Public {
+                recent.update(|l| insert_new(l, summary.clone()));
+            }
+            mine.update(|l| insert_new(l, summary));
+        } else {
+            recent.update(|l| insert_new(l, summary));
         }
         return;
     }
-    let Some(row) = id.and_then(|id| list.iter_mut().find(|s| s.id.as_str() == id)) else {
+    let Some(id) = id else { return };
+    for list in [mine, recent] {
+        list.update(|l| apply_to_list(l, id, &event));
+    }
+}
+
+/// Puts a new snippet on top of a list, once.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn insert_new(list: &mut Vec<SnippetSummary>, summary: SnippetSummary) {
+    if !list.iter().any(|s| s.id == summary.id) {
+        list.insert(0, summary);
+        list.truncate(LIST_LENGTH);
+    }
+}
+
+/// Folds one event about snippet `id` into a list: its row's state moves,
+/// or the row goes when the snippet is gone.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn apply_to_list(list: &mut Vec<SnippetSummary>, id: &str, event: &SnippetEvent) {
+    if matches!(event, SnippetEvent::Deleted(_)) {
+        list.retain(|s| s.id.as_str() != id);
+        return;
+    }
+    let Some(row) = list.iter_mut().find(|s| s.id.as_str() == id) else {
         return;
     };
     match event {
@@ -156,12 +201,12 @@ fn apply_to_list(
         }
         SnippetEvent::Progress(p) => {
             row.state = JobState::Processing;
-            row.progress = Some(p);
+            row.progress = Some(*p);
         }
         SnippetEvent::Highlighted(h) => {
             row.state = JobState::Succeeded;
             row.progress = None;
-            row.language = h.language;
+            row.language = h.language.clone();
         }
         SnippetEvent::Retrying(_) => {
             row.state = JobState::Retrying;
@@ -171,29 +216,46 @@ fn apply_to_list(
             row.state = JobState::Failed;
             row.progress = None;
         }
-        SnippetEvent::Created(_) => {}
+        SnippetEvent::Created(_) | SnippetEvent::Deleted(_) => {}
     }
 }
 
 #[component]
-fn RecentRow(s: SnippetSummary) -> impl IntoView {
+fn SnippetList(list: RwSignal<Vec<SnippetSummary>>, list_id: &'static str) -> impl IntoView {
+    view! {
+        <ul id=list_id class="snippet-list">
+            <For
+                each=move || list.get()
+                key=|s| (s.id.clone(), s.state, s.progress.map(|p| p.done), s.language.clone())
+                let:s
+            >
+                <Row s/>
+            </For>
+        </ul>
+    }
+}
+
+#[component]
+fn Row(s: SnippetSummary) -> impl IntoView {
     let title = s.filename.clone().unwrap_or_else(|| s.preview.clone());
     let when = s.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
     let state = match s.progress {
-        Some(p) if s.state == crate::domain::JobState::Processing => {
+        Some(p) if s.state == JobState::Processing => {
             format!("{} {}%", s.state.as_str(), p.percent())
         }
         _ => s.state.as_str().to_owned(),
     };
+    let unlisted = (s.visibility == Visibility::Unlisted).then_some("unlisted");
     view! {
         <li data-id=s.id.to_string()>
-            <A href=s.id.url()>
-                <span class="title">{title}</span>
-            </A>
-            <span class="language">{s.language}</span>
-            <span class="lines">{format!("{} lines", s.lines)}</span>
-            <span class=format!("state state-{}", s.state.as_str())>{state}</span>
-            <time>{when}</time>
+            <A href=s.id.url() attr:class="title">{title}</A>
+            <span class="meta">
+                <span class="language">{s.language}</span>
+                <span class="lines">{lines_label(s.lines)}</span>
+                {unlisted.map(|u| view! { <span class="visibility">{u}</span> })}
+                <time>{when}</time>
+                <span class=format!("state state-{}", s.state.as_str())>{state}</span>
+            </span>
         </li>
     }
 }
@@ -201,7 +263,7 @@ fn RecentRow(s: SnippetSummary) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Highlighted, JobState, SnippetEvent, SnippetId};
+    use crate::domain::{Deleted, GoneReason, Highlighted, SnippetId};
 
     fn summary(id: &str) -> SnippetSummary {
         SnippetSummary {
@@ -213,22 +275,19 @@ mod tests {
             state: JobState::Queued,
             progress: None,
             created_at: chrono::Utc::now(),
+            visibility: Visibility::Public,
         }
     }
 
     #[test]
-    fn new_snippets_go_on_top_and_results_update_their_row() {
+    fn new_snippets_go_on_top_results_update_their_row_and_deletions_drop_it() {
         let mut list = vec![summary("aaaaaaaaaaaa")];
-        apply_to_list(
-            &mut list,
-            None,
-            SnippetEvent::Created(summary("bbbbbbbbbbbb")),
-        );
+        insert_new(&mut list, summary("bbbbbbbbbbbb"));
         assert_eq!(list[0].id.as_str(), "bbbbbbbbbbbb");
         apply_to_list(
             &mut list,
-            Some("aaaaaaaaaaaa"),
-            SnippetEvent::Highlighted(Highlighted {
+            "aaaaaaaaaaaa",
+            &SnippetEvent::Highlighted(Highlighted {
                 html: String::new(),
                 language: "Rust".into(),
                 highlighted_in_ms: 1,
@@ -237,11 +296,15 @@ mod tests {
         assert_eq!(list[1].state, JobState::Succeeded);
         assert_eq!(list[1].language, "Rust");
         // A duplicate creation (a resync) changes nothing.
+        insert_new(&mut list, summary("bbbbbbbbbbbb"));
+        assert_eq!(list.len(), 2);
         apply_to_list(
             &mut list,
-            None,
-            SnippetEvent::Created(summary("bbbbbbbbbbbb")),
+            "bbbbbbbbbbbb",
+            &SnippetEvent::Deleted(Deleted {
+                reason: GoneReason::Deleted,
+            }),
         );
-        assert_eq!(list.len(), 2);
+        assert_eq!(list.len(), 1);
     }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{JobState, Progress, SnippetEvent, SnippetView};
+use crate::domain::{GoneReason, JobState, Progress, SnippetEvent, SnippetView};
 
 /// What a page shows of a snippet's job, updated by pushed events.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,6 +17,9 @@ pub struct LiveSnippet {
     pub html: Option<String>,
     pub error: Option<String>,
     pub highlighted_in_ms: Option<u64>,
+    /// Set when the snippet is deleted (or expires, or is burned) while
+    /// the page shows it.
+    pub gone: Option<GoneReason>,
 }
 
 impl LiveSnippet {
@@ -31,6 +34,7 @@ impl LiveSnippet {
             html: view.html.clone(),
             error: view.error.clone(),
             highlighted_in_ms: view.highlighted_in_ms,
+            gone: None,
         }
     }
 
@@ -85,6 +89,10 @@ impl LiveSnippet {
                 self.progress = None;
                 self.attempts = f.attempts;
                 self.error = Some(f.error);
+            }
+            SnippetEvent::Deleted(d) => {
+                self.gone = Some(d.reason);
+                self.progress = None;
             }
             SnippetEvent::Created(_) => {}
         }
@@ -156,7 +164,14 @@ pub fn listen(url: String, names: &[&str], mut on_event: impl FnMut(&str, &str) 
 
 /// The event names of one snippet's stream.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-pub const SNIPPET_EVENTS: [&str; 5] = ["state", "progress", "highlighted", "retrying", "failed"];
+pub const SNIPPET_EVENTS: [&str; 6] = [
+    "state",
+    "progress",
+    "highlighted",
+    "retrying",
+    "failed",
+    "deleted",
+];
 
 /// Follows one snippet until its result arrives.
 #[cfg(feature = "hydrate")]
@@ -198,6 +213,9 @@ mod tests {
             html: None,
             error: None,
             expires_at: None,
+            visibility: crate::domain::Visibility::Unlisted,
+            burn_after_reading: false,
+            is_owner: true,
         })
     }
 
@@ -239,5 +257,14 @@ mod tests {
         }));
         assert_eq!(live.state, JobState::Failed);
         assert_eq!(live.error.as_deref(), Some("timed out"));
+    }
+
+    #[test]
+    fn deletion_marks_the_page_gone() {
+        let mut live = pending();
+        live.apply(SnippetEvent::Deleted(crate::domain::Deleted {
+            reason: GoneReason::Deleted,
+        }));
+        assert_eq!(live.gone, Some(GoneReason::Deleted));
     }
 }

@@ -31,7 +31,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 // The reader's theme choice, applied before the first paint.
-                <script>
+                // It carries this response's CSP nonce: the policy allows no
+                // other inline script.
+                <script nonce=leptos::nonce::use_nonce()>
                     "try{var t=localStorage.getItem('highlighter-theme');if(t==='dark'||t==='light')document.documentElement.dataset.theme=t}catch(e){}"
                 </script>
                 <link rel="stylesheet" href="/pkg/highlighter.css"/>
@@ -64,6 +66,15 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// "1 line", "12 lines".
+pub fn lines_label(lines: u32) -> String {
+    if lines == 1 {
+        "1 line".to_owned()
+    } else {
+        format!("{lines} lines")
     }
 }
 

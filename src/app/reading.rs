@@ -22,6 +22,12 @@ pub fn parse_line_hash(hash: &str) -> Option<(u32, u32)> {
     (a > 0 && b > 0).then(|| (a.min(b), a.max(b)))
 }
 
+/// The part of `range` within a snippet of `total` lines, if any.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub fn clamp_range((from, to): (u32, u32), total: u32) -> Option<(u32, u32)> {
+    (from <= total).then(|| (from, to.min(total)))
+}
+
 #[cfg(feature = "hydrate")]
 fn document() -> Option<web_sys::Document> {
     web_sys::window()?.document()
@@ -50,7 +56,14 @@ pub fn mark_from_hash() {
         .ok()
         .flatten()
         .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
-    let Some((from, to)) = parse_line_hash(&hash) else {
+    // A hash may name lines far past the end (`#L1-L4294967295`): only
+    // the snippet's own lines are marked, so the loop below stays short.
+    let total = doc
+        .query_selector_all(".gutter .line-number")
+        .map(|l| l.length())
+        .unwrap_or(0);
+    let Some((from, to)) = parse_line_hash(&hash).and_then(|range| clamp_range(range, total))
+    else {
         if let Some(overlay) = overlay {
             overlay.set_hidden(true);
         }
@@ -127,5 +140,13 @@ mod tests {
         assert_eq!(parse_line_hash("#L0"), None);
         assert_eq!(parse_line_hash("#top"), None);
         assert_eq!(parse_line_hash(""), None);
+    }
+
+    #[test]
+    fn ranges_are_clamped_to_the_snippets_lines() {
+        let huge = parse_line_hash("#L1-L4294967295").unwrap();
+        assert_eq!(clamp_range(huge, 12), Some((1, 12)));
+        assert_eq!(clamp_range((20, 30), 12), None);
+        assert_eq!(clamp_range((3, 5), 12), Some((3, 5)));
     }
 }

@@ -3,16 +3,24 @@
 //! progress bar, and the result is swapped in the moment it is pushed.
 //! Reading aids: line numbers outside the code's text (so copying never
 //! takes them), `#L10` / `#L10-L20` anchors, copy, raw and download.
+//!
+//! Only the owner (cookie or token) sees the controls that change the
+//! snippet: the language, "Try again", and Delete (with a confirm step that
+//! works without JavaScript). A burn-after-reading snippet is sealed for
+//! everyone else until they ask to read it, once.
 
-use leptos::{either::EitherOf4, prelude::*};
-use leptos_meta::Title;
+use leptos::{
+    either::{Either, EitherOf5},
+    prelude::*,
+};
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use super::{NotFound, live::LiveSnippet, set_status};
 use crate::{
-    api::{ChangeLanguage, RetrySnippet, get_snippet},
-    domain::{JobState, SnippetPage as Page, SnippetView},
+    api::{ChangeLanguage, DeleteSnippet, RetrySnippet, get_snippet},
+    domain::{GoneReason, JobState, SealedSnippet, SnippetPage as Page, SnippetView, Visibility},
 };
 
 #[component]
@@ -24,17 +32,24 @@ pub fn SnippetPage() -> impl IntoView {
         |id| async move { get_snippet(id).await.map(PageData::new) },
     );
     view! {
+        // Ids in URLs are secrets: snippet pages stay out of search engines.
+        <Meta name="robots" content="noindex, nofollow"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match snippet.await {
                     Ok(PageData { page: Page::Found(view), html }) => {
-                        EitherOf4::A(view! { <SnippetBody view html/> })
+                        EitherOf5::A(view! { <SnippetBody view html live=true/> })
                     }
-                    Ok(PageData { page: Page::Missing, .. }) => EitherOf4::B(view! { <NotFound/> }),
-                    Ok(PageData { page: Page::Expired, .. }) => EitherOf4::C(view! { <Gone/> }),
+                    Ok(PageData { page: Page::Sealed(sealed), .. }) => {
+                        EitherOf5::B(view! { <Sealed sealed/> })
+                    }
+                    Ok(PageData { page: Page::Gone(reason), .. }) => {
+                        EitherOf5::C(view! { <Gone reason/> })
+                    }
+                    Ok(PageData { page: Page::Missing, .. }) => EitherOf5::D(view! { <NotFound/> }),
                     Err(e) => {
                         set_status(503);
-                        EitherOf4::D(view! {
+                        EitherOf5::E(view! {
                             <section class="message">
                                 <h1>"Cannot show this snippet right now"</h1>
                                 <p>{e.message}</p>
@@ -72,54 +87,117 @@ impl PageData {
 }
 
 #[component]
-fn Gone() -> impl IntoView {
+fn Gone(reason: GoneReason) -> impl IntoView {
     set_status(410);
+    let heading = match reason {
+        GoneReason::Expired => "This snippet has expired",
+        GoneReason::Deleted => "This snippet was deleted",
+        GoneReason::Burned => "This snippet was burned after reading",
+    };
     view! {
-        <Title text="Expired · Highlighter"/>
-        <section class="message gone">
-            <h1>"This snippet has expired"</h1>
-            <p>"Its author gave it a limited life, and it is over: the code was deleted. "
-                <a href="/">"Paste something new"</a> "?"</p>
+        <Title text="Gone · Highlighter"/>
+        <section class="message gone" data-reason=reason.as_str()>
+            <h1>{heading}</h1>
+            <p>{reason.message()} " " <a href="/">"Paste something new"</a> "?"</p>
         </section>
     }
 }
 
+/// A burn-after-reading snippet, seen by someone who is not its owner:
+/// nothing of its content until they ask for it. With JavaScript the code
+/// is fetched and shown here; without, the form posts to `/s/{id}/reveal`,
+/// which answers the code as plain text. Either way it is then deleted.
 #[component]
-fn SnippetBody(view: SnippetView, html: Option<String>) -> impl IntoView {
+fn Sealed(sealed: SealedSnippet) -> impl IntoView {
+    let revealed = RwSignal::new(None::<Result<SnippetView, String>>);
+    let pending = RwSignal::new(false);
+    let id = sealed.id.to_string();
+    let on_submit = {
+        let id = id.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            if pending.get_untracked() {
+                return;
+            }
+            pending.set(true);
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                let result = crate::api::reveal_snippet(id).await.map_err(|e| e.message);
+                revealed.set(Some(result));
+                pending.set(false);
+            });
+        }
+    };
+    let title = sealed
+        .filename
+        .clone()
+        .unwrap_or_else(|| format!("Snippet {}", sealed.id));
+    let action = format!("/s/{id}/reveal");
+    view! {
+        {move || match revealed.get() {
+            Some(Ok(view)) => {
+                let html = view.html.clone();
+                Either::Left(view! { <SnippetBody view html live=false/> })
+            }
+            other => Either::Right(view! {
+                <Title text=format!("{title} · Highlighter")/>
+                <section class="message sealed">
+                    <h1>{title.clone()}</h1>
+                    <p class="sealed-info">
+                        {format!("{} · {}", sealed.language, super::lines_label(sealed.lines))}
+                    </p>
+                    <p>"This snippet can be read only once: showing it deletes it, for you and for everyone."</p>
+                    <form method="post" action=action.clone() on:submit=on_submit.clone()>
+                        <button id="reveal" type="submit" disabled=move || pending.get()>"Show it once"</button>
+                    </form>
+                    {other.and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                </section>
+            }),
+        }}
+    }
+}
+
+#[component]
+fn SnippetBody(view: SnippetView, html: Option<String>, live: bool) -> impl IntoView {
     let mut initial = LiveSnippet::from_view(&view);
     if view.state == JobState::Succeeded {
         // Hydrating, there is no HTML here: the page already shows it.
         initial.html = Some(html.unwrap_or_default());
     }
-    let live = RwSignal::new(initial);
+    let live_snippet = RwSignal::new(initial);
+    let live_state = live_snippet;
     // Bumped whenever the snippet is queued anew, to follow the new run.
     let generation = RwSignal::new(0u32);
     let retry = ServerAction::<RetrySnippet>::new();
     let relanguage = ServerAction::<ChangeLanguage>::new();
+    let delete = ServerAction::<DeleteSnippet>::new();
     Effect::new(move |_| {
         let retried = matches!(retry.value().get(), Some(Ok(())));
         let changed = matches!(relanguage.value().get(), Some(Ok(())));
         if retried || changed {
-            live.update(LiveSnippet::requeued);
+            live_state.update(LiveSnippet::requeued);
             generation.update(|g| *g += 1);
         }
     });
     #[cfg(feature = "hydrate")]
-    {
+    if live {
         let id = view.id.clone();
         Effect::new(move |_| {
             generation.track();
-            if !live.with_untracked(|l| l.state.is_final()) {
-                super::live::follow(id.clone(), live);
+            if !live_state.with_untracked(|l| l.state.is_final() || l.gone.is_some()) {
+                super::live::follow(id.clone(), live_state);
             }
         });
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = live;
     let action_error = move || {
         retry
             .value()
             .get()
             .and_then(|r| r.err())
             .or_else(|| relanguage.value().get().and_then(|r| r.err()))
+            .or_else(|| delete.value().get().and_then(|r| r.err()))
             .map(|e| e.message)
     };
     let id_text = StoredValue::new(view.id.to_string());
@@ -127,77 +205,106 @@ fn SnippetBody(view: SnippetView, html: Option<String>) -> impl IntoView {
         .filename
         .clone()
         .unwrap_or_else(|| format!("Snippet {}", view.id));
-    let lines = SnippetView::line_count(&view.code);
+    let lines = view.line_count();
     let code = StoredValue::new(view.code.clone());
-    let state = move || live.with(|l| l.state);
+    let state = move || live_state.with(|l| l.state);
     let pending = move || !state().is_final();
     let raw_href = format!("/s/{}/raw", view.id);
     let download_href = format!("/s/{}/download", view.id);
     let expires = view
         .expires_at
         .map(|at| format!("expires {}", at.format("%Y-%m-%d %H:%M UTC")));
+    let is_owner = view.is_owner;
+    let visibility = match view.visibility {
+        Visibility::Public => "public",
+        Visibility::Unlisted => "unlisted",
+    };
+    let burns = view.burn_after_reading.then_some("burns after reading");
+    let current_language = view.language.clone();
+    let gone = move || live_state.with(|l| l.gone);
     view! {
         <Title text=format!("{title} · Highlighter")/>
-        <article id="snippet" data-state=move || state().as_str()>
+        <Show
+            when=move || gone().is_none()
+            fallback=move || view! { <Gone reason=gone().unwrap_or(GoneReason::Deleted)/> }
+        >
+        <article id="snippet" data-state=move || state().as_str() data-owner=is_owner.to_string()>
             <header class="snippet-head">
-                <h1>{title}</h1>
-                <span class="language">{move || live.with(|l| l.language.clone())}</span>
-                <span class="lines">{format!("{lines} lines")}</span>
-                {expires.map(|e| view! { <span class="expires">{e}</span> })}
+                <h1>{title.clone()}</h1>
+                <span class="language">{move || live_state.with(|l| l.language.clone())}</span>
+                <span class="lines">{super::lines_label(lines)}</span>
+                <span class="visibility">{visibility}</span>
+                {burns.map(|b| view! { <span class="burns">{b}</span> })}
+                {expires.clone().map(|e| view! { <span class="expires">{e}</span> })}
                 <span class=move || format!("state-label state-{}", state().as_str()) role="status">
-                    {move || live.with(LiveSnippet::label)}
+                    {move || live_state.with(LiveSnippet::label)}
                 </span>
                 <span class="tools">
                     <CopyButton code/>
-                    <a id="raw" href=raw_href rel="external">"Raw"</a>
-                    <a id="download" href=download_href rel="external" download>"Download"</a>
+                    <a id="raw" href=raw_href.clone() rel="external">"Raw"</a>
+                    <a id="download" href=download_href.clone() rel="external" download>"Download"</a>
                 </span>
             </header>
-            <ActionForm action=relanguage attr:class="language-form">
-                <input type="hidden" name="id" value=move || id_text.get_value()/>
-                <label>
-                    "Language "
-                    <input
-                        name="language"
-                        list="language-list"
-                        placeholder=view.language.clone()
-                        autocomplete="off"
-                        required
-                    />
-                </label>
-                <LanguageList/>
-                <button type="submit" disabled=move || relanguage.pending().get()>"Re-highlight"</button>
-            </ActionForm>
+            {is_owner.then(|| {
+                let current_language = current_language.clone();
+                view! {
+                <div class="owner-controls">
+                    <ActionForm action=relanguage attr:class="language-form">
+                        <input type="hidden" name="id" value=move || id_text.get_value()/>
+                        <label>
+                            "Language "
+                            <input
+                                name="language"
+                                list="language-list"
+                                placeholder=current_language
+                                autocomplete="off"
+                                required
+                            />
+                        </label>
+                        <LanguageList/>
+                        <button type="submit" disabled=move || relanguage.pending().get()>"Re-highlight"</button>
+                    </ActionForm>
+                    <details class="delete">
+                        <summary>"Delete…"</summary>
+                        <ActionForm action=delete attr:class="delete-form">
+                            <input type="hidden" name="id" value=move || id_text.get_value()/>
+                            <span>"Delete this snippet for good? Its link will stop working."</span>
+                            <button id="delete" type="submit" disabled=move || delete.pending().get()>"Delete"</button>
+                        </ActionForm>
+                    </details>
+                </div>
+            }})}
             <Show when=pending>
                 <progress
                     max="100"
-                    value=move || live.with(|l| l.progress.map(|p| p.percent()).unwrap_or(0))
+                    value=move || live_state.with(|l| l.progress.map(|p| p.percent()).unwrap_or(0))
                 ></progress>
             </Show>
-            <Show when=move || live.with(|l| l.attempts > 1 && !l.state.is_final() || l.state == JobState::Retrying)>
+            <Show when=move || live_state.with(|l| l.attempts > 1 && !l.state.is_final() || l.state == JobState::Retrying)>
                 <p class="attempts">
-                    {move || live.with(|l| format!("Attempt {} of {}", l.attempts.max(1), l.max_attempts))}
+                    {move || live_state.with(|l| format!("Attempt {} of {}", l.attempts.max(1), l.max_attempts))}
                 </p>
             </Show>
-            <Show when=move || live.with(|l| l.error.is_some())>
+            <Show when=move || live_state.with(|l| l.error.is_some())>
                 <p class="error" role="alert">
-                    {move || live.with(|l| l.error.clone().unwrap_or_default())}
+                    {move || live_state.with(|l| l.error.clone().unwrap_or_default())}
                 </p>
             </Show>
-            <Show when=move || state() == JobState::Failed>
+            <Show when=move || is_owner && state() == JobState::Failed>
                 <ActionForm action=retry attr:class="retry-form">
                     <input type="hidden" name="id" value=move || id_text.get_value()/>
                     <button type="submit" disabled=move || retry.pending().get()>"Try again"</button>
                 </ActionForm>
             </Show>
             <p class="form-error" role="alert">{action_error}</p>
-            {move || match live.with(|l| l.html.clone()) {
+            {move || match live_state.with(|l| l.html.clone()) {
                 Some(html) if state() == JobState::Succeeded => {
-                    leptos::either::Either::Left(view! { <CodeView html lines/> })
+                    Either::Left(view! { <CodeView html lines/> })
                 }
-                _ => leptos::either::Either::Right(view! { <pre class="source">{code.get_value()}</pre> }),
+                _ => Either::Right(view! { <pre class="source">{code.get_value()}</pre> }),
             }}
         </article>
+        </Show>
     }
 }
 

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{JobState, Progress, SnippetId, SnippetSummary};
+use super::{GoneReason, JobState, Progress, SnippetId, SnippetSummary};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StateChanged {
@@ -38,6 +38,11 @@ pub struct Failed {
     pub attempts: u32,
 }
 
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deleted {
+    pub reason: GoneReason,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum SnippetEvent {
     /// Where the job stands. Always the first event of a connection.
@@ -50,8 +55,12 @@ pub enum SnippetEvent {
     Retrying(Retrying),
     /// Final: no more attempts. A stream ends after it.
     Failed(Failed),
-    /// A new snippet (on the all-snippets stream only).
+    /// A new snippet (on the list stream only: `created` for a public one,
+    /// `yours` for one of the stream's owner).
     Created(SnippetSummary),
+    /// Final: the snippet is gone (deleted, expired, or burned after its
+    /// one reading). A stream ends after it; lists drop the row.
+    Deleted(Deleted),
 }
 
 #[derive(Serialize)]
@@ -81,12 +90,16 @@ impl SnippetEvent {
             SnippetEvent::Retrying(_) => "retrying",
             SnippetEvent::Failed(_) => "failed",
             SnippetEvent::Created(_) => "created",
+            SnippetEvent::Deleted(_) => "deleted",
         }
     }
 
     /// After a final event nothing more happens to the snippet on its own.
     pub fn is_final(&self) -> bool {
-        matches!(self, SnippetEvent::Highlighted(_) | SnippetEvent::Failed(_))
+        matches!(
+            self,
+            SnippetEvent::Highlighted(_) | SnippetEvent::Failed(_) | SnippetEvent::Deleted(_)
+        )
     }
 
     /// What a list of snippets is sent instead of this event: the same,
@@ -117,6 +130,7 @@ impl SnippetEvent {
             SnippetEvent::Highlighted(body) => json(id, body),
             SnippetEvent::Retrying(body) => json(id, body),
             SnippetEvent::Failed(body) => json(id, body),
+            SnippetEvent::Deleted(body) => json(id, body),
             // A summary carries its id already.
             SnippetEvent::Created(body) => serde_json::to_string(body)
                 .expect("event payloads are plain data and always serialise"),
@@ -132,7 +146,8 @@ impl SnippetEvent {
             "highlighted" => serde_json::from_str(data).map(SnippetEvent::Highlighted),
             "retrying" => serde_json::from_str(data).map(SnippetEvent::Retrying),
             "failed" => serde_json::from_str(data).map(SnippetEvent::Failed),
-            "created" => serde_json::from_str(data).map(SnippetEvent::Created),
+            "created" | "yours" => serde_json::from_str(data).map(SnippetEvent::Created),
+            "deleted" => serde_json::from_str(data).map(SnippetEvent::Deleted),
             _ => return None,
         })
     }

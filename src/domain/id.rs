@@ -14,6 +14,7 @@ const LEN: usize = 12;
 /// The public identifier of a snippet, as it appears in `/s/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(value_type = String, pattern = "^[0-9A-Za-z]{12}$"))]
 pub struct SnippetId(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

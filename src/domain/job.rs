@@ -8,6 +8,7 @@ use std::fmt;
 /// Every state names who moves a job out of it; nothing else may.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum JobState {
     /// Waiting to be claimed. Left by a worker's claim, which moves it to
     /// `Processing` under a lease.
@@ -65,6 +66,7 @@ impl fmt::Display for JobState {
 
 /// Lines highlighted so far out of all lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Progress {
     pub done: u32,
     pub total: u32,

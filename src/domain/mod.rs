@@ -10,13 +10,16 @@
 mod event;
 mod id;
 mod job;
+mod privacy;
 pub mod source;
 mod view;
 
-pub use event::{Failed, Highlighted, Retrying, SnippetEvent, StateChanged};
+pub use event::{Deleted, Failed, Highlighted, Retrying, SnippetEvent, StateChanged};
 pub use id::{InvalidSnippetId, SnippetId};
 pub use job::{JobState, Progress};
+pub use privacy::{GoneReason, Visibility};
 pub use source::{Expiry, Filename, LanguageRequest, SourceCode, SourceError};
 pub use view::{
-    LanguageInfo, SnippetPage, SnippetSummary, SnippetView, UserError, language_options_html,
+    LIST_LENGTH, LanguageInfo, SealedSnippet, SnippetPage, SnippetSummary, SnippetView, UserError,
+    language_options_html,
 };

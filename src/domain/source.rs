@@ -22,7 +22,9 @@ pub enum SourceError {
     NotUtf8,
     #[error("The file name is too long: at most 255 characters.")]
     FilenameTooLong,
-    #[error("The file name must be a plain name, without slashes or control characters.")]
+    #[error(
+        "The file name must be a plain name, without slashes, control characters or text-direction overrides."
+    )]
     FilenameInvalid,
     #[error(
         "`expires_in` must be a number of seconds from 60 (one minute) to 31536000 (one year), or null for never."
@@ -75,8 +77,12 @@ impl SourceCode {
         &self.0
     }
 
-    pub fn into_inner(self) -> String {
-        self.0
+    pub fn line_count(&self) -> u32 {
+        line_count(&self.0)
+    }
+
+    pub fn preview(&self) -> String {
+        preview(&self.0)
     }
 }
 
@@ -94,7 +100,12 @@ impl Filename {
         if name.chars().count() > 255 {
             return Err(SourceError::FilenameTooLong);
         }
-        if name.contains(['/', '\\']) || name.chars().any(char::is_control) || name == ".." {
+        if name.contains(['/', '\\'])
+            || name
+                .chars()
+                .any(|c| c.is_control() || is_direction_override(c))
+            || name == ".."
+        {
             return Err(SourceError::FilenameInvalid);
         }
         Ok(Some(Filename(name.to_owned())))
@@ -112,6 +123,36 @@ impl Filename {
             _ => &self.0,
         }
     }
+}
+
+/// Characters that reorder the text around them when displayed: a name
+/// such as `invoice\u{202E}fdp.exe` would read as `invoiceexe.pdf`.
+fn is_direction_override(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Lines as a person counts them: a last line without a newline counts.
+pub fn line_count(code: &str) -> u32 {
+    let newlines = code.bytes().filter(|&b| b == b'\n').count();
+    let unterminated = usize::from(!code.is_empty() && !code.ends_with('\n'));
+    u32::try_from(newlines + unterminated).unwrap_or(u32::MAX)
+}
+
+/// The first non-blank line, cut to a length that fits a list row: how a
+/// list shows a snippet that has no file name. Applying it twice changes
+/// nothing.
+pub fn preview(code: &str) -> String {
+    const MAX_CHARS: usize = 80;
+    let line = code
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let mut out: String = line.chars().take(MAX_CHARS).collect();
+    if line.chars().nth(MAX_CHARS).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// How long a snippet lives: `None` is forever.
@@ -218,6 +259,32 @@ mod tests {
             Filename::parse(Some("a\nb")),
             Err(SourceError::FilenameInvalid)
         );
+        for trick in ["invoice\u{202E}fdp.exe", "a\u{2066}b.rs", "x\u{202A}.py"] {
+            assert_eq!(
+                Filename::parse(Some(trick)),
+                Err(SourceError::FilenameInvalid),
+                "{trick:?}"
+            );
+        }
+        assert!(Filename::parse(Some("résumé.md")).unwrap().is_some());
+    }
+
+    #[test]
+    fn line_counting_matches_the_corpus_manifest_rule() {
+        assert_eq!(line_count("a\nb\n"), 2);
+        assert_eq!(line_count("a\nb"), 2);
+        assert_eq!(line_count("a\r\nb"), 2);
+        assert_eq!(line_count("\n"), 1);
+        assert_eq!(line_count(""), 0);
+    }
+
+    #[test]
+    fn preview_skips_blank_lines_cuts_long_ones_and_is_idempotent() {
+        assert_eq!(preview("\n\n  fn main() {}\n"), "fn main() {}");
+        let long = "x".repeat(100);
+        let cut = preview(&long);
+        assert_eq!(cut.chars().count(), 81);
+        assert_eq!(preview(&cut), cut);
     }
 
     #[test]

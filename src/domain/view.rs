@@ -3,11 +3,18 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{JobState, Progress, SnippetId};
+use super::{
+    Failed, GoneReason, Highlighted, JobState, Progress, SnippetEvent, SnippetId, StateChanged,
+    Visibility,
+};
+
+/// Rows the home page's lists show (recent, and the reader's own).
+pub const LIST_LENGTH: usize = 20;
 
 /// Everything known about one snippet, read in one go from the database:
 /// the snapshot a page renders and a stream starts from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SnippetView {
     pub id: SnippetId,
     /// The engine's name for the grammar, e.g. `Rust`.
@@ -31,6 +38,28 @@ pub struct SnippetView {
     /// When the snippet expires; `None` is never.
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// Listed on the front page, or reachable only by its link.
+    #[serde(default)]
+    pub visibility: Visibility,
+    /// Deleted by the first reading of someone who is not its owner.
+    #[serde(default)]
+    pub burn_after_reading: bool,
+    /// Whether the request that read this holds the owner's credentials
+    /// (cookie or bearer token): the owner's controls show only then.
+    #[serde(default)]
+    pub is_owner: bool,
+}
+
+/// What a reader who is not the owner sees of a burn-after-reading
+/// snippet before choosing to read it: enough to know what it is, none of
+/// its content. Link previewers that fetch the page burn nothing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SealedSnippet {
+    pub id: SnippetId,
+    pub language: String,
+    pub filename: Option<String>,
+    pub lines: u32,
+    pub created_at: DateTime<Utc>,
 }
 
 /// What a snippet page finds: the snippet, or why there is none.
@@ -40,8 +69,11 @@ pub struct SnippetView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum SnippetPage {
     Found(SnippetView),
-    /// It existed and expired (410 Gone).
-    Expired,
+    /// Burn after reading, and the reader is not the owner: shown only
+    /// when they ask for it, once.
+    Sealed(SealedSnippet),
+    /// It existed and is gone, for this reason (410 Gone).
+    Gone(GoneReason),
     /// It never existed (404).
     Missing,
 }
@@ -51,11 +83,32 @@ impl SnippetView {
         self.expires_at.is_some_and(|at| at <= now)
     }
 
-    /// Lines as a person counts them: a last line without a newline counts.
-    pub fn line_count(code: &str) -> u32 {
-        let newlines = code.bytes().filter(|&b| b == b'\n').count();
-        let unterminated = usize::from(!code.is_empty() && !code.ends_with('\n'));
-        u32::try_from(newlines + unterminated).unwrap_or(u32::MAX)
+    /// The events that tell a new stream where this snapshot stands: its
+    /// state, then its result if it has one.
+    pub fn snapshot_events(&self) -> Vec<SnippetEvent> {
+        let mut events = vec![SnippetEvent::State(StateChanged {
+            state: self.state,
+            progress: self.progress,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
+        })];
+        match self.state {
+            JobState::Succeeded => events.push(SnippetEvent::Highlighted(Highlighted {
+                html: self.html.clone().unwrap_or_default(),
+                language: self.language.clone(),
+                highlighted_in_ms: self.highlighted_in_ms.unwrap_or(0),
+            })),
+            JobState::Failed => events.push(SnippetEvent::Failed(Failed {
+                error: self.error.clone().unwrap_or_default(),
+                attempts: self.attempts,
+            })),
+            _ => {}
+        }
+        events
+    }
+
+    pub fn line_count(&self) -> u32 {
+        super::source::line_count(&self.code)
     }
 }
 
@@ -71,10 +124,13 @@ pub struct SnippetSummary {
     pub state: JobState,
     pub progress: Option<Progress>,
     pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub visibility: Visibility,
 }
 
 /// One grammar the engine knows, with the other names it answers to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LanguageInfo {
     pub name: String,
     pub aliases: Vec<String>,
@@ -101,9 +157,13 @@ pub fn language_options_html<'a>(names: impl IntoIterator<Item = &'a str>) -> St
 
 /// An error a person can act on, carried from a server function to the
 /// page. The message is the whole story; causes go to the log.
+///
+/// On the wire it is `{"error": "<sentence>"}`, the same body the REST API
+/// answers with, under the same HTTP status.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{message}")]
 pub struct UserError {
+    #[serde(rename = "error")]
     pub message: String,
 }
 

@@ -4,17 +4,23 @@
 //! - `telemetry.rs`: logging.
 //! - `startup.rs`: settings -> store -> workers -> hub -> router; the
 //!   [`Application`](startup::Application) tests spawn on port 0.
-//! - `service.rs`: shared state and the submit operation.
-//! - `store/`: the [`Store`](store::Store) trait and its SQLite driver.
+//! - `service.rs`: shared state and the operations both front doors use
+//!   (submit, read, change, delete), with one error type for both.
+//! - `owner.rs`: owner secrets, their hashes, the owner cookie.
+//! - `store/`: the [`Store`](store::Store) trait, its SQLite and
+//!   PostgreSQL drivers.
 //! - `jobs/`: workers and maintenance loops.
 //! - `highlight/`: engines, languages, the theme stylesheet.
-//! - `events/`: the in-process event hub.
-//! - `http/`: REST, SSE and health routes.
+//! - `events/`: the in-process hub, and the bus and relay that carry
+//!   events between nodes.
+//! - `http/`: the accept loop, the security and limit layers, REST, SSE,
+//!   health and the OpenAPI document.
 
 pub mod events;
 pub mod highlight;
 pub mod http;
 pub mod jobs;
+pub mod owner;
 pub mod service;
 pub mod settings;
 pub mod startup;

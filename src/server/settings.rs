@@ -5,7 +5,11 @@
 //! (cargo-leptos reads its *build* settings from `Cargo.toml`; this file
 //! is ours alone.)
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 use clap::Parser;
 use serde::Deserialize;
@@ -156,6 +160,51 @@ pub struct SettingsLayer {
     /// The built site (JS, WASM, CSS) [default: LEPTOS_SITE_ROOT, else target/site].
     #[arg(long, env = "HIGHLIGHTER_SITE_ROOT", value_name = "DIR")]
     pub site_root: Option<PathBuf>,
+
+    /// The site's public origin, e.g. https://paste.example.com: state-changing requests from any other origin are refused, and the owner cookie is Secure when it is https [default: none; the Host a request was sent to counts as the site].
+    #[arg(long, env = "HIGHLIGHTER_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Snippets one client may submit per minute, on average; 0 turns the limit off [default: 30].
+    #[arg(long, env = "HIGHLIGHTER_SUBMIT_PER_MINUTE", value_name = "N")]
+    pub submit_per_minute: Option<u32>,
+
+    /// Snippets one client may submit at once before the per-minute rate applies [default: 10].
+    #[arg(long, env = "HIGHLIGHTER_SUBMIT_BURST", value_name = "N")]
+    pub submit_burst: Option<u32>,
+
+    /// Proxies whose X-Forwarded-For is believed, as addresses or CIDR blocks, comma-separated [default: none].
+    #[arg(
+        long,
+        env = "HIGHLIGHTER_TRUSTED_PROXIES",
+        value_name = "CIDR,...",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
+
+    /// Event streams one client may hold open at once; 0 turns the limit off [default: 16].
+    #[arg(long, env = "HIGHLIGHTER_STREAMS_PER_CLIENT", value_name = "N")]
+    pub streams_per_client: Option<u32>,
+
+    /// Event streams this node holds open at once; 0 turns the limit off [default: 20000].
+    #[arg(long, env = "HIGHLIGHTER_MAX_STREAMS", value_name = "N")]
+    pub max_streams: Option<u32>,
+
+    /// Seconds a connection may take to send its request headers, and may stay idle between requests; 0 turns it off [default: 10].
+    #[arg(long, env = "HIGHLIGHTER_HEADER_TIMEOUT_SECS", value_name = "SECS")]
+    pub header_timeout_secs: Option<f64>,
+
+    /// Bytes an event stream may have waiting for a slow client before it is told to resync and closed [default: 1048576].
+    #[arg(long, env = "HIGHLIGHTER_STREAM_BUFFER_BYTES", value_name = "BYTES")]
+    pub stream_buffer_bytes: Option<usize>,
+
+    /// Largest answer read from the remote engine, in bytes [default: 33554432].
+    #[arg(
+        long,
+        env = "HIGHLIGHTER_REMOTE_MAX_RESPONSE_BYTES",
+        value_name = "BYTES"
+    )]
+    pub remote_max_response_bytes: Option<usize>,
 }
 
 macro_rules! merge_fields {
@@ -193,6 +242,15 @@ impl SettingsLayer {
             engine,
             remote_url,
             site_root,
+            public_url,
+            submit_per_minute,
+            submit_burst,
+            trusted_proxies,
+            streams_per_client,
+            max_streams,
+            header_timeout_secs,
+            stream_buffer_bytes,
+            remote_max_response_bytes,
         )
     }
 
@@ -224,13 +282,98 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub engine: EngineSettings,
     pub site_root: PathBuf,
+    /// `scheme://host[:port]` of the site, when configured.
+    pub public_origin: Option<String>,
+    pub limits: Limits,
+}
+
+/// The limits that keep one client (or a flood of them) from exhausting
+/// the server. A limit of 0 is off.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub submit_per_minute: u32,
+    pub submit_burst: u32,
+    pub trusted_proxies: Vec<Cidr>,
+    pub streams_per_client: u32,
+    pub max_streams: u32,
+    /// `None`: no timeout.
+    pub header_timeout: Option<Duration>,
+    pub stream_buffer_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            submit_per_minute: 30,
+            submit_burst: 10,
+            trusted_proxies: Vec::new(),
+            streams_per_client: 16,
+            max_streams: 20_000,
+            header_timeout: Some(Duration::from_secs(10)),
+            stream_buffer_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// An address block such as `10.0.0.0/8` or `::1/128` (a bare address is
+/// a block of one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(raw: &str) -> Option<Cidr> {
+        let raw = raw.trim();
+        let (addr, prefix) = match raw.split_once('/') {
+            Some((addr, prefix)) => (
+                addr.parse::<IpAddr>().ok()?,
+                Some(prefix.parse::<u8>().ok()?),
+            ),
+            None => (raw.parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Cidr {
+            network: addr,
+            prefix,
+        })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
+            let shift = u32::from(width - prefix);
+            if shift >= 128 { 0 } else { bits >> shift }
+        }
+        // An IPv4 client seen through an IPv6 socket is the same client.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                masked(u128::from(u32::from(net)), self.prefix, 32)
+                    == masked(u128::from(u32::from(ip)), self.prefix, 32)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                masked(u128::from(net), self.prefix, 128)
+                    == masked(u128::from(ip), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Which engine highlights, and where the remote one is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EngineSettings {
     Syntect,
-    Remote { url: String },
+    Remote {
+        url: String,
+        /// Answers over this many bytes fail the job.
+        max_response_bytes: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -377,7 +520,10 @@ impl Settings {
             (EngineKind::Remote, Some(url))
                 if url.starts_with("http://") || url.starts_with("https://") =>
             {
-                EngineSettings::Remote { url }
+                EngineSettings::Remote {
+                    url,
+                    max_response_bytes: layer.remote_max_response_bytes.unwrap_or(32 << 20),
+                }
             }
             (EngineKind::Remote, _) => {
                 return Err(SettingsError::Invalid {
@@ -385,6 +531,50 @@ impl Settings {
                     problem: "must be an http:// or https:// URL when engine = remote".into(),
                 });
             }
+        };
+        let public_origin = match layer.public_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(url) => Some(origin_of(url).ok_or_else(|| SettingsError::Invalid {
+                name: "public_url",
+                problem: format!("must be an http:// or https:// URL, not {url}"),
+            })?),
+        };
+        let defaults = Limits::default();
+        let trusted_proxies = layer
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .filter(|raw| !raw.trim().is_empty())
+            .map(|raw| {
+                Cidr::parse(raw).ok_or_else(|| SettingsError::Invalid {
+                    name: "trusted_proxies",
+                    problem: format!("`{raw}` is not an address or a CIDR block"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let header_timeout = match layer.header_timeout_secs {
+            Some(0.0) => None,
+            other => Some(secs(
+                "header_timeout_secs",
+                other,
+                defaults.header_timeout.unwrap_or_default(),
+            )?),
+        };
+        let limits = Limits {
+            submit_per_minute: layer
+                .submit_per_minute
+                .unwrap_or(defaults.submit_per_minute),
+            submit_burst: layer.submit_burst.unwrap_or(defaults.submit_burst).max(1),
+            trusted_proxies,
+            streams_per_client: layer
+                .streams_per_client
+                .unwrap_or(defaults.streams_per_client),
+            max_streams: layer.max_streams.unwrap_or(defaults.max_streams),
+            header_timeout,
+            stream_buffer_bytes: layer
+                .stream_buffer_bytes
+                .unwrap_or(defaults.stream_buffer_bytes)
+                .max(4096),
         };
         let site_root = layer
             .site_root
@@ -401,8 +591,25 @@ impl Settings {
             jobs,
             engine,
             site_root,
+            public_origin,
+            limits,
         })
     }
+}
+
+/// `scheme://host[:port]` of an http(s) URL, lowercased, as browsers send
+/// it in `Origin`.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
@@ -425,6 +632,64 @@ mod tests {
     #[test]
     fn unknown_keys_in_the_file_are_errors() {
         assert!(toml::from_str::<SettingsLayer>("wrokers = 3").is_err());
+    }
+
+    #[test]
+    fn limits_default_and_turn_off_with_zero() {
+        let settings = Settings::decide(SettingsLayer::default()).unwrap();
+        assert_eq!(settings.limits.submit_per_minute, 30);
+        assert_eq!(settings.limits.submit_burst, 10);
+        assert_eq!(settings.limits.streams_per_client, 16);
+        assert_eq!(settings.limits.max_streams, 20_000);
+        assert_eq!(
+            settings.limits.header_timeout,
+            Some(Duration::from_secs(10))
+        );
+        let off = Settings::decide(SettingsLayer {
+            header_timeout_secs: Some(0.0),
+            submit_per_minute: Some(0),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(off.limits.header_timeout, None);
+        assert_eq!(off.limits.submit_per_minute, 0);
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidr_blocks() {
+        let block = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(block.contains("10.1.2.3".parse().unwrap()));
+        assert!(!block.contains("11.0.0.1".parse().unwrap()));
+        assert!(block.contains("::ffff:10.0.0.9".parse().unwrap()));
+        let one = Cidr::parse("::1").unwrap();
+        assert!(one.contains("::1".parse().unwrap()));
+        assert!(!one.contains("::2".parse().unwrap()));
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        assert!(Cidr::parse("proxy.internal").is_none());
+        let layer = SettingsLayer {
+            trusted_proxies: Some(vec!["nonsense".into()]),
+            ..Default::default()
+        };
+        assert!(Settings::decide(layer).is_err());
+    }
+
+    #[test]
+    fn the_public_url_becomes_an_origin() {
+        assert_eq!(
+            origin_of("https://Paste.Example.com/some/path").as_deref(),
+            Some("https://paste.example.com")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:3000").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        assert_eq!(origin_of("ftp://x"), None);
+        assert_eq!(origin_of("https://user@evil"), None);
     }
 
     #[test]

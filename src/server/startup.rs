@@ -7,12 +7,13 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use axum::{
-    Router, body::Body, extract::State, http::Request, response::IntoResponse, routing::post,
-    serve::ListenerExt,
+use axum::{Router, middleware};
+use leptos::{
+    config::LeptosOptions,
+    nonce::Nonce,
+    prelude::{provide_context, use_context},
 };
-use leptos::{config::LeptosOptions, prelude::provide_context};
-use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::{
     net::TcpListener,
     sync::{Notify, mpsc},
@@ -27,7 +28,7 @@ use crate::{
         AppState,
         events::{EventBus, Hub, Relay, publisher},
         highlight::{DynEngine, Languages, RemoteEngine, SyntectEngine, theme},
-        http,
+        http::{self, Limiters},
         jobs::{JobContext, Pruner, Rescuer, Sweeper, WorkerPool, system_clock},
         settings::{EngineSettings, Settings},
         store::{self, StoreError},
@@ -66,8 +67,11 @@ impl Application {
             EngineSettings::Syntect => {
                 Arc::new(SyntectEngine::new(Arc::clone(languages.syntaxes())))
             }
-            EngineSettings::Remote { url } => Arc::new(
-                RemoteEngine::new(url.clone(), settings.jobs.timeout)
+            EngineSettings::Remote {
+                url,
+                max_response_bytes,
+            } => Arc::new(
+                RemoteEngine::new(url.clone(), settings.jobs.timeout, *max_response_bytes)
                     .map_err(StartupError::Http)?,
             ),
         };
@@ -119,7 +123,9 @@ impl Application {
                 EventBus::postgres(Arc::clone(&hub), outbox)
             }
         };
+        let limits = Arc::new(Limiters::new(&settings.limits));
         let state = AppState {
+            limits,
             store,
             hub,
             events,
@@ -172,57 +178,86 @@ impl Application {
     pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         let shutdown = self.state.shutdown.clone();
         tracing::info!(addr = %self.local_addr(), role = ?self.state.settings.role, "listening");
-        // Events are small writes that must leave at once. With Nagle's
-        // algorithm on, the second of two quick writes waits for the
-        // client's delayed ACK: 40 ms added to a push, every time.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        // A bare `Router` given to `serve` is re-finalised for every
-        // connection (`with_state` clones every route), and that copy lives
-        // as long as the connection: about 30 KiB for each open event
-        // stream. Finalised once here, a connection shares it by `Arc`.
-        let app = self.router.with_state(()).into_make_service();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await?;
+        http::serve::serve(
+            self.listener,
+            self.router,
+            self.state.settings.limits.header_timeout,
+            shutdown,
+        )
+        .await;
         while self.background.join_next().await.is_some() {}
         Ok(())
     }
 }
 
-async fn server_fn_handler(
-    State(state): State<AppState>,
-    request: Request<Body>,
-) -> impl IntoResponse {
-    handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+/// What every page render and server function finds in its context: the
+/// state, and this response's CSP nonce (made by the security layer), so
+/// the inline scripts Leptos writes carry the nonce the header names.
+pub(crate) fn provide_request_context(state: &AppState) {
+    provide_context(state.clone());
+    if let Some(nonce) = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Nonce>().cloned())
+    {
+        provide_context(nonce);
+    }
 }
 
+/// Every route and the layers around them. Layers run outside in: the
+/// trace, who the client is, the security headers, cross-site refusal,
+/// then the submit limit, before any handler.
+///
+/// The router is finalised here, once: a bare `Router` handed to a server
+/// would be finalised per connection (every route cloned), and that copy
+/// would live as long as the connection, about 30 KiB for each open event
+/// stream.
 fn router(state: AppState) -> Router {
     let health = http::health_routes();
     if !state.settings.role.runs_web() {
-        return health.with_state(state);
+        return health
+            .layer(middleware::from_fn(http::security::security_headers))
+            .layer(TraceLayer::new_for_http())
+            .with_state(state);
     }
     let routes = generate_route_list(App);
     let leptos = state.leptos.clone();
-    let context_state = state.clone();
+    let page_state = state.clone();
+    let fallback_state = state.clone();
     Router::new()
         .merge(health)
         .merge(http::api_routes())
-        .route("/rpc/{*fn_name}", post(server_fn_handler))
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.clone()),
+            move || provide_request_context(&page_state),
             move || shell(leptos.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
+            move || provide_request_context(&fallback_state), shell
+        ))
         // Pages and fragments compress well; streams are merged after the
         // layer, so they never pass through it.
         .layer(CompressionLayer::new())
         .merge(http::stream_routes())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::check_server_fn_body,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::limit_submits,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::security::refuse_cross_site,
+        ))
+        .layer(middleware::from_fn(http::security::security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::client::identify_client,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

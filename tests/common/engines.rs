@@ -165,17 +165,24 @@ impl Engine for SpinningEngine {
     async fn highlight(
         &self,
         _request: HighlightRequest,
-        _progress: ProgressSink,
+        progress: ProgressSink,
         cancel: CancelFlag,
     ) -> Result<String, EngineError> {
         let stopped = Arc::clone(&self.stopped);
         tokio::task::spawn_blocking(move || {
             let mut x = 0u64;
+            let mut rounds = 0u32;
             while !cancel.is_cancelled() {
                 for i in 0..100_000u64 {
                     x = x.wrapping_mul(31).wrapping_add(i);
                 }
                 std::hint::black_box(x);
+                // Never done: it reports rounds out of twice as many.
+                rounds = rounds.saturating_add(1);
+                progress.report(highlighter::domain::Progress {
+                    done: rounds,
+                    total: rounds.saturating_mul(2),
+                });
             }
             stopped.store(true, std::sync::atomic::Ordering::SeqCst);
             Err(EngineError::Cancelled)

@@ -10,6 +10,7 @@ pub mod sse;
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use highlighter::server::{
+    AppState,
     highlight::{DynEngine, Languages, SyntectEngine},
     settings::{Settings, SettingsLayer},
     startup::Application,
@@ -24,12 +25,23 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub shutdown: CancellationToken,
     pub languages: Languages,
+    /// The running app's state (its hub, store and settings).
+    pub state: AppState,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+/// A snippet as its creator knows it: its id and its owner token.
+#[derive(Clone, Debug)]
+pub struct Owned {
+    pub id: String,
+    pub token: String,
 }
 
 /// Settings for a test app: port 0, a temporary database, an empty
-/// settings file (so the developer's `Leptos.toml` never leaks in).
+/// settings file (so the developer's `Leptos.toml` never leaks in). The
+/// per-client limits are off (every test client is 127.0.0.1); the tests
+/// of the limits turn them on.
 pub fn test_layer(dir: &tempfile::TempDir) -> SettingsLayer {
     let config = dir.path().join("empty.toml");
     std::fs::write(&config, "").expect("write empty settings file");
@@ -39,6 +51,8 @@ pub fn test_layer(dir: &tempfile::TempDir) -> SettingsLayer {
         database_url: Some(format!("sqlite://{}", dir.path().join("test.db").display())),
         workers: Some(2),
         site_root: Some(PathBuf::from("target/site")),
+        submit_per_minute: Some(0),
+        streams_per_client: Some(0),
         ..Default::default()
     }
 }
@@ -65,6 +79,7 @@ impl TestApp {
 
     fn serve(app: Application, shutdown: CancellationToken, dir: tempfile::TempDir) -> TestApp {
         let base = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
         let handle = tokio::spawn(app.run_until_stopped());
         TestApp {
             base,
@@ -74,9 +89,15 @@ impl TestApp {
                 .unwrap(),
             shutdown,
             languages: languages(),
+            state,
             handle,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// Where the app keeps its database.
+    pub fn database_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("test.db")
     }
 
     /// `adjust` may change any setting; `engine` replaces syntect.
@@ -121,9 +142,80 @@ impl TestApp {
             .expect("request sent")
     }
 
-    /// Submits code, expecting 201; returns the id.
+    /// Submits code (unlisted), expecting 201; returns the id.
     pub async fn submit(&self, code: &str, language: Option<&str>) -> String {
         submit_to(&self.client, &self.base, code, language).await
+    }
+
+    /// Submits a snippet described by `body` (JSON), expecting 201; returns
+    /// its id and owner token.
+    pub async fn submit_owned(&self, body: Value) -> Owned {
+        let response = self.post_json(&body).await;
+        assert_eq!(
+            response.status(),
+            201,
+            "submit failed: {:?}",
+            response.text().await
+        );
+        let body: Value = response.json().await.unwrap();
+        Owned {
+            id: body["id"].as_str().unwrap().to_owned(),
+            token: body["owner_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Submits public code (listed on the home page); returns its id.
+    pub async fn submit_public(&self, code: &str, language: Option<&str>) -> String {
+        self.submit_owned(json!({ "code": code, "language": language, "visibility": "public" }))
+            .await
+            .id
+    }
+
+    /// Submits through the page's form as a browser without JavaScript
+    /// does; returns the new id and the owner cookie (`hl_owner=...`) the
+    /// answer set, or that `cookie` already held.
+    pub async fn browser_submit(
+        &self,
+        fields: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> (String, String) {
+        let mut request = self
+            .client
+            .post(self.url("/rpc/submit"))
+            .header("accept", "text/html")
+            .header("referer", self.url("/"))
+            .form(fields);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.expect("request sent");
+        assert!(
+            response.status().is_redirection(),
+            "the form answers with a redirect, not {}",
+            response.status()
+        );
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let set_cookie = response
+            .headers()
+            .get("set-cookie")
+            .expect("the form sets the owner cookie")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        (location.trim_start_matches("/s/").to_owned(), cookie)
+    }
+
+    /// A request with the owner's token.
+    pub fn as_owner(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
     }
 
     pub async fn snippet(&self, id: &str) -> Value {

@@ -27,6 +27,37 @@ impl ServerProcess {
     /// Starts the binary on a free port with `db` and extra settings, and
     /// returns once it logs that it is listening.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> ServerProcess {
+        let (mut child, base) = Self::spawn(dir, env);
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[server] {line}");
+                let _ = tx.send(line);
+            }
+        });
+        let server = ServerProcess { child, base, lines };
+        server.wait_for_log("listening", Duration::from_secs(60));
+        server
+    }
+
+    /// Starts the binary with its stderr on a pipe, reads until it listens,
+    /// then closes the pipe's reading end: every later log line fails to be
+    /// written (EPIPE), as when a supervisor holding the pipe has died.
+    pub fn start_then_close_stderr(dir: &Path, env: &[(&str, &str)]) -> ServerProcess {
+        let (mut child, base) = Self::spawn(dir, env);
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while stderr.read_line(&mut line).unwrap_or(0) > 0 && !line.contains("listening") {
+            line.clear();
+        }
+        assert!(line.contains("listening"), "the server did not start");
+        drop(stderr);
+        let (_, lines) = mpsc::channel();
+        ServerProcess { child, base, lines }
+    }
+
+    fn spawn(dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
         let port = free_port();
         let config = dir.join("empty.toml");
         std::fs::write(&config, "").unwrap();
@@ -39,6 +70,9 @@ impl ServerProcess {
                 format!("sqlite://{}", dir.join("server.db").display()),
             )
             .env("NO_COLOR", "1")
+            // Every test client is 127.0.0.1: per-client limits off.
+            .env("HIGHLIGHTER_SUBMIT_PER_MINUTE", "0")
+            .env("HIGHLIGHTER_STREAMS_PER_CLIENT", "0")
             .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -46,22 +80,8 @@ impl ServerProcess {
         for (key, value) in env {
             command.env(key, value);
         }
-        let mut child = command.spawn().expect("server binary starts");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[server] {line}");
-                let _ = tx.send(line);
-            }
-        });
-        let server = ServerProcess {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            lines,
-        };
-        server.wait_for_log("listening", Duration::from_secs(60));
-        server
+        let child = command.spawn().expect("server binary starts");
+        (child, format!("http://127.0.0.1:{port}"))
     }
 
     pub fn wait_for_log(&self, needle: &str, limit: Duration) -> String {

@@ -29,8 +29,12 @@ pub struct SseClient {
 
 impl SseClient {
     pub async fn connect(client: &reqwest::Client, url: &str) -> SseClient {
-        let response = client
-            .get(url)
+        Self::connect_with(client.get(url)).await
+    }
+
+    /// Opens a stream with a request of the caller's (cookies, tokens).
+    pub async fn connect_with(request: reqwest::RequestBuilder) -> SseClient {
+        let response = request
             .header("accept", "text/event-stream")
             .send()
             .await

@@ -13,33 +13,61 @@ use std::{
     },
 };
 
+use bytes::Bytes;
 use tokio::sync::broadcast;
 
-use crate::domain::{SnippetEvent, SnippetId};
+use crate::{
+    domain::{SnippetEvent, SnippetId, SnippetSummary, Visibility},
+    server::owner::OwnerHash,
+};
 
 /// Events a slow subscriber may fall behind by before it must resync from
 /// the database (which is always possible: events are only hints).
 const CHANNEL_CAPACITY: usize = 64;
 
-/// One event, numbered and encoded once for every subscriber.
+/// One event, numbered and encoded once for every subscriber: however many
+/// streams send it, its bytes exist once (`Bytes` is shared, not copied).
 #[derive(Debug)]
 pub struct Published {
     /// Rises with every publish in this process; used as the SSE `id:`.
     pub seq: u64,
     pub snippet_id: SnippetId,
     pub event: SnippetEvent,
-    /// The SSE `data:` JSON, encoded once however many streams send it.
-    pub json: String,
-    /// The JSON lists are sent, when it differs from `json`
-    /// ([`SnippetEvent::to_list_json`]).
-    list_json: Option<String>,
+    /// The whole SSE frame: `id:`, `event:`, `data:` and the blank line.
+    pub frame: Bytes,
+    /// The frame for lists, and for readers who may not see the result
+    /// (burn after reading): a `highlighted` without its HTML
+    /// ([`SnippetEvent::to_list_json`]). The same bytes as `frame` for
+    /// every other event.
+    pub list_frame: Bytes,
+    /// Who may hear of a `created` on a list stream.
+    pub audience: Audience,
 }
 
-impl Published {
-    /// The `data:` JSON for a stream that shows a list of snippets.
-    pub fn list_json(&self) -> &str {
-        self.list_json.as_deref().unwrap_or(&self.json)
-    }
+/// Who a new snippet is announced to. Unlisted snippets are never
+/// announced to anyone but their owner's own pages.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Audience {
+    /// Listed: every open home page hears of it.
+    pub public: bool,
+    /// Its owner's home pages hear of it as `yours`, listed or not.
+    pub owner: Option<OwnerHash>,
+    /// The `yours` frame, encoded once, when there is an owner.
+    pub owner_frame: Option<Bytes>,
+}
+
+/// The SSE spelling of one event. JSON never holds a raw newline, so one
+/// `data:` line carries it whole.
+pub fn sse_frame(seq: u64, name: &str, json: &str) -> Bytes {
+    let mut frame = Vec::with_capacity(json.len() + name.len() + 36);
+    frame.extend_from_slice(b"id: ");
+    frame.extend_from_slice(seq.to_string().as_bytes());
+    frame.extend_from_slice(b"\nevent: ");
+    frame.extend_from_slice(name.as_bytes());
+    frame.extend_from_slice(b"\ndata: ");
+    frame.extend_from_slice(json.as_bytes());
+    frame.extend_from_slice(b"\n\n");
+    Bytes::from(frame)
 }
 
 /// Events the all-snippets channel may buffer per subscriber before it
@@ -109,6 +137,25 @@ impl Hub {
     /// Publishes an event to the snippet's subscribers, if it has any. Call
     /// it only after the change the event describes is committed.
     pub fn publish(&self, snippet_id: &SnippetId, event: SnippetEvent) {
+        self.publish_to(snippet_id, event, Audience::default());
+    }
+
+    /// Announces a new snippet to the list streams allowed to hear of it:
+    /// every one if it is public, its owner's if it has one.
+    pub fn publish_created(&self, summary: SnippetSummary, owner: Option<OwnerHash>) {
+        let audience = Audience {
+            public: summary.visibility == Visibility::Public,
+            owner,
+            owner_frame: None,
+        };
+        if !audience.public && audience.owner.is_none() {
+            return;
+        }
+        let id = summary.id.clone();
+        self.publish_to(&id, SnippetEvent::Created(summary), audience);
+    }
+
+    fn publish_to(&self, snippet_id: &SnippetId, event: SnippetEvent, mut audience: Audience) {
         // The lock is held while numbering and sending so that sequence
         // order and delivery order agree for every subscriber.
         let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
@@ -118,15 +165,22 @@ impl Hub {
             return;
         }
         let json = event.to_json(snippet_id);
-        let list_json = (matches!(event, SnippetEvent::Highlighted(_))
-            && self.all.receiver_count() > 0)
-            .then(|| event.to_list_json(snippet_id));
+        let frame = sse_frame(seq, event.name(), &json);
+        let list_frame = if matches!(event, SnippetEvent::Highlighted(_)) {
+            sse_frame(seq, event.name(), &event.to_list_json(snippet_id))
+        } else {
+            frame.clone()
+        };
+        if audience.owner.is_some() {
+            audience.owner_frame = Some(sse_frame(seq, "yours", &json));
+        }
         let published = Arc::new(Published {
             seq,
             snippet_id: snippet_id.clone(),
             event,
-            json,
-            list_json,
+            frame,
+            list_frame,
+            audience,
         });
         if let Some(sender) = sender {
             let _ = sender.send(Arc::clone(&published));

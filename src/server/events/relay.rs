@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     Hub,
-    bus::{CHANNEL, decode_notice},
+    bus::{CHANNEL, DecodedNotice, decode_notice},
 };
 use crate::{
     domain::{Highlighted, JobState, SnippetEvent},
@@ -79,14 +79,15 @@ impl Relay {
     }
 
     async fn deliver(&self, payload: &str) {
-        let Some((id, event)) = decode_notice(payload) else {
+        let Some(DecodedNotice { id, event, owner }) = decode_notice(payload) else {
             tracing::warn!(payload, "relay got a notice it cannot read");
             return;
         };
         let event = match event {
-            SnippetEvent::Created(_) => {
+            SnippetEvent::Created(summary) => {
                 self.wake.notify_one();
-                event
+                self.hub.publish_created(summary, owner);
+                return;
             }
             SnippetEvent::State(ref s) if s.state == JobState::Queued => {
                 self.wake.notify_one();
@@ -99,7 +100,8 @@ impl Relay {
                     return;
                 }
                 match self.store.snippet(&id).await {
-                    Ok(Some(view)) if view.state == JobState::Succeeded => {
+                    Ok(Some(stored)) if stored.view.state == JobState::Succeeded => {
+                        let view = stored.view;
                         SnippetEvent::Highlighted(Highlighted {
                             html: view.html.unwrap_or_default(),
                             language: view.language,
@@ -108,7 +110,15 @@ impl Relay {
                                 .unwrap_or(h.highlighted_in_ms),
                         })
                     }
-                    _ => return,
+                    // Requeued or deleted since: the notice of that follows.
+                    Ok(_) => return,
+                    Err(e) => {
+                        // The streams waiting for this result must not wait
+                        // forever: they re-read the database themselves.
+                        tracing::error!(error = ?e, snippet = %id, "relay could not read a result; resyncing streams");
+                        self.hub.resync_all();
+                        return;
+                    }
                 }
             }
             other => other,

@@ -1,10 +1,13 @@
 //! The remote engine: a hilite.me-compatible service (the external engine
 //! Hangfire.Highlighter called), reached with reqwest.
 //!
-//! What comes back is HTML from outside, so it is sanitised with an
-//! allow-list (ammonia) before it is stored: no scripts, no event-handler
-//! attributes, no `javascript:` URLs. Network trouble and 5xx answers are
-//! transient (the job is retried with backoff); 4xx answers are permanent.
+//! What comes back is HTML from outside, so it is cleaned with an
+//! allow-list (ammonia) of only what highlighted code needs before it is
+//! stored: `pre`, `code`, `span`, `div`, `br`, and the `class` attribute.
+//! No scripts, links, images, styles or event handlers survive. Its body is
+//! read up to a cap, so a service that answers without end cannot fill the
+//! server's memory. Network trouble and 5xx answers are transient (the job
+//! is retried with backoff); 4xx answers and oversized ones are permanent.
 
 use std::time::Duration;
 
@@ -17,23 +20,50 @@ pub struct RemoteEngine {
     client: reqwest::Client,
     url: String,
     sanitizer: ammonia::Builder<'static>,
+    max_response_bytes: usize,
 }
 
 impl RemoteEngine {
     /// `read_timeout` bounds the whole exchange; connecting gets 2 s.
-    pub fn new(url: String, read_timeout: Duration) -> Result<Self, reqwest::Error> {
+    /// Answers over `max_response_bytes` fail the job.
+    pub fn new(
+        url: String,
+        read_timeout: Duration,
+        max_response_bytes: usize,
+    ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(read_timeout)
             .build()?;
-        let mut sanitizer = ammonia::Builder::default();
-        // hilite.me answers with inline styles; classes are harmless.
-        sanitizer.add_generic_attributes(["style", "class"]);
+        let mut sanitizer = ammonia::Builder::empty();
+        sanitizer
+            .tags(["pre", "code", "span", "div", "br"].into_iter().collect())
+            .generic_attributes(["class"].into_iter().collect())
+            .strip_comments(true);
         Ok(RemoteEngine {
             client,
             url,
             sanitizer,
+            max_response_bytes,
         })
+    }
+
+    /// Reads the body up to the cap.
+    async fn read_capped(&self, mut response: reqwest::Response) -> Result<Vec<u8>, EngineError> {
+        let mut body = Vec::new();
+        loop {
+            let chunk = response.chunk().await.map_err(|_| {
+                EngineError::Transient("The highlighting service's answer broke off.".into())
+            })?;
+            let Some(chunk) = chunk else { return Ok(body) };
+            if body.len() + chunk.len() > self.max_response_bytes {
+                return Err(EngineError::Permanent(format!(
+                    "The highlighting service's answer is over the limit of {} bytes.",
+                    self.max_response_bytes
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
     }
 
     pub fn sanitize(&self, html: &str) -> String {
@@ -86,9 +116,7 @@ impl Engine for RemoteEngine {
                 EngineError::Transient(format!("The highlighting service {what}."))
             })?;
         let status = response.status();
-        let body = response.text().await.map_err(|_| {
-            EngineError::Transient("The highlighting service's answer broke off.".into())
-        })?;
+        let body = String::from_utf8_lossy(&self.read_capped(response).await?).into_owned();
         if status.is_server_error() {
             return Err(EngineError::Transient(format!(
                 "The highlighting service had a problem ({status})."
@@ -114,17 +142,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_sanitiser_keeps_styling_and_drops_anything_active() {
-        let engine =
-            RemoteEngine::new("http://127.0.0.1:1/".into(), Duration::from_secs(1)).unwrap();
+    fn the_sanitiser_keeps_only_what_highlighted_code_needs() {
+        let engine = RemoteEngine::new(
+            "http://127.0.0.1:1/".into(),
+            Duration::from_secs(1),
+            1 << 20,
+        )
+        .unwrap();
         let clean = engine.sanitize(
-            r#"<div onclick="x()" style="color: red"><pre><span class="k">fn</span><script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">x</a></pre></div>"#,
+            r#"<div onclick="x()" style="color: red"><pre><span class="k">fn</span><script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">x</a><style>*{}</style><!-- c --></pre></div>"#,
         );
-        assert!(clean.contains(r#"style="color: red""#), "{clean}");
         assert!(clean.contains(r#"<span class="k">fn</span>"#), "{clean}");
-        for bad in ["<script", "onclick", "onerror", "javascript:"] {
+        for bad in [
+            "<script",
+            "onclick",
+            "onerror",
+            "javascript:",
+            "<img",
+            "<a",
+            "<style",
+            "style=",
+            "<!--",
+        ] {
             assert!(!clean.contains(bad), "{bad} survived: {clean}");
         }
+        assert!(
+            clean.contains("x"),
+            "text inside dropped elements stays text"
+        );
     }
 
     #[test]

@@ -44,7 +44,7 @@ impl SyntectEngine {
             .syntaxes
             .find_syntax_by_name(language)
             .unwrap_or_else(|| self.syntaxes.find_syntax_plain_text());
-        let total = crate::server::store::count_lines(code);
+        let total = crate::domain::source::line_count(code);
         let mut state = ParseState::new(syntax);
         let mut scopes = ScopeStack::new();
         let mut open_spans: isize = 0;

@@ -1,32 +1,49 @@
 //! The HTTP surface besides the pages: the REST API (`rest.rs`), the
-//! event streams (`sse.rs`) and health (`health.rs`). Every error body is
-//! JSON `{"error": "<a sentence>"}`.
+//! event streams (`sse/`), health (`health.rs`), the OpenAPI document
+//! (`openapi.rs`), and the layers every request passes through: who the
+//! client is (`client.rs`), cross-site refusals and security headers
+//! (`security.rs`), limits (`limits.rs`). `serve.rs` is the accept loop.
+//! Every error body is JSON `{"error": "<a sentence>"}`.
 
+pub mod client;
 mod health;
+mod limits;
+pub mod openapi;
 mod rest;
+mod rpc;
+pub mod security;
+pub mod serve;
 mod sse;
 
 use axum::{
     Json, Router,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde_json::json;
 
-use crate::server::{AppState, service::SubmitError, store::StoreError};
+pub use limits::{Limiters, SubmitLimiter, limit_submits};
+pub use rpc::check_server_fn_body;
 
-/// The routes of the JSON API.
+use crate::server::{AppState, service::ServiceError, store::StoreError};
+
+/// The routes of the JSON API, and the code as files.
 pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/api/snippets", post(rest::create_snippet))
-        .route("/api/snippets/{id}", get(rest::show_snippet))
+        .route(
+            "/api/snippets/{id}",
+            get(rest::show_snippet).delete(rest::delete_snippet),
+        )
         .route("/api/snippets/{id}/highlighted", get(rest::highlighted))
         .route("/api/snippets/{id}/retry", post(rest::retry_snippet))
         .route("/api/snippets/{id}/language", post(rest::change_language))
         .route("/s/{id}/raw", get(rest::raw))
         .route("/s/{id}/download", get(rest::download))
+        .route("/s/{id}/reveal", post(rest::reveal))
         .route("/api/languages", get(rest::languages))
+        .route("/api/openapi.json", get(openapi::document))
         .route("/theme.css", get(rest::theme_css))
 }
 
@@ -36,7 +53,7 @@ pub fn api_routes() -> Router<AppState> {
 /// for the whole life of every open stream.
 pub fn stream_routes() -> Router<AppState> {
     Router::new()
-        .route("/api/events", get(sse::all_events))
+        .route("/api/events", get(sse::list_events))
         .route("/api/snippets/{id}/events", get(sse::snippet_events))
 }
 
@@ -50,6 +67,7 @@ pub fn health_routes() -> Router<AppState> {
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -57,45 +75,47 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after_secs: None,
         }
     }
 
-    pub fn not_found() -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "There is no snippet with this id.")
+    /// Tells the client when to try again (429, 503).
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
 
-    pub fn gone() -> Self {
-        ApiError::new(
-            StatusCode::GONE,
-            "This snippet has expired and was deleted.",
-        )
+    pub fn not_found() -> Self {
+        ServiceError::NotFound.into()
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": self.message }))).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        tracing::error!(error = ?error, "storage failed while answering a request");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The database is not answering; please try again in a moment.",
-        )
+        ServiceError::Store(error).into()
     }
 }
 
-impl From<SubmitError> for ApiError {
-    fn from(error: SubmitError) -> Self {
-        match error {
-            SubmitError::Store(e) => e.into(),
-            SubmitError::Invalid(e) if e.is_too_large() => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
-            }
-            other => ApiError::new(StatusCode::BAD_REQUEST, other.to_string()),
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        let status = error.status();
+        let api = ApiError::new(status, error.user_message());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            api.retry_after(5)
+        } else {
+            api
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The REST API, for curl, scripts and tests.
+//! The REST API, for curl, scripts and tests. Every route here is described
+//! in the OpenAPI document (`openapi.rs`) by its `#[utoipa::path]`.
 
 use axum::{
     Json,
@@ -7,39 +8,106 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::ApiError;
 use crate::{
     domain::{
-        Expiry, Filename, JobState, LanguageRequest, SnippetId, SnippetPage, SnippetView,
-        SourceCode,
+        Expiry, Filename, JobState, LanguageInfo, LanguageRequest, SnippetId, SnippetView,
+        SourceCode, Visibility,
     },
-    server::{AppState, service::SubmitError},
+    server::{
+        AppState,
+        owner::{Credentials, OwnerSecret},
+        service::{Lookup, ServiceError, Submission},
+    },
 };
 
 /// `POST /api/snippets` as JSON.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateJson {
+pub struct CreateSnippet {
+    /// The code: UTF-8, not blank, no NUL, at most `max_snippet_bytes`.
+    #[schema(min_length = 1, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
     code: String,
+    /// A language name or alias (`rust`, `c++`); null or `auto` detects it.
     #[serde(default)]
     language: Option<String>,
+    /// A plain file name (`main.rs`): names the download, helps detection.
     #[serde(default)]
     filename: Option<String>,
-    /// Seconds until the snippet expires; absent or null is never.
+    /// Seconds until the snippet is deleted; null is never.
     #[serde(default)]
+    #[schema(minimum = 60, maximum = 31536000)]
     expires_in: Option<i64>,
+    /// `unlisted` (the default: reachable by its link only) or `public`
+    /// (listed on the front page).
+    #[serde(default)]
+    visibility: Visibility,
+    /// Deleted by its first reading by anyone but its owner.
+    #[serde(default)]
+    burn_after_reading: bool,
 }
 
-/// `POST /api/snippets?language=..&filename=..&expires_in=..` with a
-/// `text/plain` body.
-#[derive(Deserialize, Default)]
+/// `POST /api/snippets?language=..&filename=..` with a `text/plain` body.
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CreateQuery {
+    /// A language name or alias; absent or `auto` detects it.
     language: Option<String>,
+    /// A plain file name.
     filename: Option<String>,
+    /// Seconds until the snippet is deleted (60 to 31536000), or `never`.
     expires_in: Option<String>,
+    /// `unlisted` (default) or `public`.
+    visibility: Option<String>,
+    /// `true` to delete the snippet at its first reading by anyone else.
+    burn_after_reading: Option<String>,
+}
+
+/// The answer to a new snippet. `owner_token` is shown once: it is what
+/// changes and deletes the snippet (`Authorization: Bearer <token>`).
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    id: SnippetId,
+    url: String,
+    state: JobState,
+    owner_token: String,
+    visibility: Visibility,
+    burn_after_reading: bool,
+}
+
+/// The answer to a change that queued the snippet again.
+#[derive(Serialize, ToSchema)]
+pub struct Queued {
+    id: SnippetId,
+    url: String,
+    state: JobState,
+}
+
+impl Queued {
+    fn of(id: SnippetId) -> Self {
+        Queued {
+            url: id.url(),
+            id,
+            state: JobState::Queued,
+        }
+    }
+}
+
+/// Every error: one sentence for a person.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: String,
+}
+
+/// `POST /api/snippets/{id}/language`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeLanguage {
+    /// A language name or alias.
+    language: String,
 }
 
 /// JSON escaping can make a body up to six times the code it carries.
@@ -49,6 +117,82 @@ fn body_limit(max_snippet_bytes: usize) -> usize {
         .saturating_add(64 * 1024)
 }
 
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, message)
+}
+
+fn parse_flag(raw: Option<&str>) -> Result<bool, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") | Some("false") | Some("0") | Some("off") => Ok(false),
+        Some("true") | Some("1") | Some("on") => Ok(true),
+        Some(_) => Err(bad_request("`burn_after_reading` must be true or false.")),
+    }
+}
+
+fn parse_visibility(raw: Option<&str>) -> Result<Visibility, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(Visibility::Unlisted),
+        Some(raw) => Visibility::parse(raw)
+            .ok_or_else(|| bad_request("`visibility` must be `unlisted` or `public`.")),
+    }
+}
+
+/// Reads a JSON body with a clear 4xx for anything that is not the JSON we
+/// expect (axum's own rejection is plain text).
+async fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    shape: &str,
+) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Send the request as application/json: {shape}."),
+        ));
+    }
+    let bytes = to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The request body is over the limit of {limit} bytes."),
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        bad_request(format!(
+            "The body is not the JSON we expect ({e}); send {shape}."
+        ))
+    })
+}
+
+/// Creates a snippet and queues its highlighting.
+#[utoipa::path(
+    post,
+    path = "/api/snippets",
+    tag = "snippets",
+    params(CreateQuery),
+    request_body(
+        description = "The snippet as JSON, or its code as a `text/plain` body with the other fields in the query.",
+        content(
+            (CreateSnippet = "application/json"),
+            (String = "text/plain"),
+        ),
+    ),
+    responses(
+        (status = 201, description = "Stored and queued.", body = Created,
+            headers(("Location" = String, description = "The snippet's page."))),
+        (status = 400, description = "Malformed or invalid input.", body = ErrorBody),
+        (status = 403, description = "Sent from another site.", body = ErrorBody),
+        (status = 413, description = "Over `max_snippet_bytes`.", body = ErrorBody),
+        (status = 415, description = "Neither JSON nor plain text.", body = ErrorBody),
+        (status = 429, description = "Too many submits from this client.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until a submit is accepted."))),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+)]
 pub async fn create_snippet(
     State(state): State<AppState>,
     Query(query): Query<CreateQuery>,
@@ -56,59 +200,62 @@ pub async fn create_snippet(
     body: Body,
 ) -> Result<Response, ApiError> {
     let max = state.settings.max_snippet_bytes;
-    let bytes = to_bytes(body, body_limit(max)).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The request body is over the limit; snippets may be at most {max} bytes."),
-        )
-    })?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let id = if content_type.starts_with("application/json") {
-        let request: CreateJson = serde_json::from_slice(&bytes).map_err(|e| {
+    let submission = if content_type.starts_with("application/json") {
+        let request: CreateSnippet = json_body(
+            &headers,
+            body,
+            body_limit(max),
+            r#"{"code": "...", "language": "rust" or null, "filename": "main.rs" or null, "visibility": "unlisted" or "public"}"#,
+        )
+        .await?;
+        Submission {
+            code: SourceCode::parse(request.code, max).map_err(ServiceError::from)?,
+            language: LanguageRequest::parse(request.language.as_deref()),
+            filename: Filename::parse(request.filename.as_deref()).map_err(ServiceError::from)?,
+            expiry: Expiry::parse_secs(request.expires_in).map_err(ServiceError::from)?,
+            visibility: request.visibility,
+            burn_after_reading: request.burn_after_reading,
+        }
+    } else if content_type.is_empty() || content_type.starts_with("text/plain") {
+        let bytes = to_bytes(body, body_limit(max)).await.map_err(|_| {
             ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "The body is not the JSON we expect ({e}); send {{\"code\": \"...\", \"language\": \"rust\" or null, \"filename\": \"main.rs\" or null}}."
-                ),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("The request body is over the limit; snippets may be at most {max} bytes."),
             )
         })?;
-        let expiry = Expiry::parse_secs(request.expires_in).map_err(SubmitError::from)?;
-        state
-            .submit_raw(
-                request.code,
-                request.language.as_deref(),
-                request.filename.as_deref(),
-                expiry,
-            )
-            .await?
-    } else if content_type.is_empty() || content_type.starts_with("text/plain") {
-        let code = SourceCode::parse_bytes(bytes.to_vec(), max)
-            .map_err(crate::server::service::SubmitError::from)?;
-        let filename = Filename::parse(query.filename.as_deref())
-            .map_err(crate::server::service::SubmitError::from)?;
-        let expiry = Expiry::parse_field(query.expires_in.as_deref()).map_err(SubmitError::from)?;
-        state
-            .submit(
-                code,
-                LanguageRequest::parse(query.language.as_deref()),
-                filename,
-                expiry,
-            )
-            .await?
+        Submission {
+            code: SourceCode::parse_bytes(bytes.to_vec(), max).map_err(ServiceError::from)?,
+            language: LanguageRequest::parse(query.language.as_deref()),
+            filename: Filename::parse(query.filename.as_deref()).map_err(ServiceError::from)?,
+            expiry: Expiry::parse_field(query.expires_in.as_deref()).map_err(ServiceError::from)?,
+            visibility: parse_visibility(query.visibility.as_deref())?,
+            burn_after_reading: parse_flag(query.burn_after_reading.as_deref())?,
+        }
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Send the snippet as application/json or text/plain.",
         ));
     };
+    let (visibility, burn_after_reading) = (submission.visibility, submission.burn_after_reading);
+    let token = OwnerSecret::random();
+    let id = state.submit(submission, token.hash()).await?;
     let url = id.url();
     let mut response = (
         StatusCode::CREATED,
-        Json(json!({ "id": id, "url": url, "state": JobState::Queued })),
+        Json(Created {
+            id,
+            url: url.clone(),
+            state: JobState::Queued,
+            owner_token: token.expose().to_owned(),
+            visibility,
+            burn_after_reading,
+        }),
     )
         .into_response();
     if let Ok(location) = HeaderValue::from_str(&url) {
@@ -117,43 +264,120 @@ pub async fn create_snippet(
     Ok(response)
 }
 
-/// The snippet at `raw_id`: 404 when there never was one, 410 when it expired.
-async fn find(state: &AppState, raw_id: &str) -> Result<SnippetView, ApiError> {
-    let id = SnippetId::parse(raw_id).map_err(|_| ApiError::not_found())?;
-    match state.lookup(&id).await? {
-        SnippetPage::Found(view) => Ok(view),
-        SnippetPage::Expired => Err(ApiError::gone()),
-        SnippetPage::Missing => Err(ApiError::not_found()),
-    }
+fn parse_id(raw: &str) -> Result<SnippetId, ApiError> {
+    SnippetId::parse(raw).map_err(|_| ApiError::not_found())
 }
 
+/// The snippet, with its code, state, result and error.
+///
+/// Reading a burn-after-reading snippet as anyone but its owner deletes it.
+#[utoipa::path(
+    get,
+    path = "/api/snippets/{id}",
+    tag = "snippets",
+    params(("id" = String, Path, description = "The snippet's id: 12 letters and digits.")),
+    responses(
+        (status = 200, description = "The snippet.", body = SnippetView),
+        (status = 404, description = "No snippet has this id.", body = ErrorBody),
+        (status = 410, description = "It expired, was deleted, or was burned after reading.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+)]
 pub async fn show_snippet(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<SnippetView>, ApiError> {
-    Ok(Json(find(&state, &id).await?))
+    let id = parse_id(&id)?;
+    let view = state
+        .read(&id, &Credentials::from_headers(&headers))
+        .await?;
+    Ok(Json(view))
+}
+
+/// Deletes a snippet. Owner only; afterwards every route answers 410.
+#[utoipa::path(
+    delete,
+    path = "/api/snippets/{id}",
+    tag = "snippets",
+    params(("id" = String, Path, description = "The snippet's id.")),
+    security(("owner_token" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "Not the owner, or sent from another site.", body = ErrorBody),
+        (status = 404, description = "No snippet has this id.", body = ErrorBody),
+        (status = 410, description = "Already gone.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+)]
+pub async fn delete_snippet(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    state
+        .delete(&id, &Credentials::from_headers(&headers))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The seed's polling action: 204 while pending, the fragment when done.
+#[utoipa::path(
+    get,
+    path = "/api/snippets/{id}/highlighted",
+    tag = "snippets",
+    params(("id" = String, Path, description = "The snippet's id.")),
+    responses(
+        (status = 200, description = "The highlighted HTML fragment.", content_type = "text/html", body = String),
+        (status = 204, description = "Not highlighted yet."),
+        (status = 404, description = "No snippet has this id.", body = ErrorBody),
+        (status = 410, description = "Gone.", body = ErrorBody),
+        (status = 422, description = "Highlighting failed; the reason.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+)]
 pub async fn highlighted(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let view = find(&state, &id).await?;
-    Ok(match (view.state, view.html) {
-        (JobState::Succeeded, Some(html)) => {
-            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+    let id = parse_id(&id)?;
+    let stored = match state.find(&id).await? {
+        Lookup::Found(stored) => stored,
+        Lookup::Gone(reason) => return Err(ServiceError::Gone(reason).into()),
+        Lookup::Missing => return Err(ApiError::not_found()),
+    };
+    match stored.view.state {
+        JobState::Succeeded => {
+            // The result is the content: reading it may burn the snippet.
+            let view = state
+                .read(&id, &Credentials::from_headers(&headers))
+                .await?;
+            Ok((
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                view.html.unwrap_or_default(),
+            )
+                .into_response())
         }
-        (JobState::Failed, _) => ApiError::new(
+        JobState::Failed => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            view.error
+            stored
+                .view
+                .error
                 .unwrap_or_else(|| "Highlighting failed.".to_owned()),
-        )
-        .into_response(),
-        _ => StatusCode::NO_CONTENT.into_response(),
-    })
+        )),
+        _ => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
 }
 
+/// Every language: its name and the aliases it answers to.
+#[utoipa::path(
+    get,
+    path = "/api/languages",
+    tag = "languages",
+    responses((status = 200, description = "Every language.", body = [LanguageInfo])),
+)]
 pub async fn languages(State(state): State<AppState>) -> Response {
     Json(state.languages.list()).into_response()
 }
@@ -169,50 +393,143 @@ pub async fn theme_css(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// "Try again" for API clients: 202 when a failed snippet was queued
-/// anew, 409 when it is not failed.
+/// "Try again" for a failed snippet: queues it anew. Owner only.
+#[utoipa::path(
+    post,
+    path = "/api/snippets/{id}/retry",
+    tag = "snippets",
+    params(("id" = String, Path, description = "The snippet's id.")),
+    security(("owner_token" = [])),
+    responses(
+        (status = 202, description = "Queued anew.", body = Queued),
+        (status = 403, description = "Not the owner, or sent from another site.", body = ErrorBody),
+        (status = 404, description = "No snippet has this id.", body = ErrorBody),
+        (status = 409, description = "It is not failed.", body = ErrorBody),
+        (status = 410, description = "Gone.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+)]
 pub async fn retry_snippet(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let view = find(&state, &raw_id).await?;
-    if state.retry(&view.id).await? {
-        Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({ "id": view.id, "url": view.id.url(), "state": JobState::Queued })),
-        )
-            .into_response())
-    } else {
-        Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "Only a failed snippet can be tried again; this one is not failed.",
-        ))
-    }
+    let id = parse_id(&id)?;
+    state
+        .retry(&id, &Credentials::from_headers(&headers))
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(Queued::of(id))).into_response())
+}
+
+/// Highlights the snippet again in another language. Owner only.
+#[utoipa::path(
+    post,
+    path = "/api/snippets/{id}/language",
+    tag = "snippets",
+    params(("id" = String, Path, description = "The snippet's id.")),
+    request_body(content = ChangeLanguage, content_type = "application/json"),
+    security(("owner_token" = [])),
+    responses(
+        (status = 202, description = "Queued anew in that language.", body = Queued),
+        (status = 400, description = "Malformed body, or an unknown language.", body = ErrorBody),
+        (status = 403, description = "Not the owner, or sent from another site.", body = ErrorBody),
+        (status = 404, description = "No snippet has this id.", body = ErrorBody),
+        (status = 410, description = "Gone.", body = ErrorBody),
+        (status = 413, description = "The body is too large.", body = ErrorBody),
+        (status = 415, description = "Not JSON.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+)]
+pub async fn change_language(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let request: ChangeLanguage =
+        json_body(&headers, body, 64 * 1024, r#"{"language": "rust"}"#).await?;
+    state
+        .change_language(&id, &Credentials::from_headers(&headers), &request.language)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(Queued::of(id))).into_response())
 }
 
 /// `GET /s/{id}/raw`: the code as plain text, never sniffed into HTML.
+#[utoipa::path(
+    get,
+    path = "/s/{id}/raw",
+    tag = "files",
+    params(("id" = String, Path, description = "The snippet's id.")),
+    responses(
+        (status = 200, description = "The code, byte for byte.", content_type = "text/plain", body = String),
+        (status = 404, description = "No snippet has this id.", body = ErrorBody),
+        (status = 410, description = "Gone.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+)]
 pub async fn raw(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let view = find(&state, &id).await?;
-    Ok((
+    let id = parse_id(&id)?;
+    let view = state
+        .read(&id, &Credentials::from_headers(&headers))
+        .await?;
+    Ok(plain_text(view.code))
+}
+
+fn plain_text(code: String) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "private, no-store"),
         ],
-        view.code,
+        code,
     )
-        .into_response())
+        .into_response()
+}
+
+/// `POST /s/{id}/reveal`: "Show it once" without JavaScript. Reads a
+/// burn-after-reading snippet (which deletes it) and answers its code as
+/// plain text. A POST, so no link previewer or crawler ever burns one.
+pub async fn reveal(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let view = state
+        .read(&id, &Credentials::from_headers(&headers))
+        .await?;
+    Ok(plain_text(view.code))
 }
 
 /// `GET /s/{id}/download`: the code as a file, named after the snippet's
 /// file name, or its id and the language's usual extension.
+#[utoipa::path(
+    get,
+    path = "/s/{id}/download",
+    tag = "files",
+    params(("id" = String, Path, description = "The snippet's id.")),
+    responses(
+        (status = 200, description = "The code as an attachment.", content_type = "application/octet-stream", body = String,
+            headers(("Content-Disposition" = String, description = "attachment; the file name"))),
+        (status = 404, description = "No snippet has this id.", body = ErrorBody),
+        (status = 410, description = "Gone.", body = ErrorBody),
+        (status = 503, description = "The database is not answering.", body = ErrorBody),
+    ),
+)]
 pub async fn download(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let view = find(&state, &id).await?;
+    let id = parse_id(&id)?;
+    let view = state
+        .read(&id, &Credentials::from_headers(&headers))
+        .await?;
     let name = match &view.filename {
         Some(name) => name.clone(),
         None => {
@@ -227,7 +544,24 @@ pub async fn download(
             format!("snippet-{}.{extension}", view.id)
         }
     };
-    // A quoted ASCII fallback plus the exact name in RFC 5987 form.
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        view.code,
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&content_disposition(&name)) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// A quoted ASCII fallback plus the exact name in RFC 5987 form.
+fn content_disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
         .map(|c| {
@@ -245,42 +579,5 @@ pub async fn download(
             _ => format!("%{b:02X}"),
         })
         .collect();
-    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
-    let mut response = (
-        [
-            (header::CONTENT_TYPE, "application/octet-stream"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        view.code,
-    )
-        .into_response();
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
-}
-
-#[derive(Deserialize)]
-pub struct ChangeLanguage {
-    language: String,
-}
-
-/// `POST /api/snippets/{id}/language` `{"language": ...}`: highlight again
-/// in another language (a new job).
-pub async fn change_language(
-    State(state): State<AppState>,
-    Path(raw_id): Path<String>,
-    Json(body): Json<ChangeLanguage>,
-) -> Result<Response, ApiError> {
-    let view = find(&state, &raw_id).await?;
-    if !state.change_language(&view.id, &body.language).await? {
-        return Err(ApiError::not_found());
-    }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "id": view.id, "url": view.id.url(), "state": JobState::Queued })),
-    )
-        .into_response())
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }

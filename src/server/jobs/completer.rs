@@ -8,17 +8,25 @@
 //! of one per job. Commits, not highlighting, bound a queue of small jobs.
 //!
 //! `highlighted` is published only after the commit: a page that reads the
-//! database because of the event must find the result there. A result the
-//! completer cannot store is not lost for good: its lease expires and the
-//! rescuer makes the job due again.
+//! database because of the event must find the result there. When the
+//! database fails, the write is tried again with backoff for as long as the
+//! leases can still hold; if it never succeeds, each job is scheduled again
+//! (or failed, on its last attempt) with the true reason, and failing that
+//! too, its lease expires and the rescuer makes it due again.
+
+use std::time::Duration;
 
 use tokio::{sync::mpsc, task::JoinHandle};
 
-use super::JobContext;
+use super::{JobContext, retry_delay};
 use crate::{
     domain::{Highlighted, SnippetEvent},
-    server::store::{Completed, Lease},
+    server::store::{Completed, Lease, StoreError},
 };
+
+/// The first pause before a failed write is tried again; it doubles.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// The most results written in one transaction.
 const MAX_BATCH: usize = 256;
@@ -28,6 +36,7 @@ const BACKLOG: usize = 1024;
 /// A highlighted snippet whose result is not stored yet.
 pub struct Finished {
     pub lease: Lease,
+    pub max_attempts: u32,
     pub html: String,
     pub language: String,
     pub highlighted_in_ms: u64,
@@ -64,7 +73,9 @@ async fn run(ctx: JobContext, mut rx: mpsc::Receiver<Finished>) {
     }
 }
 
-async fn store_batch(ctx: &JobContext, batch: &mut Vec<Finished>) {
+/// Writes the batch, trying again with backoff while the leases can still
+/// hold (they were renewed at most one heartbeat ago, and last `lease`).
+async fn write_with_backoff(ctx: &JobContext, batch: &[Finished]) -> Result<Vec<bool>, StoreError> {
     let done: Vec<Completed<'_>> = batch
         .iter()
         .map(|f| Completed {
@@ -73,8 +84,49 @@ async fn store_batch(ctx: &JobContext, batch: &mut Vec<Finished>) {
             highlighted_in_ms: f.highlighted_in_ms,
         })
         .collect();
-    let stored = ctx.store.complete_jobs(&done, ctx.now()).await;
-    drop(done);
+    let give_up_at =
+        tokio::time::Instant::now() + ctx.settings.lease.saturating_sub(ctx.settings.heartbeat);
+    let mut pause = FIRST_BACKOFF;
+    let mut tries = 1u32;
+    loop {
+        match ctx.store.complete_jobs(&done, ctx.now()).await {
+            Ok(stored) => return Ok(stored),
+            Err(e) if tokio::time::Instant::now() + pause < give_up_at => {
+                tracing::warn!(error = ?e, jobs = batch.len(), tries, ?pause, "could not store results; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_BACKOFF);
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The results could not be stored at all: say so on each job, so its
+/// error is the truth ("could not be saved"), not "stopped responding".
+async fn record_lost_results(ctx: &JobContext, batch: &[Finished], cause: &StoreError) {
+    let reason = format!("The result could not be saved: the database failed ({cause}).");
+    for finished in batch {
+        let lease = &finished.lease;
+        let now = ctx.now();
+        let recorded = if lease.attempt >= finished.max_attempts {
+            ctx.store.fail_job(lease, &reason, now).await
+        } else {
+            let delay = retry_delay(
+                lease.attempt,
+                ctx.settings.retry_base,
+                ctx.settings.retry_cap,
+            );
+            ctx.store.retry_job(lease, &reason, now + delay, now).await
+        };
+        if let Err(e) = recorded {
+            tracing::error!(error = ?e, job = %lease.snippet_id, "could not record the lost result either; the rescuer will run it again");
+        }
+    }
+}
+
+async fn store_batch(ctx: &JobContext, batch: &mut Vec<Finished>) {
+    let stored = write_with_backoff(ctx, batch).await;
     match stored {
         Ok(stored) => {
             for (finished, stored) in batch.drain(..).zip(stored) {
@@ -94,12 +146,81 @@ async fn store_batch(ctx: &JobContext, batch: &mut Vec<Finished>) {
             }
         }
         Err(e) => {
-            tracing::error!(
-                error = ?e,
-                jobs = batch.len(),
-                "could not store results; their leases will expire and they run again"
-            );
+            tracing::error!(error = ?e, jobs = batch.len(), "could not store results; giving up on them");
+            record_lost_results(ctx, batch, &e).await;
+            // The pages of these jobs re-read the database, which says
+            // what happened (or will, once the rescuer has run).
+            ctx.events.hub().resync_all();
             batch.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, atomic::Ordering};
+
+    use super::*;
+    use crate::{
+        domain::SnippetId,
+        server::jobs::testing::{RecordingStore, context},
+    };
+
+    fn finished(id: &SnippetId, attempt: u32) -> Finished {
+        Finished {
+            lease: Lease {
+                snippet_id: id.clone(),
+                worker: "w/1".into(),
+                attempt,
+            },
+            max_attempts: 5,
+            html: "<pre>x</pre>".into(),
+            language: "Plain Text".into(),
+            highlighted_in_ms: 1,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_write_is_tried_again_until_it_lands() {
+        let store = Arc::new(RecordingStore::default());
+        store.complete_failures.store(3, Ordering::SeqCst);
+        let ctx = context(Arc::clone(&store));
+        let id = SnippetId::random();
+        let mut events = ctx.events.hub().subscribe(&id);
+        let (completer, done) = Completer::start(ctx);
+        completer.complete(finished(&id, 1)).await;
+        let published = events.recv().await.unwrap();
+        assert_eq!(published.event.name(), "highlighted");
+        assert_eq!(store.complete_calls.load(Ordering::SeqCst), 4);
+        assert!(store.recorded_errors.lock().unwrap().is_empty());
+        drop(completer);
+        done.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_never_lands_records_the_true_reason() {
+        let store = Arc::new(RecordingStore::default());
+        store.complete_failures.store(u32::MAX, Ordering::SeqCst);
+        let ctx = context(Arc::clone(&store));
+        let started = tokio::time::Instant::now();
+        let (completer, done) = Completer::start(ctx);
+        completer.complete(finished(&SnippetId::random(), 1)).await;
+        completer.complete(finished(&SnippetId::random(), 5)).await;
+        drop(completer);
+        done.await.unwrap();
+        // It kept trying while the leases could hold (30 s lease, 10 s
+        // heartbeat by default), not longer.
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_secs(15) && waited <= Duration::from_secs(20),
+            "{waited:?}"
+        );
+        assert!(store.complete_calls.load(Ordering::SeqCst) > 3);
+        let errors = store.recorded_errors.lock().unwrap().clone();
+        assert_eq!(errors.len(), 2, "one retry, one final failure: {errors:?}");
+        assert!(
+            errors.iter().all(|e| e.contains("could not be saved")),
+            "{errors:?}"
+        );
     }
 }

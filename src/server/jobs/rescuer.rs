@@ -53,7 +53,14 @@ impl Rescuer {
                         .publish(&id, SnippetEvent::state(JobState::Queued, 0));
                 }
                 Rescued::Failed(id) => {
-                    let view = self.ctx.store.snippet(&id).await.ok().flatten();
+                    let view = match self.ctx.store.snippet(&id).await {
+                        Ok(stored) => stored.map(|s| s.view),
+                        Err(e) => {
+                            tracing::warn!(error = ?e, snippet = %id, "could not read a rescued job's error; its pages resync");
+                            self.ctx.events.hub().resync_all();
+                            None
+                        }
+                    };
                     self.ctx.events.publish(
                         &id,
                         SnippetEvent::Failed(Failed {
@@ -108,7 +115,7 @@ mod tests {
         // and the workers are woken.
         let published = events.recv().await.unwrap();
         assert_eq!(published.event.name(), "state");
-        assert!(published.json.contains("\"queued\""));
+        assert!(String::from_utf8_lossy(&published.frame).contains("\"queued\""));
         tokio::time::timeout(Duration::from_millis(1), wake.notified())
             .await
             .expect("workers woken");

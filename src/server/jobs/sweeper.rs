@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::JobContext;
+use crate::domain::{Deleted, GoneReason, SnippetEvent};
 
 pub struct Sweeper {
     ctx: JobContext,
@@ -34,6 +35,15 @@ impl Sweeper {
             Ok(gone) if gone.is_empty() => 0,
             Ok(gone) => {
                 tracing::info!(deleted = gone.len(), "swept expired snippets");
+                // Pages still open on them learn they are gone; lists drop them.
+                for id in &gone {
+                    self.ctx.events.publish(
+                        id,
+                        SnippetEvent::Deleted(Deleted {
+                            reason: GoneReason::Expired,
+                        }),
+                    );
+                }
                 gone.len()
             }
             Err(e) => {

@@ -4,7 +4,10 @@
 //! timers deterministically (a real database answers from another thread,
 //! and paused time would race ahead of it).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicU32, Ordering},
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -12,12 +15,15 @@ use tokio::sync::Notify;
 
 use super::{JobContext, tokio_clock};
 use crate::{
-    domain::{Progress, SnippetId, SnippetSummary, SnippetView},
+    domain::{GoneReason, Progress, SnippetId, SnippetSummary, SnippetView, StateChanged},
     server::{
         events::{EventBus, Hub},
         highlight::{CancelFlag, Engine, EngineError, HighlightRequest, ProgressSink},
+        owner::OwnerHash,
         settings::JobSettings,
-        store::{ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError},
+        store::{
+            ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError, StoredSnippet,
+        },
     },
 };
 
@@ -31,6 +37,11 @@ pub struct RecordingStore {
     pub prune_calls: Mutex<Vec<(DateTime<Utc>, DateTime<Utc>)>>,
     /// The `now` of every `sweep_expired` call.
     pub sweep_calls: Mutex<Vec<DateTime<Utc>>>,
+    /// How many `complete_jobs` calls fail before they succeed.
+    pub complete_failures: AtomicU32,
+    pub complete_calls: AtomicU32,
+    /// The reasons of every `retry_job` and `fail_job` call.
+    pub recorded_errors: Mutex<Vec<String>>,
 }
 
 fn not_for_loops() -> Result<(), StoreError> {
@@ -44,7 +55,7 @@ impl Store for RecordingStore {
     async fn create_snippet(&self, _: &NewSnippet) -> Result<(), StoreError> {
         not_for_loops()
     }
-    async fn snippet(&self, _: &SnippetId) -> Result<Option<SnippetView>, StoreError> {
+    async fn snippet(&self, _: &SnippetId) -> Result<Option<StoredSnippet>, StoreError> {
         Ok(None)
     }
     async fn recent_snippets(
@@ -54,11 +65,38 @@ impl Store for RecordingStore {
     ) -> Result<Vec<SnippetSummary>, StoreError> {
         Ok(Vec::new())
     }
-    async fn summary(&self, _: &SnippetId) -> Result<Option<SnippetSummary>, StoreError> {
+    async fn owner_snippets(
+        &self,
+        _: &OwnerHash,
+        _: u32,
+        _: DateTime<Utc>,
+    ) -> Result<Vec<SnippetSummary>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn list_states(
+        &self,
+        _: &[SnippetId],
+        _: DateTime<Utc>,
+    ) -> Result<Vec<(SnippetId, StateChanged)>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn gone_reason(&self, _: &SnippetId) -> Result<Option<GoneReason>, StoreError> {
         Ok(None)
     }
-    async fn was_expired(&self, _: &SnippetId) -> Result<bool, StoreError> {
-        Ok(false)
+    async fn delete_snippet(
+        &self,
+        _: &SnippetId,
+        _: GoneReason,
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        not_for_loops().map(|_| false)
+    }
+    async fn take_snippet(
+        &self,
+        _: &SnippetId,
+        _: DateTime<Utc>,
+    ) -> Result<Option<SnippetView>, StoreError> {
+        not_for_loops().map(|_| None)
     }
     async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError> {
         self.sweep_calls.lock().unwrap().push(now);
@@ -95,22 +133,32 @@ impl Store for RecordingStore {
     }
     async fn complete_jobs(
         &self,
-        _: &[Completed<'_>],
+        done: &[Completed<'_>],
         _: DateTime<Utc>,
     ) -> Result<Vec<bool>, StoreError> {
-        not_for_loops().map(|_| Vec::new())
+        self.complete_calls.fetch_add(1, Ordering::SeqCst);
+        let failing = self
+            .complete_failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(StoreError::Corrupt("the database is down".into()));
+        }
+        Ok(vec![true; done.len()])
     }
     async fn retry_job(
         &self,
         _: &Lease,
-        _: &str,
+        error: &str,
         _: DateTime<Utc>,
         _: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        not_for_loops().map(|_| false)
+        self.recorded_errors.lock().unwrap().push(error.to_owned());
+        Ok(true)
     }
-    async fn fail_job(&self, _: &Lease, _: &str, _: DateTime<Utc>) -> Result<bool, StoreError> {
-        not_for_loops().map(|_| false)
+    async fn fail_job(&self, _: &Lease, error: &str, _: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.recorded_errors.lock().unwrap().push(error.to_owned());
+        Ok(true)
     }
     async fn release_job(&self, _: &Lease, _: DateTime<Utc>) -> Result<bool, StoreError> {
         not_for_loops().map(|_| false)

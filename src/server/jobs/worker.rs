@@ -67,10 +67,6 @@ impl WorkerPool {
         }
     }
 
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
     /// Runs until `shutdown`; then stops claiming, gives in-flight jobs the
     /// grace period to finish, and releases the rest back to the queue.
     pub async fn run(self, shutdown: CancellationToken) {
@@ -78,6 +74,7 @@ impl WorkerPool {
         // Cancelled when the grace period is over: running jobs release.
         let release = CancellationToken::new();
         let mut failures = 0u32;
+        let mut claims = 0u64;
         let (completer, completing) = Completer::start(self.ctx.clone());
         tracing::info!(worker = %self.id, slots = self.slots, "worker pool started");
         while !shutdown.is_cancelled() {
@@ -86,10 +83,16 @@ impl WorkerPool {
             if free > 0 {
                 let now = self.ctx.now();
                 let lease_until = now + self.ctx.settings.lease;
+                // Each claim holds its jobs under a name of its own. The
+                // fence is (holder, attempt), and a requeued job starts its
+                // attempts again: were the holder the pool, an attempt of
+                // the old job and of the new one could carry the same token.
+                claims += 1;
+                let holder = format!("{}/{claims}", self.id);
                 match self
                     .ctx
                     .store
-                    .claim_jobs(&self.id, free as u32, now, lease_until)
+                    .claim_jobs(&holder, free as u32, now, lease_until)
                     .await
                 {
                     Ok(jobs) => {
@@ -218,7 +221,14 @@ async fn run_job(
                     ctx.events.publish(&id, SnippetEvent::Progress(p));
                     if last_saved.elapsed() >= PROGRESS_SAVE_EVERY {
                         last_saved = Instant::now();
-                        let _ = ctx.store.save_progress(&lease, p).await;
+                        match ctx.store.save_progress(&lease, p).await {
+                            Ok(true) => {}
+                            // Someone else holds the job now: this attempt
+                            // is over, whatever it would produce.
+                            Ok(false) => break RunEnd::LostLease,
+                            // Progress is a courtesy; the heartbeat decides.
+                            Err(e) => tracing::warn!(error = ?e, job = %id, "could not save progress"),
+                        }
                     }
                 }
             }
@@ -237,6 +247,7 @@ async fn run_job(
             completer
                 .complete(Finished {
                     lease,
+                    max_attempts: job.max_attempts,
                     html,
                     language,
                     highlighted_in_ms: started.elapsed().as_millis() as u64,

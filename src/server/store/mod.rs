@@ -17,7 +17,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Filename, Progress, SnippetId, SnippetSummary, SnippetView, SourceCode};
+use crate::{
+    domain::{
+        Filename, GoneReason, Progress, SnippetId, SnippetSummary, SnippetView, SourceCode,
+        StateChanged, Visibility,
+    },
+    server::owner::OwnerHash,
+};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -44,6 +50,19 @@ pub struct NewSnippet {
     pub max_attempts: u32,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The hash of its owner's secret; `None` only for snippets from
+    /// before owners existed.
+    pub owner: Option<OwnerHash>,
+    pub visibility: Visibility,
+    pub burn_after_reading: bool,
+}
+
+/// A snippet as stored: what pages show, and who owns it (which never
+/// leaves the server).
+#[derive(Clone, Debug)]
+pub struct StoredSnippet {
+    pub view: SnippetView,
+    pub owner: Option<OwnerHash>,
 }
 
 /// Proof that a worker holds a job: the fencing token every write of the
@@ -88,21 +107,55 @@ pub trait Store: Send + Sync + 'static {
     /// Stores the snippet and queues its job, in one transaction.
     async fn create_snippet(&self, new: &NewSnippet) -> Result<(), StoreError>;
 
-    /// The snapshot of one snippet, with its job's state.
-    async fn snippet(&self, id: &SnippetId) -> Result<Option<SnippetView>, StoreError>;
+    /// The snapshot of one snippet, with its job's state and its owner.
+    async fn snippet(&self, id: &SnippetId) -> Result<Option<StoredSnippet>, StoreError>;
 
-    /// The newest snippets that have not expired by `now`, newest first.
+    /// The newest public snippets that have not expired by `now`, newest
+    /// first. Unlisted snippets are never listed.
     async fn recent_snippets(
         &self,
         limit: u32,
         now: DateTime<Utc>,
     ) -> Result<Vec<SnippetSummary>, StoreError>;
 
-    /// The summary of one snippet (for the live list).
-    async fn summary(&self, id: &SnippetId) -> Result<Option<SnippetSummary>, StoreError>;
+    /// The newest snippets of one owner (public or not), newest first.
+    async fn owner_snippets(
+        &self,
+        owner: &OwnerHash,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SnippetSummary>, StoreError>;
 
-    /// Did a snippet with this id exist and expire?
-    async fn was_expired(&self, id: &SnippetId) -> Result<bool, StoreError>;
+    /// The job states of the listed snippets that exist and have not
+    /// expired: what a list stream's snapshot needs, without code or HTML.
+    async fn list_states(
+        &self,
+        ids: &[SnippetId],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(SnippetId, StateChanged)>, StoreError>;
+
+    /// Why a snippet that existed is gone; `None` if it never existed (or
+    /// still does).
+    async fn gone_reason(&self, id: &SnippetId) -> Result<Option<GoneReason>, StoreError>;
+
+    /// Deletes a snippet (its job goes with it) and leaves a tombstone
+    /// with the reason. `false` when it was already gone or never was.
+    async fn delete_snippet(
+        &self,
+        id: &SnippetId,
+        reason: GoneReason,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Burn after reading: returns a burn-after-reading snippet and deletes
+    /// it, in one transaction. Of two readers at once exactly one gets it;
+    /// `None` for the other, and for a snippet that is not burn after
+    /// reading.
+    async fn take_snippet(
+        &self,
+        id: &SnippetId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SnippetView>, StoreError>;
 
     /// Deletes snippets that expired by `now` (their jobs go with them),
     /// leaving tombstones. Returns their ids.
@@ -240,44 +293,4 @@ pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
 pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(ms)
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
-}
-
-/// Lines as a person counts them: a final line without a newline counts.
-pub(crate) fn count_lines(code: &str) -> u32 {
-    SnippetView::line_count(code)
-}
-
-/// The first non-blank line, cut to a length that fits a list row.
-pub(crate) fn preview(code: &str) -> String {
-    const MAX_CHARS: usize = 80;
-    let line = code
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    let mut out: String = line.chars().take(MAX_CHARS).collect();
-    if line.chars().nth(MAX_CHARS).is_some() {
-        out.push('…');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn line_counting_matches_the_corpus_manifest_rule() {
-        assert_eq!(count_lines("a\nb\n"), 2);
-        assert_eq!(count_lines("a\nb"), 2);
-        assert_eq!(count_lines("a\r\nb"), 2);
-        assert_eq!(count_lines("\n"), 1);
-    }
-
-    #[test]
-    fn preview_skips_blank_lines_and_cuts_long_ones() {
-        assert_eq!(preview("\n\n  fn main() {}\n"), "fn main() {}");
-        let long = "x".repeat(100);
-        assert_eq!(preview(&long).chars().count(), 81);
-    }
 }

@@ -15,16 +15,23 @@ use sqlx::{
 };
 
 use super::{
-    ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError, count_lines, from_millis,
-    millis, preview,
+    ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError, StoredSnippet,
+    from_millis, millis,
     sql::{
-        PRUNE_JOBS, REQUEUE_JOB, SUMMARY_SELECT, claim_sql, derived_state, fenced_update,
-        impl_store, job_state, opt_time, progress,
+        PRUNE_JOBS, REQUEUE_JOB, STATE_SELECT, SUMMARY_SELECT, VIEW_SELECT, claim_sql,
+        derived_state, fenced_update, impl_store, job_state, opt_time, parse_id, placeholders,
+        progress, to_u32, visibility,
     },
 };
 use crate::{
-    domain::{Highlighted, JobState, SnippetEvent, SnippetId, SnippetSummary, SnippetView},
-    server::events::{CHANNEL, encode_notice},
+    domain::{
+        GoneReason, Highlighted, JobState, SnippetEvent, SnippetId, SnippetSummary, SnippetView,
+        StateChanged, source::preview,
+    },
+    server::{
+        events::{CHANNEL, encode_notice},
+        owner::OwnerHash,
+    },
 };
 
 /// SKIP LOCKED: a claim passes over rows another node is claiming.
@@ -66,6 +73,7 @@ impl PgStore {
                 language: String::new(),
                 highlighted_in_ms,
             }),
+            None,
         );
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)

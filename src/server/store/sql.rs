@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{StoreError, from_millis};
-use crate::domain::{JobState, Progress};
+use crate::domain::{JobState, Progress, SnippetId, Visibility};
 
 /// A fresh job for a snippet, replacing a finished record if one is left.
 pub(super) const REQUEUE_JOB: &str = "
@@ -23,12 +23,40 @@ pub(super) const PRUNE_JOBS: &str = "
     DELETE FROM jobs
     WHERE (state = 'succeeded' AND finished_at < $1) OR (state = 'failed' AND finished_at < $2)";
 
+/// What a list row needs: never the code, never the HTML (`IS NOT NULL`
+/// reads only the row's header, not the value).
 pub(super) const SUMMARY_SELECT: &str = "
-    SELECT s.id, s.language, s.filename, s.line_count, s.created_at,
-           substr(s.code, 1, 400) AS head,
+    SELECT s.id, s.language, s.filename, s.line_count, s.created_at, s.preview, s.visibility,
            s.html IS NOT NULL AS has_html, s.error IS NOT NULL AS has_error,
            j.state, j.progress_done, j.progress_total
     FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id";
+
+/// The states of a list's snippets, for a list stream's snapshot.
+pub(super) const STATE_SELECT: &str = "
+    SELECT s.id, s.html IS NOT NULL AS has_html, s.error IS NOT NULL AS has_error,
+           j.state, j.attempts, j.run_at, j.progress_done, j.progress_total
+    FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id";
+
+/// `$1, $2, ... $n`, for an `IN (...)` list.
+pub(super) fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn parse_id(raw: &str) -> Result<SnippetId, StoreError> {
+    SnippetId::parse(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(super) fn visibility(raw: &str) -> Result<Visibility, StoreError> {
+    Visibility::parse(raw).ok_or_else(|| StoreError::Corrupt(format!("visibility {raw}")))
+}
+
+/// A count or attempt number read back from a BIGINT column.
+pub(super) fn to_u32(value: i64, what: &str) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
+}
 
 pub(super) fn job_state(raw: Option<String>) -> Result<Option<JobState>, StoreError> {
     raw.map(|s| JobState::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("job state {s}"))))
@@ -56,6 +84,14 @@ pub(super) fn derived_state(job: Option<JobState>, has_html: bool, has_error: bo
 pub(super) fn opt_time(ms: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
     ms.map(from_millis).transpose()
 }
+
+/// One snippet with its job, everything a page shows.
+pub(super) const VIEW_SELECT: &str = "
+    SELECT s.id, s.code, s.language, s.filename, s.created_at, s.html, s.highlighted_at,
+           s.highlighted_in_ms, s.error, s.expires_at, s.visibility, s.burn_after_reading,
+           s.owner_hash, j.state, j.attempts, j.max_attempts, j.run_at, j.progress_done,
+           j.progress_total, j.last_error
+    FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id";
 
 /// The claim: the oldest due jobs, up to `$4`, leased to worker `$1` until
 /// `$2`, with what running them needs, in one statement (one round trip,
@@ -126,13 +162,14 @@ macro_rules! impl_store {
             row.try_get("has_html")?,
             row.try_get("has_error")?,
         );
-        let head: String = row.try_get("head")?;
+        let head: String = row.try_get("preview")?;
         Ok(SnippetSummary {
-            id: SnippetId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            id: parse_id(&id)?,
             language: row.try_get("language")?,
             filename: row.try_get("filename")?,
             preview: preview(&head),
-            lines: row.try_get::<i64, _>("line_count")? as u32,
+            lines: to_u32(row.try_get("line_count")?, "line count")?,
+            visibility: visibility(&row.try_get::<String, _>("visibility")?)?,
             state,
             progress: match state {
                 JobState::Processing => progress(
@@ -154,7 +191,7 @@ macro_rules! impl_store {
         let last_error: Option<String> = row.try_get("last_error")?;
         let run_at: Option<i64> = row.try_get("run_at")?;
         Ok(SnippetView {
-            id: SnippetId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            id: parse_id(&id)?,
             language: row.try_get("language")?,
             filename: row.try_get("filename")?,
             code: row.try_get("code")?,
@@ -166,8 +203,11 @@ macro_rules! impl_store {
                 ),
                 _ => None,
             },
-            attempts: row.try_get::<Option<i64>, _>("attempts")?.unwrap_or(0) as u32,
-            max_attempts: row.try_get::<Option<i64>, _>("max_attempts")?.unwrap_or(0) as u32,
+            attempts: to_u32(row.try_get::<Option<i64>, _>("attempts")?.unwrap_or(0), "attempts")?,
+            max_attempts: to_u32(
+                row.try_get::<Option<i64>, _>("max_attempts")?.unwrap_or(0),
+                "max attempts",
+            )?,
             next_attempt_at: match state {
                 JobState::Retrying => opt_time(run_at)?,
                 _ => None,
@@ -188,7 +228,47 @@ macro_rules! impl_store {
                 JobState::Retrying => last_error,
                 _ => None,
             },
+            visibility: visibility(&row.try_get::<String, _>("visibility")?)?,
+            burn_after_reading: row.try_get("burn_after_reading")?,
+            is_owner: false,
         })
+    }
+
+    fn stored_from_row(row: &$row) -> Result<StoredSnippet, StoreError> {
+        let owner: Option<String> = row.try_get("owner_hash")?;
+        Ok(StoredSnippet {
+            view: view_from_row(row)?,
+            owner: owner
+                .map(|raw| OwnerHash::from_stored(raw).ok_or_else(|| StoreError::Corrupt("owner hash".into())))
+                .transpose()?,
+        })
+    }
+
+    fn state_from_row(row: &$row) -> Result<(SnippetId, StateChanged), StoreError> {
+        let state = derived_state(
+            job_state(row.try_get("state")?)?,
+            row.try_get("has_html")?,
+            row.try_get("has_error")?,
+        );
+        let id: String = row.try_get("id")?;
+        Ok((
+            parse_id(&id)?,
+            StateChanged {
+                state,
+                progress: match state {
+                    JobState::Processing => progress(
+                        row.try_get("progress_done")?,
+                        row.try_get("progress_total")?,
+                    ),
+                    _ => None,
+                },
+                attempts: to_u32(row.try_get::<Option<i64>, _>("attempts")?.unwrap_or(0), "attempts")?,
+                next_attempt_at: match state {
+                    JobState::Retrying => opt_time(row.try_get("run_at")?)?,
+                    _ => None,
+                },
+            },
+        ))
     }
 
     impl $store {
@@ -223,16 +303,21 @@ macro_rules! impl_store {
             let now = millis(new.created_at);
             let mut tx = self.pool.begin().await?;
             sqlx::query(
-                "INSERT INTO snippets (id, code, language, filename, line_count, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO snippets (id, code, language, filename, line_count, created_at, expires_at,
+                                       owner_hash, visibility, burn_after_reading, preview)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(new.id.as_str())
             .bind(new.code.as_str())
             .bind(&new.language)
             .bind(new.filename.as_ref().map(|f| f.as_str()))
-            .bind(i64::from(count_lines(new.code.as_str())))
+            .bind(i64::from(new.code.line_count()))
             .bind(now)
             .bind(new.expires_at.map(millis))
+            .bind(new.owner.as_ref().map(|o| o.as_str()))
+            .bind(new.visibility.as_str())
+            .bind(new.burn_after_reading)
+            .bind(new.code.preview())
             .execute(&mut *tx)
             .await?;
             sqlx::query(
@@ -248,18 +333,12 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        async fn snippet(&self, id: &SnippetId) -> Result<Option<SnippetView>, StoreError> {
-            let row = sqlx::query(
-                "SELECT s.id, s.code, s.language, s.filename, s.created_at, s.html, s.highlighted_at,
-                        s.highlighted_in_ms, s.error, s.expires_at, j.state, j.attempts, j.max_attempts, j.run_at,
-                        j.progress_done, j.progress_total, j.last_error
-                 FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id
-                 WHERE s.id = $1",
-            )
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-            row.as_ref().map(view_from_row).transpose()
+        async fn snippet(&self, id: &SnippetId) -> Result<Option<StoredSnippet>, StoreError> {
+            let row = sqlx::query(&format!("{VIEW_SELECT} WHERE s.id = $1"))
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(stored_from_row).transpose()
         }
 
         async fn recent_snippets(
@@ -269,7 +348,7 @@ macro_rules! impl_store {
         ) -> Result<Vec<SnippetSummary>, StoreError> {
             let rows = sqlx::query(&format!(
                 "{SUMMARY_SELECT}
-                 WHERE s.expires_at IS NULL OR s.expires_at > $1
+                 WHERE s.visibility = 'public' AND (s.expires_at IS NULL OR s.expires_at > $1)
                  ORDER BY s.created_at DESC, s.id DESC
                  LIMIT $2"
             ))
@@ -280,27 +359,132 @@ macro_rules! impl_store {
             rows.iter().map(summary_from_row).collect()
         }
 
-        async fn summary(&self, id: &SnippetId) -> Result<Option<SnippetSummary>, StoreError> {
-            let row = sqlx::query(&format!("{SUMMARY_SELECT} WHERE s.id = $1"))
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-            row.as_ref().map(summary_from_row).transpose()
+        async fn owner_snippets(
+            &self,
+            owner: &OwnerHash,
+            limit: u32,
+            now: DateTime<Utc>,
+        ) -> Result<Vec<SnippetSummary>, StoreError> {
+            let rows = sqlx::query(&format!(
+                "{SUMMARY_SELECT}
+                 WHERE s.owner_hash = $1 AND (s.expires_at IS NULL OR s.expires_at > $2)
+                 ORDER BY s.created_at DESC, s.id DESC
+                 LIMIT $3"
+            ))
+            .bind(owner.as_str())
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(summary_from_row).collect()
         }
 
-        async fn was_expired(&self, id: &SnippetId) -> Result<bool, StoreError> {
-            let row = sqlx::query("SELECT 1 FROM expired_snippets WHERE id = $1")
+        async fn list_states(
+            &self,
+            ids: &[SnippetId],
+            now: DateTime<Utc>,
+        ) -> Result<Vec<(SnippetId, StateChanged)>, StoreError> {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let sql = format!(
+                "{STATE_SELECT}
+                 WHERE (s.expires_at IS NULL OR s.expires_at > $1) AND s.id IN ({})",
+                placeholders(2, ids.len())
+            );
+            let mut query = sqlx::query(&sql).bind(millis(now));
+            for id in ids {
+                query = query.bind(id.as_str());
+            }
+            let rows = query.fetch_all(&self.pool).await?;
+            rows.iter().map(state_from_row).collect()
+        }
+
+        async fn gone_reason(&self, id: &SnippetId) -> Result<Option<GoneReason>, StoreError> {
+            let row = sqlx::query("SELECT reason FROM tombstones WHERE id = $1")
                 .bind(id.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
-            Ok(row.is_some())
+            row.map(|row| {
+                let raw: String = row.try_get("reason")?;
+                GoneReason::parse(&raw).ok_or_else(|| StoreError::Corrupt(format!("tombstone reason {raw}")))
+            })
+            .transpose()
+        }
+
+        async fn delete_snippet(
+            &self,
+            id: &SnippetId,
+            reason: GoneReason,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            // The tombstone first: a write, so SQLite takes its write lock
+            // at once, and the claim on the id (a second delete, or a burn,
+            // finds it taken).
+            let claimed = sqlx::query(
+                "INSERT INTO tombstones (id, gone_at, reason)
+                 SELECT id, $2, $3 FROM snippets WHERE id = $1
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id.as_str())
+            .bind(millis(now))
+            .bind(reason.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if claimed.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM snippets WHERE id = $1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        async fn take_snippet(
+            &self,
+            id: &SnippetId,
+            now: DateTime<Utc>,
+        ) -> Result<Option<SnippetView>, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            // Writing the tombstone is the claim: of two readers at once,
+            // exactly one inserts it (the other finds the id taken and gets
+            // nothing), and only a burn-after-reading snippet can be taken.
+            let claimed = sqlx::query(
+                "INSERT INTO tombstones (id, gone_at, reason)
+                 SELECT id, $2, 'burned' FROM snippets WHERE id = $1 AND burn_after_reading = $3
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id.as_str())
+            .bind(millis(now))
+            .bind(true)
+            .execute(&mut *tx)
+            .await?;
+            if claimed.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            let row = sqlx::query(&format!("{VIEW_SELECT} WHERE s.id = $1"))
+                .bind(id.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            let view = view_from_row(&row)?;
+            sqlx::query("DELETE FROM snippets WHERE id = $1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(view))
         }
 
         async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError> {
             let mut tx = self.pool.begin().await?;
             sqlx::query(
-                "INSERT INTO expired_snippets (id, expired_at)
-                 SELECT id, expires_at FROM snippets WHERE expires_at <= $1
+                "INSERT INTO tombstones (id, gone_at, reason)
+                 SELECT id, expires_at, 'expired' FROM snippets WHERE expires_at <= $1
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(millis(now))
@@ -312,10 +496,7 @@ macro_rules! impl_store {
                 .await?;
             tx.commit().await?;
             gone.iter()
-                .map(|row| {
-                    let raw: String = row.try_get("id")?;
-                    SnippetId::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
-                })
+                .map(|row| parse_id(&row.try_get::<String, _>("id")?))
                 .collect()
         }
 
@@ -365,12 +546,11 @@ macro_rules! impl_store {
                 let id: String = row.try_get("snippet_id")?;
                 jobs.push(ClaimedJob {
                     lease: Lease {
-                        snippet_id: SnippetId::parse(&id)
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        snippet_id: parse_id(&id)?,
                         worker: worker.to_owned(),
-                        attempt: row.try_get::<i64, _>("attempts")? as u32,
+                        attempt: to_u32(row.try_get("attempts")?, "attempts")?,
                     },
-                    max_attempts: row.try_get::<i64, _>("max_attempts")? as u32,
+                    max_attempts: to_u32(row.try_get("max_attempts")?, "max attempts")?,
                     code: row.try_get("code")?,
                     language: row.try_get("language")?,
                 });
@@ -545,8 +725,7 @@ macro_rules! impl_store {
             .await?;
             tx.commit().await?;
             let id = |row: &$row| -> Result<SnippetId, StoreError> {
-                let raw: String = row.try_get("snippet_id")?;
-                SnippetId::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+                parse_id(&row.try_get::<String, _>("snippet_id")?)
             };
             let mut rescued = Vec::with_capacity(failed.len() + requeued.len());
             for row in &failed {
@@ -595,7 +774,8 @@ macro_rules! impl_store {
             )
             .fetch_one(&self.pool)
             .await?;
-            Ok(row.try_get::<i64, _>("n")?.max(0) as u64)
+            let n: i64 = row.try_get("n")?;
+            u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("count {n}")))
         }
 
         async fn ping(&self) -> Result<(), StoreError> {

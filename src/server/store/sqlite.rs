@@ -18,14 +18,20 @@ use sqlx::{
 };
 
 use super::{
-    ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError, count_lines, from_millis,
-    millis, preview,
+    ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError, StoredSnippet,
+    from_millis, millis,
     sql::{
-        PRUNE_JOBS, REQUEUE_JOB, SUMMARY_SELECT, claim_sql, derived_state, fenced_update,
-        impl_store, job_state, opt_time, progress,
+        PRUNE_JOBS, REQUEUE_JOB, STATE_SELECT, SUMMARY_SELECT, VIEW_SELECT, claim_sql,
+        derived_state, fenced_update, impl_store, job_state, opt_time, parse_id, placeholders,
+        progress, to_u32, visibility,
     },
 };
-use crate::domain::{JobState, SnippetId, SnippetSummary, SnippetView};
+use crate::{
+    domain::{
+        GoneReason, JobState, SnippetId, SnippetSummary, SnippetView, StateChanged, source::preview,
+    },
+    server::owner::OwnerHash,
+};
 
 /// SQLite runs the whole statement under its single write lock, so two
 /// workers can never claim the same row.

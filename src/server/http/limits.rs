@@ -1,0 +1,281 @@
+//! Abuse gets a limit, not a crash: submits per client (a token bucket),
+//! open event streams per client and per node. Each limit is a setting
+//! (`Limits`), 0 turns it off, and a refusal is a status with a JSON
+//! sentence and `Retry-After`, never a hang.
+
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::{Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use super::{ApiError, client::ClientIp};
+use crate::server::{AppState, settings::Limits};
+
+/// Buckets kept before idle ones are forgotten.
+const MAX_TRACKED_CLIENTS: usize = 10_000;
+
+/// Every client's token bucket: `burst` tokens, refilled at `per_minute`.
+/// A submit takes one token; with none left it is refused until the next
+/// token is due.
+pub struct SubmitLimiter {
+    per_minute: u32,
+    burst: u32,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+impl SubmitLimiter {
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        SubmitLimiter {
+            per_minute,
+            burst: burst.max(1),
+            buckets: Mutex::default(),
+        }
+    }
+
+    fn rate_per_sec(&self) -> f64 {
+        f64::from(self.per_minute) / 60.0
+    }
+
+    /// Takes a token for `client` at `now`; `Err(wait)` when there is none.
+    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let rate = self.rate_per_sec();
+        let burst = f64::from(self.burst);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_TRACKED_CLIENTS {
+            // A full bucket is the same as no bucket: forget those.
+            buckets.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * rate < burst
+            });
+        }
+        let bucket = buckets.entry(client).or_insert(Bucket {
+            tokens: burst,
+            updated: now,
+        });
+        let refilled = now.saturating_duration_since(bucket.updated).as_secs_f64() * rate;
+        bucket.tokens = (bucket.tokens + refilled).min(burst);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
+        }
+    }
+
+    fn refusal(&self, wait: Duration) -> Response {
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let mut response = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many snippets from your address: at most {} a minute ({} at once). Try again in {secs} s.",
+                self.per_minute, self.burst
+            ),
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        response
+    }
+}
+
+/// Middleware for the routes that create snippets (`POST /api/snippets`
+/// and the form's server function): one token per request.
+pub async fn limit_submits(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_submit = request.method() == axum::http::Method::POST
+        && matches!(request.uri().path(), "/api/snippets" | "/rpc/submit");
+    if is_submit && let Some(client) = request.extensions().get::<ClientIp>().copied() {
+        let limiter = &state.limits.submits;
+        if let Err(wait) = limiter.check(client.limit_key(), Instant::now()) {
+            tracing::info!(client = %client.0, "submit refused: rate limit");
+            return limiter.refusal(wait);
+        }
+    }
+    next.run(request).await
+}
+
+/// Open event streams, per client and on this node.
+pub struct StreamPermits {
+    per_client: u32,
+    max: u32,
+    open: Mutex<HashMap<IpAddr, u32>>,
+    total: AtomicU32,
+}
+
+/// Why a stream was not opened.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamRefusal {
+    /// This client holds as many as it may (429).
+    TooManyFromClient(u32),
+    /// This node holds as many as it can (503).
+    NodeFull,
+}
+
+impl From<StreamRefusal> for ApiError {
+    fn from(refusal: StreamRefusal) -> Self {
+        match refusal {
+            StreamRefusal::TooManyFromClient(limit) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many open event streams from your address: at most {limit}. Close a page and try again."
+                ),
+            )
+            .retry_after(5),
+            StreamRefusal::NodeFull => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "This server holds as many event streams as it can; try again in a moment.",
+            )
+            .retry_after(10),
+        }
+    }
+}
+
+/// One open stream, counted until it is dropped with its stream.
+pub struct StreamPermit {
+    permits: Arc<StreamPermits>,
+    client: IpAddr,
+}
+
+impl StreamPermits {
+    pub fn new(per_client: u32, max: u32) -> Arc<Self> {
+        Arc::new(StreamPermits {
+            per_client,
+            max,
+            open: Mutex::default(),
+            total: AtomicU32::new(0),
+        })
+    }
+
+    pub fn acquire(self: &Arc<Self>, client: ClientIp) -> Result<StreamPermit, StreamRefusal> {
+        let key = client.limit_key();
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if self.max != 0 && self.total.load(Ordering::Relaxed) >= self.max {
+            return Err(StreamRefusal::NodeFull);
+        }
+        let count = open.entry(key).or_insert(0);
+        if self.per_client != 0 && *count >= self.per_client {
+            return Err(StreamRefusal::TooManyFromClient(self.per_client));
+        }
+        *count += 1;
+        self.total.fetch_add(1, Ordering::Relaxed);
+        Ok(StreamPermit {
+            permits: Arc::clone(self),
+            client: key,
+        })
+    }
+
+    /// Streams open on this node now.
+    pub fn open_streams(&self) -> u32 {
+        self.total.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = self.permits.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.client);
+            }
+        }
+        self.permits.total.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The limiters one node shares between requests.
+pub struct Limiters {
+    pub submits: SubmitLimiter,
+    pub streams: Arc<StreamPermits>,
+}
+
+impl Limiters {
+    pub fn new(limits: &Limits) -> Self {
+        Limiters {
+            submits: SubmitLimiter::new(limits.submit_per_minute, limits.submit_burst),
+            streams: StreamPermits::new(limits.streams_per_client, limits.max_streams),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_then_the_rate() {
+        let limiter = SubmitLimiter::new(30, 10);
+        let client: IpAddr = "1.2.3.4".parse().unwrap();
+        let other: IpAddr = "5.6.7.8".parse().unwrap();
+        let start = Instant::now();
+        for _ in 0..10 {
+            assert!(limiter.check(client, start).is_ok());
+        }
+        let wait = limiter.check(client, start).unwrap_err();
+        assert!(
+            wait <= Duration::from_secs(2) && wait > Duration::from_millis(1900),
+            "{wait:?}"
+        );
+        // Others are not affected.
+        assert!(limiter.check(other, start).is_ok());
+        // 30 a minute: one more every 2 s.
+        assert!(
+            limiter
+                .check(client, start + Duration::from_secs(2))
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .check(client, start + Duration::from_secs(2))
+                .is_err()
+        );
+        // Off.
+        let off = SubmitLimiter::new(0, 10);
+        for _ in 0..1000 {
+            assert!(off.check(client, start).is_ok());
+        }
+    }
+
+    #[test]
+    fn stream_permits_count_per_client_and_per_node_and_return_on_drop() {
+        let permits = StreamPermits::new(2, 3);
+        let a = ClientIp("1.1.1.1".parse().unwrap());
+        let b = ClientIp("2.2.2.2".parse().unwrap());
+        let a1 = permits.acquire(a).unwrap();
+        let _a2 = permits.acquire(a).unwrap();
+        assert_eq!(
+            permits.acquire(a).err(),
+            Some(StreamRefusal::TooManyFromClient(2))
+        );
+        let _b1 = permits.acquire(b).unwrap();
+        assert_eq!(permits.acquire(b).err(), Some(StreamRefusal::NodeFull));
+        drop(a1);
+        assert_eq!(permits.open_streams(), 2);
+        assert!(permits.acquire(b).is_ok());
+    }
+}

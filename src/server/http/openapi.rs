@@ -1,0 +1,97 @@
+//! `GET /api/openapi.json`: the REST API described as OpenAPI 3.1,
+//! generated from the handlers' `#[utoipa::path]` annotations and the
+//! types they take and answer with, so the document cannot drift from
+//! the code. The test suite fuzzes the running server against it.
+
+use std::sync::OnceLock;
+
+use axum::{
+    http::header,
+    response::{IntoResponse, Response},
+};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use super::{health, rest, sse};
+use crate::domain::{GoneReason, JobState, LanguageInfo, Progress, SnippetView, Visibility};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Highlighter",
+        description = "Paste code; a durable background worker highlights it; every page showing it gets progress and the result pushed over server-sent events. Errors are JSON `{\"error\": \"<a sentence>\"}`. Changes need the snippet's owner token (`Authorization: Bearer <owner_token>`, answered once by `POST /api/snippets`) or the owner cookie of the browser that created it; requests from other sites are refused."
+    ),
+    paths(
+        rest::create_snippet,
+        rest::show_snippet,
+        rest::delete_snippet,
+        rest::highlighted,
+        rest::retry_snippet,
+        rest::change_language,
+        rest::raw,
+        rest::download,
+        rest::languages,
+        sse::snippet_events,
+        sse::list_events,
+        health::health,
+    ),
+    components(schemas(
+        rest::CreateSnippet,
+        rest::Created,
+        rest::Queued,
+        rest::ErrorBody,
+        rest::ChangeLanguage,
+        SnippetView,
+        JobState,
+        Progress,
+        Visibility,
+        GoneReason,
+        LanguageInfo,
+        health::Health,
+    )),
+    modifiers(&OwnerToken),
+    tags(
+        (name = "snippets", description = "Create, read, change and delete snippets."),
+        (name = "files", description = "A snippet's code as plain text or a download."),
+        (name = "streams", description = "Server-sent event streams."),
+        (name = "languages", description = "The languages the engine knows."),
+        (name = "health", description = "Liveness for load balancers."),
+    ),
+)]
+struct ApiDoc;
+
+/// The `owner_token` security scheme: a bearer token.
+struct OwnerToken;
+
+impl Modify for OwnerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "owner_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The `owner_token` answered when the snippet was created.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as JSON, built once.
+pub fn json() -> &'static str {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_json()
+            .expect("the OpenAPI document serialises")
+    })
+}
+
+pub async fn document() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], json()).into_response()
+}

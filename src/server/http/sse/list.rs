@@ -1,0 +1,389 @@
+//! One stream for a page that lists snippets: `GET /api/events`.
+//!
+//! It carries the events of the snippets the page shows (`?snippets=`),
+//! `created` for every new public snippet, `yours` for every new snippet of
+//! the page's owner (the owner cookie's, listed or not), and it follows
+//! each new one it announces. Unlisted snippets are never announced to
+//! anyone else. It never ends on its own.
+//!
+//! A list needs states, not code: the snapshot is read with
+//! [`list_states`](crate::server::store::Store::list_states) (never code
+//! or HTML), `highlighted` comes without its HTML, and events are gathered
+//! for [`LIST_BATCH`] with only each snippet's latest state kept.
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
+
+use axum::{
+    Extension,
+    extract::{Query, State},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use bytes::Bytes;
+use chrono::Utc;
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+use super::{Connection, Wait, event_stream};
+use crate::{
+    domain::{Deleted, GoneReason, SnippetEvent, SnippetId},
+    server::{
+        AppState,
+        events::{Published, sse_frame},
+        http::{ApiError, client::ClientIp, limits::StreamPermit},
+        owner::{Credentials, OwnerHash},
+    },
+};
+
+/// How many snippets one list stream may follow.
+const MAX_FOLLOWED: usize = 500;
+
+/// How long a list stream gathers events before it writes them.
+const LIST_BATCH: Duration = Duration::from_millis(100);
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Comma-separated ids of the snippets the page shows (at most 500).
+    #[serde(default)]
+    snippets: String,
+}
+
+/// One stream for a page that shows many snippets.
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "streams",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Server-sent events: a `state` for each listed snippet, then their events (`highlighted` without HTML), `created` for new public snippets, `yours` for new snippets of the owner cookie's browser, `deleted` when one goes. Never ends on its own.", content_type = "text/event-stream", body = String),
+        (status = 400, description = "A malformed id, or too many.", body = super::super::rest::ErrorBody),
+        (status = 429, description = "Too many open streams from this client.", body = super::super::rest::ErrorBody),
+        (status = 503, description = "This node holds as many streams as it can.", body = super::super::rest::ErrorBody),
+    ),
+)]
+pub async fn list_events(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientIp>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let mut ids = Vec::new();
+    for raw in query
+        .snippets
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let id = SnippetId::parse(raw)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+        if ids.len() > MAX_FOLLOWED {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("A stream can follow at most {MAX_FOLLOWED} snippets."),
+            ));
+        }
+    }
+    let permit = state.limits.streams.acquire(client)?;
+    let owner = Credentials::from_headers(&headers).cookie_owner().cloned();
+    // Subscribe first, then read snapshots: the same order as one snippet's
+    // stream, for the same reason.
+    let all = state.hub.subscribe_all();
+    let mut followed = Followed::default();
+    // The page lists the newest first; the oldest should be dropped first.
+    for id in ids.into_iter().rev() {
+        followed.follow(id);
+    }
+    let list = ListFollower {
+        state: state.clone(),
+        all,
+        followed,
+        owner,
+        _permit: permit,
+    };
+    Ok(event_stream(&state, move |connection| list.run(connection)))
+}
+
+struct ListFollower {
+    state: AppState,
+    all: broadcast::Receiver<Arc<Published>>,
+    followed: Followed,
+    /// The browser whose snippets this page also lists.
+    owner: Option<OwnerHash>,
+    _permit: StreamPermit,
+}
+
+impl ListFollower {
+    async fn run(mut self, mut connection: Connection) {
+        loop {
+            let seen = self.state.hub.current_seq();
+            match self.snapshot(seen, &mut connection).await {
+                Ok(true) => {}
+                Ok(false) => return connection.resync_and_close(),
+                Err(e) => {
+                    tracing::warn!(error = ?e, "list snapshot failed; closing stream so the client reconnects");
+                    return;
+                }
+            }
+            let mut batch = ListBatch::default();
+            loop {
+                let woken = match batch.due {
+                    Some(due) => tokio::select! {
+                        woken = connection.wait(self.all.recv()) => Some(woken),
+                        _ = tokio::time::sleep_until(due) => None,
+                    },
+                    None => Some(connection.wait(self.all.recv()).await),
+                };
+                match woken {
+                    None => {
+                        if batch.flush(&mut connection).await.is_err() {
+                            return connection.resync_and_close();
+                        }
+                    }
+                    Some(Wait::Stop) => return,
+                    Some(Wait::Behind) => return connection.resync_and_close(),
+                    Some(Wait::Resync) => {
+                        // What is batched is still news (a `created` is in
+                        // no snapshot): send it, then re-read.
+                        if batch.flush(&mut connection).await.is_err() {
+                            return connection.resync_and_close();
+                        }
+                        break;
+                    }
+                    Some(Wait::Event(published)) if published.seq <= seen => continue,
+                    Some(Wait::Event(published)) => {
+                        if let Some(frame) = self.frame_for(&published) {
+                            batch.push(published, frame);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The frame this page is sent for an event, if it may hear of it.
+    fn frame_for(&mut self, published: &Published) -> Option<Bytes> {
+        let id = &published.snippet_id;
+        match &published.event {
+            SnippetEvent::Created(_) => {
+                let audience = &published.audience;
+                let frame = match (&audience.owner, &self.owner) {
+                    (Some(owner), Some(mine)) if owner == mine => audience.owner_frame.clone(),
+                    _ if audience.public => Some(published.frame.clone()),
+                    _ => None,
+                }?;
+                self.followed.follow(id.clone());
+                Some(frame)
+            }
+            SnippetEvent::Deleted(_) if self.followed.contains(id) => {
+                self.followed.unfollow(id);
+                Some(published.list_frame.clone())
+            }
+            _ if self.followed.contains(id) => Some(published.list_frame.clone()),
+            _ => None,
+        }
+    }
+
+    /// Sends each followed snippet's state, and `deleted` for those that
+    /// are gone. `Ok(false)`: the client is too slow for it.
+    async fn snapshot(
+        &mut self,
+        seen: u64,
+        connection: &mut Connection,
+    ) -> Result<bool, crate::server::store::StoreError> {
+        let ids: Vec<SnippetId> = self.followed.order.iter().cloned().collect();
+        let states: HashMap<SnippetId, _> = self
+            .state
+            .store
+            .list_states(&ids, Utc::now())
+            .await?
+            .into_iter()
+            .collect();
+        for id in ids {
+            let event = match states.get(&id) {
+                Some(state) => SnippetEvent::State(state.clone()),
+                None => {
+                    self.followed.unfollow(&id);
+                    let reason = self
+                        .state
+                        .store
+                        .gone_reason(&id)
+                        .await?
+                        .unwrap_or(GoneReason::Deleted);
+                    SnippetEvent::Deleted(Deleted { reason })
+                }
+            };
+            if connection
+                .put(sse_frame(seen, event.name(), &event.to_list_json(&id)))
+                .is_err()
+            {
+                return Ok(false);
+            }
+        }
+        super::yield_to_body().await;
+        Ok(true)
+    }
+}
+
+/// The snippets a list stream follows, oldest first. When a new one
+/// arrives and the set is full, the oldest is dropped: a list shows the
+/// newest, and a home page left open for days must keep receiving them.
+#[derive(Default)]
+struct Followed {
+    order: VecDeque<SnippetId>,
+    set: HashSet<SnippetId>,
+}
+
+impl Followed {
+    fn follow(&mut self, id: SnippetId) {
+        if self.set.contains(&id) {
+            return;
+        }
+        if self.order.len() == MAX_FOLLOWED
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.set.remove(&oldest);
+        }
+        self.set.insert(id.clone());
+        self.order.push_back(id);
+    }
+
+    fn unfollow(&mut self, id: &SnippetId) {
+        if self.set.remove(id) {
+            self.order.retain(|i| i != id);
+        }
+    }
+
+    fn contains(&self, id: &SnippetId) -> bool {
+        self.set.contains(id)
+    }
+}
+
+/// A list stream's events waiting to be written. A page showing many
+/// snippets needs each one's latest state, not every step: within one
+/// window a newer state of a snippet replaces the older, and the window's
+/// events leave in one write. A thousand open home pages then cost the
+/// server at most ten writes a second each, however busy the queue, instead
+/// of one write per event per page.
+#[derive(Default)]
+struct ListBatch {
+    events: Vec<(Arc<Published>, Bytes)>,
+    due: Option<tokio::time::Instant>,
+}
+
+impl ListBatch {
+    fn push(&mut self, published: Arc<Published>, frame: Bytes) {
+        if !matches!(published.event, SnippetEvent::Created(_)) {
+            // `created` carries the row itself and always stays.
+            self.events.retain(|(earlier, _)| {
+                earlier.snippet_id != published.snippet_id
+                    || matches!(earlier.event, SnippetEvent::Created(_))
+            });
+        }
+        self.events.push((published, frame));
+        self.due
+            .get_or_insert_with(|| tokio::time::Instant::now() + LIST_BATCH);
+    }
+
+    /// Sends what is gathered, in order, in one write.
+    async fn flush(&mut self, connection: &mut Connection) -> Result<(), super::Overflow> {
+        self.due = None;
+        for (_, frame) in self.events.drain(..) {
+            connection.put(frame)?;
+        }
+        super::yield_to_body().await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        domain::{JobState, Progress, SnippetSummary, Visibility},
+        server::events::Hub,
+    };
+
+    fn summary(id: &SnippetId) -> SnippetSummary {
+        SnippetSummary {
+            id: id.clone(),
+            language: "Rust".into(),
+            filename: None,
+            preview: "fn main".into(),
+            lines: 1,
+            state: JobState::Queued,
+            progress: None,
+            created_at: chrono::Utc::now(),
+            visibility: Visibility::Public,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_list_batch_keeps_each_snippets_latest_state_and_every_creation() {
+        let hub = Hub::new();
+        let mut all = hub.subscribe_all();
+        let (a, b) = (SnippetId::random(), SnippetId::random());
+        hub.publish_created(summary(&a), None);
+        hub.publish(&a, SnippetEvent::state(JobState::Processing, 1));
+        hub.publish_created(summary(&b), None);
+        hub.publish(&a, SnippetEvent::Progress(Progress { done: 1, total: 2 }));
+        hub.publish(&b, SnippetEvent::state(JobState::Processing, 1));
+        hub.publish(&a, SnippetEvent::state(JobState::Succeeded, 1));
+        let mut batch = ListBatch::default();
+        for _ in 0..6 {
+            let published = all.recv().await.unwrap();
+            let frame = published.frame.clone();
+            batch.push(published, frame);
+        }
+        let kept: Vec<(&SnippetId, &str)> = batch
+            .events
+            .iter()
+            .map(|(p, _)| (&p.snippet_id, p.event.name()))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                (&a, "created"),
+                (&b, "created"),
+                (&b, "state"),
+                (&a, "state")
+            ]
+        );
+        assert!(
+            batch.events.windows(2).all(|w| w[0].0.seq < w[1].0.seq),
+            "ids still rise"
+        );
+        assert!(
+            batch.due.is_some(),
+            "a batch with events is due to be written"
+        );
+    }
+
+    #[test]
+    fn a_full_follow_set_drops_its_oldest_snippet() {
+        let ids: Vec<SnippetId> = (0..=MAX_FOLLOWED).map(|_| SnippetId::random()).collect();
+        let mut followed = Followed::default();
+        for id in &ids {
+            followed.follow(id.clone());
+        }
+        assert_eq!(followed.order.len(), MAX_FOLLOWED);
+        assert!(!followed.contains(&ids[0]), "the oldest is dropped");
+        assert!(followed.contains(&ids[1]));
+        assert!(
+            followed.contains(&ids[MAX_FOLLOWED]),
+            "the newest is followed"
+        );
+        followed.follow(ids[1].clone());
+        assert_eq!(followed.order.len(), MAX_FOLLOWED);
+        followed.unfollow(&ids[1]);
+        assert!(!followed.contains(&ids[1]));
+        assert_eq!(followed.order.len(), MAX_FOLLOWED - 1);
+    }
+}
