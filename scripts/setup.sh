@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building Highlighter needs (with --with-browser, what
-# testing it needs; with --with-bench, what benchmarking it needs), and
+# testing it needs: Chromium, Pygments, schemathesis; with --with-bench,
+# what benchmarking it needs), and
 # nothing that is already there. Safe to run again and again:
 # a second run takes about a second.
 #
@@ -72,6 +73,13 @@ fi
 if [ $((with_browser + with_bench)) -gt 0 ] && ! python3 -c 'import pygments' 2>/dev/null; then
   step "installing Pygments"
   python3 -m pip install --quiet pygments
+fi
+
+# schemathesis fuzzes the API against its OpenAPI document (scripts/fuzz-api.sh).
+SCHEMATHESIS_VERSION=4.32.5
+if [ $with_browser = 1 ] && [ "$(python3 -c 'import schemathesis; print(schemathesis.__version__)' 2>/dev/null)" != "$SCHEMATHESIS_VERSION" ]; then
+  step "installing schemathesis $SCHEMATHESIS_VERSION"
+  python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 if [ $with_browser = 1 ] && [ ! -x /usr/bin/chromium ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit and integration tests (cargo, against real
-# databases on real ports), then the end-to-end suite in Chromium against
-# the real server and its hydrated WASM client.
+# databases on real ports), a schemathesis fuzz of the API against its
+# OpenAPI document, then the end-to-end suite in Chromium against the real
+# server and its hydrated WASM client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --with-browser
@@ -16,6 +17,9 @@ cargo test --features ssr --no-fail-fast
 
 echo "==> building the site (server + WASM client)" >&2
 cargo leptos build
+
+echo "==> fuzzing the API against its OpenAPI document" >&2
+bash scripts/fuzz-api.sh
 
 echo "==> end-to-end tests in Chromium" >&2
 HIGHLIGHTER_BIN="$HIGHLIGHTER_TARGET_DIR/debug/highlighter" \

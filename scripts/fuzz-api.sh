@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Fuzzes the running server against its own OpenAPI document with
+# schemathesis: every operation, a bounded number of generated requests
+# each (FUZZ_EXAMPLES, default 100), checked for server errors (5xx) and for
+# answers that break the document (statuses, content types, headers and
+# bodies it does not describe). The event streams are left out: they stay
+# open by design, which a request-response fuzzer would wait out.
+#
+# Uses the debug server the test command builds (HIGHLIGHTER_BIN to pick
+# another) on a free port with a temporary SQLite database. The per-client
+# limits are off: the fuzzer is one client sending thousands of requests,
+# and a 429 would hide what it is looking for.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+bin="${HIGHLIGHTER_BIN:-$HIGHLIGHTER_TARGET_DIR/debug/highlighter}"
+examples="${FUZZ_EXAMPLES:-100}"
+if [ ! -x "$bin" ]; then
+  echo "no server binary at $bin: build it first (cargo leptos build)" >&2
+  exit 1
+fi
+dir=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+: > "$dir/empty.toml"
+HIGHLIGHTER_CONFIG="$dir/empty.toml" \
+HIGHLIGHTER_ADDR="127.0.0.1:$port" \
+HIGHLIGHTER_DATABASE_URL="sqlite://$dir/fuzz.db" \
+HIGHLIGHTER_SUBMIT_PER_MINUTE=0 \
+HIGHLIGHTER_STREAMS_PER_CLIENT=0 \
+LEPTOS_SITE_ROOT="$PWD/target/site" \
+RUST_LOG=warn \
+  "$bin" > "$dir/server.log" 2>&1 &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+for _ in $(seq 150); do
+  curl -fs "http://127.0.0.1:$port/api/health" >/dev/null && break
+  sleep 0.2
+done
+if ! curl -fs "http://127.0.0.1:$port/api/health" >/dev/null; then
+  echo "the server did not start:" >&2
+  cat "$dir/server.log" >&2
+  exit 1
+fi
+mkdir -p test-results
+fuzz() {
+  local name=$1 config=$2
+  shift 2
+  schemathesis ${config:+--config-file "$config"} run "http://127.0.0.1:$port/api/openapi.json" "$@" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
+    --exclude-path-regex '/events$' \
+    --phases examples,coverage,fuzzing \
+    --max-examples "$examples" \
+    --seed 20261128 \
+    --generation-database none \
+    --no-color \
+    --report junit --report-junit-path "test-results/schemathesis-$name.xml"
+}
+status=0
+# 1. As anyone: random ids, no credentials.
+echo "==> schemathesis, as anyone: $examples examples per operation" >&2
+fuzz anyone "" || status=$?
+# 2. As the owner of a real snippet, so that generated requests reach the
+#    code behind the id and owner checks (the delete comes last).
+created=$(curl -fs "http://127.0.0.1:$port/api/snippets" -H 'content-type: application/json' \
+  --data '{"code": "fn main() { println!(\"fuzz\"); }\n", "language": "rust"}')
+id=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' <<<"$created")
+token=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["owner_token"])' <<<"$created")
+printf '[parameters]\n"path.id" = "%s"\n' "$id" > "$dir/owner.toml"
+echo "==> schemathesis, as the owner of $id: $examples examples per operation" >&2
+fuzz owner "$dir/owner.toml" -H "Authorization: Bearer $token" || status=$?
+if grep -q "panicked" "$dir/server.log"; then
+  echo "the server panicked while fuzzed:" >&2
+  grep -A5 "panicked" "$dir/server.log" >&2
+  status=1
+fi
+exit "$status"
