@@ -5,6 +5,15 @@ median of N passes per file, only the highlighting call timed,
 HtmlFormatter with CSS classes. Prints one JSON line per group and language.
 
     python3 bench/pygments_throughput.py --repeats 5
+
+With --serve it times one file per request instead: it reads lines of
+"<path relative to the corpus>\t<language>\t<repeats>" on stdin and
+answers each with a JSON line {"seconds": <median>}. The suite uses it to
+measure Pygments file by file, between its own engines' passes on the same
+file, so that a machine that drifts in speed over the run (a shared one
+does) favours no side.
+
+    python3 bench/pygments_throughput.py --serve
 """
 
 import argparse
@@ -28,9 +37,32 @@ def lexer_for(language, path, code):
         return guess_lexer_for_filename(path.name, code, stripnl=False, ensurenl=False)
 
 
+def median_seconds(code, lexer, formatter, repeats):
+    times = []
+    for attempt in range(repeats + 1):
+        started = time.perf_counter()
+        highlight(code, lexer, formatter)
+        took = time.perf_counter() - started
+        if attempt > 0:
+            times.append(took)
+    return statistics.median(times)
+
+
+def serve(corpus, formatter):
+    import sys
+
+    for line in sys.stdin:
+        path, language, repeats = line.rstrip("\n").split("\t")
+        code = (corpus / path).read_bytes().decode("utf-8")
+        lexer = lexer_for(language, corpus / path, code)
+        seconds = median_seconds(code, lexer, formatter, int(repeats))
+        print(json.dumps({"seconds": seconds}), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--serve", action="store_true")
     parser.add_argument(
         "--corpus",
         default=os.environ.get(
@@ -40,23 +72,19 @@ def main():
     args = parser.parse_args()
     corpus = Path(args.corpus)
     formatter = HtmlFormatter()  # classes, not inline styles
+    if args.serve:
+        serve(corpus, formatter)
+        return
     totals = defaultdict(lambda: [0, 0.0])
     rows = (corpus / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()[1:]
     for row in rows:
         path, language = row.split("\t")[:2]
         code = (corpus / path).read_bytes().decode("utf-8")
         lexer = lexer_for(language, corpus / path, code)
-        times = []
-        for attempt in range(args.repeats + 1):
-            started = time.perf_counter()
-            highlight(code, lexer, formatter)
-            took = time.perf_counter() - started
-            if attempt > 0:
-                times.append(took)
         group = "large" if path.startswith("large/") else "files"
         entry = totals[(group, language)]
         entry[0] += len(code.encode("utf-8"))
-        entry[1] += statistics.median(times)
+        entry[1] += median_seconds(code, lexer, formatter, args.repeats)
     groups = defaultdict(lambda: [0, 0.0])
     for (group, language), (size, seconds) in sorted(totals.items()):
         print(json.dumps({"engine": "pygments", "group": group, "language": language, "bytes": size,

@@ -1,11 +1,19 @@
 //! The server binary: read settings, start the application, stop cleanly
 //! on SIGTERM or Ctrl-C.
 
-use highlighter::server::{settings::Settings, startup::Application, telemetry};
+use highlighter::server::{highlight, settings::Settings, startup::Application, telemetry};
 use tokio_util::sync::CancellationToken;
 
+fn main() -> std::process::ExitCode {
+    // The same binary is the tree-sitter engine's child process.
+    if std::env::args().nth(1).as_deref() == Some(highlight::isolate::CHILD_FLAG) {
+        return highlight::isolate::child_main();
+    }
+    serve()
+}
+
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn serve() -> std::process::ExitCode {
     telemetry::init();
     let settings = match Settings::load() {
         Ok(settings) => settings,

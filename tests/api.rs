@@ -116,7 +116,7 @@ async fn the_snippet_json_has_the_documented_fields() {
     assert!(snippet["progress"].is_null());
     assert!(snippet["created_at"].is_string());
     assert!(snippet["highlighted_at"].is_string());
-    assert!(snippet["html"].as_str().unwrap().contains("hl-"));
+    assert!(snippet["html"].as_str().unwrap().contains("<span class="));
     assert!(snippet["error"].is_null());
     app.stop().await;
 }
@@ -301,7 +301,7 @@ async fn a_finished_snippets_page_carries_the_highlighted_html_in_the_first_resp
     let page = response.text().await.unwrap();
     assert!(page.contains(r#"data-state="succeeded""#));
     assert!(
-        page.contains(r#"<div class="highlighted"><pre class="hl-code">"#),
+        page.contains(r#"<div class="highlighted"><pre class="hl">"#),
         "{page}"
     );
 

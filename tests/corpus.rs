@@ -1,7 +1,8 @@
 //! Every file of the shared corpus goes through the whole path, and the
 //! highlighted HTML, with tags stripped and entities decoded, equals the
 //! input byte for byte (CRLF, missing final newline and non-ASCII text
-//! included).
+//! included); and the HTML stays compact: within 6 times the code for
+//! every file, 3 times at the median.
 
 mod common;
 
@@ -55,12 +56,16 @@ async fn every_corpus_file_round_trips_through_the_highlighter() {
         "expected the whole corpus, got {}",
         submitted.len()
     );
+    let mut ratios = Vec::new();
     for (path, code, id) in submitted {
         let event = tokio::time::timeout(Duration::from_secs(300), app.wait_final(&id))
             .await
             .unwrap_or_else(|_| panic!("{path} did not finish"));
         assert_eq!(event.event, "highlighted", "{path}: {}", event.data);
         let html = event.json()["html"].as_str().unwrap().to_owned();
+        let ratio = html.len() as f64 / code.len() as f64;
+        assert!(ratio <= 6.0, "{path}: HTML is {ratio:.2} times the code");
+        ratios.push(ratio);
         let text = html_text(&html);
         if text != code {
             let at = text
@@ -76,6 +81,12 @@ async fn every_corpus_file_round_trips_through_the_highlighter() {
         }
         checked += 1;
     }
-    eprintln!("{checked} corpus files round-tripped");
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    eprintln!(
+        "{checked} corpus files round-tripped; HTML per code byte: median {median:.2}, worst {:.2}",
+        ratios[ratios.len() - 1]
+    );
+    assert!(median <= 3.0, "median HTML ratio {median:.2}");
     app.stop().await;
 }

@@ -159,7 +159,12 @@ async fn changing_the_language_highlights_again_and_the_page_follows() {
     assert_eq!(response.status(), 202);
     let event = app.wait_final(&id).await;
     assert_eq!(event.json()["language"], "Python");
-    assert!(event.json()["html"].as_str().unwrap().contains("hl-python"));
+    assert!(
+        event.json()["html"]
+            .as_str()
+            .unwrap()
+            .contains("<span class=fb>print</span>")
+    );
     let unknown = app
         .as_owner(reqwest::Method::POST, &path, &owned.token)
         .json(&json!({ "language": "klingon" }))

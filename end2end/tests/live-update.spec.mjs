@@ -38,7 +38,8 @@ test('(b) two open pages both receive the push and switch to the highlighted vie
 
   await Promise.all([waitSucceeded(pageA), waitSucceeded(pageB)]);
   for (const [name, page] of [['page A', pageA], ['page B', pageB]]) {
-    await expect(page.locator('div.highlighted pre span.hl-source.hl-python').first()).toBeAttached();
+    await expect(page.locator('article#snippet span.language')).toHaveText('Python');
+    await expect(page.locator('div.highlighted pre.hl span.k').first()).toBeAttached();
     expectSameText(await highlightedText(page), code, `${name} highlighted text`);
     await expectNoReload(page, name);
   }

@@ -234,7 +234,8 @@ test('(p5) with the language left empty, a Python script is detected as Python',
 
   await expect(page.locator('article#snippet span.language')).toHaveText('Python');
   await waitSucceeded(page);
-  await expect(page.locator('div.highlighted pre span.hl-source.hl-python').first()).toBeAttached();
+  await expect(page.locator('article#snippet span.language')).toHaveText('Python');
+  await expect(page.locator('div.highlighted pre.hl span.k').first()).toBeAttached();
 });
 
 test('(p6) raw is plain text, exactly the code; download is an attachment', async ({ request }) => {
@@ -297,4 +298,24 @@ test('(p8) a hash naming lines far past the end marks only the snippet\'s lines 
   await lineNumber(page, 3).click();
   await expectMarked(page, [3], 6);
   expect(Date.now() - started, 'ms to handle a click').toBeLessThan(5000);
+});
+
+test('(p9) highlighted code in both themes: screenshots to look at', async ({ page, request }) => {
+  const samples = [
+    ['rust', 'engine.rs', 'use std::collections::HashMap;\n\n/// Counts words.\n#[derive(Debug)]\npub struct Counter<\'a> { counts: HashMap<&\'a str, usize> }\n\nimpl<\'a> Counter<\'a> {\n    pub fn add(&mut self, word: &\'a str) -> usize {\n        let n = self.counts.entry(word).or_insert(0);\n        *n += 1; // one more\n        println!("{word}: {n}\\n");\n        *n\n    }\n}\n'],
+    ['python', 'app.py', 'import re\n\n@dataclass\nclass Item:\n    """An item."""\n    name: str = "x"\n\ndef parse(text: str, limit=10) -> list[Item]:\n    # split on commas\n    return [Item(p.strip()) for p in re.split(r",\\s*", text)[:limit] if p]\n'],
+    ['markdown', 'README.md', '# Title\n\nSome *emphasis*, **strong**, `code` and a [link](https://example.com).\n\n- one\n- two\n'],
+  ];
+  for (const [language, filename, code] of samples) {
+    const { id } = await submitViaApi(request, { code, language, filename });
+    await waitSucceededViaApi(request, id);
+    for (const theme of ['light', 'dark']) {
+      await page.goto('/');
+      await page.evaluate((t) => localStorage.setItem('highlighter-theme', t), theme);
+      await page.goto(`/s/${id}`);
+      await waitHydrated(page);
+      await waitSucceeded(page);
+      await page.locator('div.code-view').screenshot({ path: `test-results/themes/${language}-${theme}.png` });
+    }
+  }
 });

@@ -57,7 +57,8 @@ test('(a) JS on: submitting the form navigates client-side to the highlighted sn
   await waitSucceeded(page);
   await expect(page.locator('div.highlighted pre span[class]').first()).toBeVisible();
   // language "auto" + filename "main.rs" must be detected as Rust.
-  await expect(page.locator('div.highlighted pre span.hl-source.hl-rust').first()).toBeAttached();
+  await expect(page.locator('article#snippet span.language')).toHaveText('Rust');
+  await expect(page.locator('div.highlighted pre.hl span.k').first()).toBeAttached();
   await expect(page.locator('article#snippet progress')).toHaveCount(0);
 
   expectSameText(normalizeNewlines(await highlightedText(page)), code, 'highlighted text');
@@ -109,7 +110,8 @@ test('(c) JS off: plain form POST redirects to the snippet, reloading shows the 
     expect(state, 'snippet did not reach "succeeded" before the deadline').toBe('succeeded');
 
     await waitSucceeded(page);
-    await expect(page.locator('div.highlighted pre span.hl-source.hl-python').first()).toBeAttached();
+    await expect(page.locator('article#snippet span.language')).toHaveText('Python');
+    await expect(page.locator('div.highlighted pre.hl span.k').first()).toBeAttached();
     expectSameText(normalizeNewlines(await highlightedText(page)), code, 'highlighted text');
   } finally {
     await context.close();

@@ -95,6 +95,7 @@ struct Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    highlighter::server::telemetry::init();
     let wanted = |m: Measure| args.only.is_empty() || args.only.contains(&m);
     let files = server::ServerFiles {
         binary: args.server_bin.clone(),
@@ -119,11 +120,7 @@ async fn main() {
     }
     if wanted(Measure::Throughput) {
         eprintln!("==> highlight throughput");
-        let corpus = &corpus;
-        let runs = args.runs;
-        sections.push(tokio::task::block_in_place(|| {
-            throughput::run(corpus, runs)
-        }));
+        sections.push(throughput::run(&corpus, args.runs, &args.server_bin).await);
     }
     if wanted(Measure::Drain) {
         eprintln!("==> queue drain");

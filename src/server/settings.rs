@@ -149,9 +149,13 @@ pub struct SettingsLayer {
     #[arg(long, env = "HIGHLIGHTER_SWEEP_SECS", value_name = "SECS")]
     pub sweep_secs: Option<f64>,
 
-    /// The highlighting engine: syntect (embedded) or remote (a hilite.me-compatible service) [default: syntect].
+    /// The highlighting engine: auto (tree-sitter where it serves the language, syntect elsewhere), syntect (syntect alone) or remote (a hilite.me-compatible service) [default: auto].
     #[arg(long, env = "HIGHLIGHTER_ENGINE", value_enum)]
     pub engine: Option<EngineKind>,
+
+    /// The program the tree-sitter engine runs as its child processes [default: this server's own binary].
+    #[arg(long, env = "HIGHLIGHTER_ENGINE_PROGRAM", value_name = "PATH")]
+    pub engine_program: Option<PathBuf>,
 
     /// The remote engine's URL, e.g. http://127.0.0.1:8090/api (with engine = remote).
     #[arg(long, env = "HIGHLIGHTER_REMOTE_URL", value_name = "URL")]
@@ -240,6 +244,7 @@ impl SettingsLayer {
             prune_secs,
             sweep_secs,
             engine,
+            engine_program,
             remote_url,
             site_root,
             public_url,
@@ -368,6 +373,11 @@ impl Cidr {
 /// Which engine highlights, and where the remote one is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EngineSettings {
+    /// tree-sitter (in child processes of `program`) where it serves the
+    /// language, syntect elsewhere.
+    Auto {
+        program: PathBuf,
+    },
     Syntect,
     Remote {
         url: String,
@@ -379,6 +389,7 @@ pub enum EngineSettings {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
+    Auto,
     Syntect,
     Remote,
 }
@@ -512,10 +523,16 @@ impl Settings {
                 Err(_) => SocketAddr::from(([127, 0, 0, 1], 3000)),
             },
         };
-        let engine = match (
-            layer.engine.unwrap_or(EngineKind::Syntect),
-            layer.remote_url,
-        ) {
+        let engine = match (layer.engine.unwrap_or(EngineKind::Auto), layer.remote_url) {
+            (EngineKind::Auto, _) => EngineSettings::Auto {
+                program: match layer.engine_program {
+                    Some(program) => program,
+                    None => std::env::current_exe().map_err(|e| SettingsError::Invalid {
+                        name: "engine_program",
+                        problem: format!("is not set and this program's path is unknown ({e})"),
+                    })?,
+                },
+            },
             (EngineKind::Syntect, _) => EngineSettings::Syntect,
             (EngineKind::Remote, Some(url))
                 if url.starts_with("http://") || url.starts_with("https://") =>

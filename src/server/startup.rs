@@ -27,7 +27,10 @@ use crate::{
     server::{
         AppState,
         events::{EventBus, Hub, Relay, publisher},
-        highlight::{DynEngine, Languages, RemoteEngine, SyntectEngine, theme},
+        highlight::{
+            DynEngine, IsolatedTreeSitter, Languages, NativeEngine, RemoteEngine, SyntectEngine,
+            theme,
+        },
         http::{self, Limiters},
         jobs::{JobContext, Pruner, Rescuer, Sweeper, WorkerPool, system_clock},
         settings::{EngineSettings, Settings},
@@ -54,19 +57,31 @@ pub struct Application {
     router: Router,
     state: AppState,
     background: JoinSet<()>,
+    tree_sitter: Option<Arc<IsolatedTreeSitter>>,
 }
 
 impl Application {
-    /// Builds the app with the embedded syntect engine.
+    /// Builds the app with the engine its settings name.
     pub async fn build(
         settings: Settings,
         shutdown: CancellationToken,
     ) -> Result<Self, StartupError> {
         let languages = Languages::load();
+        let syntect = SyntectEngine::new(Arc::clone(languages.syntaxes()));
+        let mut tree_sitter = None;
         let engine: DynEngine = match &settings.engine {
-            EngineSettings::Syntect => {
-                Arc::new(SyntectEngine::new(Arc::clone(languages.syntaxes())))
+            EngineSettings::Auto { program } => {
+                // Children only where jobs run: a web node highlights nothing.
+                if settings.role.runs_workers() {
+                    tree_sitter = Some(Arc::new(IsolatedTreeSitter::start(
+                        program.clone(),
+                        settings.workers,
+                        shutdown.clone(),
+                    )));
+                }
+                Arc::new(NativeEngine::new(syntect, tree_sitter.clone()))
             }
+            EngineSettings::Syntect => Arc::new(syntect),
             EngineSettings::Remote {
                 url,
                 max_response_bytes,
@@ -75,7 +90,19 @@ impl Application {
                     .map_err(StartupError::Http)?,
             ),
         };
-        Self::build_with_engine(settings, engine, languages, shutdown).await
+        let mut app = Self::build_with_engine(settings, engine, languages, shutdown).await?;
+        app.tree_sitter = tree_sitter;
+        Ok(app)
+    }
+
+    /// Waits until the tree-sitter children are ready (they compile every
+    /// grammar first; until then syntect takes their snippets). `true` at
+    /// once when there are none.
+    pub async fn wait_engine_ready(&self, limit: std::time::Duration) -> bool {
+        match &self.tree_sitter {
+            Some(pool) => pool.wait_ready(self.state.settings.workers, limit).await,
+            None => true,
+        }
     }
 
     /// Builds the app around any engine (tests inject failing or slow ones).
@@ -159,6 +186,7 @@ impl Application {
             router,
             state,
             background,
+            tree_sitter: None,
         })
     }
 

@@ -7,11 +7,11 @@ pub mod pg;
 pub mod process;
 pub mod sse;
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 use highlighter::server::{
     AppState,
-    highlight::{DynEngine, Languages, SyntectEngine},
+    highlight::{DynEngine, Languages},
     settings::{Settings, SettingsLayer},
     startup::Application,
 };
@@ -53,6 +53,8 @@ pub fn test_layer(dir: &tempfile::TempDir) -> SettingsLayer {
         site_root: Some(PathBuf::from("target/site")),
         submit_per_minute: Some(0),
         streams_per_client: Some(0),
+        // The default engine's tree-sitter children are the server binary.
+        engine_program: Some(PathBuf::from(env!("CARGO_BIN_EXE_highlighter"))),
         ..Default::default()
     }
 }
@@ -67,13 +69,20 @@ impl TestApp {
         Self::spawn_with(|_| {}, None).await
     }
 
-    /// Builds the app exactly as the binary does, engine included.
+    /// Builds the app exactly as the binary does, engine included, and
+    /// waits for the engine's tree-sitter children to be ready (until they
+    /// are, syntect takes their snippets, and the tests want to see the
+    /// engine each language really gets).
     pub async fn spawn_from_settings(layer: SettingsLayer, dir: tempfile::TempDir) -> TestApp {
         let settings = Settings::from_layer(layer).expect("valid test settings");
         let shutdown = CancellationToken::new();
         let app = Application::build(settings, shutdown.clone())
             .await
             .expect("app builds");
+        assert!(
+            app.wait_engine_ready(Duration::from_secs(60)).await,
+            "the tree-sitter children did not get ready"
+        );
         Self::serve(app, shutdown, dir)
     }
 
@@ -100,7 +109,8 @@ impl TestApp {
         self.dir.path().join("test.db")
     }
 
-    /// `adjust` may change any setting; `engine` replaces syntect.
+    /// `adjust` may change any setting; `engine` replaces the default
+    /// engine (tree-sitter in child processes, syntect for the rest).
     pub async fn spawn_with(
         adjust: impl FnOnce(&mut SettingsLayer),
         engine: Option<DynEngine>,
@@ -108,10 +118,11 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut layer = test_layer(&dir);
         adjust(&mut layer);
+        let Some(engine) = engine else {
+            return Self::spawn_from_settings(layer, dir).await;
+        };
         let settings = Settings::from_layer(layer).expect("valid test settings");
         let languages = languages();
-        let engine = engine
-            .unwrap_or_else(|| Arc::new(SyntectEngine::new(Arc::clone(languages.syntaxes()))));
         let shutdown = CancellationToken::new();
         let app = Application::build_with_engine(settings, engine, languages, shutdown.clone())
             .await

@@ -349,6 +349,14 @@ mod tests {
     }
 
     #[test]
+    fn every_language_tree_sitter_serves_is_in_the_catalogue() {
+        let l = languages();
+        for name in crate::server::highlight::TreeSitter::languages() {
+            assert_eq!(l.resolve(name), Some(name), "{name}");
+        }
+    }
+
+    #[test]
     fn the_catalogue_is_large_and_sorted() {
         let list = languages().list();
         assert!(list.len() > 100, "only {} languages", list.len());

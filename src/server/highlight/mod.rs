@@ -1,18 +1,36 @@
 //! Highlighting engines and the catalogue of languages they know.
 //!
-//! An [`Engine`] turns code into an HTML fragment, reporting line progress
-//! and honouring cancellation between lines. `syntect.rs` is the embedded
-//! engine, `remote.rs` a hilite.me-compatible service; tests plug in
-//! engines of their own through the same trait.
+//! An [`Engine`] turns code into an HTML fragment, reporting progress and
+//! honouring cancellation and a time budget.
+//!
+//! - `native.rs`: the default engine. For each snippet it picks the best
+//!   engine that knows the language: tree-sitter (`treesitter/`, run in
+//!   child processes by `isolate.rs`) for the languages people paste most,
+//!   syntect (`syntect.rs`) for the long tail, and falls back from one to
+//!   the next (then to plain text) when one fails or runs out of time.
+//! - `classes.rs` and `render.rs`: the one class vocabulary and the one
+//!   compact HTML writer both engines share; `theme.rs` its stylesheet.
+//! - `remote.rs`: a hilite.me-compatible service.
+//! - `languages.rs`: the catalogue of names and aliases, and detection.
+//!
+//! Tests plug in engines of their own through the same trait.
 
+pub mod classes;
+pub mod isolate;
 mod languages;
+mod native;
 mod remote;
+pub mod render;
 mod syntect;
 pub mod theme;
+pub mod treesitter;
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use async_trait::async_trait;
@@ -20,9 +38,35 @@ use tokio::sync::watch;
 
 use crate::domain::Progress;
 
+pub use isolate::IsolatedTreeSitter;
 pub use languages::Languages;
+pub use native::NativeEngine;
 pub use remote::RemoteEngine;
 pub use syntect::SyntectEngine;
+pub use treesitter::TreeSitter;
+
+/// How long an engine may work on one snippet: past it, an engine hands
+/// over to a cheaper one rather than fail.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    deadline: Instant,
+}
+
+impl Budget {
+    pub fn new(time: Duration) -> Self {
+        Budget {
+            deadline: Instant::now() + time,
+        }
+    }
+
+    pub fn is_spent(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}
 
 /// Lines longer than this are shown plain, as bat does: grammars are
 /// written for code, and a minified megabyte on one line can make a regex
@@ -50,6 +94,9 @@ pub struct HighlightRequest {
     pub code: String,
     /// A name from [`Languages`].
     pub language: String,
+    /// How long the engine may take, fallbacks included. The worker's
+    /// own time limit is a little longer.
+    pub budget: Duration,
 }
 
 /// A flag the worker raises to stop an engine between two lines. Blocking
@@ -97,17 +144,3 @@ pub trait Engine: Send + Sync + 'static {
 }
 
 pub type DynEngine = Arc<dyn Engine>;
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-}

@@ -1,107 +1,152 @@
-//! The embedded engine: syntect with the grammars bat ships (two-face),
-//! writing class-based HTML so one stylesheet themes every snippet.
+//! The long-tail engine: syntect with the grammars bat ships (two-face),
+//! for every language the tree-sitter engine does not serve.
+//!
+//! Its TextMate scopes are folded into the shared [`Class`] vocabulary as
+//! the parser pushes and pops them (one class per open scope, so finding a
+//! token's class is a look at the top of a stack), and written by the
+//! shared [`HtmlWriter`]. It works line by line, which is what makes its
+//! progress and its limits simple: lines over 16 KiB are shown plain (a
+//! minified megabyte on one line can make a regex engine backtrack for
+//! minutes), and past its time budget the rest of the snippet is shown
+//! plain rather than failed.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
-use async_trait::async_trait;
 use syntect::{
-    html::{ClassStyle, line_tokens_to_classed_spans},
-    parsing::{ParseState, ScopeStack, SyntaxSet},
+    parsing::{BasicScopeStackOp, ParseState, Scope, ScopeStack, SyntaxSet},
     util::LinesWithEndings,
 };
 
 use super::{
-    CancelFlag, Engine, EngineError, HighlightRequest, MAX_HIGHLIGHTED_LINE_BYTES, ProgressSink,
-    escape_html_into,
+    Budget, CancelFlag, EngineError, MAX_HIGHLIGHTED_LINE_BYTES,
+    classes::{Class, ScopeClass},
+    render::Runs,
 };
-use crate::domain::Progress;
-
-/// Classes are prefixed so that grammar scopes (`source`, `string`, …)
-/// never collide with the page's own class names.
-pub const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
+use crate::domain::{Progress, source::line_count};
 
 /// Loading the grammars takes tens of milliseconds, so it is done once and
 /// the set shared by every job.
 #[derive(Clone)]
 pub struct SyntectEngine {
     syntaxes: Arc<SyntaxSet>,
+    /// What each scope means for colour, worked out once per scope.
+    classes: Arc<Mutex<HashMap<Scope, ScopeClass>>>,
 }
 
 impl SyntectEngine {
     pub fn new(syntaxes: Arc<SyntaxSet>) -> Self {
-        SyntectEngine { syntaxes }
+        SyntectEngine {
+            syntaxes,
+            classes: Arc::default(),
+        }
     }
 
-    /// The work itself, on the calling (blocking) thread.
+    pub fn knows(&self, language: &str) -> bool {
+        self.syntaxes.find_syntax_by_name(language).is_some()
+    }
+
+    /// The work itself, on the calling (blocking) thread. Past `budget`
+    /// the remaining lines are written plain: the snippet still succeeds.
     pub fn highlight_blocking(
         &self,
         code: &str,
         language: &str,
         progress: &dyn Fn(Progress),
         cancel: &CancelFlag,
+        budget: Budget,
     ) -> Result<String, EngineError> {
         let syntax = self
             .syntaxes
             .find_syntax_by_name(language)
             .unwrap_or_else(|| self.syntaxes.find_syntax_plain_text());
-        let total = crate::domain::source::line_count(code);
+        let total = line_count(code);
         let mut state = ParseState::new(syntax);
         let mut scopes = ScopeStack::new();
-        let mut open_spans: isize = 0;
-        // Highlighted HTML runs about four times the size of the code.
-        let mut html = String::with_capacity(code.len() * 4 + 64);
-        html.push_str("<pre class=\"hl-code\"><code>");
+        // The class in force under each open scope; the top is the class
+        // of the text being read.
+        let mut classes: Vec<Option<Class>> = Vec::new();
+        let mut known = self.classes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut runs = Runs::with_capacity(code.len() / 8);
+        let mut line_start = 0;
+        let mut plain_from_here = false;
         for (index, line) in LinesWithEndings::from(code).enumerate() {
             if cancel.is_cancelled() {
                 return Err(EngineError::Cancelled);
             }
-            if line.len() > MAX_HIGHLIGHTED_LINE_BYTES {
-                // Shown plain; the parse state carries on from the line
-                // before, which is the best guess for the lines after.
-                escape_html_into(&mut html, line);
+            if !plain_from_here && budget.is_spent() {
+                tracing::info!(
+                    language,
+                    line = index + 1,
+                    "syntect budget spent; the rest is plain"
+                );
+                plain_from_here = true;
+            }
+            if plain_from_here || line.len() > MAX_HIGHLIGHTED_LINE_BYTES {
+                // The parse state carries on from the line before, which
+                // is the best guess for the lines after a plain one.
+                runs.push(line_start + line.len(), None);
             } else {
                 let ops = state
                     .parse_line(line, &self.syntaxes)
                     .map_err(|e| EngineError::Permanent(format!("the grammar failed: {e}")))?;
-                let (spans, delta) =
-                    line_tokens_to_classed_spans(line, &ops, CLASS_STYLE, &mut scopes)
+                let mut at = 0;
+                for (offset, op) in ops {
+                    let offset = offset.min(line.len());
+                    if offset > at {
+                        runs.push(line_start + offset, classes.last().copied().flatten());
+                        at = offset;
+                    }
+                    scopes
+                        .apply_with_hook(&op, |basic, _| match basic {
+                            BasicScopeStackOp::Push(scope) => {
+                                let meaning = *known
+                                    .entry(scope)
+                                    .or_insert_with(|| Class::from_scope(&scope.build_string()));
+                                let outer = classes.last().copied().flatten();
+                                classes.push(match meaning {
+                                    ScopeClass::Is(class) => Some(class),
+                                    ScopeClass::Inherit => outer,
+                                    ScopeClass::Plain => None,
+                                });
+                            }
+                            BasicScopeStackOp::Pop => {
+                                classes.pop();
+                            }
+                        })
                         .map_err(|e| EngineError::Permanent(format!("the grammar failed: {e}")))?;
-                html.push_str(&spans);
-                open_spans += delta;
+                }
+                if at < line.len() {
+                    runs.push(line_start + line.len(), classes.last().copied().flatten());
+                }
             }
+            line_start += line.len();
             progress(Progress {
                 done: u32::try_from(index + 1).unwrap_or(u32::MAX),
                 total,
             });
         }
-        for _ in 0..open_spans.max(0) {
-            html.push_str("</span>");
-        }
-        html.push_str("</code></pre>");
-        Ok(html)
+        Ok(runs.render(code))
     }
-}
 
-#[async_trait]
-impl Engine for SyntectEngine {
-    async fn highlight(
+    /// Highlights on the blocking pool, so that CPU work measured in
+    /// milliseconds to seconds never stalls the async runtime (streams,
+    /// heartbeats, the HTTP server).
+    pub async fn highlight_with_budget(
         &self,
-        request: HighlightRequest,
-        progress: ProgressSink,
+        code: String,
+        language: String,
+        progress: super::ProgressSink,
         cancel: CancelFlag,
+        budget: Budget,
     ) -> Result<String, EngineError> {
         let engine = self.clone();
         let started = Instant::now();
-        // Highlighting is CPU work measured in milliseconds to seconds: it
-        // runs on the blocking pool so it never stalls the async runtime
-        // (streams, heartbeats, the HTTP server).
         let joined = tokio::task::spawn_blocking(move || {
-            engine.highlight_blocking(
-                &request.code,
-                &request.language,
-                &|p| progress.report(p),
-                &cancel,
-            )
+            engine.highlight_blocking(&code, &language, &|p| progress.report(p), &cancel, budget)
         })
         .await;
         tracing::debug!(
@@ -115,5 +160,82 @@ impl Engine for SyntectEngine {
             )),
             Err(_) => Err(EngineError::Cancelled),
         }
+    }
+}
+
+/// syntect alone, for every language (`engine = "syntect"`).
+#[async_trait::async_trait]
+impl super::Engine for SyntectEngine {
+    async fn highlight(
+        &self,
+        request: super::HighlightRequest,
+        progress: super::ProgressSink,
+        cancel: CancelFlag,
+    ) -> Result<String, EngineError> {
+        self.highlight_with_budget(
+            request.code,
+            request.language,
+            progress,
+            cancel,
+            Budget::new(request.budget),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::highlight::Languages;
+    use std::time::Duration;
+
+    fn engine() -> SyntectEngine {
+        SyntectEngine::new(Arc::clone(Languages::load().syntaxes()))
+    }
+
+    fn html(code: &str, language: &str) -> String {
+        engine()
+            .highlight_blocking(
+                code,
+                language,
+                &|_| {},
+                &CancelFlag::default(),
+                Budget::new(Duration::from_secs(10)),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn rust_gets_the_shared_classes() {
+        let html = html(
+            "fn main() { let s = \"hi\\n\"; // done\n let n = 42; }\n",
+            "Rust",
+        );
+        for class in ["k", "s", "se", "c", "n", "f"] {
+            assert!(
+                html.contains(&format!("<span class={class}>")),
+                "{class}: {html}"
+            );
+        }
+        assert!(
+            html.contains("<span class=s>&quot;") || html.contains("<span class=s>\"hi"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_spent_budget_makes_the_rest_plain_not_a_failure() {
+        let code = "let x = 1;\n".repeat(100);
+        let html = engine()
+            .highlight_blocking(
+                &code,
+                "Rust",
+                &|_| {},
+                &CancelFlag::default(),
+                Budget::new(Duration::ZERO),
+            )
+            .unwrap();
+        assert!(!html.contains("<span"), "{html}");
+        assert_eq!(html.matches("let x = 1;").count(), 100);
     }
 }

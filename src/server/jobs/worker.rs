@@ -175,6 +175,9 @@ async fn run_job(
     let request = HighlightRequest {
         code: job.code,
         language: job.language,
+        // The engine's fallbacks must end before the worker's own limit
+        // cuts the job off as failed.
+        budget: ctx.settings.timeout.mul_f64(0.8),
     };
     // A panic inside the engine's own future (not only on its blocking
     // thread) must fail the job, never take the worker down with it.

@@ -1,0 +1,291 @@
+//! Writing highlighted code as compact HTML.
+//!
+//! Engines hand the writer the code piece by piece, each piece with its
+//! [`Class`] (or none). The writer keeps the HTML small, because it is
+//! stored, sent and rendered for every view:
+//!
+//! - flat: one `<span class=X>` per run, never nested;
+//! - adjacent pieces of one class share one span, and so do pieces of one
+//!   class separated only by plain whitespace (`pub fn` is one keyword run);
+//! - only `&`, `<` and `>` are escaped (quotes need no escaping in element
+//!   content), and the class needs no quotes (`class=k`).
+//!
+//! The text of the result, tags removed and entities decoded, is the code
+//! byte for byte: CRLF, tabs and a missing last newline included.
+
+use super::classes::Class;
+
+/// Builds one highlighted fragment: `<pre class="hl"><code>…</code></pre>`.
+pub struct HtmlWriter {
+    out: String,
+    /// The class of the span left open, if one is.
+    open: Option<Class>,
+    /// Plain whitespace seen while a span was open: it joins the span if
+    /// the next piece has the same class, else it goes after it.
+    pending: String,
+}
+
+impl HtmlWriter {
+    /// `capacity_hint` is the code's length; the HTML is usually under
+    /// three times that.
+    pub fn new(capacity_hint: usize) -> Self {
+        let mut out = String::with_capacity(capacity_hint.saturating_mul(3) + 64);
+        out.push_str("<pre class=\"hl\"><code>");
+        HtmlWriter {
+            out,
+            open: None,
+            pending: String::new(),
+        }
+    }
+
+    /// Adds a piece of code with its class.
+    pub fn push(&mut self, text: &str, class: Option<Class>) {
+        if text.is_empty() {
+            return;
+        }
+        if class.is_some() && class == self.open {
+            if !self.pending.is_empty() {
+                let pending = std::mem::take(&mut self.pending);
+                escape_into(&mut self.out, &pending);
+            }
+            escape_into(&mut self.out, text);
+            return;
+        }
+        if class.is_none() && self.open.is_some() && is_blank(text) {
+            self.pending.push_str(text);
+            return;
+        }
+        self.close();
+        if let Some(class) = class {
+            self.out.push_str("<span class=");
+            self.out.push_str(class.css());
+            self.out.push('>');
+            self.open = Some(class);
+        }
+        escape_into(&mut self.out, text);
+    }
+
+    fn close(&mut self) {
+        if self.open.take().is_some() {
+            self.out.push_str("</span>");
+        }
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            escape_into(&mut self.out, &pending);
+        }
+    }
+
+    /// Bytes written so far (to keep an eye on the output's size).
+    pub fn len(&self) -> usize {
+        self.out.len() + self.pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn finish(mut self) -> String {
+        self.close();
+        self.out.push_str("</code></pre>");
+        self.out
+    }
+}
+
+fn is_blank(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// Escapes text for element content: `&`, `<`, `>`.
+pub fn escape_into(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        out.push_str(entity);
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+}
+
+/// The whole code as plain, escaped text: what a snippet too costly for
+/// every engine is shown as.
+pub fn plain(code: &str) -> String {
+    let mut writer = HtmlWriter::new(code.len());
+    writer.push(code, None);
+    writer.finish()
+}
+
+/// The most HTML a snippet is stored as, per byte of code. Code that
+/// alternates classes every character or two (a minified one-liner, a
+/// string cut up by interpolations) would otherwise grow several times
+/// more, and every view would read it.
+pub const MAX_HTML_PER_BYTE: usize = 6;
+/// Past this much HTML per byte of code, punctuation is written plain.
+/// Its colour is all but the text's in both themes, and in dense code it
+/// is most of the spans: a third of the size, for almost no colour.
+pub const PUNCTUATION_HTML_PER_BYTE: usize = 3;
+
+/// A highlighted snippet as runs: each run ends at a byte offset and has
+/// one class (or none). Engines build it; [`Runs::render`] writes it.
+#[derive(Default)]
+pub struct Runs {
+    runs: Vec<(usize, Option<Class>)>,
+}
+
+impl Runs {
+    pub fn with_capacity(capacity: usize) -> Self {
+        Runs {
+            runs: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// The code up to `end` (from the previous run's end) has `class`.
+    pub fn push(&mut self, end: usize, class: Option<Class>) {
+        match self.runs.last_mut() {
+            Some((last_end, last_class)) if *last_class == class => *last_end = end,
+            Some((last_end, _)) if *last_end >= end => {}
+            _ => self.runs.push((end, class)),
+        }
+    }
+
+    /// The HTML of `code`: with every class if that stays within
+    /// [`PUNCTUATION_HTML_PER_BYTE`], else without punctuation if that
+    /// stays within [`MAX_HTML_PER_BYTE`], else with only the essential
+    /// classes, else plain.
+    pub fn render(&self, code: &str) -> String {
+        let budget = |per_byte: usize| code.len().saturating_mul(per_byte).max(256);
+        let attempts = [
+            (Detail::Full, budget(PUNCTUATION_HTML_PER_BYTE)),
+            (Detail::NoPunctuation, budget(MAX_HTML_PER_BYTE)),
+            (Detail::Essential, budget(MAX_HTML_PER_BYTE)),
+        ];
+        for (detail, limit) in attempts {
+            if let Some(html) = self.render_at(code, detail, limit) {
+                return html;
+            }
+        }
+        plain(code)
+    }
+
+    fn render_at(&self, code: &str, detail: Detail, limit: usize) -> Option<String> {
+        let mut html = HtmlWriter::new(code.len());
+        let mut start = 0;
+        for &(end, class) in &self.runs {
+            let end = end.min(code.len());
+            if end <= start {
+                continue;
+            }
+            html.push(&code[start..end], class.filter(|c| detail.keeps(*c)));
+            start = end;
+            if html.len() > limit {
+                return None;
+            }
+        }
+        if start < code.len() {
+            html.push(&code[start..], None);
+        }
+        Some(html.finish())
+    }
+}
+
+/// How much of the highlighting a rendering keeps.
+#[derive(Clone, Copy)]
+enum Detail {
+    Full,
+    NoPunctuation,
+    Essential,
+}
+
+impl Detail {
+    fn keeps(self, class: Class) -> bool {
+        match self {
+            Detail::Full => true,
+            Detail::NoPunctuation => class != Class::Punctuation,
+            Detail::Essential => matches!(
+                class,
+                Class::Keyword | Class::String | Class::Comment | Class::Number | Class::Tag
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_one_class_share_a_span_across_plain_whitespace() {
+        let mut w = HtmlWriter::new(16);
+        w.push("pub", Some(Class::Keyword));
+        w.push(" ", None);
+        w.push("fn", Some(Class::Keyword));
+        w.push(" ", None);
+        w.push("main", Some(Class::Function));
+        w.push("()", Some(Class::Punctuation));
+        w.push(" ", None);
+        w.push("{", Some(Class::Punctuation));
+        w.push("}\n", Some(Class::Punctuation));
+        w.push("", Some(Class::String));
+        assert_eq!(
+            w.finish(),
+            "<pre class=\"hl\"><code><span class=k>pub fn</span> <span class=f>main</span><span class=p>() {}\n</span></code></pre>"
+        );
+    }
+
+    #[test]
+    fn only_markup_characters_are_escaped() {
+        let mut w = HtmlWriter::new(16);
+        w.push("a<b && \"c\" 'd'\r\n", Some(Class::String));
+        let html = w.finish();
+        assert!(html.contains("a&lt;b &amp;&amp; \"c\" 'd'\r\n"), "{html}");
+        assert_eq!(plain("x>y"), "<pre class=\"hl\"><code>x&gt;y</code></pre>");
+    }
+
+    #[test]
+    fn runs_render_within_six_times_the_code_dropping_detail_if_they_must() {
+        let code = "word(".repeat(50);
+        let mut runs = Runs::default();
+        for i in 0..50 {
+            runs.push(i * 5 + 4, Some(Class::Variable));
+            runs.push(i * 5 + 5, Some(Class::Punctuation));
+        }
+        let html = runs.render(&code);
+        assert!(
+            html.len() <= code.len() * MAX_HTML_PER_BYTE,
+            "{}",
+            html.len()
+        );
+        assert!(
+            html.contains("<span class=v>word</span>("),
+            "variables kept: {html}"
+        );
+        assert!(!html.contains("<span class=p>"), "punctuation dropped");
+        let mut small = Runs::default();
+        small.push(2, Some(Class::Keyword));
+        small.push(3, None);
+        small.push(5, Some(Class::Keyword));
+        assert_eq!(
+            small.render("fn x()"),
+            "<pre class=\"hl\"><code><span class=k>fn x(</span>)</code></pre>"
+        );
+    }
+
+    #[test]
+    fn trailing_whitespace_after_a_span_is_kept_outside_it() {
+        let mut w = HtmlWriter::new(16);
+        w.push("x", Some(Class::Keyword));
+        w.push("  \n", None);
+        w.push("y", None);
+        assert_eq!(
+            w.finish(),
+            "<pre class=\"hl\"><code><span class=k>x</span>  \ny</code></pre>"
+        );
+    }
+}

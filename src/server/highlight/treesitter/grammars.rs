@@ -1,0 +1,335 @@
+//! The grammars the tree-sitter engine serves, and the catalogue names
+//! (syntect's, which the language picker and detection use) they serve.
+//!
+//! A language is here when its grammar is permissively licensed, its crate
+//! builds against our tree-sitter, and it highlights better and faster than
+//! syntect does (measured with `bash scripts/bench.sh`); every other
+//! language stays with syntect. Where a grammar extends another (C++ over
+//! C, TypeScript over JavaScript), its query is the parent's with its own
+//! after it, as the grammars' own configurations list them.
+
+use tree_sitter::Language;
+
+/// One grammar and what the engine needs to highlight with it.
+pub struct GrammarDef {
+    /// The catalogue names it serves (several where syntect has variants).
+    pub names: &'static [&'static str],
+    /// The name an injection query uses for it (`"javascript"`, `"css"`).
+    pub injection_name: &'static str,
+    pub language: fn() -> Language,
+    /// Highlight queries, joined in this order.
+    pub highlights: &'static [&'static str],
+    /// Patterns of ours that win over the grammar's (numbers some grammars
+    /// mark only as constants, say).
+    pub extra: &'static str,
+    /// Whether, for one node, the grammar means its later patterns to win
+    /// (Neovim's convention) rather than its first (tree-sitter's own).
+    pub later_wins: bool,
+    /// Its injections query, if we follow its injections.
+    pub injections: Option<&'static str>,
+}
+
+macro_rules! language {
+    ($language:expr) => {{
+        fn language() -> Language {
+            Language::new($language)
+        }
+        language
+    }};
+}
+
+pub const GRAMMARS: &[GrammarDef] = &[
+    GrammarDef {
+        names: &["Bourne Again Shell (bash)"],
+        injection_name: "bash",
+        language: language!(tree_sitter_bash::LANGUAGE),
+        highlights: &[tree_sitter_bash::HIGHLIGHT_QUERY],
+        extra: "(number) @number",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["C"],
+        injection_name: "c",
+        language: language!(tree_sitter_c::LANGUAGE),
+        highlights: &[tree_sitter_c::HIGHLIGHT_QUERY],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["C++"],
+        injection_name: "cpp",
+        language: language!(tree_sitter_cpp::LANGUAGE),
+        highlights: &[
+            tree_sitter_c::HIGHLIGHT_QUERY,
+            tree_sitter_cpp::HIGHLIGHT_QUERY,
+        ],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["C#"],
+        injection_name: "c_sharp",
+        language: language!(tree_sitter_c_sharp::LANGUAGE),
+        highlights: &[tree_sitter_c_sharp::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["CSS"],
+        injection_name: "css",
+        language: language!(tree_sitter_css::LANGUAGE),
+        highlights: &[tree_sitter_css::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Go"],
+        injection_name: "go",
+        language: language!(tree_sitter_go::LANGUAGE),
+        highlights: &[tree_sitter_go::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["HTML"],
+        injection_name: "html",
+        language: language!(tree_sitter_html::LANGUAGE),
+        highlights: &[tree_sitter_html::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: false,
+        injections: Some(tree_sitter_html::INJECTIONS_QUERY),
+    },
+    GrammarDef {
+        names: &["Java"],
+        injection_name: "java",
+        language: language!(tree_sitter_java::LANGUAGE),
+        highlights: &[tree_sitter_java::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["JavaScript", "JavaScript (Babel)"],
+        injection_name: "javascript",
+        language: language!(tree_sitter_javascript::LANGUAGE),
+        highlights: &[
+            tree_sitter_javascript::HIGHLIGHT_QUERY,
+            tree_sitter_javascript::JSX_HIGHLIGHT_QUERY,
+        ],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["JSON"],
+        injection_name: "json",
+        language: language!(tree_sitter_json::LANGUAGE),
+        highlights: &[tree_sitter_json::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Lua"],
+        injection_name: "lua",
+        language: language!(tree_sitter_lua::LANGUAGE),
+        highlights: &[tree_sitter_lua::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["PHP"],
+        injection_name: "php",
+        language: language!(tree_sitter_php::LANGUAGE_PHP),
+        highlights: &[tree_sitter_php::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Python"],
+        injection_name: "python",
+        language: language!(tree_sitter_python::LANGUAGE),
+        highlights: &[tree_sitter_python::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Ruby"],
+        injection_name: "ruby",
+        language: language!(tree_sitter_ruby::LANGUAGE),
+        highlights: &[tree_sitter_ruby::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Rust"],
+        injection_name: "rust",
+        language: language!(tree_sitter_rust::LANGUAGE),
+        highlights: &[tree_sitter_rust::HIGHLIGHTS_QUERY],
+        extra: "[(integer_literal) (float_literal)] @number",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["SQL"],
+        injection_name: "sql",
+        language: language!(tree_sitter_sequel::LANGUAGE),
+        highlights: &[tree_sitter_sequel::HIGHLIGHTS_QUERY],
+        // Its own number patterns use Lua patterns, which match nothing here.
+        extra: r#"((literal) @number (#match? @number "^[-+]?[0-9]+([.][0-9]*)?$"))"#,
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["TypeScript"],
+        injection_name: "typescript",
+        language: language!(tree_sitter_typescript::LANGUAGE_TYPESCRIPT),
+        highlights: &[
+            tree_sitter_javascript::HIGHLIGHT_QUERY,
+            tree_sitter_typescript::HIGHLIGHTS_QUERY,
+        ],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["TypeScriptReact"],
+        injection_name: "tsx",
+        language: language!(tree_sitter_typescript::LANGUAGE_TSX),
+        highlights: &[
+            tree_sitter_javascript::HIGHLIGHT_QUERY,
+            tree_sitter_javascript::JSX_HIGHLIGHT_QUERY,
+            tree_sitter_typescript::HIGHLIGHTS_QUERY,
+        ],
+        extra: "",
+        later_wins: false,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["YAML"],
+        injection_name: "yaml",
+        language: language!(tree_sitter_yaml::LANGUAGE),
+        highlights: &[tree_sitter_yaml::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Lisp"],
+        injection_name: "commonlisp",
+        language: language!(arborium_commonlisp::language()),
+        highlights: &[arborium_commonlisp::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Erlang"],
+        injection_name: "erlang",
+        language: language!(tree_sitter_erlang::LANGUAGE),
+        highlights: &[tree_sitter_erlang::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Fortran (Modern)"],
+        injection_name: "fortran",
+        language: language!(tree_sitter_fortran::LANGUAGE),
+        highlights: &[tree_sitter_fortran::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Julia"],
+        injection_name: "julia",
+        language: language!(arborium_julia::language()),
+        highlights: &[arborium_julia::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["MATLAB"],
+        injection_name: "matlab",
+        language: language!(arborium_matlab::language()),
+        highlights: &[arborium_matlab::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Makefile"],
+        injection_name: "make",
+        language: language!(tree_sitter_make::LANGUAGE),
+        highlights: &[tree_sitter_make::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Perl"],
+        injection_name: "perl",
+        language: language!(ts_parser_perl::LANGUAGE),
+        highlights: &[ts_parser_perl::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["R"],
+        injection_name: "r",
+        language: language!(tree_sitter_r::LANGUAGE),
+        highlights: &[tree_sitter_r::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Scala"],
+        injection_name: "scala",
+        language: language!(tree_sitter_scala::LANGUAGE),
+        highlights: &[tree_sitter_scala::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Swift"],
+        injection_name: "swift",
+        language: language!(tree_sitter_swift::LANGUAGE),
+        highlights: &[tree_sitter_swift::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["TOML"],
+        injection_name: "toml",
+        language: language!(tree_sitter_toml_ng::LANGUAGE),
+        highlights: &[tree_sitter_toml_ng::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
+        names: &["Zig"],
+        injection_name: "zig",
+        language: language!(tree_sitter_zig::LANGUAGE),
+        highlights: &[tree_sitter_zig::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+];

@@ -1,0 +1,197 @@
+//! The default engine, through the real app: tree-sitter (in its child
+//! processes) for the languages it serves, syntect for the rest, one class
+//! vocabulary for both; no paste can take the server down, and every
+//! pathological paste ends, highlighted, in time.
+
+mod common;
+
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use common::{TestApp, html_text};
+use highlighter::server::{
+    highlight::{
+        IsolatedTreeSitter, Languages, NativeEngine, SyntectEngine, isolate::CRASH_ON_ENV,
+    },
+    settings::SettingsLayer,
+};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+/// The samples of `tests/fixtures/quality.txt`, by catalogue name.
+fn samples() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/quality.txt"
+    ))
+    .unwrap();
+    text.split("\n== ")
+        .skip(1)
+        .map(|section| {
+            let (language, code) = section.split_once('\n').unwrap();
+            (language.trim().to_owned(), code.to_owned())
+        })
+        .collect()
+}
+
+/// The classes a sample must show: a keyword, a string, a comment and a
+/// number, or what the language has instead.
+fn expected_classes(language: &str) -> &'static [&'static str] {
+    match language {
+        // Markup: tags, attribute names, values, comments.
+        "HTML" => &["tg", "at", "s", "c"],
+        // Headings, emphasis, inline code, links.
+        "Markdown" => &["h", "em", "s", "u"],
+        // Data: keys, strings, numbers, literals; no keywords, no comments.
+        "JSON" => &["pr", "s", "n", "co"],
+        "YAML" => &["pr", "s", "n", "c"],
+        _ => &["k", "s", "c", "n"],
+    }
+}
+
+#[tokio::test]
+async fn every_quality_language_gets_keyword_string_comment_and_number() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for (language, code) in samples() {
+        let response = app
+            .post_json(&json!({ "code": code, "language": language }))
+            .await;
+        assert_eq!(response.status(), 201, "{language}");
+        let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ids.push((language, code, id));
+    }
+    assert_eq!(ids.len(), 20);
+    let mut failures = Vec::new();
+    for (language, code, id) in ids {
+        let event = app.wait_final(&id).await;
+        assert_eq!(event.event, "highlighted", "{language}");
+        let html = event.json()["html"].as_str().unwrap().to_owned();
+        assert_eq!(html_text(&html), code, "{language}: the text round-trips");
+        for class in expected_classes(&language) {
+            if !html.contains(&format!("<span class={class}>")) {
+                failures.push(format!("{language} lacks {class}: {html}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    app.stop().await;
+}
+
+fn server_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_highlighter"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashing_child_takes_no_one_down_and_its_snippet_still_succeeds() {
+    // The children crash, with a real SIGSEGV, on any snippet holding the
+    // marker: what a grammar with a bad scanner would do.
+    let shutdown = CancellationToken::new();
+    let pool = Arc::new(IsolatedTreeSitter::start_with_env(
+        server_binary(),
+        1,
+        shutdown.clone(),
+        vec![(CRASH_ON_ENV.to_owned(), "CRASH_ME".to_owned())],
+    ));
+    assert!(pool.wait_ready(1, Duration::from_secs(60)).await);
+    let languages = Languages::load();
+    let engine = Arc::new(NativeEngine::new(
+        SyntectEngine::new(Arc::clone(languages.syntaxes())),
+        Some(Arc::clone(&pool)),
+    ));
+    let app = TestApp::spawn_with(|s| s.workers = Some(1), Some(engine)).await;
+    // A normal snippet goes through the child, and one other keeps a
+    // stream open while the crash happens.
+    let before = app.submit("fn main() { let n = 42; }\n", Some("rust")).await;
+    assert_eq!(app.wait_final(&before).await.event, "highlighted");
+    let mut bystander = app.events(&before).await;
+    let code = "def f():\n    return 'CRASH_ME'  # a grammar's worst nightmare\n";
+    let id = app.submit(code, Some("python")).await;
+    let event = app.wait_final(&id).await;
+    assert_eq!(event.event, "highlighted", "syntect took the snippet over");
+    let html = event.json()["html"].as_str().unwrap().to_owned();
+    assert_eq!(html_text(&html), code);
+    assert!(html.contains("<span class=k>def</span>"), "still highlighted: {html}");
+    assert_eq!(app.get("/api/health").await.status(), 200, "the server is up");
+    assert!(
+        bystander.next_within(Duration::from_secs(5)).await.is_some(),
+        "open streams are untouched"
+    );
+    // The child is replaced, and the next snippet is tree-sitter's again.
+    assert!(pool.wait_ready(1, Duration::from_secs(60)).await);
+    assert_eq!(pool.restarts(), 1);
+    let next = app.submit("fn main() { let n = 7; }\n", Some("rust")).await;
+    assert_eq!(app.wait_final(&next).await.event, "highlighted");
+    assert_eq!(pool.restarts(), 1, "no crash since");
+    app.stop().await;
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_php_heredoc_highlights_and_the_server_stays_up() {
+    let app = TestApp::spawn().await;
+    let code = "<?php\necho <<<EOF\nTest\nEOF;\n";
+    let id = app.submit(code, Some("php")).await;
+    let event = app.wait_final(&id).await;
+    assert_eq!(event.event, "highlighted", "{}", event.data);
+    assert_eq!(html_text(event.json()["html"].as_str().unwrap()), code);
+    assert_eq!(app.get("/api/health").await.status(), 200);
+    app.stop().await;
+}
+
+fn pathological_settings(s: &mut SettingsLayer) {
+    s.workers = Some(2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pathological_pastes_all_end_highlighted_in_time_while_other_jobs_flow() {
+    let app = TestApp::spawn_with(pathological_settings, None).await;
+    let long_expression = format!("x = {}a;\n", "a+".repeat(200_000));
+    let nested_python = format!("x = {}1{}\n", "(".repeat(20_000), ")".repeat(20_000));
+    let one_line_json = format!(
+        "[{}]",
+        (0..50_000)
+            .map(|i| format!("{{\"k\":{i}}}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let ruby_lines = "x = 1\n".repeat(50_000);
+    let pastes = [
+        ("javascript", long_expression),
+        ("python", nested_python),
+        (
+            "json",
+            one_line_json[..500_000.min(one_line_json.len())].to_owned(),
+        ),
+        ("ruby", ruby_lines),
+    ];
+    for (language, code) in &pastes {
+        let started = Instant::now();
+        let id = app.submit(code, Some(language)).await;
+        // A normal job submitted behind it is not held up for long.
+        let normal = app.submit("print('still here')\n", Some("python")).await;
+        let event = app.wait_final(&id).await;
+        let took = started.elapsed();
+        assert_eq!(
+            event.event,
+            "highlighted",
+            "{language}: {}",
+            &event.data[..200.min(event.data.len())]
+        );
+        assert_eq!(
+            html_text(event.json()["html"].as_str().unwrap()),
+            *code,
+            "{language}"
+        );
+        assert!(took < Duration::from_secs(10), "{language} took {took:?}");
+        assert_eq!(app.wait_final(&normal).await.event, "highlighted");
+        eprintln!("{language}: {} bytes highlighted in {took:?}", code.len());
+    }
+    app.stop().await;
+}
