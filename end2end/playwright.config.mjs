@@ -67,6 +67,13 @@ const BASE_URL = `http://${ADDR}`;
 const WEB_ONLY_ADDR = `127.0.0.1:${PORT + 1}`;
 const WEB_ONLY_BASE_URL = `http://${WEB_ONLY_ADDR}`;
 process.env.E2E_WEB_ONLY_BASE_URL = WEB_ONLY_BASE_URL;
+// The dashboard's node (see webServer below): its own database, tokens
+// set, and a remote engine that is down, so its jobs fail on demand.
+const ADMIN_ADDR = `127.0.0.1:${PORT + 2}`;
+const ADMIN_BASE_URL = `http://${ADMIN_ADDR}`;
+process.env.E2E_ADMIN_BASE_URL = ADMIN_BASE_URL;
+process.env.E2E_ADMIN_TOKEN = 'e2e-full-token-0123456789';
+process.env.E2E_ADMIN_READONLY_TOKEN = 'e2e-read-only-token-0123456789';
 
 // A fresh, empty database for every run. The config file is evaluated in the
 // runner process *and* again in every worker process; the directory is created
@@ -103,7 +110,7 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-/** One server process on the shared database, answering at `baseUrl`. */
+/** One server process (on the shared database unless `env` names another), answering at `baseUrl`. */
 function node(baseUrl, env) {
   return {
     command: shellQuote(HIGHLIGHTER_BIN),
@@ -169,5 +176,15 @@ export default defineConfig({
   webServer: [
     node(BASE_URL, { HIGHLIGHTER_ADDR: ADDR, HIGHLIGHTER_POLL_SECS: '600' }),
     node(WEB_ONLY_BASE_URL, { HIGHLIGHTER_ADDR: WEB_ONLY_ADDR, HIGHLIGHTER_ROLE: 'web' }),
+    node(ADMIN_BASE_URL, {
+      HIGHLIGHTER_ADDR: ADMIN_ADDR,
+      HIGHLIGHTER_DATABASE_URL: `sqlite://${path.join(process.env.HIGHLIGHTER_E2E_TMPDIR ?? os.tmpdir(), 'admin.db')}`,
+      HIGHLIGHTER_ADMIN_TOKEN: process.env.E2E_ADMIN_TOKEN,
+      HIGHLIGHTER_ADMIN_READONLY_TOKEN: process.env.E2E_ADMIN_READONLY_TOKEN,
+      // Nothing listens on the discard port: every attempt fails, once.
+      HIGHLIGHTER_ENGINE: 'remote',
+      HIGHLIGHTER_REMOTE_URL: 'http://127.0.0.1:9/api',
+      HIGHLIGHTER_MAX_ATTEMPTS: '1',
+    }),
   ],
 });

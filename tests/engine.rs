@@ -108,7 +108,9 @@ async fn a_crashing_child_takes_no_one_down_and_its_snippet_still_succeeds() {
     let app = TestApp::spawn_with(|s| s.workers = Some(1), Some(engine)).await;
     // A normal snippet goes through the child, and one other keeps a
     // stream open while the crash happens.
-    let before = app.submit("fn main() { let n = 42; }\n", Some("rust")).await;
+    let before = app
+        .submit("fn main() { let n = 42; }\n", Some("rust"))
+        .await;
     assert_eq!(app.wait_final(&before).await.event, "highlighted");
     let mut bystander = app.events(&before).await;
     let code = "def f():\n    return 'CRASH_ME'  # a grammar's worst nightmare\n";
@@ -117,10 +119,20 @@ async fn a_crashing_child_takes_no_one_down_and_its_snippet_still_succeeds() {
     assert_eq!(event.event, "highlighted", "syntect took the snippet over");
     let html = event.json()["html"].as_str().unwrap().to_owned();
     assert_eq!(html_text(&html), code);
-    assert!(html.contains("<span class=k>def</span>"), "still highlighted: {html}");
-    assert_eq!(app.get("/api/health").await.status(), 200, "the server is up");
     assert!(
-        bystander.next_within(Duration::from_secs(5)).await.is_some(),
+        html.contains("<span class=k>def</span>"),
+        "still highlighted: {html}"
+    );
+    assert_eq!(
+        app.get("/api/health").await.status(),
+        200,
+        "the server is up"
+    );
+    assert!(
+        bystander
+            .next_within(Duration::from_secs(5))
+            .await
+            .is_some(),
         "open streams are untouched"
     );
     // The child is replaced, and the next snippet is tree-sitter's again.

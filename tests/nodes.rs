@@ -145,3 +145,144 @@ async fn killing_the_only_worker_node_loses_no_job() {
         );
     }
 }
+
+/// The dashboard's stats, as node `base` sees the cluster.
+async fn admin_stats(client: &reqwest::Client, base: &str) -> Value {
+    let response = client
+        .get(format!("{base}/api/admin/stats"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+const ADMIN_TOKEN: &str = "cluster-admin-token-0123456789";
+
+/// Polls `check` on the stats of `base` until it holds.
+async fn wait_for_stats(
+    client: &reqwest::Client,
+    base: &str,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = admin_stats(client, base).await;
+        if check(&stats) {
+            return stats;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: never happened; last stats {stats}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_holds_on_every_node_and_a_killed_node_shows_as_gone() {
+    let db = PgDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let beats = [
+        ("HIGHLIGHTER_HEARTBEAT_SECS", "0.3"),
+        ("HIGHLIGHTER_LEASE_SECS", "3"),
+        ("HIGHLIGHTER_ADMIN_TOKEN", ADMIN_TOKEN),
+    ];
+    let web = node(dir.path(), &db, "web", &beats);
+    let mut worker_a = node(dir.path(), &db, "worker", &beats);
+    let worker_b = node(dir.path(), &db, "worker", &beats);
+    let client = reqwest::Client::new();
+
+    // Every process is listed by every node, with its role and slots.
+    let stats = wait_for_stats(&client, &web.base, "three nodes listed", |s| {
+        s["nodes"].as_array().unwrap().len() == 3
+    })
+    .await;
+    let roles: Vec<&str> = stats["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles.iter().filter(|r| **r == "worker").count(),
+        2,
+        "{stats}"
+    );
+    assert!(
+        stats["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["gone"] == false)
+    );
+
+    // Paused through the web node: neither worker claims anything.
+    let paused = client
+        .post(format!("{}/api/admin/pause", web.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paused.status(), 200);
+    // One heartbeat (0.3 s) is the promise; give the workers three.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(submit_to(&client, &web.base, &format!("x = {i}\n"), Some("python")).await);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stats = admin_stats(&client, &web.base).await;
+    assert_eq!(stats["paused"], true);
+    assert_eq!(
+        stats["jobs"]["queued"], 4,
+        "nothing claimed while paused: {stats}"
+    );
+
+    // Resumed: the jobs run.
+    let resumed = client
+        .post(format!("{}/api/admin/resume", web.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status(), 200);
+    for id in &ids {
+        let mut stream = open(&client, &web.base, id).await;
+        wait_highlighted(&mut stream, Duration::from_secs(30)).await;
+    }
+
+    // A killed worker stops beating and is shown as gone; a stopped one
+    // says goodbye and is not listed at all.
+    let killed_pid = worker_a.pid();
+    worker_a.sigkill();
+    let stats = wait_for_stats(&client, &web.base, "the killed node shown as gone", |s| {
+        s["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["gone"] == true)
+    })
+    .await;
+    let gone: Vec<&Value> = stats["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["gone"] == true)
+        .collect();
+    assert_eq!(gone.len(), 1, "{stats}");
+    assert!(
+        gone[0]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{killed_pid}-")),
+        "{stats}"
+    );
+    worker_b.sigterm();
+    wait_for_stats(&client, &web.base, "the stopped node removed", |s| {
+        s["nodes"].as_array().unwrap().len() == 2
+    })
+    .await;
+}

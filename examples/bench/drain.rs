@@ -76,7 +76,10 @@ fn empty_config() -> tempfile::NamedTempFile {
 }
 
 async fn drain_once(url: &str, jobs: usize) -> (Duration, Duration) {
-    let (store, _) = store::connect(url).await.expect("the database connects");
+    let store = store::connect(url)
+        .await
+        .expect("the database connects")
+        .store;
     let enqueue = Instant::now();
     for i in 0..jobs {
         store

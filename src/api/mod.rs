@@ -11,6 +11,9 @@ use leptos::server_fn::{
 
 use crate::domain::{LanguageInfo, SnippetPage, SnippetSummary, SnippetView, UserError};
 
+mod admin;
+pub use admin::*;
+
 impl FromServerFnError for UserError {
     type Encoder = JsonEncoding;
 

@@ -5,6 +5,7 @@
 //! snippet's HTML is in the very first response. The WASM client then
 //! hydrates it and keeps it live.
 
+mod admin;
 mod home;
 mod live;
 mod reading;
@@ -18,6 +19,7 @@ use leptos_router::{
     path,
 };
 
+pub use admin::{AdminLoginPage, AdminPage};
 pub use home::HomePage;
 pub use snippet::SnippetPage;
 
@@ -63,6 +65,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/s/:id") view=SnippetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/login") view=AdminLoginPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

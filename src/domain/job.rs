@@ -58,6 +58,16 @@ impl JobState {
     }
 }
 
+impl std::str::FromStr for JobState {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        JobState::parse(raw).ok_or_else(|| {
+            "not a job state: use queued, processing, retrying, succeeded or failed".to_owned()
+        })
+    }
+}
+
 impl fmt::Display for JobState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -10,6 +10,7 @@
 mod event;
 mod id;
 mod job;
+pub mod operations;
 mod privacy;
 pub mod source;
 mod view;

@@ -15,11 +15,19 @@
 //!   events between nodes.
 //! - `http/`: the accept loop, the security and limit layers, REST, SSE,
 //!   health and the OpenAPI document.
+//! - `node.rs`: this process as the cluster sees it (its row in `nodes`,
+//!   its heartbeat, the cluster-wide pause).
+//! - `admin/`: the operators' dashboard: access, what it reads and does,
+//!   its JSON API.
+//! - `metrics.rs`: the Prometheus recorder behind `GET /metrics`.
 
+pub mod admin;
 pub mod events;
 pub mod highlight;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
+pub mod node;
 pub mod owner;
 pub mod service;
 pub mod settings;

@@ -21,9 +21,10 @@ use crate::{
         events::{EventBus, Hub},
         highlight::Languages,
         http::Limiters,
+        node::Node,
         owner::{Credentials, OwnerHash},
         settings::Settings,
-        store::{DynStore, NewSnippet, StoreError, StoredSnippet},
+        store::{DynOperations, DynStore, NewSnippet, StoreError, StoredSnippet},
     },
 };
 
@@ -46,6 +47,10 @@ pub struct AppState {
     pub theme_css: Arc<str>,
     /// Submit rate and open streams, per client and per node.
     pub limits: Arc<Limiters>,
+    /// What the dashboard reads and does across the whole queue.
+    pub operations: DynOperations,
+    /// This process as the cluster sees it (id, busy slots, pause).
+    pub node: Arc<Node>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -78,6 +83,9 @@ pub enum ServiceError {
     NoOwner,
     #[error("Only a failed snippet can be tried again; this one is not failed.")]
     NotFailed,
+    /// A dashboard query that cannot be answered (a bad filter or cursor).
+    #[error("{0}")]
+    BadQuery(String),
     #[error("could not reach the database")]
     Store(#[from] StoreError),
 }
@@ -86,7 +94,9 @@ impl ServiceError {
     pub fn status(&self) -> StatusCode {
         match self {
             ServiceError::Invalid(e) if e.is_too_large() => StatusCode::PAYLOAD_TOO_LARGE,
-            ServiceError::Invalid(_) | ServiceError::UnknownLanguage(_) => StatusCode::BAD_REQUEST,
+            ServiceError::Invalid(_)
+            | ServiceError::UnknownLanguage(_)
+            | ServiceError::BadQuery(_) => StatusCode::BAD_REQUEST,
             ServiceError::NotFound => StatusCode::NOT_FOUND,
             ServiceError::Gone(_) => StatusCode::GONE,
             ServiceError::NotOwner | ServiceError::NoOwner => StatusCode::FORBIDDEN,

@@ -209,6 +209,24 @@ pub struct SettingsLayer {
         value_name = "BYTES"
     )]
     pub remote_max_response_bytes: Option<usize>,
+
+    /// Token for the operators' dashboard (`/admin`, `/api/admin/*`, `/metrics`): full access. Unset (with no read-only token either): the dashboard answers only loopback requests that came through no proxy.
+    #[arg(
+        long,
+        env = "HIGHLIGHTER_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+
+    /// Token for the dashboard that sees everything and changes nothing.
+    #[arg(
+        long,
+        env = "HIGHLIGHTER_ADMIN_READONLY_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_readonly_token: Option<String>,
 }
 
 macro_rules! merge_fields {
@@ -256,6 +274,8 @@ impl SettingsLayer {
             header_timeout_secs,
             stream_buffer_bytes,
             remote_max_response_bytes,
+            admin_token,
+            admin_readonly_token,
         )
     }
 
@@ -290,7 +310,36 @@ pub struct Settings {
     /// `scheme://host[:port]` of the site, when configured.
     pub public_origin: Option<String>,
     pub limits: Limits,
+    pub admin: AdminTokens,
 }
+
+/// Who may use the operators' dashboard. With neither token set, only
+/// this machine may (see `admin::access`).
+#[derive(Clone, Default)]
+pub struct AdminTokens {
+    pub full: Option<String>,
+    pub read_only: Option<String>,
+}
+
+impl AdminTokens {
+    pub fn any(&self) -> bool {
+        self.full.is_some() || self.read_only.is_some()
+    }
+}
+
+/// Tokens never reach a log.
+impl std::fmt::Debug for AdminTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |t: &Option<String>| if t.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("AdminTokens")
+            .field("full", &shown(&self.full))
+            .field("read_only", &shown(&self.read_only))
+            .finish()
+    }
+}
+
+/// Shorter tokens can be guessed by a patient attacker.
+const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 
 /// The limits that keep one client (or a flood of them) from exhausting
 /// the server. A limit of 0 is off.
@@ -597,6 +646,33 @@ impl Settings {
             .site_root
             .or_else(|| std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("target/site"));
+        let admin_token = |name: &'static str, value: Option<String>| match value
+            .map(|t| t.trim().to_owned())
+        {
+            None => Ok(None),
+            Some(t) if t.is_empty() => Ok(None),
+            Some(t)
+                if t.chars().count() < MIN_ADMIN_TOKEN_CHARS || t.contains(char::is_whitespace) =>
+            {
+                Err(SettingsError::Invalid {
+                    name,
+                    problem: format!(
+                        "must be at least {MIN_ADMIN_TOKEN_CHARS} characters with no spaces"
+                    ),
+                })
+            }
+            Some(t) => Ok(Some(t)),
+        };
+        let admin = AdminTokens {
+            full: admin_token("admin_token", layer.admin_token)?,
+            read_only: admin_token("admin_readonly_token", layer.admin_readonly_token)?,
+        };
+        if admin.full.is_some() && admin.full == admin.read_only {
+            return Err(SettingsError::Invalid {
+                name: "admin_readonly_token",
+                problem: "must differ from admin_token".into(),
+            });
+        }
         Ok(Settings {
             addr,
             database_url: layer
@@ -610,6 +686,7 @@ impl Settings {
             site_root,
             public_origin,
             limits,
+            admin,
         })
     }
 }
@@ -707,6 +784,27 @@ mod tests {
         );
         assert_eq!(origin_of("ftp://x"), None);
         assert_eq!(origin_of("https://user@evil"), None);
+    }
+
+    #[test]
+    fn admin_tokens_are_long_distinct_and_never_printed() {
+        let layer = |full: &str, read_only: &str| SettingsLayer {
+            admin_token: Some(full.into()),
+            admin_readonly_token: Some(read_only.into()),
+            ..Default::default()
+        };
+        assert!(Settings::decide(layer("short", "")).is_err());
+        assert!(Settings::decide(layer("same-token-0123456789", "same-token-0123456789")).is_err());
+        let settings =
+            Settings::decide(layer("full-token-0123456789", "read-token-0123456789")).unwrap();
+        assert_eq!(
+            settings.admin.full.as_deref(),
+            Some("full-token-0123456789")
+        );
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("0123456789"), "{printed}");
+        let none = Settings::decide(layer("", "  ")).unwrap();
+        assert!(!none.admin.any());
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 use crate::{
     app::{App, shell},
     server::{
-        AppState,
+        AppState, admin,
         events::{EventBus, Hub, Relay, publisher},
         highlight::{
             DynEngine, IsolatedTreeSitter, Languages, NativeEngine, RemoteEngine, SyntectEngine,
@@ -33,6 +33,8 @@ use crate::{
         },
         http::{self, Limiters},
         jobs::{JobContext, Pruner, Rescuer, Sweeper, WorkerPool, system_clock},
+        metrics,
+        node::{Heartbeat, Node},
         settings::{EngineSettings, Settings},
         store::{self, StoreError},
     },
@@ -112,7 +114,13 @@ impl Application {
         languages: Languages,
         shutdown: CancellationToken,
     ) -> Result<Self, StartupError> {
-        let (store, postgres) = store::connect(&settings.database_url).await?;
+        let store::Connected {
+            store,
+            operations,
+            postgres,
+        } = store::connect(&settings.database_url).await?;
+        // The recorder is the process's; installing it again is a no-op.
+        metrics::install();
         let listener =
             TcpListener::bind(settings.addr)
                 .await
@@ -151,7 +159,21 @@ impl Application {
             }
         };
         let limits = Arc::new(Limiters::new(&settings.limits));
+        // Read before any worker starts: a node joining a paused cluster
+        // must not claim a job first.
+        let node = Arc::new(Node::new(settings.role, settings.workers));
+        node.set_paused(operations.paused().await?);
+        background.spawn(
+            Heartbeat {
+                node: Arc::clone(&node),
+                operations: Arc::clone(&operations),
+                every: settings.jobs.heartbeat,
+            }
+            .run(shutdown.clone()),
+        );
         let state = AppState {
+            operations,
+            node,
             limits,
             store,
             hub,
@@ -172,6 +194,7 @@ impl Application {
                 settings: state.settings.jobs.clone(),
                 wake: Arc::clone(&state.wake),
                 clock: system_clock(),
+                node: Arc::clone(&state.node),
             };
             let pool = WorkerPool::new(ctx.clone(), state.settings.workers);
             background.spawn(pool.run(state.shutdown.clone()));
@@ -239,10 +262,15 @@ pub(crate) fn provide_request_context(state: &AppState) {
 /// would live as long as the connection, about 30 KiB for each open event
 /// stream.
 fn router(state: AppState) -> Router {
-    let health = http::health_routes();
+    let health = http::health_routes().merge(admin::metrics_routes());
     if !state.settings.role.runs_web() {
         return health
+            .layer(middleware::from_fn(metrics::track_requests))
             .layer(middleware::from_fn(http::security::security_headers))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                http::client::identify_client,
+            ))
             .layer(TraceLayer::new_for_http())
             .with_state(state);
     }
@@ -253,6 +281,7 @@ fn router(state: AppState) -> Router {
     Router::new()
         .merge(health)
         .merge(http::api_routes())
+        .merge(admin::routes())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -271,6 +300,10 @@ fn router(state: AppState) -> Router {
         .merge(http::stream_routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            admin::guard_pages,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             http::check_server_fn_body,
         ))
         .layer(middleware::from_fn_with_state(
@@ -282,6 +315,7 @@ fn router(state: AppState) -> Router {
             http::security::refuse_cross_site,
         ))
         .layer(middleware::from_fn(http::security::security_headers))
+        .layer(middleware::from_fn(metrics::track_requests))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             http::client::identify_client,

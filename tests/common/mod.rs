@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod engines;
+pub mod hilite;
 pub mod pg;
 pub mod process;
 pub mod sse;

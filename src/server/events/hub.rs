@@ -83,6 +83,11 @@ pub struct Hub {
     /// Bumped when events may have been lost (the relay reconnected):
     /// every stream then re-reads its snapshot.
     resync: tokio::sync::watch::Sender<u64>,
+    /// Bumped by every event, whoever listens: the operators' dashboard
+    /// waits on it to know that the queue moved, without following every
+    /// event (which would cost an encoded frame, and on PostgreSQL a read
+    /// of every result, per event).
+    activity: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for Hub {
@@ -92,6 +97,7 @@ impl Default for Hub {
             all: broadcast::channel(ALL_CAPACITY).0,
             seq: AtomicU64::new(0),
             resync: tokio::sync::watch::channel(0).0,
+            activity: tokio::sync::watch::channel(0).0,
         }
     }
 }
@@ -156,6 +162,7 @@ impl Hub {
     }
 
     fn publish_to(&self, snippet_id: &SnippetId, event: SnippetEvent, mut audience: Audience) {
+        self.touch();
         // The lock is held while numbering and sending so that sequence
         // order and delivery order agree for every subscriber.
         let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
@@ -186,6 +193,17 @@ impl Hub {
             let _ = sender.send(Arc::clone(&published));
         }
         let _ = self.all.send(published);
+    }
+
+    /// Says the queue moved, without an event (a pause, a relayed event
+    /// nobody here follows).
+    pub fn touch(&self) {
+        self.activity.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes whenever the queue may have moved.
+    pub fn activity_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.activity.subscribe()
     }
 
     /// Tells every open stream to re-read its snapshot.

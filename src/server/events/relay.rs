@@ -79,6 +79,9 @@ impl Relay {
     }
 
     async fn deliver(&self, payload: &str) {
+        // The queue moved somewhere, whether or not anyone here follows
+        // this snippet.
+        self.hub.touch();
         let Some(DecodedNotice { id, event, owner }) = decode_notice(payload) else {
             tracing::warn!(payload, "relay got a notice it cannot read");
             return;

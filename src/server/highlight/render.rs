@@ -11,7 +11,10 @@
 //!   content), and the class needs no quotes (`class=k`).
 //!
 //! The text of the result, tags removed and entities decoded, is the code
-//! byte for byte: CRLF, tabs and a missing last newline included.
+//! byte for byte: CRLF, tabs and a missing last newline included. A CR is
+//! never the last character before a tag when an LF follows it: an HTML
+//! parser reads a lone CR as a line break, so `# c\r</span>\n` would show
+//! a blank line after every line of a CRLF file.
 
 use super::classes::Class;
 
@@ -23,6 +26,9 @@ pub struct HtmlWriter {
     /// Plain whitespace seen while a span was open: it joins the span if
     /// the next piece has the same class, else it goes after it.
     pending: String,
+    /// A CR that ended the last piece, held back to be written with what
+    /// follows it (so that a CRLF is never cut by a tag).
+    held_cr: bool,
 }
 
 impl HtmlWriter {
@@ -35,6 +41,7 @@ impl HtmlWriter {
             out,
             open: None,
             pending: String::new(),
+            held_cr: false,
         }
     }
 
@@ -43,6 +50,23 @@ impl HtmlWriter {
         if text.is_empty() {
             return;
         }
+        let joined;
+        let mut text = text;
+        if std::mem::take(&mut self.held_cr) {
+            joined = format!("\r{text}");
+            text = &joined;
+        }
+        if let Some(head) = text.strip_suffix('\r') {
+            self.held_cr = true;
+            if head.is_empty() {
+                return;
+            }
+            text = head;
+        }
+        self.write(text, class);
+    }
+
+    fn write(&mut self, text: &str, class: Option<Class>) {
         if class.is_some() && class == self.open {
             if !self.pending.is_empty() {
                 let pending = std::mem::take(&mut self.pending);
@@ -85,6 +109,9 @@ impl HtmlWriter {
     }
 
     pub fn finish(mut self) -> String {
+        if std::mem::take(&mut self.held_cr) {
+            self.write("\r", None);
+        }
         self.close();
         self.out.push_str("</code></pre>");
         self.out
@@ -236,6 +263,23 @@ mod tests {
         assert_eq!(
             w.finish(),
             "<pre class=\"hl\"><code><span class=k>pub fn</span> <span class=f>main</span><span class=p>() {}\n</span></code></pre>"
+        );
+    }
+
+    #[test]
+    fn a_crlf_is_never_cut_by_a_tag() {
+        let mut w = HtmlWriter::new(32);
+        w.push("# note\r", Some(Class::Comment));
+        w.push("\n", None);
+        w.push("x", Some(Class::Variable));
+        let html = w.finish();
+        assert!(!html.contains("\r<"), "{html}");
+        assert!(html.contains("\r\n"), "{html}");
+        let mut last = HtmlWriter::new(8);
+        last.push("x\r", Some(Class::Variable));
+        assert!(
+            last.finish().ends_with("\r</code></pre>"),
+            "a last CR is kept"
         );
     }
 

@@ -212,13 +212,21 @@ impl Drop for StreamPermit {
 pub struct Limiters {
     pub submits: SubmitLimiter,
     pub streams: Arc<StreamPermits>,
+    /// Dashboard sign-in attempts per client: a token is 16 characters at
+    /// least, so this only keeps a guesser from hammering the server.
+    pub sign_ins: SubmitLimiter,
 }
+
+/// Sign-in attempts per client and minute, and in a burst.
+const SIGN_INS_PER_MINUTE: u32 = 10;
+const SIGN_IN_BURST: u32 = 5;
 
 impl Limiters {
     pub fn new(limits: &Limits) -> Self {
         Limiters {
             submits: SubmitLimiter::new(limits.submit_per_minute, limits.submit_burst),
             streams: StreamPermits::new(limits.streams_per_client, limits.max_streams),
+            sign_ins: SubmitLimiter::new(SIGN_INS_PER_MINUTE, SIGN_IN_BURST),
         }
     }
 }

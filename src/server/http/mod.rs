@@ -24,6 +24,7 @@ use axum::{
 use serde_json::json;
 
 pub use limits::{Limiters, SubmitLimiter, limit_submits};
+pub use rest::ErrorBody;
 pub use rpc::check_server_fn_body;
 
 use crate::server::{AppState, service::ServiceError, store::StoreError};
@@ -55,6 +56,7 @@ pub fn stream_routes() -> Router<AppState> {
     Router::new()
         .route("/api/events", get(sse::list_events))
         .route("/api/snippets/{id}/events", get(sse::snippet_events))
+        .route("/api/admin/events", get(sse::admin_events))
 }
 
 /// Health answers in every role, so a load balancer can check workers too.

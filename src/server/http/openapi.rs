@@ -15,7 +15,10 @@ use utoipa::{
 };
 
 use super::{health, rest, sse};
-use crate::domain::{GoneReason, JobState, LanguageInfo, Progress, SnippetView, Visibility};
+use crate::{
+    domain::{GoneReason, JobState, LanguageInfo, Progress, SnippetView, Visibility, operations},
+    server::admin,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +39,14 @@ use crate::domain::{GoneReason, JobState, LanguageInfo, Progress, SnippetView, V
         sse::snippet_events,
         sse::list_events,
         health::health,
+        admin::stats,
+        admin::jobs,
+        admin::job,
+        admin::retry_jobs,
+        admin::delete_jobs,
+        admin::pause,
+        admin::resume,
+        sse::admin_events,
     ),
     components(schemas(
         rest::CreateSnippet,
@@ -50,6 +61,17 @@ use crate::domain::{GoneReason, JobState, LanguageInfo, Progress, SnippetView, V
         GoneReason,
         LanguageInfo,
         health::Health,
+        operations::Stats,
+        operations::JobCounts,
+        operations::NodeRow,
+        operations::Finished,
+        operations::Latency,
+        operations::JobRow,
+        operations::JobsPage,
+        operations::AttemptRow,
+        operations::JobDetail,
+        operations::Matched,
+        admin::Paused,
     )),
     modifiers(&OwnerToken),
     tags(
@@ -58,6 +80,7 @@ use crate::domain::{GoneReason, JobState, LanguageInfo, Progress, SnippetView, V
         (name = "streams", description = "Server-sent event streams."),
         (name = "languages", description = "The languages the engine knows."),
         (name = "health", description = "Liveness for load balancers."),
+        (name = "admin", description = "The operators' dashboard: the queue's state, the jobs table, bulk actions, nodes, pause. Needs `Authorization: Bearer <admin token>` (or the dashboard's session cookie); with no token configured, only requests from this machine."),
     ),
 )]
 struct ApiDoc;
@@ -75,6 +98,17 @@ impl Modify for OwnerToken {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "The `owner_token` answered when the snippet was created.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The `admin_token` (or `admin_readonly_token`, which may only read) of the server's settings.",
                     ))
                     .build(),
             ),

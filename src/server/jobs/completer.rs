@@ -21,7 +21,10 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use super::{JobContext, retry_delay};
 use crate::{
     domain::{Highlighted, SnippetEvent},
-    server::store::{Completed, Lease, StoreError},
+    server::{
+        metrics::{self, Outcome},
+        store::{Completed, Lease, StoreError},
+    },
 };
 
 /// The first pause before a failed write is tried again; it doubles.
@@ -40,6 +43,8 @@ pub struct Finished {
     pub html: String,
     pub language: String,
     pub highlighted_in_ms: u64,
+    /// When the job was queued (for the submit -> done latency).
+    pub enqueued_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The workers' end: hands results to the completer.
@@ -132,6 +137,11 @@ async fn store_batch(ctx: &JobContext, batch: &mut Vec<Finished>) {
             for (finished, stored) in batch.drain(..).zip(stored) {
                 let id = finished.lease.snippet_id;
                 if stored {
+                    metrics::attempt_ended(
+                        Outcome::Succeeded,
+                        Duration::from_millis(finished.highlighted_in_ms),
+                        finished.enqueued_at,
+                    );
                     ctx.events.publish_completed(
                         &id,
                         SnippetEvent::Highlighted(Highlighted {
@@ -176,6 +186,7 @@ mod tests {
             max_attempts: 5,
             html: "<pre>x</pre>".into(),
             language: "Plain Text".into(),
+            enqueued_at: None,
             highlighted_in_ms: 1,
         }
     }

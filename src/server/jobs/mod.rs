@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::server::{
-    events::EventBus, highlight::DynEngine, settings::JobSettings, store::DynStore,
+    events::EventBus, highlight::DynEngine, node::Node, settings::JobSettings, store::DynStore,
 };
 
 pub use backoff::retry_delay;
@@ -47,6 +47,8 @@ pub struct JobContext {
     /// Rung after a job is enqueued (or made due) so idle workers claim it
     /// at once instead of at their next poll.
     pub wake: Arc<Notify>,
+    /// This process: its id names every claim, its pause flag stops them.
+    pub node: Arc<Node>,
     /// Where the job engine reads the time. Production reads the system
     /// clock; tests hand in a clock that follows tokio's paused time.
     pub clock: Clock,

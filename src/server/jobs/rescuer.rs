@@ -43,6 +43,7 @@ impl Rescuer {
             }
         };
         let count = rescued.len();
+        crate::server::metrics::attempts_abandoned(count);
         let mut requeued = 0;
         for job in rescued {
             match job {

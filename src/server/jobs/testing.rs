@@ -19,8 +19,9 @@ use crate::{
     server::{
         events::{EventBus, Hub},
         highlight::{CancelFlag, Engine, EngineError, HighlightRequest, ProgressSink},
+        node::Node,
         owner::OwnerHash,
-        settings::JobSettings,
+        settings::{JobSettings, Role},
         store::{
             ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError, StoredSnippet,
         },
@@ -223,6 +224,7 @@ pub fn context(store: Arc<RecordingStore>) -> JobContext {
         events: EventBus::local(Hub::new()),
         settings: JobSettings::default(),
         wake: Arc::new(Notify::new()),
+        node: Arc::new(Node::new(Role::All, 1)),
         clock: tokio_clock(),
     }
 }

@@ -29,6 +29,7 @@ use crate::{
     domain::{Failed, JobState, Progress, Retrying, SnippetEvent},
     server::{
         highlight::{CancelFlag, EngineError, HighlightRequest, ProgressSink},
+        metrics::{self, Outcome},
         store::{ClaimedJob, Lease},
     },
 };
@@ -41,7 +42,6 @@ const PROGRESS_SAVE_EVERY: Duration = Duration::from_secs(1);
 
 pub struct WorkerPool {
     ctx: JobContext,
-    id: String,
     slots: usize,
 }
 
@@ -55,14 +55,8 @@ enum RunEnd {
 
 impl WorkerPool {
     pub fn new(ctx: JobContext, slots: usize) -> Self {
-        let id = format!(
-            "{}-{}",
-            std::process::id(),
-            crate::domain::SnippetId::random()
-        );
         WorkerPool {
             ctx,
-            id,
             slots: slots.max(1),
         }
     }
@@ -76,11 +70,15 @@ impl WorkerPool {
         let mut failures = 0u32;
         let mut claims = 0u64;
         let (completer, completing) = Completer::start(self.ctx.clone());
-        tracing::info!(worker = %self.id, slots = self.slots, "worker pool started");
+        let node = &self.ctx.node;
+        let mut paused = node.paused_signal();
+        tracing::info!(node = %node.id, slots = self.slots, "worker pool started");
         while !shutdown.is_cancelled() {
             while in_flight.try_join_next().is_some() {}
+            node.set_busy(in_flight.len());
             let free = self.slots - in_flight.len().min(self.slots);
-            if free > 0 {
+            // Paused: running jobs go on, nothing new is claimed.
+            if free > 0 && !*paused.borrow_and_update() {
                 let now = self.ctx.now();
                 let lease_until = now + self.ctx.settings.lease;
                 // Each claim holds its jobs under a name of its own. The
@@ -88,7 +86,7 @@ impl WorkerPool {
                 // attempts again: were the holder the pool, an attempt of
                 // the old job and of the new one could carry the same token.
                 claims += 1;
-                let holder = format!("{}/{claims}", self.id);
+                let holder = format!("{}/{claims}", node.id);
                 match self
                     .ctx
                     .store
@@ -106,6 +104,7 @@ impl WorkerPool {
                                 release.clone(),
                             ));
                         }
+                        node.set_busy(in_flight.len());
                         if claimed_all {
                             // There may be more: look again once a slot frees.
                             continue;
@@ -125,6 +124,7 @@ impl WorkerPool {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = self.ctx.wake.notified() => {}
+                _ = paused.changed() => {}
                 _ = tokio::time::sleep(self.ctx.settings.poll_interval) => {}
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             }
@@ -148,7 +148,8 @@ impl WorkerPool {
         // Every result handed over is stored before the pool says it stopped.
         drop(completer);
         let _ = completing.await;
-        tracing::info!(worker = %self.id, "worker pool stopped");
+        node.set_busy(0);
+        tracing::info!(node = %node.id, "worker pool stopped");
     }
 }
 
@@ -239,6 +240,14 @@ async fn run_job(
     };
     // Whatever happened, an engine still running must stop using CPU.
     cancel.cancel();
+    let ran_for = started.elapsed();
+    if let RunEnd::Finished(_) = &end {
+        metrics::engine_ran(&language, ran_for);
+    }
+    let ended = Ended {
+        ran_for,
+        enqueued_at: job.enqueued_at,
+    };
 
     match end {
         RunEnd::Finished(Ok(html)) => {
@@ -253,14 +262,17 @@ async fn run_job(
                     max_attempts: job.max_attempts,
                     html,
                     language,
-                    highlighted_in_ms: started.elapsed().as_millis() as u64,
+                    highlighted_in_ms: ran_for.as_millis() as u64,
+                    enqueued_at: job.enqueued_at,
                 })
                 .await;
         }
-        RunEnd::Finished(Err(EngineError::Permanent(reason))) => fail(&ctx, &lease, &reason).await,
+        RunEnd::Finished(Err(EngineError::Permanent(reason))) => {
+            fail(&ctx, &lease, &reason, ended).await
+        }
         RunEnd::Finished(Err(EngineError::Transient(reason))) => {
             if lease.attempt >= job.max_attempts {
-                fail(&ctx, &lease, &reason).await;
+                fail(&ctx, &lease, &reason, ended).await;
             } else {
                 let delay = retry_delay(
                     lease.attempt,
@@ -274,14 +286,17 @@ async fn run_job(
                     .retry_job(&lease, &reason, next_attempt_at, now)
                     .await
                 {
-                    Ok(true) => ctx.events.publish(
-                        &id,
-                        SnippetEvent::Retrying(Retrying {
-                            error: reason,
-                            attempt: lease.attempt,
-                            next_attempt_at,
-                        }),
-                    ),
+                    Ok(true) => {
+                        metrics::attempt_ended(Outcome::Retrying, ran_for, None);
+                        ctx.events.publish(
+                            &id,
+                            SnippetEvent::Retrying(Retrying {
+                                error: reason,
+                                attempt: lease.attempt,
+                                next_attempt_at,
+                            }),
+                        )
+                    }
                     Ok(false) => tracing::warn!(job = %id, "lease lost before retry was scheduled"),
                     Err(e) => tracing::error!(error = ?e, job = %id, "could not schedule a retry"),
                 }
@@ -292,14 +307,17 @@ async fn run_job(
             // The same input would time out again: a permanent failure.
             let reason =
                 format!("Highlighting timed out: it took longer than the {limit} s limit.");
-            fail(&ctx, &lease, &reason).await;
+            fail(&ctx, &lease, &reason, ended).await;
         }
         RunEnd::Released | RunEnd::Finished(Err(EngineError::Cancelled)) => {
             match ctx.store.release_job(&lease, ctx.now()).await {
-                Ok(true) => ctx.events.publish(
-                    &id,
-                    SnippetEvent::state(JobState::Queued, lease.attempt - 1),
-                ),
+                Ok(true) => {
+                    metrics::attempt_ended(Outcome::Released, ran_for, None);
+                    ctx.events.publish(
+                        &id,
+                        SnippetEvent::state(JobState::Queued, lease.attempt - 1),
+                    )
+                }
                 Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(error = ?e, job = %id, "could not release; the rescuer will")
@@ -312,16 +330,26 @@ async fn run_job(
     }
 }
 
-async fn fail(ctx: &JobContext, lease: &Lease, reason: &str) {
+/// What the metrics want to know about an attempt that ended.
+#[derive(Clone, Copy)]
+struct Ended {
+    ran_for: std::time::Duration,
+    enqueued_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+async fn fail(ctx: &JobContext, lease: &Lease, reason: &str, ended: Ended) {
     let id = &lease.snippet_id;
     match ctx.store.fail_job(lease, reason, ctx.now()).await {
-        Ok(true) => ctx.events.publish(
-            id,
-            SnippetEvent::Failed(Failed {
-                error: reason.to_owned(),
-                attempts: lease.attempt,
-            }),
-        ),
+        Ok(true) => {
+            metrics::attempt_ended(Outcome::Failed, ended.ran_for, ended.enqueued_at);
+            ctx.events.publish(
+                id,
+                SnippetEvent::Failed(Failed {
+                    error: reason.to_owned(),
+                    attempts: lease.attempt,
+                }),
+            )
+        }
         Ok(false) => tracing::warn!(job = %id, "lease lost before failure was recorded"),
         Err(e) => tracing::error!(error = ?e, job = %id, "could not record the failure"),
     }

@@ -5,9 +5,14 @@
 //! `postgres.rs`, both from one body of code in `sql.rs`. Events are only hints
 //! about changes here; a page that missed one re-reads a snapshot.
 //!
+//! What operators read and steer (counts, history, the jobs table, bulk
+//! actions, nodes, the pause) is the separate [`Operations`] trait in
+//! `ops.rs`, which the same two stores implement.
+//!
 //! Times are passed in rather than read inside, so the maintenance loops can
 //! be tested with a clock of their own.
 
+pub mod ops;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -25,6 +30,7 @@ use crate::{
     server::owner::OwnerHash,
 };
 
+pub use ops::{JobCursor, Operations};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -81,6 +87,9 @@ pub struct Lease {
 pub struct ClaimedJob {
     pub lease: Lease,
     pub max_attempts: u32,
+    /// When the job was (last) queued: the start of its submit -> done
+    /// latency.
+    pub enqueued_at: Option<DateTime<Utc>>,
     pub code: String,
     pub language: String,
 }
@@ -270,16 +279,33 @@ pub trait Store: Send + Sync + 'static {
 }
 
 pub type DynStore = Arc<dyn Store>;
+pub type DynOperations = Arc<dyn Operations>;
 
-/// Opens the store the URL names and brings its schema up to date. With
-/// PostgreSQL the pool comes back too: the event relay shares it.
-pub async fn connect(url: &str) -> Result<(DynStore, Option<sqlx::PgPool>), StoreError> {
+/// An open database: the product's store, the operators' view of the same
+/// database, and, with PostgreSQL, the pool (the event relay shares it).
+pub struct Connected {
+    pub store: DynStore,
+    pub operations: DynOperations,
+    pub postgres: Option<sqlx::PgPool>,
+}
+
+/// Opens the store the URL names and brings its schema up to date.
+pub async fn connect(url: &str) -> Result<Connected, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok((Arc::new(SqliteStore::connect(url).await?), None))
+        let store = Arc::new(SqliteStore::connect(url).await?);
+        Ok(Connected {
+            store: store.clone(),
+            operations: store,
+            postgres: None,
+        })
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let store = PgStore::connect(url).await?;
+        let store = Arc::new(PgStore::connect(url).await?);
         let pool = store.pool().clone();
-        Ok((Arc::new(store), Some(pool)))
+        Ok(Connected {
+            store: store.clone(),
+            operations: store,
+            postgres: Some(pool),
+        })
     } else {
         Err(StoreError::UnsupportedUrl(url.to_owned()))
     }

@@ -18,9 +18,9 @@ use super::{
     ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError, StoredSnippet,
     from_millis, millis,
     sql::{
-        PRUNE_JOBS, REQUEUE_JOB, STATE_SELECT, SUMMARY_SELECT, VIEW_SELECT, claim_sql,
-        derived_state, fenced_update, impl_store, job_state, opt_time, parse_id, placeholders,
-        progress, to_u32, visibility,
+        PRUNE_JOBS, RECORD_ATTEMPT, REQUEUE_JOB, STATE_SELECT, SUMMARY_SELECT, VIEW_SELECT,
+        claim_sql, derived_state, fenced_update, impl_store, job_state, opt_time, parse_id,
+        placeholders, progress, to_u32, visibility,
     },
 };
 use crate::{
@@ -85,3 +85,4 @@ impl PgStore {
 }
 
 impl_store!(PgStore, PgRow, CLAIM);
+super::ops::impl_operations!(PgStore, PgRow);

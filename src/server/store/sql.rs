@@ -11,13 +11,23 @@ use crate::domain::{JobState, Progress, SnippetId, Visibility};
 
 /// A fresh job for a snippet, replacing a finished record if one is left.
 pub(super) const REQUEUE_JOB: &str = "
-    INSERT INTO jobs (snippet_id, state, attempts, max_attempts, run_at, created_at, updated_at)
-    VALUES ($1, 'queued', 0, $2, $3, $3, $3)
+    INSERT INTO jobs (snippet_id, state, attempts, max_attempts, run_at, created_at, updated_at, enqueued_at)
+    VALUES ($1, 'queued', 0, $2, $3, $3, $3, $3)
     ON CONFLICT (snippet_id) DO UPDATE SET
         state = 'queued', attempts = 0, max_attempts = excluded.max_attempts,
         run_at = excluded.run_at, locked_by = NULL, lease_until = NULL, last_error = NULL,
         progress_done = NULL, progress_total = NULL, updated_at = excluded.updated_at,
-        finished_at = NULL";
+        finished_at = NULL, attempt_started_at = NULL, enqueued_at = excluded.enqueued_at";
+
+/// Records how the attempt held by the fence `$1..$3` ended (`$5`, with
+/// error `$6`) as of `$4`: run it before the fenced update that ends the
+/// attempt, in the same transaction. It inserts nothing when the fence
+/// does not hold, which is also how the caller learns that.
+pub(super) const RECORD_ATTEMPT: &str = "
+    INSERT INTO job_attempts (snippet_id, attempt, holder, started_at, finished_at, outcome, error)
+    SELECT snippet_id, attempts, locked_by, COALESCE(attempt_started_at, $4), $4, $5, $6
+    FROM jobs
+    WHERE snippet_id = $1 AND state = 'processing' AND locked_by = $2 AND attempts = $3";
 
 pub(super) const PRUNE_JOBS: &str = "
     DELETE FROM jobs
@@ -103,7 +113,8 @@ macro_rules! claim_sql {
         concat!(
             "UPDATE jobs
              SET state = 'processing', locked_by = $1, lease_until = $2, attempts = attempts + 1,
-                 progress_done = NULL, progress_total = NULL, updated_at = $3
+                 progress_done = NULL, progress_total = NULL, updated_at = $3,
+                 attempt_started_at = $3
              WHERE snippet_id IN (
                  SELECT snippet_id FROM jobs
                  WHERE state IN ('queued', 'retrying') AND run_at <= $3
@@ -111,7 +122,7 @@ macro_rules! claim_sql {
                  LIMIT $4 ",
             $lock,
             ")
-             RETURNING snippet_id, attempts, max_attempts,
+             RETURNING snippet_id, attempts, max_attempts, enqueued_at,
                  (SELECT code FROM snippets WHERE snippets.id = jobs.snippet_id) AS code,
                  (SELECT language FROM snippets WHERE snippets.id = jobs.snippet_id) AS language"
         )
@@ -153,6 +164,24 @@ macro_rules! impl_store {
             .bind(lease.snippet_id.as_str())
             .bind(lease.worker.as_str())
             .bind(i64::from(lease.attempt))
+    }
+
+    /// [`RECORD_ATTEMPT`] for `lease`: `Ok(false)` when the fence does not
+    /// hold (the attempt is someone else's now).
+    async fn record_attempt(
+        tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+        lease: &Lease,
+        now: DateTime<Utc>,
+        outcome: &str,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let recorded = fenced(RECORD_ATTEMPT, lease)
+            .bind(millis(now))
+            .bind(outcome)
+            .bind(error)
+            .execute(&mut **tx)
+            .await?;
+        Ok(recorded.rows_affected() == 1)
     }
 
     fn summary_from_row(row: &$row) -> Result<SnippetSummary, StoreError> {
@@ -321,8 +350,8 @@ macro_rules! impl_store {
             .execute(&mut *tx)
             .await?;
             sqlx::query(
-                "INSERT INTO jobs (snippet_id, state, max_attempts, run_at, created_at, updated_at)
-                 VALUES ($1, 'queued', $2, $3, $3, $3)",
+                "INSERT INTO jobs (snippet_id, state, max_attempts, run_at, created_at, updated_at, enqueued_at)
+                 VALUES ($1, 'queued', $2, $3, $3, $3, $3)",
             )
             .bind(new.id.as_str())
             .bind(i64::from(new.max_attempts))
@@ -551,6 +580,7 @@ macro_rules! impl_store {
                         attempt: to_u32(row.try_get("attempts")?, "attempts")?,
                     },
                     max_attempts: to_u32(row.try_get("max_attempts")?, "max attempts")?,
+                    enqueued_at: opt_time(row.try_get("enqueued_at")?)?,
                     code: row.try_get("code")?,
                     language: row.try_get("language")?,
                 });
@@ -590,6 +620,10 @@ macro_rules! impl_store {
             let mut stored = Vec::with_capacity(done.len());
             for job in done {
                 let lease = job.lease;
+                if !record_attempt(&mut tx, lease, now, "succeeded", None).await? {
+                    stored.push(false);
+                    continue;
+                }
                 let succeeded = fenced(
                     fenced_update!(
                         "state = 'succeeded', locked_by = NULL, lease_until = NULL, last_error = NULL,
@@ -631,7 +665,12 @@ macro_rules! impl_store {
             run_at: DateTime<Utc>,
             now: DateTime<Utc>,
         ) -> Result<bool, StoreError> {
-            let done = fenced(
+            let mut tx = self.pool.begin().await?;
+            if !record_attempt(&mut tx, lease, now, "retrying", Some(error)).await? {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            fenced(
                 fenced_update!(
                     "state = 'retrying', locked_by = NULL, lease_until = NULL, run_at = $4,
                      last_error = $5, progress_done = NULL, progress_total = NULL, updated_at = $6"
@@ -641,9 +680,10 @@ macro_rules! impl_store {
             .bind(millis(run_at))
             .bind(error)
             .bind(millis(now))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-            Ok(done.rows_affected() == 1)
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn fail_job(
@@ -653,7 +693,11 @@ macro_rules! impl_store {
             now: DateTime<Utc>,
         ) -> Result<bool, StoreError> {
             let mut tx = self.pool.begin().await?;
-            let failed = fenced(
+            if !record_attempt(&mut tx, lease, now, "failed", Some(error)).await? {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            fenced(
                 fenced_update!(
                     "state = 'failed', locked_by = NULL, lease_until = NULL, last_error = $4,
                      progress_done = NULL, progress_total = NULL, updated_at = $5, finished_at = $5"
@@ -664,10 +708,6 @@ macro_rules! impl_store {
             .bind(millis(now))
             .execute(&mut *tx)
             .await?;
-            if failed.rows_affected() != 1 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
             sqlx::query("UPDATE snippets SET error = $1 WHERE id = $2")
                 .bind(error)
                 .bind(lease.snippet_id.as_str())
@@ -678,7 +718,12 @@ macro_rules! impl_store {
         }
 
         async fn release_job(&self, lease: &Lease, now: DateTime<Utc>) -> Result<bool, StoreError> {
-            let done = fenced(
+            let mut tx = self.pool.begin().await?;
+            if !record_attempt(&mut tx, lease, now, "released", None).await? {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            fenced(
                 fenced_update!(
                     "state = 'queued', locked_by = NULL, lease_until = NULL, attempts = attempts - 1,
                      run_at = $4, progress_done = NULL, progress_total = NULL, updated_at = $4"
@@ -686,15 +731,27 @@ macro_rules! impl_store {
                 lease,
             )
             .bind(millis(now))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-            Ok(done.rows_affected() == 1)
+            tx.commit().await?;
+            Ok(true)
         }
 
         async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError> {
             const ABANDONED: &str =
                 "The worker running this job stopped responding, and no attempts are left.";
             let mut tx = self.pool.begin().await?;
+            // Their holders stopped answering: the attempts are recorded
+            // as abandoned, then the jobs are failed or queued again.
+            sqlx::query(
+                "INSERT INTO job_attempts (snippet_id, attempt, holder, started_at, finished_at, outcome, error)
+                 SELECT snippet_id, attempts, COALESCE(locked_by, ''), COALESCE(attempt_started_at, $1), $1,
+                        'abandoned', 'The worker running this attempt stopped responding.'
+                 FROM jobs WHERE state = 'processing' AND lease_until < $1",
+            )
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
             let failed = sqlx::query(
                 "UPDATE jobs
                  SET state = 'failed', locked_by = NULL, lease_until = NULL, last_error = $1,

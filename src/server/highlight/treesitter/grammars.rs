@@ -29,6 +29,10 @@ pub struct GrammarDef {
     pub injections: Option<&'static str>,
 }
 
+/// Python's builtin functions, as the grammar's own query lists them.
+const PYTHON_BUILTINS: &str = r#"((call function: (identifier) @function.builtin)
+ (#match? @function.builtin "^(abs|all|any|ascii|bin|bool|breakpoint|bytearray|bytes|callable|chr|classmethod|compile|complex|delattr|dict|dir|divmod|enumerate|eval|exec|filter|float|format|frozenset|getattr|globals|hasattr|hash|help|hex|id|input|int|isinstance|issubclass|iter|len|list|locals|map|max|memoryview|min|next|object|oct|open|ord|pow|print|property|range|repr|reversed|round|set|setattr|slice|sorted|staticmethod|str|sum|super|tuple|type|vars|zip|__import__)$"))"#;
+
 macro_rules! language {
     ($language:expr) => {{
         fn language() -> Language {
@@ -158,7 +162,9 @@ pub const GRAMMARS: &[GrammarDef] = &[
         injection_name: "python",
         language: language!(tree_sitter_python::LANGUAGE),
         highlights: &[tree_sitter_python::HIGHLIGHTS_QUERY],
-        extra: "",
+        // The grammar marks builtins after plain calls, so under first-wins
+        // `print(...)` would be any function: ours come first.
+        extra: PYTHON_BUILTINS,
         later_wins: false,
         injections: None,
     },

@@ -2,6 +2,7 @@
 //!
 //! - `snippet.rs`: one snippet's stream (`/api/snippets/{id}/events`).
 //! - `list.rs`: one stream for a page that lists snippets (`/api/events`).
+//! - `admin.rs`: the operators' dashboard's feed (`/api/admin/events`).
 //! - here: what both share, the stream as a response body driven by the
 //!   future that writes it, and the [`Connection`] that future writes to.
 //!
@@ -17,6 +18,7 @@
 //! buffered event at or below that number is already in the snapshot and
 //! is skipped.
 
+mod admin;
 mod list;
 mod snippet;
 
@@ -38,6 +40,7 @@ use bytes::Bytes;
 use http_body::Frame;
 use tokio::sync::broadcast::error::RecvError;
 
+pub use admin::{__path_admin_events, admin_events};
 pub use list::{__path_list_events, list_events};
 pub use snippet::{__path_snippet_events, snippet_events};
 
