@@ -28,7 +28,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::domain::operations::{ALL_STATES, Stats};
+use crate::{domain::operations::ALL_STATES, server::admin::board::Gauges};
 
 /// Seconds, from a millisecond to a few minutes: the range of an attempt,
 /// an engine run, a job's wait and an HTTP request.
@@ -156,7 +156,7 @@ pub fn engine_ran(language: &str, took: Duration) {
 }
 
 /// Sets the gauges read at scrape time, then writes the text.
-pub fn render(handle: &PrometheusHandle, stats: &Stats, open_streams: u32) -> String {
+pub fn render(handle: &PrometheusHandle, stats: &Gauges, open_streams: u32) -> String {
     // The gauges are the process's: two scrapes at once (or two apps in
     // one test process) must not interleave their values with the text.
     static SCRAPE: std::sync::Mutex<()> = std::sync::Mutex::new(());

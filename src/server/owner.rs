@@ -130,14 +130,7 @@ impl Credentials {
 
 /// The owner secret in the request's cookie, if it holds a valid one.
 pub fn cookie_secret(headers: &HeaderMap) -> Option<OwnerSecret> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .and_then(|(_, value)| OwnerSecret::parse(value.trim()))
+    crate::server::http::cookie(headers, COOKIE).and_then(OwnerSecret::parse)
 }
 
 /// The `Set-Cookie` value that gives a browser its owner key: never

@@ -100,7 +100,7 @@ pub fn role_of(
     if let Some(given) = bearer(headers) {
         return token_role(given, tokens).ok_or(Refusal::WrongToken);
     }
-    match session_cookie(headers) {
+    match crate::server::http::cookie(headers, COOKIE) {
         Some(value) => verify_session(value, tokens, now).ok_or(Refusal::SignInNeeded),
         None => Err(Refusal::SignInNeeded),
     }
@@ -132,17 +132,6 @@ pub fn token_role(given: &str, tokens: &AdminTokens) -> Option<AdminRole> {
     } else {
         None
     }
-}
-
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.trim())
 }
 
 fn mac_for(role: AdminRole, expires: i64, tokens: &AdminTokens) -> Option<Hmac<Sha256>> {

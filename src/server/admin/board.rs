@@ -13,7 +13,10 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use crate::{
     domain::{
         Deleted, GoneReason, JobState, SnippetEvent, SnippetId,
-        operations::{BulkAction, Finished, JobDetail, JobFilter, JobsPage, Latency, Stats},
+        operations::{
+            BulkAction, Finished, JobCounts, JobDetail, JobFilter, JobsPage, Latency, NodeRow,
+            Stats,
+        },
     },
     server::{
         AppState,
@@ -29,35 +32,57 @@ pub const PAGE_SIZE: u32 = 50;
 /// The window the latency percentiles are taken over.
 const LATENCY_WINDOW: Duration = Duration::from_secs(5 * 60);
 
-/// The whole header of the dashboard, read now.
-pub async fn stats(state: &AppState) -> Result<Stats, StoreError> {
+/// What is true of the queue right now, cluster-wide: the dashboard's
+/// counts and `/metrics`' gauges.
+pub struct Gauges {
+    pub jobs: JobCounts,
+    pub paused: bool,
+    pub nodes: Vec<NodeRow>,
+    pub queue_age_secs: Option<u64>,
+}
+
+/// Reads the [`Gauges`] as of `now`.
+pub async fn gauges(state: &AppState, now: DateTime<Utc>) -> Result<Gauges, StoreError> {
     let ops = &state.operations;
-    let now = Utc::now();
-    let minute = TimeDelta::minutes(1);
-    let hour = TimeDelta::hours(1);
     let (jobs, paused, nodes, oldest) = tokio::try_join!(
         ops.job_counts(),
         ops.paused(),
         ops.nodes(gone_before(now, state.settings.jobs.heartbeat)),
         ops.oldest_due(now),
     )?;
+    Ok(Gauges {
+        jobs,
+        paused,
+        nodes,
+        queue_age_secs: oldest.map(|at| (now - at).num_seconds().max(0) as u64),
+    })
+}
+
+/// The whole header of the dashboard, read now: the gauges, the charts'
+/// history and the latency.
+pub async fn stats(state: &AppState) -> Result<Stats, StoreError> {
+    let ops = &state.operations;
+    let now = Utc::now();
+    let minute = TimeDelta::minutes(1);
+    let hour = TimeDelta::hours(1);
     let this_minute = now.duration_trunc(minute).unwrap_or(now);
     let this_hour = now.duration_trunc(hour).unwrap_or(now);
     let first_minute = this_minute - minute * 59;
     let first_hour = this_hour - hour * 23;
-    let (minutes, hours, latencies) = tokio::try_join!(
+    let (gauges, minutes, hours, latencies) = tokio::try_join!(
+        gauges(state, now),
         ops.finished_per(minute.to_std().unwrap_or_default(), first_minute),
         ops.finished_per(hour.to_std().unwrap_or_default(), first_hour),
         ops.latencies_since(now - TimeDelta::from_std(LATENCY_WINDOW).unwrap_or_default()),
     )?;
     Ok(Stats {
-        jobs,
-        paused,
-        nodes,
+        jobs: gauges.jobs,
+        paused: gauges.paused,
+        nodes: gauges.nodes,
         per_minute: every_bucket(minutes, first_minute, minute, 60),
         per_hour: every_bucket(hours, first_hour, hour, 24),
         latency_ms: Latency::of(latencies),
-        queue_age_secs: oldest.map(|at| (now - at).num_seconds().max(0) as u64),
+        queue_age_secs: gauges.queue_age_secs,
         at: now,
     })
 }

@@ -244,8 +244,11 @@ pub async fn metrics(_: Operator, State(state): State<AppState>) -> Result<Respo
             "Metrics are not being recorded in this process.",
         ));
     };
-    let stats = board::stats(&state).await.map_err(ServiceError::from)?;
-    let text = crate::server::metrics::render(&handle, &stats, state.limits.streams.open_streams());
+    let gauges = board::gauges(&state, Utc::now())
+        .await
+        .map_err(ServiceError::from)?;
+    let text =
+        crate::server::metrics::render(&handle, &gauges, state.limits.streams.open_streams());
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -269,11 +272,16 @@ pub async fn sign_in(
     State(state): State<AppState>,
     Extension(client): Extension<ClientIp>,
     headers: HeaderMap,
-    Form(form): Form<SignIn>,
+    form: Result<Form<SignIn>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     if !state.settings.admin.any() {
         return ApiError::not_found().into_response();
     }
+    // Not the form's fields (a script posting something else): the same
+    // answer as a wrong token.
+    let Ok(Form(form)) = form else {
+        return Redirect::to("/admin/login?failed=token").into_response();
+    };
     if state
         .limits
         .sign_ins
