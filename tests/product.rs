@@ -292,3 +292,156 @@ async fn an_answer_over_the_cap_fails_the_job_instead_of_filling_memory() {
     );
     app.stop().await;
 }
+
+/// The page's nonce, from its policy header, and that the body's scripts
+/// carry it.
+fn page_nonce(response: &reqwest::Response) -> String {
+    let policy = response
+        .headers()
+        .get("content-security-policy")
+        .expect("a page carries a policy")
+        .to_str()
+        .unwrap();
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("the policy names a nonce");
+    nonce.to_owned()
+}
+
+#[tokio::test]
+async fn a_finished_page_is_kept_with_a_fresh_nonce_and_an_etag_until_it_changes() {
+    let app = TestApp::spawn().await;
+    let owned = app
+        .submit_owned(json!({ "code": "print('kept')\n", "language": "text" }))
+        .await;
+    let id = owned.id.clone();
+    let path = format!("/s/{id}");
+    app.wait_final(&id).await;
+    assert_eq!(app.state.pages.usage().0, 0, "nothing kept before a reader");
+
+    let first = app.get(&path).await;
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"'), "a strong validator: {etag}");
+    assert_eq!(first.headers()["cache-control"], "private, no-cache");
+    let first_nonce = page_nonce(&first);
+    let first_body = first.text().await.unwrap();
+    assert_eq!(app.state.pages.usage().0, 1, "the visitor's page is kept");
+
+    let second = app.get(&path).await;
+    assert_eq!(second.headers()["etag"].to_str().unwrap(), etag);
+    let second_nonce = page_nonce(&second);
+    assert_ne!(
+        first_nonce, second_nonce,
+        "every response has its own nonce"
+    );
+    let second_body = second.text().await.unwrap();
+    assert!(second_body.contains(&format!("nonce=\"{second_nonce}\"")));
+    assert!(!second_body.contains(&first_nonce));
+    assert_eq!(
+        second_body.replace(&second_nonce, "N"),
+        first_body.replace(&first_nonce, "N"),
+        "the same page around another nonce"
+    );
+
+    // Revalidation: 304, no body, and no policy that would replace the one
+    // the browser keeps with its copy.
+    let revalidated = app
+        .client
+        .get(app.url(&path))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 304);
+    assert!(
+        revalidated
+            .headers()
+            .get("content-security-policy")
+            .is_none()
+    );
+    assert_eq!(revalidated.headers()["etag"].to_str().unwrap(), etag);
+    assert!(revalidated.bytes().await.unwrap().is_empty());
+
+    // The owner's page differs (its controls) and is kept apart.
+    let owners = app
+        .as_owner(reqwest::Method::GET, &path, &owned.token)
+        .send()
+        .await
+        .unwrap();
+    let owners_etag = owners.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(owners_etag, etag);
+    assert_eq!(app.state.pages.usage().0, 2);
+
+    // A change forgets it: the page follows the new language.
+    let response = app
+        .as_owner(
+            reqwest::Method::POST,
+            &format!("/api/snippets/{id}/language"),
+            &owned.token,
+        )
+        .json(&json!({ "language": "py" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    app.wait_final(&id).await;
+    let changed = app
+        .client
+        .get(app.url(&path))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200, "the old validator no longer matches");
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    assert!(changed.text().await.unwrap().contains("Python"));
+
+    // Deleted: gone, not served from memory.
+    let deleted = app
+        .as_owner(
+            reqwest::Method::DELETE,
+            &format!("/api/snippets/{id}"),
+            &owned.token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success());
+    assert_eq!(app.get(&path).await.status(), 410);
+    assert_eq!(app.state.pages.usage().0, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pending_and_burn_after_reading_pages_are_never_kept() {
+    // A web-only node: nothing highlights the snippet.
+    let app = TestApp::spawn_with(
+        |layer| layer.role = Some(highlighter::server::settings::Role::Web),
+        None,
+    )
+    .await;
+    let id = app.submit("fn pending() {}\n", Some("rust")).await;
+    let page = app.get(&format!("/s/{id}")).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.headers().get("etag").is_none());
+    assert_eq!(
+        app.state.pages.usage().0,
+        0,
+        "a queued snippet renders live"
+    );
+    app.stop().await;
+
+    let app = TestApp::spawn().await;
+    let burn = app
+        .submit_owned(json!({ "code": "secret\n", "burn_after_reading": true }))
+        .await;
+    app.wait_final(&burn.id).await;
+    let sealed = app.get(&format!("/s/{}", burn.id)).await;
+    assert_eq!(sealed.status(), 200);
+    assert!(sealed.headers().get("etag").is_none());
+    assert_eq!(app.state.pages.usage().0, 0);
+    app.stop().await;
+}

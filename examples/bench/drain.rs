@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::report::{Row, Section, median};
 
-const GOAL_JOBS_PER_S: f64 = 2000.0;
+const GOAL_JOBS_PER_S: f64 = 5000.0;
 
 pub async fn run(jobs: usize, runs: usize, postgres_admin: &str) -> Section {
     let mut rows = Vec::new();

@@ -76,7 +76,7 @@ struct Args {
     #[arg(long, default_value_t = 1_000)]
     latency_streams: usize,
     /// Submits per second during the latency runs.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 200)]
     rate: u32,
     /// Seconds of submitting per latency run.
     #[arg(long, default_value_t = 30)]

@@ -15,7 +15,7 @@ use crate::{
     server::{Server, ServerFiles, submit, wait_highlighted},
 };
 
-const GOAL_RATIO: f64 = 0.35;
+const GOAL_RATIO: f64 = 0.5;
 /// Connections wrk keeps open: a busy page, not a flood.
 const CONNECTIONS: u32 = 16;
 

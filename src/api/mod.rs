@@ -153,10 +153,23 @@ pub async fn get_snippet(id: String) -> Result<SnippetPage, UserError> {
     let Ok(id) = crate::domain::SnippetId::parse(&id) else {
         return Ok(SnippetPage::Missing);
     };
-    state
+    let (page, cacheable) = state
         .page(&id, &request::credentials())
         .await
-        .map_err(|e| request::fail(e.into()))
+        .map_err(|e| request::fail(e.into()))?;
+    // Rendering the page for a request that can keep it (see
+    // `http::page_cache`): say whether it may.
+    if let (Some(cacheable), Some(slot)) = (
+        cacheable,
+        request::parts().and_then(|p| {
+            p.extensions
+                .get::<crate::server::http::page_cache::CacheSlot>()
+                .cloned()
+        }),
+    ) {
+        slot.offer(cacheable);
+    }
+    Ok(page)
 }
 
 /// "Show it once": reads a burn-after-reading snippet, which deletes it.

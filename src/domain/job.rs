@@ -6,6 +6,15 @@ use std::fmt;
 /// Where a snippet's highlighting job stands.
 ///
 /// Every state names who moves a job out of it; nothing else may.
+///
+/// Durability: on PostgreSQL the moves into `Processing` (a claim) and
+/// into `Succeeded` (a completion) commit without waiting for the disk
+/// (`synchronous_commit = off`). A crash can lose the last of them, never
+/// corrupt them: a lost claim leaves the job `Queued`, a lost completion
+/// leaves it `Processing` until the rescuer makes it due again. Either way
+/// the job runs once more (a page may have been shown the lost result
+/// already; it gets the same one again).
+/// Snippets, and every other move, are committed durably.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

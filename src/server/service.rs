@@ -20,7 +20,10 @@ use crate::{
     server::{
         events::{EventBus, Hub},
         highlight::Languages,
-        http::Limiters,
+        http::{
+            Limiters,
+            page_cache::{Cacheable, PageCache},
+        },
         node::Node,
         owner::{Credentials, OwnerHash},
         settings::Settings,
@@ -51,6 +54,9 @@ pub struct AppState {
     pub operations: DynOperations,
     /// This process as the cluster sees it (id, busy slots, pause).
     pub node: Arc<Node>,
+    /// Finished snippet pages, rendered once (the hub forgets them when
+    /// their snippet changes).
+    pub pages: Arc<PageCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -227,16 +233,25 @@ impl AppState {
 
     /// What a snippet page shows a reader, without reading (burning)
     /// anything: a burn-after-reading snippet stays sealed for everyone but
-    /// its owner until they ask for it.
+    /// its owner until they ask for it. With it, whether the page may be
+    /// kept rendered: only a highlighted snippet's, which changes no more
+    /// (see `http::page_cache`).
     pub async fn page(
         &self,
         id: &SnippetId,
         credentials: &Credentials,
-    ) -> Result<SnippetPage, StoreError> {
-        Ok(match self.find(id).await? {
+    ) -> Result<(SnippetPage, Option<Cacheable>), StoreError> {
+        let mut cacheable = None;
+        let page = match self.find(id).await? {
             Lookup::Found(stored) => {
                 let is_owner = credentials.owns(stored.owner.as_ref());
                 let view = stored.view;
+                if view.state == JobState::Succeeded && !view.burn_after_reading {
+                    cacheable = Some(Cacheable {
+                        owner: stored.owner,
+                        expires_at: view.expires_at,
+                    });
+                }
                 if view.burn_after_reading && !is_owner {
                     SnippetPage::Sealed(SealedSnippet {
                         lines: view.line_count(),
@@ -251,7 +266,8 @@ impl AppState {
             }
             Lookup::Gone(reason) => SnippetPage::Gone(reason),
             Lookup::Missing => SnippetPage::Missing,
-        })
+        };
+        Ok((page, cacheable))
     }
 
     /// Reads a snippet's content. The first reading of a burn-after-reading

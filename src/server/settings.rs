@@ -202,6 +202,10 @@ pub struct SettingsLayer {
     #[arg(long, env = "HIGHLIGHTER_STREAM_BUFFER_BYTES", value_name = "BYTES")]
     pub stream_buffer_bytes: Option<usize>,
 
+    /// Bytes of finished snippet pages kept rendered in memory; 0 turns the page cache off [default: 67108864].
+    #[arg(long, env = "HIGHLIGHTER_PAGE_CACHE_BYTES", value_name = "BYTES")]
+    pub page_cache_bytes: Option<usize>,
+
     /// Largest answer read from the remote engine, in bytes [default: 33554432].
     #[arg(
         long,
@@ -273,6 +277,7 @@ impl SettingsLayer {
             max_streams,
             header_timeout_secs,
             stream_buffer_bytes,
+            page_cache_bytes,
             remote_max_response_bytes,
             admin_token,
             admin_readonly_token,
@@ -353,6 +358,8 @@ pub struct Limits {
     /// `None`: no timeout.
     pub header_timeout: Option<Duration>,
     pub stream_buffer_bytes: usize,
+    /// The page cache's budget; 0: no cache.
+    pub page_cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -365,6 +372,7 @@ impl Default for Limits {
             max_streams: 20_000,
             header_timeout: Some(Duration::from_secs(10)),
             stream_buffer_bytes: 1024 * 1024,
+            page_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -641,6 +649,7 @@ impl Settings {
                 .stream_buffer_bytes
                 .unwrap_or(defaults.stream_buffer_bytes)
                 .max(4096),
+            page_cache_bytes: layer.page_cache_bytes.unwrap_or(defaults.page_cache_bytes),
         };
         let site_root = layer
             .site_root

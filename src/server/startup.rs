@@ -31,7 +31,7 @@ use crate::{
             DynEngine, IsolatedTreeSitter, Languages, NativeEngine, RemoteEngine, SyntectEngine,
             theme,
         },
-        http::{self, Limiters},
+        http::{self, Limiters, page_cache::PageCache},
         jobs::{JobContext, Pruner, Rescuer, Sweeper, WorkerPool, system_clock},
         metrics,
         node::{Heartbeat, Node},
@@ -139,8 +139,11 @@ impl Application {
             .site_addr(local_addr)
             .build();
         let hub = Hub::new();
+        let pages = Arc::new(PageCache::new(settings.limits.page_cache_bytes));
+        hub.observe(pages.clone());
         let wake = Arc::new(Notify::new());
         let mut background = JoinSet::new();
+        let node = Arc::new(Node::new(settings.role, settings.workers));
         // One node: events stay in process. Several nodes on PostgreSQL:
         // they travel by NOTIFY, and this node's relay feeds its hub.
         let events = match postgres {
@@ -153,15 +156,15 @@ impl Application {
                     store: Arc::clone(&store),
                     hub: Arc::clone(&hub),
                     wake: Arc::clone(&wake),
+                    node_id: node.id.clone(),
                 };
                 background.spawn(relay.run(shutdown.clone()));
-                EventBus::postgres(Arc::clone(&hub), outbox)
+                EventBus::postgres(Arc::clone(&hub), outbox, &node.id)
             }
         };
         let limits = Arc::new(Limiters::new(&settings.limits));
         // Read before any worker starts: a node joining a paused cluster
         // must not claim a job first.
-        let node = Arc::new(Node::new(settings.role, settings.workers));
         node.set_paused(operations.paused().await?);
         background.spawn(
             Heartbeat {
@@ -184,6 +187,7 @@ impl Application {
             wake,
             shutdown,
             theme_css: theme::stylesheet().into(),
+            pages,
         };
 
         if state.settings.role.runs_workers() {
@@ -293,6 +297,11 @@ fn router(state: AppState) -> Router {
             _,
         >(
             move || provide_request_context(&fallback_state), shell
+        ))
+        // Inside compression: the cache keeps and serves the plain document.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::page_cache::serve_cached_pages,
         ))
         // Pages and fragments compress well; streams are merged after the
         // layer, so they never pass through it.

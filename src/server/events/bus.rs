@@ -1,11 +1,17 @@
 //! The event bus: how a change becomes events on every node's hub.
 //!
-//! With SQLite (one node) an event goes straight into this process's hub.
-//! With PostgreSQL (several nodes) it goes out as a `NOTIFY` on
-//! [`CHANNEL`], and every node's relay (this one's too) puts it into its
-//! own hub. Payloads stay small, well under NOTIFY's 8000-byte cap: ids,
-//! states, progress, short error sentences, never the HTML. A node that
-//! needs the HTML reads it from the database.
+//! An event goes straight into this process's hub, whole (a result with
+//! its HTML). With PostgreSQL (several nodes) it also goes out as a notice
+//! on [`CHANNEL`], and every other node's relay puts it into its own hub.
+//!
+//! This file owns the wire format. A notice is one line of JSON: who sent
+//! it (so a relay skips its own node's), the event's name, and its data as
+//! the streams send it (an object with the id inside). Notices stay small:
+//! ids, states, progress, short error sentences, never the HTML, which a
+//! node that needs it reads from the database. The publisher sends the
+//! notices waiting at once as few `NOTIFY`s as fit NOTIFY's 8000-byte cap,
+//! one line each: a `NOTIFY` is a commit of its own, and one per event
+//! would make commits the limit of a busy queue.
 
 use std::sync::Arc;
 
@@ -25,11 +31,22 @@ pub const CHANNEL: &str = "highlighter_events";
 /// Error sentences in notices are cut to this many characters.
 const MAX_ERROR_CHARS: usize = 1000;
 
+/// The largest NOTIFY payload PostgreSQL accepts is 7999 bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 7999;
+
 #[derive(Clone)]
 pub struct EventBus {
     hub: Arc<Hub>,
+    remote: Option<Remote>,
+}
+
+/// Where notices for other nodes go.
+#[derive(Clone)]
+struct Remote {
     /// Notices waiting to be sent by the publisher task, in order.
-    remote: Option<mpsc::UnboundedSender<String>>,
+    outbox: mpsc::UnboundedSender<String>,
+    /// Names this node in its notices.
+    sender: Arc<str>,
 }
 
 impl EventBus {
@@ -38,11 +55,16 @@ impl EventBus {
         EventBus { hub, remote: None }
     }
 
-    /// Events go through PostgreSQL; `outbox` is drained by the publisher.
-    pub fn postgres(hub: Arc<Hub>, outbox: mpsc::UnboundedSender<String>) -> Self {
+    /// Events also go to other nodes through PostgreSQL; `outbox` is
+    /// drained by the publisher, and `sender` (this node's id) is how this
+    /// node's relay knows its own notices.
+    pub fn postgres(hub: Arc<Hub>, outbox: mpsc::UnboundedSender<String>, sender: &str) -> Self {
         EventBus {
             hub,
-            remote: Some(outbox),
+            remote: Some(Remote {
+                outbox,
+                sender: sender.into(),
+            }),
         }
     }
 
@@ -52,44 +74,60 @@ impl EventBus {
 
     /// Publishes an event about a change that is already committed.
     pub fn publish(&self, id: &SnippetId, event: SnippetEvent) {
-        match &self.remote {
-            None => self.hub.publish(id, event),
-            Some(outbox) => {
-                let _ = outbox.send(encode_notice(id, &event, None));
-            }
+        if let Some(remote) = &self.remote {
+            let _ = remote
+                .outbox
+                .send(encode_notice(&remote.sender, id, &event, None));
         }
+        self.hub.publish(id, event);
     }
 
     /// Announces a new snippet to the list streams that may hear of it
     /// (see [`Hub::publish_created`]).
     pub fn publish_created(&self, summary: SnippetSummary, owner: Option<OwnerHash>) {
-        match &self.remote {
-            None => self.hub.publish_created(summary, owner),
-            Some(outbox) => {
-                let id = summary.id.clone();
-                let _ = outbox.send(encode_notice(
-                    &id,
-                    &SnippetEvent::Created(summary),
-                    owner.as_ref(),
-                ));
-            }
+        if let Some(remote) = &self.remote {
+            let id = summary.id.clone();
+            let _ = remote.outbox.send(encode_notice(
+                &remote.sender,
+                &id,
+                &SnippetEvent::Created(summary.clone()),
+                owner.as_ref(),
+            ));
         }
-    }
-
-    /// Publishes a completion. On PostgreSQL the store already sent its
-    /// notice inside the completing transaction, so there is nothing to do.
-    pub fn publish_completed(&self, id: &SnippetId, event: SnippetEvent) {
-        if self.remote.is_none() {
-            self.hub.publish(id, event);
-        }
+        self.hub.publish_created(summary, owner);
     }
 }
 
-/// A NOTIFY payload: the event's name, its data as the streams send it
-/// (an object, with the id inside), and for `created` the owner who may
-/// hear of an unlisted snippet.
+/// Packs notices (one line each) into as few payloads as fit under
+/// [`MAX_PAYLOAD_BYTES`], in order. A notice that cannot fit even alone is
+/// dropped with a warning; [`encode_notice`] keeps them far smaller.
+pub fn pack_notices(notices: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut payloads: Vec<String> = Vec::new();
+    for notice in notices {
+        if notice.len() > MAX_PAYLOAD_BYTES {
+            tracing::warn!(
+                bytes = notice.len(),
+                "a notice too large for NOTIFY was dropped"
+            );
+            continue;
+        }
+        match payloads.last_mut() {
+            Some(payload) if payload.len() + 1 + notice.len() <= MAX_PAYLOAD_BYTES => {
+                payload.push('\n');
+                payload.push_str(&notice);
+            }
+            _ => payloads.push(notice),
+        }
+    }
+    payloads
+}
+
+/// One notice: the node that sent it, the event's name, its data as the
+/// streams send it (an object, with the id inside), and for `created` the
+/// owner who may hear of an unlisted snippet.
 #[derive(Serialize, Deserialize)]
 struct Notice<'a> {
+    from: &'a str,
     event: &'a str,
     data: Box<serde_json::value::RawValue>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,7 +136,12 @@ struct Notice<'a> {
 
 /// The NOTIFY payload of an event, with the HTML of a result left out and
 /// long error sentences cut.
-pub fn encode_notice(id: &SnippetId, event: &SnippetEvent, owner: Option<&OwnerHash>) -> String {
+pub fn encode_notice(
+    from: &str,
+    id: &SnippetId,
+    event: &SnippetEvent,
+    owner: Option<&OwnerHash>,
+) -> String {
     let slim = match event {
         SnippetEvent::Highlighted(h) => SnippetEvent::Highlighted(Highlighted {
             html: String::new(),
@@ -118,6 +161,7 @@ pub fn encode_notice(id: &SnippetId, event: &SnippetEvent, owner: Option<&OwnerH
         other => other.clone(),
     };
     let notice = Notice {
+        from,
         event: slim.name(),
         data: serde_json::value::RawValue::from_string(slim.to_json(id))
             .expect("event JSON is valid JSON"),
@@ -126,16 +170,19 @@ pub fn encode_notice(id: &SnippetId, event: &SnippetEvent, owner: Option<&OwnerH
     serde_json::to_string(&notice).expect("a notice is plain data and always serialises")
 }
 
-/// A notice read back: the snippet, its event, and for `created` its owner.
+/// A notice read back: who sent it, the snippet, its event, and for
+/// `created` its owner.
 #[derive(Debug, PartialEq)]
 pub struct DecodedNotice {
+    pub from: String,
     pub id: SnippetId,
     pub event: SnippetEvent,
     pub owner: Option<OwnerHash>,
 }
 
-/// The inverse of [`encode_notice`]. A `highlighted` event comes back
-/// without its HTML: the relay fills it in from the database.
+/// The inverse of [`encode_notice`], for one line of a payload. A
+/// `highlighted` event comes back without its HTML: the relay fills it in
+/// from the database where a stream needs it.
 pub fn decode_notice(payload: &str) -> Option<DecodedNotice> {
     #[derive(Deserialize)]
     struct WithId {
@@ -149,6 +196,7 @@ pub fn decode_notice(payload: &str) -> Option<DecodedNotice> {
         _ => serde_json::from_str::<WithId>(data).ok()?.id,
     };
     Some(DecodedNotice {
+        from: notice.from.to_owned(),
         id,
         event,
         owner: notice.owner.and_then(OwnerHash::from_stored),
@@ -164,7 +212,7 @@ mod tests {
     fn notices_round_trip_small() {
         let id = SnippetId::parse("abcdefabcdef").unwrap();
         let progress = SnippetEvent::Progress(Progress { done: 3, total: 9 });
-        let notice = encode_notice(&id, &progress, None);
+        let notice = encode_notice("node-a", &id, &progress, None);
         assert!(
             !notice.contains("\\\""),
             "the data is an object, not JSON in a string: {notice}"
@@ -172,6 +220,7 @@ mod tests {
         assert_eq!(
             decode_notice(&notice),
             Some(DecodedNotice {
+                from: "node-a".into(),
                 id: id.clone(),
                 event: progress,
                 owner: None
@@ -183,7 +232,7 @@ mod tests {
             language: "Rust".into(),
             highlighted_in_ms: 4,
         });
-        let notice = encode_notice(&id, &big, None);
+        let notice = encode_notice("node-a", &id, &big, None);
         assert!(notice.len() < 8000, "NOTIFY caps payloads at 8000 bytes");
         match decode_notice(&notice).map(|n| n.event) {
             Some(SnippetEvent::Highlighted(h)) => {
@@ -197,7 +246,7 @@ mod tests {
             error: "e".repeat(50_000),
             attempts: 5,
         });
-        assert!(encode_notice(&id, &failed, None).len() < 8000);
+        assert!(encode_notice("node-a", &id, &failed, None).len() < 8000);
     }
 
     #[test]
@@ -215,6 +264,7 @@ mod tests {
             visibility: crate::domain::Visibility::Unlisted,
         };
         let notice = encode_notice(
+            "node-a",
             &summary.id,
             &SnippetEvent::Created(summary.clone()),
             Some(&owner),
@@ -223,5 +273,20 @@ mod tests {
         assert_eq!(decoded.id, summary.id);
         assert_eq!(decoded.owner, Some(owner));
         assert_eq!(decoded.event, SnippetEvent::Created(summary));
+    }
+
+    #[test]
+    fn notices_pack_into_few_payloads_in_order() {
+        let notices: Vec<String> = (0..1000).map(|n| format!("{{\"n\":{n:04}}}")).collect();
+        let payloads = pack_notices(notices.clone());
+        assert!(payloads.len() < 10, "{} payloads", payloads.len());
+        assert!(payloads.iter().all(|p| p.len() <= MAX_PAYLOAD_BYTES));
+        let lines: Vec<String> = payloads
+            .iter()
+            .flat_map(|p| p.lines())
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(lines, notices);
+        assert!(pack_notices(["x".repeat(MAX_PAYLOAD_BYTES + 1)]).is_empty());
     }
 }

@@ -88,6 +88,15 @@ pub struct Hub {
     /// event (which would cost an encoded frame, and on PostgreSQL a read
     /// of every result, per event).
     activity: tokio::sync::watch::Sender<u64>,
+    /// Told of every change (the page cache, which forgets what changed).
+    observer: std::sync::OnceLock<Arc<dyn ChangeObserver>>,
+}
+
+/// Something that must know when a snippet may have changed: every event
+/// published about it, and every resync (when events may have been lost).
+pub trait ChangeObserver: Send + Sync {
+    fn changed(&self, snippet_id: &SnippetId);
+    fn all_may_have_changed(&self);
 }
 
 impl Default for Hub {
@@ -98,6 +107,7 @@ impl Default for Hub {
             seq: AtomicU64::new(0),
             resync: tokio::sync::watch::channel(0).0,
             activity: tokio::sync::watch::channel(0).0,
+            observer: std::sync::OnceLock::new(),
         }
     }
 }
@@ -112,6 +122,13 @@ pub struct Subscription {
 impl Hub {
     pub fn new() -> Arc<Hub> {
         Arc::new(Hub::default())
+    }
+
+    /// Tells `observer` of every change from now on (one observer per hub).
+    pub fn observe(&self, observer: Arc<dyn ChangeObserver>) {
+        if self.observer.set(observer).is_err() {
+            tracing::error!("the hub already has an observer; this one is ignored");
+        }
     }
 
     /// The sequence number of the newest event published so far. Read it
@@ -163,6 +180,9 @@ impl Hub {
 
     fn publish_to(&self, snippet_id: &SnippetId, event: SnippetEvent, mut audience: Audience) {
         self.touch();
+        if let Some(observer) = self.observer.get() {
+            observer.changed(snippet_id);
+        }
         // The lock is held while numbering and sending so that sequence
         // order and delivery order agree for every subscriber.
         let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
@@ -208,6 +228,9 @@ impl Hub {
 
     /// Tells every open stream to re-read its snapshot.
     pub fn resync_all(&self) {
+        if let Some(observer) = self.observer.get() {
+            observer.all_may_have_changed();
+        }
         self.resync.send_modify(|generation| *generation += 1);
     }
 
@@ -224,6 +247,14 @@ impl Hub {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .contains_key(snippet_id)
+    }
+
+    /// Does a stream here show this snippet (not only a list)?
+    pub fn follows(&self, snippet_id: &SnippetId) -> bool {
+        self.channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(snippet_id)
     }
 
     /// Every event of every snippet from now on.

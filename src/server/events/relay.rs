@@ -1,5 +1,8 @@
 //! The relay: one loop per node that LISTENs on PostgreSQL and feeds the
-//! node's hub, so a stream held by node A hears of a job node C ran.
+//! node's hub, so a stream held by node A hears of a job node C ran. A
+//! node's own events are already in its hub (the bus put them there), so
+//! its own notices are skipped. The publisher, at the end of this file,
+//! sends what the bus queued.
 //!
 //! NOTIFY is not durable: while the LISTEN connection is down, notices are
 //! lost. That is fine because events are only hints. When the connection
@@ -15,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     Hub,
-    bus::{CHANNEL, DecodedNotice, decode_notice},
+    bus::{CHANNEL, DecodedNotice, decode_notice, pack_notices},
 };
 use crate::{
     domain::{Highlighted, JobState, SnippetEvent},
@@ -27,6 +30,8 @@ pub struct Relay {
     pub store: DynStore,
     pub hub: Arc<Hub>,
     pub wake: Arc<Notify>,
+    /// This node's id, as its own notices name their sender.
+    pub node_id: String,
 }
 
 impl Relay {
@@ -59,7 +64,11 @@ impl Relay {
                     received = listener.try_recv() => received,
                 };
                 match received {
-                    Ok(Some(notification)) => self.deliver(notification.payload()).await,
+                    Ok(Some(notification)) => {
+                        for notice in notification.payload().lines() {
+                            self.deliver(notice).await;
+                        }
+                    }
                     // `None`: the connection dropped (and notices with it).
                     Ok(None) | Err(_) => {
                         tracing::warn!("relay lost its LISTEN connection");
@@ -82,10 +91,19 @@ impl Relay {
         // The queue moved somewhere, whether or not anyone here follows
         // this snippet.
         self.hub.touch();
-        let Some(DecodedNotice { id, event, owner }) = decode_notice(payload) else {
+        let Some(DecodedNotice {
+            from,
+            id,
+            event,
+            owner,
+        }) = decode_notice(payload)
+        else {
             tracing::warn!(payload, "relay got a notice it cannot read");
             return;
         };
+        if from == self.node_id {
+            return;
+        }
         let event = match event {
             SnippetEvent::Created(summary) => {
                 self.wake.notify_one();
@@ -96,10 +114,14 @@ impl Relay {
                 self.wake.notify_one();
                 event
             }
-            // The notice leaves the HTML out; read it once for this node,
-            // and only if someone here is watching.
+            // The notice leaves the HTML out. Lists never show it; read it
+            // once for this node, and only if a stream here shows this
+            // snippet.
             SnippetEvent::Highlighted(h) => {
-                if !self.hub.has_interest(&id) {
+                if !self.hub.follows(&id) {
+                    if self.hub.has_interest(&id) {
+                        self.hub.publish(&id, SnippetEvent::Highlighted(h));
+                    }
                     return;
                 }
                 match self.store.snippet(&id).await {
@@ -130,28 +152,46 @@ impl Relay {
     }
 }
 
-/// Sends the notices the bus queues, in order, on a pooled connection.
+/// Notices sent in one transaction, at most.
+const MAX_BATCH: usize = 512;
+
+/// Sends the notices the bus queues, in order, on a pooled connection:
+/// all that are waiting in one transaction, packed into as few NOTIFYs as
+/// fit. Its commit need not wait for the disk (`synchronous_commit =
+/// off`): a notice is a hint, and a crash that loses it loses the
+/// listeners' connections too, which makes every node resync.
 pub async fn publisher(
     pool: PgPool,
     mut outbox: mpsc::UnboundedReceiver<String>,
     shutdown: CancellationToken,
 ) {
+    let mut waiting = Vec::with_capacity(MAX_BATCH);
     loop {
-        let payload = tokio::select! {
-            payload = outbox.recv() => match payload {
-                Some(payload) => payload,
-                None => return,
+        tokio::select! {
+            received = outbox.recv_many(&mut waiting, MAX_BATCH) => if received == 0 {
+                return;
             },
             _ = shutdown.cancelled() => return,
-        };
-        let sent = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(&payload)
-            .execute(&pool)
-            .await;
-        if let Err(e) = sent {
-            // A hint lost; streams resync when the relay reconnects.
-            tracing::warn!(error = ?e, "could not NOTIFY an event");
+        }
+        let payloads = pack_notices(waiting.drain(..));
+        if let Err(e) = notify(&pool, &payloads).await {
+            // Hints lost; streams resync when the relay reconnects.
+            tracing::warn!(error = ?e, notices = payloads.len(), "could not NOTIFY events");
         }
     }
+}
+
+async fn notify(pool: &PgPool, payloads: &[String]) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
+    for payload in payloads {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(payload)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
 }

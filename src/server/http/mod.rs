@@ -2,13 +2,15 @@
 //! event streams (`sse/`), health (`health.rs`), the OpenAPI document
 //! (`openapi.rs`), and the layers every request passes through: who the
 //! client is (`client.rs`), cross-site refusals and security headers
-//! (`security.rs`), limits (`limits.rs`). `serve.rs` is the accept loop.
+//! (`security.rs`), limits (`limits.rs`), finished pages kept rendered
+//! (`page_cache.rs`). `serve.rs` is the accept loop.
 //! Every error body is JSON `{"error": "<a sentence>"}`.
 
 pub mod client;
 mod health;
 mod limits;
 pub mod openapi;
+pub mod page_cache;
 mod rest;
 mod rpc;
 pub mod security;

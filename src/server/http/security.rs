@@ -114,12 +114,16 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let private = path.starts_with("/s/") || path.starts_with("/api/snippets");
     let mut response = next.run(request).await;
+    let not_modified = response.status() == StatusCode::NOT_MODIFIED;
     let headers = response.headers_mut();
     let is_html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if is_html {
+    if not_modified {
+        // The browser keeps the policy stored with the page it reuses: a
+        // new nonce here would not match that page's scripts.
+    } else if is_html {
         if let Ok(policy) = HeaderValue::from_str(&page_policy(&nonce)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, policy);
         }

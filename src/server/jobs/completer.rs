@@ -8,7 +8,8 @@
 //! of one per job. Commits, not highlighting, bound a queue of small jobs.
 //!
 //! `highlighted` is published only after the commit: a page that reads the
-//! database because of the event must find the result there. When the
+//! database because of the event must find the result there. This node's
+//! streams get it with its HTML at once; other nodes get a notice. When the
 //! database fails, the write is tried again with backoff for as long as the
 //! leases can still hold; if it never succeeds, each job is scheduled again
 //! (or failed, on its last attempt) with the true reason, and failing that
@@ -142,7 +143,7 @@ async fn store_batch(ctx: &JobContext, batch: &mut Vec<Finished>) {
                         Duration::from_millis(finished.highlighted_in_ms),
                         finished.enqueued_at,
                     );
-                    ctx.events.publish_completed(
+                    ctx.events.publish(
                         &id,
                         SnippetEvent::Highlighted(Highlighted {
                             html: finished.html,

@@ -1,23 +1,34 @@
 //! Workers: claim -> run -> complete.
 //!
-//! One claim loop per process owns `slots` job slots. It claims only as
-//! many jobs as it has free slots, runs each in its own task, and sleeps
-//! until woken (a new job), a slot frees up, or the fallback poll comes
-//! round. Each running job renews its lease by heartbeat, streams throttled
-//! progress, and ends in exactly one of: succeeded, retrying, failed,
-//! released (shutdown), or abandoned (its lease was taken over). A success
-//! is handed to the [`Completer`], which stores results in batches, and the
-//! slot is free for the next job at once.
+//! One claim loop per process owns `slots` job slots and a small local
+//! queue in front of them. While jobs are short it claims ahead, several
+//! jobs in one commit, once the local queue runs low (a claim per job
+//! would make commits the limit of a busy queue); while they are long it
+//! claims only for free slots, so other nodes get the rest. Each claimed
+//! job gets its own task, which waits for a slot, and sleeps until woken
+//! (a new job), a slot frees up, or the fallback poll comes round. A job
+//! renews its lease by heartbeat from the moment it is claimed, waiting or
+//! running, streams throttled progress, and ends in exactly one of:
+//! succeeded, retrying, failed, released (shutdown), or abandoned (its
+//! lease was taken over). A success is handed to the [`Completer`], which
+//! stores results in batches, and the slot is free for the next job at
+//! once.
 
 use std::{
     panic::AssertUnwindSafe,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
 use futures_util::FutureExt;
 
-use tokio::task::JoinSet;
+use tokio::{
+    sync::{OwnedSemaphorePermit, Semaphore},
+    task::JoinSet,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -53,6 +64,74 @@ enum RunEnd {
     LostLease,
 }
 
+/// Jobs claimed ahead of free slots, per slot, while jobs are short: a
+/// claim is a commit, and claiming one job per finished job makes the
+/// commits, not the highlighting, the limit of a busy queue of small jobs.
+const PREFETCH_PER_SLOT: usize = 8;
+/// Jobs that run longer than this on average are claimed only for free
+/// slots: a node holding long jobs it cannot start yet would keep them
+/// from idle nodes, and the claims they would save are few.
+const PREFETCH_BELOW: Duration = Duration::from_millis(50);
+
+/// The local queue: jobs this node has claimed, waiting for a slot. It
+/// only needs refilling when it has run low, and then in one claim.
+struct LocalQueue {
+    slots: Arc<Semaphore>,
+    slot_count: usize,
+    recent: RecentRuns,
+}
+
+/// How long jobs ran lately: a moving average over about the last eight,
+/// in microseconds, shared by the pool and its jobs.
+#[derive(Clone, Default)]
+struct RecentRuns(Arc<AtomicU64>);
+
+impl RecentRuns {
+    fn mean(&self) -> Duration {
+        Duration::from_micros(self.0.load(Ordering::Relaxed))
+    }
+
+    fn record(&self, took: Duration) {
+        let took = took.as_micros().min(u128::from(u32::MAX)) as u64;
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |mean| {
+                Some(mean - mean / 8 + took / 8)
+            });
+    }
+}
+
+impl LocalQueue {
+    fn new(slot_count: usize) -> Self {
+        LocalQueue {
+            slots: Arc::new(Semaphore::new(slot_count)),
+            slot_count,
+            recent: RecentRuns::default(),
+        }
+    }
+
+    fn prefetch(&self) -> usize {
+        if self.recent.mean() < PREFETCH_BELOW {
+            self.slot_count * PREFETCH_PER_SLOT
+        } else {
+            0
+        }
+    }
+
+    /// How many jobs to claim with `held` claimed and not finished: none
+    /// while the queue holds enough to keep every slot busy until a claim
+    /// returns, otherwise enough to fill it.
+    fn to_claim(&self, held: usize) -> usize {
+        let capacity = self.slot_count + self.prefetch();
+        let low_water = self.slot_count + self.prefetch() / 2;
+        if held > low_water || held >= capacity {
+            0
+        } else {
+            capacity - held
+        }
+    }
+}
+
 impl WorkerPool {
     pub fn new(ctx: JobContext, slots: usize) -> Self {
         WorkerPool {
@@ -61,24 +140,26 @@ impl WorkerPool {
         }
     }
 
-    /// Runs until `shutdown`; then stops claiming, gives in-flight jobs the
-    /// grace period to finish, and releases the rest back to the queue.
+    /// Runs until `shutdown`; then stops claiming, releases the jobs that
+    /// have not started, gives running jobs the grace period to finish, and
+    /// releases the rest back to the queue.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut in_flight = JoinSet::new();
         // Cancelled when the grace period is over: running jobs release.
         let release = CancellationToken::new();
         let mut failures = 0u32;
         let mut claims = 0u64;
+        let queue = LocalQueue::new(self.slots);
         let (completer, completing) = Completer::start(self.ctx.clone());
         let node = &self.ctx.node;
         let mut paused = node.paused_signal();
         tracing::info!(node = %node.id, slots = self.slots, "worker pool started");
         while !shutdown.is_cancelled() {
             while in_flight.try_join_next().is_some() {}
-            node.set_busy(in_flight.len());
-            let free = self.slots - in_flight.len().min(self.slots);
+            node.set_busy(in_flight.len().min(self.slots));
+            let wanted = queue.to_claim(in_flight.len());
             // Paused: running jobs go on, nothing new is claimed.
-            if free > 0 && !*paused.borrow_and_update() {
+            if wanted > 0 && !*paused.borrow_and_update() {
                 let now = self.ctx.now();
                 let lease_until = now + self.ctx.settings.lease;
                 // Each claim holds its jobs under a name of its own. The
@@ -90,21 +171,25 @@ impl WorkerPool {
                 match self
                     .ctx
                     .store
-                    .claim_jobs(&holder, free as u32, now, lease_until)
+                    .claim_jobs(&holder, wanted as u32, now, lease_until)
                     .await
                 {
                     Ok(jobs) => {
                         failures = 0;
-                        let claimed_all = jobs.len() == free;
+                        let claimed_all = jobs.len() == wanted;
                         for job in jobs {
-                            in_flight.spawn(run_job(
-                                self.ctx.clone(),
+                            let run = Run {
+                                ctx: self.ctx.clone(),
                                 job,
-                                completer.clone(),
-                                release.clone(),
-                            ));
+                                completer: completer.clone(),
+                                slots: Arc::clone(&queue.slots),
+                                recent: queue.recent.clone(),
+                                shutdown: shutdown.clone(),
+                                release: release.clone(),
+                            };
+                            in_flight.spawn(run.run());
                         }
-                        node.set_busy(in_flight.len());
+                        node.set_busy(in_flight.len().min(self.slots));
                         if claimed_all {
                             // There may be more: look again once a slot frees.
                             continue;
@@ -153,180 +238,263 @@ impl WorkerPool {
     }
 }
 
-/// Runs one claimed job to one of its ends. Never panics out: an engine
-/// panic arrives here as an error.
-async fn run_job(
+/// One claimed job, from the local queue to one of its ends. Never panics
+/// out: an engine panic arrives as an error.
+struct Run {
     ctx: JobContext,
     job: ClaimedJob,
     completer: Completer,
+    slots: Arc<Semaphore>,
+    recent: RecentRuns,
+    /// The pool is stopping: a job that has not started goes back at once.
+    shutdown: CancellationToken,
+    /// The grace period is over: a running job goes back too.
     release: CancellationToken,
-) {
-    let lease = job.lease.clone();
-    let id = lease.snippet_id.clone();
-    ctx.events.publish(
-        &id,
-        SnippetEvent::state(JobState::Processing, lease.attempt),
-    );
+}
 
-    let cancel = CancelFlag::default();
-    let (sink, mut progress) = ProgressSink::new();
-    let started = Instant::now();
-    let language = job.language.clone();
-    let engine = Arc::clone(&ctx.engine);
-    let request = HighlightRequest {
-        code: job.code,
-        language: job.language,
-        // The engine's fallbacks must end before the worker's own limit
-        // cuts the job off as failed.
-        budget: ctx.settings.timeout.mul_f64(0.8),
-    };
-    // A panic inside the engine's own future (not only on its blocking
-    // thread) must fail the job, never take the worker down with it.
-    let work = AssertUnwindSafe(engine.highlight(request, sink, cancel.clone()))
-        .catch_unwind()
-        .map(|caught| {
-            caught.unwrap_or_else(|_| {
-                Err(EngineError::Permanent(
-                    "The highlighter crashed on this input.".to_owned(),
-                ))
-            })
-        });
-    tokio::pin!(work);
-    let deadline = tokio::time::sleep(ctx.settings.timeout);
-    tokio::pin!(deadline);
-    let mut heartbeat = tokio::time::interval_at(
-        tokio::time::Instant::now() + ctx.settings.heartbeat,
-        ctx.settings.heartbeat,
-    );
-    let mut progress_tick = tokio::time::interval(PROGRESS_EVERY);
-    progress_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut last_pushed: Option<Progress> = None;
-    let mut last_saved = Instant::now();
-
-    let end = loop {
-        tokio::select! {
-            biased;
-            result = &mut work => break RunEnd::Finished(result),
-            _ = &mut deadline => break RunEnd::TimedOut,
-            _ = release.cancelled() => break RunEnd::Released,
-            _ = heartbeat.tick() => {
-                let now = ctx.now();
-                match ctx.store.renew_lease(&lease, now, now + ctx.settings.lease).await {
-                    Ok(true) => {}
-                    Ok(false) => break RunEnd::LostLease,
-                    // The lease is still good until it expires; try again.
-                    Err(e) => tracing::warn!(error = ?e, job = %id, "heartbeat failed"),
+impl Run {
+    #[tracing::instrument(name = "job", skip_all, fields(snippet = %self.job.lease.snippet_id, attempt = self.job.lease.attempt))]
+    async fn run(self) {
+        let Some(_slot) = self.wait_for_slot().await else {
+            return;
+        };
+        let started = Instant::now();
+        let lease = self.job.lease.clone();
+        let max_attempts = self.job.max_attempts;
+        let enqueued_at = self.job.enqueued_at;
+        let language = self.job.language.clone();
+        self.ctx.events.publish(
+            &lease.snippet_id,
+            SnippetEvent::state(JobState::Processing, lease.attempt),
+        );
+        let (end, last_pushed, progress) = self.highlight().await;
+        let ran_for = started.elapsed();
+        self.recent.record(ran_for);
+        if let RunEnd::Finished(_) = &end {
+            metrics::engine_ran(&language, ran_for);
+        }
+        let ended = Ended {
+            ran_for,
+            enqueued_at,
+        };
+        let ctx = &self.ctx;
+        let id = &lease.snippet_id;
+        match end {
+            RunEnd::Finished(Ok(html)) => {
+                // The last progress is always sent, even inside the throttle window.
+                if let Some(p) = progress.filter(|p| Some(*p) != last_pushed) {
+                    ctx.events.publish(id, SnippetEvent::Progress(p));
+                }
+                self.completer
+                    .complete(Finished {
+                        lease,
+                        max_attempts,
+                        html,
+                        language,
+                        highlighted_in_ms: ran_for.as_millis() as u64,
+                        enqueued_at,
+                    })
+                    .await;
+            }
+            RunEnd::Finished(Err(EngineError::Permanent(reason))) => {
+                fail(ctx, &lease, &reason, ended).await
+            }
+            RunEnd::Finished(Err(EngineError::Transient(reason))) => {
+                if lease.attempt >= max_attempts {
+                    fail(ctx, &lease, &reason, ended).await;
+                } else {
+                    retry(ctx, &lease, reason, ended).await;
                 }
             }
-            _ = progress_tick.tick() => {
-                let latest = *progress.borrow_and_update();
-                if let Some(p) = latest.filter(|p| Some(*p) != last_pushed) {
-                    last_pushed = Some(p);
-                    ctx.events.publish(&id, SnippetEvent::Progress(p));
-                    if last_saved.elapsed() >= PROGRESS_SAVE_EVERY {
-                        last_saved = Instant::now();
-                        match ctx.store.save_progress(&lease, p).await {
-                            Ok(true) => {}
-                            // Someone else holds the job now: this attempt
-                            // is over, whatever it would produce.
-                            Ok(false) => break RunEnd::LostLease,
-                            // Progress is a courtesy; the heartbeat decides.
-                            Err(e) => tracing::warn!(error = ?e, job = %id, "could not save progress"),
+            RunEnd::TimedOut => {
+                let limit = ctx.settings.timeout.as_secs_f64();
+                // The same input would time out again: a permanent failure.
+                let reason =
+                    format!("Highlighting timed out: it took longer than the {limit} s limit.");
+                fail(ctx, &lease, &reason, ended).await;
+            }
+            RunEnd::Released | RunEnd::Finished(Err(EngineError::Cancelled)) => {
+                release(ctx, &lease, Some(ran_for)).await
+            }
+            RunEnd::LostLease => {
+                tracing::warn!(job = %id, "lease taken over by another worker; stopped");
+            }
+        }
+    }
+
+    /// Waits in the local queue for a free slot, renewing the lease as a
+    /// running job would. `None`: the job will not run here (the pool is
+    /// stopping and it went back to the queue, or its lease was lost).
+    async fn wait_for_slot(&self) -> Option<OwnedSemaphorePermit> {
+        let ctx = &self.ctx;
+        let lease = &self.job.lease;
+        let mut heartbeat = heartbeat(ctx);
+        let acquire = Arc::clone(&self.slots).acquire_owned();
+        tokio::pin!(acquire);
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => {
+                    release(ctx, lease, None).await;
+                    return None;
+                }
+                permit = &mut acquire => return permit.ok(),
+                _ = heartbeat.tick() => {
+                    if !renew(ctx, lease).await {
+                        tracing::warn!(job = %lease.snippet_id, "lease taken over while queued here");
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs the engine under the job's time limit, with lease heartbeats
+    /// and throttled progress. Returns how it ended, the last progress
+    /// pushed, and the last progress made.
+    async fn highlight(&self) -> (RunEnd, Option<Progress>, Option<Progress>) {
+        let ctx = &self.ctx;
+        let lease = &self.job.lease;
+        let id = &lease.snippet_id;
+        let cancel = CancelFlag::default();
+        let (sink, mut progress) = ProgressSink::new();
+        let engine = Arc::clone(&ctx.engine);
+        let request = HighlightRequest {
+            code: self.job.code.clone(),
+            language: self.job.language.clone(),
+            // The engine's fallbacks must end before the worker's own limit
+            // cuts the job off as failed.
+            budget: ctx.settings.timeout.mul_f64(0.8),
+        };
+        // A panic inside the engine's own future (not only on its blocking
+        // thread) must fail the job, never take the worker down with it.
+        let work = AssertUnwindSafe(engine.highlight(request, sink, cancel.clone()))
+            .catch_unwind()
+            .map(|caught| {
+                caught.unwrap_or_else(|_| {
+                    Err(EngineError::Permanent(
+                        "The highlighter crashed on this input.".to_owned(),
+                    ))
+                })
+            });
+        tokio::pin!(work);
+        let deadline = tokio::time::sleep(ctx.settings.timeout);
+        tokio::pin!(deadline);
+        let mut heartbeat = heartbeat(ctx);
+        let mut progress_tick = tokio::time::interval(PROGRESS_EVERY);
+        progress_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut last_pushed: Option<Progress> = None;
+        let mut last_saved = Instant::now();
+
+        let end = loop {
+            tokio::select! {
+                biased;
+                result = &mut work => break RunEnd::Finished(result),
+                _ = &mut deadline => break RunEnd::TimedOut,
+                _ = self.release.cancelled() => break RunEnd::Released,
+                _ = heartbeat.tick() => {
+                    if !renew(ctx, lease).await {
+                        break RunEnd::LostLease;
+                    }
+                }
+                _ = progress_tick.tick() => {
+                    let latest = *progress.borrow_and_update();
+                    if let Some(p) = latest.filter(|p| Some(*p) != last_pushed) {
+                        last_pushed = Some(p);
+                        ctx.events.publish(id, SnippetEvent::Progress(p));
+                        if last_saved.elapsed() >= PROGRESS_SAVE_EVERY {
+                            last_saved = Instant::now();
+                            match ctx.store.save_progress(lease, p).await {
+                                Ok(true) => {}
+                                // Someone else holds the job now: this attempt
+                                // is over, whatever it would produce.
+                                Ok(false) => break RunEnd::LostLease,
+                                // Progress is a courtesy; the heartbeat decides.
+                                Err(e) => tracing::warn!(error = ?e, job = %id, "could not save progress"),
+                            }
                         }
                     }
                 }
             }
-        }
-    };
-    // Whatever happened, an engine still running must stop using CPU.
-    cancel.cancel();
-    let ran_for = started.elapsed();
-    if let RunEnd::Finished(_) = &end {
-        metrics::engine_ran(&language, ran_for);
+        };
+        // Whatever happened, an engine still running must stop using CPU.
+        cancel.cancel();
+        let latest = *progress.borrow();
+        (end, last_pushed, latest)
     }
-    let ended = Ended {
-        ran_for,
-        enqueued_at: job.enqueued_at,
-    };
+}
 
-    match end {
-        RunEnd::Finished(Ok(html)) => {
-            // The last progress is always sent, even inside the throttle window.
-            let latest = *progress.borrow();
-            if let Some(p) = latest.filter(|p| Some(*p) != last_pushed) {
-                ctx.events.publish(&id, SnippetEvent::Progress(p));
-            }
-            completer
-                .complete(Finished {
-                    lease,
-                    max_attempts: job.max_attempts,
-                    html,
-                    language,
-                    highlighted_in_ms: ran_for.as_millis() as u64,
-                    enqueued_at: job.enqueued_at,
-                })
-                .await;
+/// Lease renewals, one heartbeat apart, the first one heartbeat from now.
+fn heartbeat(ctx: &JobContext) -> tokio::time::Interval {
+    tokio::time::interval_at(
+        tokio::time::Instant::now() + ctx.settings.heartbeat,
+        ctx.settings.heartbeat,
+    )
+}
+
+/// Extends the lease. `false`: it was lost (someone else holds the job).
+/// A failed write keeps the lease as it is: it holds until it expires, and
+/// the next heartbeat tries again.
+async fn renew(ctx: &JobContext, lease: &Lease) -> bool {
+    let now = ctx.now();
+    match ctx
+        .store
+        .renew_lease(lease, now, now + ctx.settings.lease)
+        .await
+    {
+        Ok(renewed) => renewed,
+        Err(e) => {
+            tracing::warn!(error = ?e, job = %lease.snippet_id, "heartbeat failed");
+            true
         }
-        RunEnd::Finished(Err(EngineError::Permanent(reason))) => {
-            fail(&ctx, &lease, &reason, ended).await
+    }
+}
+
+/// Gives the job back to the queue; the attempt does not count. `ran_for`
+/// is `None` for a job that never started.
+async fn release(ctx: &JobContext, lease: &Lease, ran_for: Option<Duration>) {
+    let id = &lease.snippet_id;
+    match ctx.store.release_job(lease, ctx.now()).await {
+        Ok(true) => {
+            metrics::attempt_ended(Outcome::Released, ran_for.unwrap_or_default(), None);
+            ctx.events
+                .publish(id, SnippetEvent::state(JobState::Queued, lease.attempt - 1))
         }
-        RunEnd::Finished(Err(EngineError::Transient(reason))) => {
-            if lease.attempt >= job.max_attempts {
-                fail(&ctx, &lease, &reason, ended).await;
-            } else {
-                let delay = retry_delay(
-                    lease.attempt,
-                    ctx.settings.retry_base,
-                    ctx.settings.retry_cap,
-                );
-                let now = ctx.now();
-                let next_attempt_at = now + delay;
-                match ctx
-                    .store
-                    .retry_job(&lease, &reason, next_attempt_at, now)
-                    .await
-                {
-                    Ok(true) => {
-                        metrics::attempt_ended(Outcome::Retrying, ran_for, None);
-                        ctx.events.publish(
-                            &id,
-                            SnippetEvent::Retrying(Retrying {
-                                error: reason,
-                                attempt: lease.attempt,
-                                next_attempt_at,
-                            }),
-                        )
-                    }
-                    Ok(false) => tracing::warn!(job = %id, "lease lost before retry was scheduled"),
-                    Err(e) => tracing::error!(error = ?e, job = %id, "could not schedule a retry"),
-                }
-            }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(error = ?e, job = %id, "could not release; the rescuer will")
         }
-        RunEnd::TimedOut => {
-            let limit = ctx.settings.timeout.as_secs_f64();
-            // The same input would time out again: a permanent failure.
-            let reason =
-                format!("Highlighting timed out: it took longer than the {limit} s limit.");
-            fail(&ctx, &lease, &reason, ended).await;
+    }
+}
+
+/// Schedules the next attempt after a transient failure.
+async fn retry(ctx: &JobContext, lease: &Lease, reason: String, ended: Ended) {
+    let id = &lease.snippet_id;
+    let delay = retry_delay(
+        lease.attempt,
+        ctx.settings.retry_base,
+        ctx.settings.retry_cap,
+    );
+    let now = ctx.now();
+    let next_attempt_at = now + delay;
+    match ctx
+        .store
+        .retry_job(lease, &reason, next_attempt_at, now)
+        .await
+    {
+        Ok(true) => {
+            metrics::attempt_ended(Outcome::Retrying, ended.ran_for, None);
+            ctx.events.publish(
+                id,
+                SnippetEvent::Retrying(Retrying {
+                    error: reason,
+                    attempt: lease.attempt,
+                    next_attempt_at,
+                }),
+            )
         }
-        RunEnd::Released | RunEnd::Finished(Err(EngineError::Cancelled)) => {
-            match ctx.store.release_job(&lease, ctx.now()).await {
-                Ok(true) => {
-                    metrics::attempt_ended(Outcome::Released, ran_for, None);
-                    ctx.events.publish(
-                        &id,
-                        SnippetEvent::state(JobState::Queued, lease.attempt - 1),
-                    )
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(error = ?e, job = %id, "could not release; the rescuer will")
-                }
-            }
-        }
-        RunEnd::LostLease => {
-            tracing::warn!(job = %id, "lease taken over by another worker; stopped");
-        }
+        Ok(false) => tracing::warn!(job = %id, "lease lost before retry was scheduled"),
+        Err(e) => tracing::error!(error = ?e, job = %id, "could not schedule a retry"),
     }
 }
 
@@ -352,5 +520,41 @@ async fn fail(ctx: &JobContext, lease: &Lease, reason: &str, ended: Ended) {
         }
         Ok(false) => tracing::warn!(job = %id, "lease lost before failure was recorded"),
         Err(e) => tracing::error!(error = ?e, job = %id, "could not record the failure"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_jobs_are_claimed_ahead_and_only_when_the_queue_runs_low() {
+        let queue = LocalQueue::new(2);
+        let capacity = 2 + 2 * PREFETCH_PER_SLOT;
+        assert_eq!(queue.to_claim(0), capacity, "an empty queue fills up");
+        let low_water = 2 + PREFETCH_PER_SLOT;
+        assert_eq!(queue.to_claim(low_water), capacity - low_water);
+        assert_eq!(
+            queue.to_claim(low_water + 1),
+            0,
+            "no claim while enough wait"
+        );
+        assert_eq!(queue.to_claim(capacity), 0);
+    }
+
+    #[test]
+    fn long_jobs_are_claimed_only_for_free_slots() {
+        let queue = LocalQueue::new(2);
+        for _ in 0..32 {
+            queue.recent.record(PREFETCH_BELOW * 2);
+        }
+        assert_eq!(queue.to_claim(0), 2);
+        assert_eq!(queue.to_claim(1), 1);
+        assert_eq!(queue.to_claim(2), 0);
+        // Short again: the prefetch comes back.
+        for _ in 0..64 {
+            queue.recent.record(Duration::from_micros(100));
+        }
+        assert_eq!(queue.to_claim(2), 2 * PREFETCH_PER_SLOT);
     }
 }

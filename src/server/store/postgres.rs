@@ -25,13 +25,9 @@ use super::{
 };
 use crate::{
     domain::{
-        GoneReason, Highlighted, JobState, SnippetEvent, SnippetId, SnippetSummary, SnippetView,
-        StateChanged, source::preview,
+        GoneReason, JobState, SnippetId, SnippetSummary, SnippetView, StateChanged, source::preview,
     },
-    server::{
-        events::{CHANNEL, encode_notice},
-        owner::OwnerHash,
-    },
+    server::owner::OwnerHash,
 };
 
 /// SKIP LOCKED: a claim passes over rows another node is claiming.
@@ -59,29 +55,12 @@ impl PgStore {
 }
 
 impl PgStore {
-    /// NOTIFY, inside the completing transaction: PostgreSQL delivers it
-    /// at commit, to every node's relay, and never for a rolled-back result.
-    async fn notify_completed(
-        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-        id: &SnippetId,
-        highlighted_in_ms: u64,
-    ) -> Result<(), StoreError> {
-        let notice = encode_notice(
-            id,
-            &SnippetEvent::Highlighted(Highlighted {
-                html: String::new(),
-                language: String::new(),
-                highlighted_in_ms,
-            }),
-            None,
-        );
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(notice)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
+    /// Run first in the transactions that claim and complete jobs: their
+    /// commits need not wait for the disk. A crash may lose the last of
+    /// them, and that only means a job runs again (see
+    /// [`JobState`](crate::domain::JobState)); snippets themselves are
+    /// always committed durably.
+    const LAZY_COMMIT: Option<&'static str> = Some("SET LOCAL synchronous_commit = off");
 }
 
 impl_store!(PgStore, PgRow, CLAIM);

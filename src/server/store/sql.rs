@@ -561,15 +561,23 @@ macro_rules! impl_store {
             }
             // One statement, so a claim is atomic; the dialect's query makes
             // sure two workers never claim the same row.
-            let claimed = sqlx::query(
+            let claim = sqlx::query(
                 $claim,
             )
             .bind(worker)
             .bind(millis(lease_until))
             .bind(millis(now))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+            .bind(i64::from(limit));
+            let claimed = match Self::LAZY_COMMIT {
+                Some(lazy) => {
+                    let mut tx = self.pool.begin().await?;
+                    sqlx::query(lazy).execute(&mut *tx).await?;
+                    let claimed = claim.fetch_all(&mut *tx).await?;
+                    tx.commit().await?;
+                    claimed
+                }
+                None => claim.fetch_all(&self.pool).await?,
+            };
             let mut jobs = Vec::with_capacity(claimed.len());
             for row in claimed {
                 let id: String = row.try_get("snippet_id")?;
@@ -617,6 +625,9 @@ macro_rules! impl_store {
             now: DateTime<Utc>,
         ) -> Result<Vec<bool>, StoreError> {
             let mut tx = self.pool.begin().await?;
+            if let Some(lazy) = Self::LAZY_COMMIT {
+                sqlx::query(lazy).execute(&mut *tx).await?;
+            }
             let mut stored = Vec::with_capacity(done.len());
             for job in done {
                 let lease = job.lease;
@@ -648,10 +659,6 @@ macro_rules! impl_store {
                 .bind(lease.snippet_id.as_str())
                 .execute(&mut *tx)
                 .await?;
-                // Where the driver announces completions to other nodes, the
-                // notice is part of the transaction: sent if and only if the
-                // result is committed.
-                Self::notify_completed(&mut tx, &lease.snippet_id, job.highlighted_in_ms).await?;
                 stored.push(true);
             }
             tx.commit().await?;
