@@ -255,7 +255,12 @@ async fn a_batch_of_completions_is_fenced_job_by_job(store: DynStore) {
         store.complete_jobs(&done, now).await.unwrap(),
         vec![true, false, true]
     );
-    for (job, html) in claimed.iter().zip([Some("<a/>"), None, Some("<c/>")]) {
+    for ((job, html), took_ms) in
+        claimed
+            .iter()
+            .zip([Some("<a/>"), None, Some("<c/>")])
+            .zip([Some(1), None, Some(3)])
+    {
         let view = store
             .snippet(&job.lease.snippet_id)
             .await
@@ -263,6 +268,7 @@ async fn a_batch_of_completions_is_fenced_job_by_job(store: DynStore) {
             .unwrap()
             .view;
         assert_eq!(view.html.as_deref(), html);
+        assert_eq!(view.highlighted_in_ms, took_ms);
         let state = if html.is_some() {
             JobState::Succeeded
         } else {

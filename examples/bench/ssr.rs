@@ -86,7 +86,7 @@ pub async fn run(files: &ServerFiles, corpus: &Corpus, seconds: u64, runs: usize
                 "{page_rps:.0} req/s vs bare axum {bare_rps:.0} req/s = {:.0}%",
                 ratio * 100.0
             ),
-            goal: ">= 35% of bare axum".into(),
+            goal: format!(">= {:.0}% of bare axum", GOAL_RATIO * 100.0),
             score: ratio / GOAL_RATIO,
         }],
         detail,

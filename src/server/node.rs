@@ -116,17 +116,13 @@ impl Heartbeat {
     /// Beats until shutdown, then says goodbye (a clean stop is not a
     /// crash, and should not be shown as one).
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(self.every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            if let Err(e) = self.beat(Utc::now()).await {
+        let this = &self;
+        crate::server::jobs::every(this.every, &shutdown, || async move {
+            if let Err(e) = this.beat(Utc::now()).await {
                 tracing::warn!(error = ?e, "node heartbeat failed; trying again next beat");
             }
-        }
+        })
+        .await;
         if let Err(e) = self.operations.remove_node(&self.node.id).await {
             tracing::warn!(error = ?e, "could not remove this node's row on shutdown");
         }

@@ -31,9 +31,30 @@ use crate::{
     },
 };
 
-/// Everything a request handler may need, cheap to clone.
+/// Everything a request handler may need, behind one `Arc`: every layer
+/// and handler that extracts the state clones it, several times per
+/// request, and a clone of the fields themselves (a dozen reference counts
+/// that both cores fight over, and the Leptos options) was half of the
+/// time a kept page took to serve.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub store: DynStore,
     /// Where streams subscribe.
     pub hub: Arc<Hub>,

@@ -35,6 +35,7 @@ use crate::{
         jobs::{JobContext, Pruner, Rescuer, Sweeper, WorkerPool, system_clock},
         metrics,
         node::{Heartbeat, Node},
+        service::Shared,
         settings::{EngineSettings, Settings},
         store::{self, StoreError},
     },
@@ -174,7 +175,7 @@ impl Application {
             }
             .run(shutdown.clone()),
         );
-        let state = AppState {
+        let state = AppState::new(Shared {
             operations,
             node,
             limits,
@@ -188,7 +189,7 @@ impl Application {
             shutdown,
             theme_css: theme::stylesheet().into(),
             pages,
-        };
+        });
 
         if state.settings.role.runs_workers() {
             let ctx = JobContext {

@@ -18,14 +18,11 @@ impl Pruner {
     }
 
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut ticks = tokio::time::interval(self.ctx.settings.prune_interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => { self.prune_once(self.ctx.now()).await; }
-            }
-        }
+        let this = &self;
+        super::every(this.ctx.settings.prune_interval, &shutdown, || async move {
+            this.prune_once(this.ctx.now()).await;
+        })
+        .await;
     }
 
     /// One pass, as of `now`. Returns how many records went.

@@ -22,14 +22,15 @@ impl Rescuer {
     }
 
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut ticks = tokio::time::interval(self.ctx.settings.rescue_interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => { self.rescue_once(self.ctx.now()).await; }
-            }
-        }
+        let this = &self;
+        super::every(
+            this.ctx.settings.rescue_interval,
+            &shutdown,
+            || async move {
+                this.rescue_once(this.ctx.now()).await;
+            },
+        )
+        .await;
     }
 
     /// One pass, as of `now`; returns how many jobs it rescued. Public so

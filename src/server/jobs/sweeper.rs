@@ -19,14 +19,11 @@ impl Sweeper {
     }
 
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut ticks = tokio::time::interval(self.ctx.settings.sweep_interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => { self.sweep_once(self.ctx.now()).await; }
-            }
-        }
+        let this = &self;
+        super::every(this.ctx.settings.sweep_interval, &shutdown, || async move {
+            this.sweep_once(this.ctx.now()).await;
+        })
+        .await;
     }
 
     /// One pass, as of `now`; returns how many snippets went.

@@ -19,8 +19,8 @@ use super::{
     from_millis, millis,
     sql::{
         PRUNE_JOBS, RECORD_ATTEMPT, REQUEUE_JOB, STATE_SELECT, SUMMARY_SELECT, VIEW_SELECT,
-        claim_sql, derived_state, fenced_update, impl_store, job_state, opt_time, parse_id,
-        placeholders, progress, to_u32, visibility,
+        claim_sql, completion_chunks, derived_state, fenced_update, impl_store, job_state,
+        opt_time, parse_id, placeholders, progress, text_text_number_rows, to_u32, visibility,
     },
 };
 use crate::{

@@ -47,6 +47,43 @@ pub(super) const STATE_SELECT: &str = "
            j.state, j.attempts, j.run_at, j.progress_done, j.progress_total
     FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id";
 
+/// Completions written with one set of statements, at most: their
+/// parameters stay far below either database's limit.
+const COMPLETION_CHUNK: usize = 200;
+
+/// `done` cut into ranges of at most [`COMPLETION_CHUNK`] completions in
+/// which no snippet appears twice (two leases of one snippet in one
+/// batch is rare, but then the id alone would not say which one held).
+pub(super) fn completion_chunks(done: &[super::Completed<'_>]) -> Vec<std::ops::Range<usize>> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut seen = std::collections::HashSet::new();
+    for (index, job) in done.iter().enumerate() {
+        if index - start == COMPLETION_CHUNK || !seen.insert(job.lease.snippet_id.as_str()) {
+            chunks.push(start..index);
+            start = index;
+            seen.clear();
+            seen.insert(job.lease.snippet_id.as_str());
+        }
+    }
+    chunks.push(start..done.len());
+    chunks
+}
+
+/// `VALUES ($1, $2, CAST($3 AS BIGINT)), ...`: `count` rows of two texts
+/// and a number, written so both dialects read the number as one (SQLite
+/// takes any type; PostgreSQL must be told). The fences (job, holder,
+/// attempt) of a batch of leases, and its results (job, HTML, time).
+pub(super) fn text_text_number_rows(count: usize) -> String {
+    let rows: Vec<String> = (0..count)
+        .map(|row| {
+            let n = 3 * row;
+            format!("(${}, ${}, CAST(${} AS BIGINT))", n + 1, n + 2, n + 3)
+        })
+        .collect();
+    format!("VALUES {}", rows.join(", "))
+}
+
 /// `$1, $2, ... $n`, for an `IN (...)` list.
 pub(super) fn placeholders(from: usize, count: usize) -> String {
     (from..from + count)
@@ -164,6 +201,24 @@ macro_rules! impl_store {
             .bind(lease.snippet_id.as_str())
             .bind(lease.worker.as_str())
             .bind(i64::from(lease.attempt))
+    }
+
+    /// A statement whose parameters start with the fences of `jobs`, as
+    /// [`text_text_number_rows`] numbers them.
+    fn with_fences<'q>(
+        sql: &'q str,
+        jobs: &'q [Completed<'q>],
+    ) -> sqlx::query::Query<
+        'q,
+        <$row as sqlx::Row>::Database,
+        <<$row as sqlx::Row>::Database as sqlx::Database>::Arguments<'q>,
+    > {
+        jobs.iter().fold(sqlx::query(sql), |query, job| {
+            query
+                .bind(job.lease.snippet_id.as_str())
+                .bind(job.lease.worker.as_str())
+                .bind(i64::from(job.lease.attempt))
+        })
     }
 
     /// [`RECORD_ATTEMPT`] for `lease`: `Ok(false)` when the fence does not
@@ -624,42 +679,76 @@ macro_rules! impl_store {
             done: &[Completed<'_>],
             now: DateTime<Utc>,
         ) -> Result<Vec<bool>, StoreError> {
+            let mut stored = vec![false; done.len()];
+            if done.is_empty() {
+                return Ok(stored);
+            }
             let mut tx = self.pool.begin().await?;
             if let Some(lazy) = Self::LAZY_COMMIT {
                 sqlx::query(lazy).execute(&mut *tx).await?;
             }
-            let mut stored = Vec::with_capacity(done.len());
-            for job in done {
-                let lease = job.lease;
-                if !record_attempt(&mut tx, lease, now, "succeeded", None).await? {
-                    stored.push(false);
+            // Three statements per chunk, not three per job: on SQLite each
+            // statement is a round trip to its worker thread, on PostgreSQL
+            // one over the network.
+            for chunk in completion_chunks(done) {
+                let jobs = &done[chunk.clone()];
+                let fences = text_text_number_rows(jobs.len());
+                let now_param = 3 * jobs.len() + 1;
+                let record = format!(
+                    "INSERT INTO job_attempts (snippet_id, attempt, holder, started_at, finished_at, outcome, error)
+                     SELECT snippet_id, attempts, locked_by, COALESCE(attempt_started_at, ${now_param}),
+                            ${now_param}, 'succeeded', NULL
+                     FROM jobs
+                     WHERE state = 'processing' AND (snippet_id, locked_by, attempts) IN ({fences})"
+                );
+                with_fences(&record, jobs).bind(millis(now)).execute(&mut *tx).await?;
+                let succeed = format!(
+                    "UPDATE jobs
+                     SET state = 'succeeded', locked_by = NULL, lease_until = NULL, last_error = NULL,
+                         progress_done = NULL, progress_total = NULL,
+                         updated_at = ${now_param}, finished_at = ${now_param}
+                     WHERE state = 'processing' AND (snippet_id, locked_by, attempts) IN ({fences})
+                     RETURNING snippet_id"
+                );
+                let held: std::collections::HashSet<String> = with_fences(&succeed, jobs)
+                    .bind(millis(now))
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|row| row.try_get("snippet_id"))
+                    .collect::<Result<_, _>>()?;
+                // A chunk never names a snippet twice, so its id says
+                // which of the chunk's leases held.
+                let results: Vec<(usize, &Completed<'_>)> = chunk
+                    .zip(jobs)
+                    .filter(|(_, job)| held.contains(job.lease.snippet_id.as_str()))
+                    .collect();
+                if results.is_empty() {
                     continue;
                 }
-                let succeeded = fenced(
-                    fenced_update!(
-                        "state = 'succeeded', locked_by = NULL, lease_until = NULL, last_error = NULL,
-                         progress_done = NULL, progress_total = NULL, updated_at = $4, finished_at = $4"
-                    ),
-                    lease,
-                )
-                .bind(millis(now))
-                .execute(&mut *tx)
-                .await?;
-                if succeeded.rows_affected() != 1 {
-                    stored.push(false);
-                    continue;
+                let rows = text_text_number_rows(results.len());
+                let store_html = format!(
+                    "WITH results (id, html, took_ms) AS ({rows})
+                     UPDATE snippets
+                     SET html = results.html, highlighted_at = ${}, highlighted_in_ms = results.took_ms,
+                         error = NULL
+                     FROM results WHERE snippets.id = results.id",
+                    3 * results.len() + 1
+                );
+                results
+                    .iter()
+                    .fold(sqlx::query(&store_html), |query, (_, job)| {
+                        query
+                            .bind(job.lease.snippet_id.as_str())
+                            .bind(job.html)
+                            .bind(i64::try_from(job.highlighted_in_ms).unwrap_or(i64::MAX))
+                    })
+                    .bind(millis(now))
+                    .execute(&mut *tx)
+                    .await?;
+                for (index, _) in results {
+                    stored[index] = true;
                 }
-                sqlx::query(
-                    "UPDATE snippets SET html = $1, highlighted_at = $2, highlighted_in_ms = $3, error = NULL
-                     WHERE id = $4",
-                )
-                .bind(job.html)
-                .bind(millis(now))
-                .bind(i64::try_from(job.highlighted_in_ms).unwrap_or(i64::MAX))
-                .bind(lease.snippet_id.as_str())
-                .execute(&mut *tx)
-                .await?;
-                stored.push(true);
             }
             tx.commit().await?;
             Ok(stored)
@@ -851,3 +940,60 @@ macro_rules! impl_store {
 }
 
 pub(super) use impl_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::store::{Completed, Lease};
+
+    #[test]
+    fn completion_chunks_are_bounded_and_never_name_a_snippet_twice() {
+        let ids: Vec<SnippetId> = (0..3).map(|_| SnippetId::random()).collect();
+        let leases: Vec<Lease> = [0, 1, 0, 2, 2]
+            .iter()
+            .enumerate()
+            .map(|(n, &which)| Lease {
+                snippet_id: ids[which].clone(),
+                worker: format!("w/{n}"),
+                attempt: 1,
+            })
+            .collect();
+        let done: Vec<Completed<'_>> = leases
+            .iter()
+            .map(|lease| Completed {
+                lease,
+                html: "",
+                highlighted_in_ms: 0,
+            })
+            .collect();
+        assert_eq!(completion_chunks(&done), vec![0..2, 2..4, 4..5]);
+
+        let many: Vec<Lease> = (0..COMPLETION_CHUNK * 2 + 1)
+            .map(|n| Lease {
+                snippet_id: SnippetId::random(),
+                worker: format!("w/{n}"),
+                attempt: 1,
+            })
+            .collect();
+        let done: Vec<Completed<'_>> = many
+            .iter()
+            .map(|lease| Completed {
+                lease,
+                html: "",
+                highlighted_in_ms: 0,
+            })
+            .collect();
+        let chunks = completion_chunks(&done);
+        assert_eq!(chunks.len(), 3);
+        assert!(chunks.iter().all(|c| c.len() <= COMPLETION_CHUNK));
+        assert_eq!(chunks.last().unwrap().end, done.len());
+    }
+
+    #[test]
+    fn rows_number_their_parameters_in_order() {
+        assert_eq!(
+            text_text_number_rows(2),
+            "VALUES ($1, $2, CAST($3 AS BIGINT)), ($4, $5, CAST($6 AS BIGINT))"
+        );
+    }
+}
