@@ -739,3 +739,102 @@ async fn fresh_postgres() -> (DynStore, common::pg::PgDatabase) {
 }
 
 conformance_suite!(postgres, fresh_postgres());
+
+/// The NOTIFY path between nodes: what one node's bus publishes reaches
+/// another node's hub through PostgreSQL, every event, in order, packed
+/// several to a NOTIFY; the publishing node's own hub gets each once (its
+/// relay skips its own notices).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_notices_reach_other_nodes_in_order_and_never_twice() {
+    use highlighter::{
+        domain::SnippetEvent,
+        server::events::{EventBus, Hub, Relay, publisher},
+    };
+    use std::sync::Arc;
+    use tokio_util::sync::CancellationToken;
+
+    let (store, _database) = fresh_postgres().await;
+    let pool = highlighter::server::store::connect(&_database.url)
+        .await
+        .unwrap()
+        .postgres
+        .expect("a PostgreSQL pool");
+    let shutdown = CancellationToken::new();
+    let node = |name: &str| {
+        let hub = Hub::new();
+        tokio::spawn(
+            Relay {
+                pool: pool.clone(),
+                store: Arc::clone(&store),
+                hub: Arc::clone(&hub),
+                wake: Arc::new(tokio::sync::Notify::new()),
+                node_id: name.to_owned(),
+            }
+            .run(shutdown.clone()),
+        );
+        let (outbox, queued) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(publisher(pool.clone(), queued, shutdown.clone()));
+        (EventBus::postgres(Arc::clone(&hub), outbox, name), hub)
+    };
+    let (bus_a, hub_a) = node("node-a");
+    let (_bus_b, hub_b) = node("node-b");
+    let id = SnippetId::random();
+    let mut on_a = hub_a.subscribe(&id);
+    let mut on_b = hub_b.subscribe(&id);
+    // Both relays are listening once a probe from each side arrives.
+    let probe = SnippetId::random();
+    let mut probe_on_b = hub_b.subscribe(&probe);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            bus_a.publish(
+                &probe,
+                SnippetEvent::Progress(Progress { done: 0, total: 1 }),
+            );
+            if tokio::time::timeout(Duration::from_millis(200), probe_on_b.recv())
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("node B's relay hears node A");
+
+    // Fewer than a hub channel holds (64), so that reading after the
+    // last publish never finds a lagged subscription.
+    const EVENTS: u32 = 60;
+    for done in 1..=EVENTS {
+        bus_a.publish(
+            &id,
+            SnippetEvent::Progress(Progress {
+                done,
+                total: EVENTS,
+            }),
+        );
+    }
+    for (name, subscription) in [("A", &mut on_a), ("B", &mut on_b)] {
+        for done in 1..=EVENTS {
+            let published = tokio::time::timeout(Duration::from_secs(10), subscription.recv())
+                .await
+                .unwrap_or_else(|_| panic!("node {name} missed event {done}"))
+                .expect("the subscription is open");
+            assert_eq!(
+                published.event,
+                SnippetEvent::Progress(Progress {
+                    done,
+                    total: EVENTS
+                }),
+                "node {name}, in order"
+            );
+        }
+    }
+    // Nothing more: node A did not hear its own notices again.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), on_a.recv())
+            .await
+            .is_err(),
+        "node A got an event twice"
+    );
+    shutdown.cancel();
+}

@@ -3,7 +3,8 @@
 //!
 //! Each run enqueues `jobs` one-line snippets straight into a fresh
 //! database, then starts the real application (in this process, with its
-//! default number of workers) and times until no job is left unfinished.
+//! default number of workers and engine, whose highlighting children are
+//! the release server binary) and times until no job is left unfinished.
 
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,12 @@ use crate::report::{Row, Section, median};
 
 const GOAL_JOBS_PER_S: f64 = 5000.0;
 
-pub async fn run(jobs: usize, runs: usize, postgres_admin: &str) -> Section {
+pub async fn run(
+    jobs: usize,
+    runs: usize,
+    postgres_admin: &str,
+    server_bin: &std::path::Path,
+) -> Section {
     let mut rows = Vec::new();
     let mut detail = String::from(
         "| database | run | enqueued in (s) | drained in (s) | jobs/s |\n|---|---:|---:|---:|---:|\n",
@@ -40,7 +46,7 @@ pub async fn run(jobs: usize, runs: usize, postgres_admin: &str) -> Section {
                 "SQLite" => Database::sqlite(),
                 _ => Database::postgres(postgres_admin).await,
             };
-            let (enqueued_in, drained_in) = drain_once(&database.url, jobs).await;
+            let (enqueued_in, drained_in) = drain_once(&database.url, jobs, server_bin).await;
             database.drop().await;
             let rate = jobs as f64 / drained_in.as_secs_f64();
             eprintln!("drain {driver} run {run}: {rate:.0} jobs/s");
@@ -75,7 +81,7 @@ fn empty_config() -> tempfile::NamedTempFile {
     tempfile::NamedTempFile::new().expect("a temporary file")
 }
 
-async fn drain_once(url: &str, jobs: usize) -> (Duration, Duration) {
+async fn drain_once(url: &str, jobs: usize, server_bin: &std::path::Path) -> (Duration, Duration) {
     let store = store::connect(url)
         .await
         .expect("the database connects")
@@ -105,6 +111,9 @@ async fn drain_once(url: &str, jobs: usize) -> (Duration, Duration) {
         config: Some(config.path().to_owned()),
         addr: Some("127.0.0.1:0".parse().unwrap()),
         database_url: Some(url.to_owned()),
+        // The children that run tree-sitter are the server binary (this
+        // one cannot be one).
+        engine_program: Some(server_bin.to_owned()),
         ..Default::default()
     })
     .expect("settings");

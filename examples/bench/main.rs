@@ -124,7 +124,7 @@ async fn main() {
     }
     if wanted(Measure::Drain) {
         eprintln!("==> queue drain");
-        sections.push(drain::run(args.jobs, args.runs, &args.postgres).await);
+        sections.push(drain::run(args.jobs, args.runs, &args.postgres, &args.server_bin).await);
     }
     if wanted(Measure::Latency) {
         eprintln!("==> submit -> pushed result");

@@ -946,47 +946,45 @@ mod tests {
     use super::*;
     use crate::server::store::{Completed, Lease};
 
+    fn lease(snippet_id: &SnippetId, n: usize) -> Lease {
+        Lease {
+            snippet_id: snippet_id.clone(),
+            worker: format!("w/{n}"),
+            attempt: 1,
+        }
+    }
+
+    fn completed(leases: &[Lease]) -> Vec<Completed<'_>> {
+        leases
+            .iter()
+            .map(|lease| Completed {
+                lease,
+                html: "",
+                highlighted_in_ms: 0,
+            })
+            .collect()
+    }
+
     #[test]
     fn completion_chunks_are_bounded_and_never_name_a_snippet_twice() {
         let ids: Vec<SnippetId> = (0..3).map(|_| SnippetId::random()).collect();
-        let leases: Vec<Lease> = [0, 1, 0, 2, 2]
+        let twice: Vec<Lease> = [0, 1, 0, 2, 2]
             .iter()
             .enumerate()
-            .map(|(n, &which)| Lease {
-                snippet_id: ids[which].clone(),
-                worker: format!("w/{n}"),
-                attempt: 1,
-            })
+            .map(|(n, &which)| lease(&ids[which], n))
             .collect();
-        let done: Vec<Completed<'_>> = leases
-            .iter()
-            .map(|lease| Completed {
-                lease,
-                html: "",
-                highlighted_in_ms: 0,
-            })
-            .collect();
-        assert_eq!(completion_chunks(&done), vec![0..2, 2..4, 4..5]);
+        assert_eq!(
+            completion_chunks(&completed(&twice)),
+            vec![0..2, 2..4, 4..5]
+        );
 
         let many: Vec<Lease> = (0..COMPLETION_CHUNK * 2 + 1)
-            .map(|n| Lease {
-                snippet_id: SnippetId::random(),
-                worker: format!("w/{n}"),
-                attempt: 1,
-            })
+            .map(|n| lease(&SnippetId::random(), n))
             .collect();
-        let done: Vec<Completed<'_>> = many
-            .iter()
-            .map(|lease| Completed {
-                lease,
-                html: "",
-                highlighted_in_ms: 0,
-            })
-            .collect();
-        let chunks = completion_chunks(&done);
+        let chunks = completion_chunks(&completed(&many));
         assert_eq!(chunks.len(), 3);
         assert!(chunks.iter().all(|c| c.len() <= COMPLETION_CHUNK));
-        assert_eq!(chunks.last().unwrap().end, done.len());
+        assert_eq!(chunks.last().unwrap().end, many.len());
     }
 
     #[test]

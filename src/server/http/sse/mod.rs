@@ -260,22 +260,29 @@ impl Connection {
         &mut self,
         received: impl Future<Output = Result<Arc<Published>, RecvError>>,
     ) -> Wait {
-        tokio::pin!(received);
+        match self.wait_for(received).await {
+            Ok(Ok(published)) => Wait::Event(published),
+            Ok(Err(RecvError::Lagged(_))) => Wait::Behind,
+            Ok(Err(RecvError::Closed)) => Wait::Stop,
+            Err(wait) => wait,
+        }
+    }
+
+    /// Waits for `until`, sending keep-alives meanwhile; `Err` when
+    /// something else must happen first (shutdown, resync, too far behind).
+    async fn wait_for<T>(&mut self, until: impl Future<Output = T>) -> Result<T, Wait> {
+        tokio::pin!(until);
         loop {
             tokio::select! {
-                _ = self.shutdown.cancelled() => return Wait::Stop,
-                _ = self.resync.changed() => return Wait::Resync,
+                _ = self.shutdown.cancelled() => return Err(Wait::Stop),
+                _ = self.resync.changed() => return Err(Wait::Resync),
                 _ = self.keep_alive.as_mut() => {
                     if self.put(Bytes::from_static(KEEP_ALIVE_FRAME)).is_err() {
-                        return Wait::Behind;
+                        return Err(Wait::Behind);
                     }
                     yield_to_body().await;
                 }
-                received = &mut received => return match received {
-                    Ok(published) => Wait::Event(published),
-                    Err(RecvError::Lagged(_)) => Wait::Behind,
-                    Err(RecvError::Closed) => Wait::Stop,
-                },
+                done = &mut until => return Ok(done),
             }
         }
     }
