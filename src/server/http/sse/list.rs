@@ -304,20 +304,24 @@ impl Followed {
 /// of one write per event per page.
 #[derive(Default)]
 struct ListBatch {
-    events: Vec<(Arc<Published>, Bytes)>,
+    /// In order; `None` where a newer state of the same snippet came.
+    events: Vec<Option<(Arc<Published>, Bytes)>>,
+    /// Where each snippet's latest state (not `created`) is in `events`:
+    /// a busy window holds many events, and every page looks up each one.
+    latest: HashMap<SnippetId, usize>,
     due: Option<tokio::time::Instant>,
 }
 
 impl ListBatch {
     fn push(&mut self, published: Arc<Published>, frame: Bytes) {
+        // `created` carries the row itself and always stays.
         if !matches!(published.event, SnippetEvent::Created(_)) {
-            // `created` carries the row itself and always stays.
-            self.events.retain(|(earlier, _)| {
-                earlier.snippet_id != published.snippet_id
-                    || matches!(earlier.event, SnippetEvent::Created(_))
-            });
+            let at = self.events.len();
+            if let Some(earlier) = self.latest.insert(published.snippet_id.clone(), at) {
+                self.events[earlier] = None;
+            }
         }
-        self.events.push((published, frame));
+        self.events.push(Some((published, frame)));
         self.due
             .get_or_insert_with(|| tokio::time::Instant::now() + LIST_BATCH);
     }
@@ -325,7 +329,8 @@ impl ListBatch {
     /// Sends what is gathered, in order, in one write.
     async fn flush(&mut self, connection: &mut Connection) -> Result<(), super::Overflow> {
         self.due = None;
-        for (_, frame) in self.events.drain(..) {
+        self.latest.clear();
+        for (_, frame) in self.events.drain(..).flatten() {
             connection.put(frame)?;
         }
         super::yield_to_body().await;
@@ -372,13 +377,13 @@ mod tests {
             let frame = published.frame.clone();
             batch.push(published, frame);
         }
-        let kept: Vec<(&SnippetId, &str)> = batch
-            .events
+        let kept: Vec<&Arc<Published>> = batch.events.iter().flatten().map(|(p, _)| p).collect();
+        let named: Vec<(&SnippetId, &str)> = kept
             .iter()
-            .map(|(p, _)| (&p.snippet_id, p.event.name()))
+            .map(|p| (&p.snippet_id, p.event.name()))
             .collect();
         assert_eq!(
-            kept,
+            named,
             vec![
                 (&a, "created"),
                 (&b, "created"),
@@ -387,7 +392,7 @@ mod tests {
             ]
         );
         assert!(
-            batch.events.windows(2).all(|w| w[0].0.seq < w[1].0.seq),
+            kept.windows(2).all(|w| w[0].seq < w[1].seq),
             "ids still rise"
         );
         assert!(
