@@ -239,16 +239,19 @@ async fn a_batch_of_completions_is_fenced_job_by_job(store: DynStore) {
             lease: &claimed[0].lease,
             html: "<a/>",
             highlighted_in_ms: 1,
+            notice: None,
         },
         Completed {
             lease: &stale,
             html: "<stale/>",
             highlighted_in_ms: 2,
+            notice: None,
         },
         Completed {
             lease: &claimed[2].lease,
             html: "<c/>",
             highlighted_in_ms: 3,
+            notice: None,
         },
     ];
     assert_eq!(
@@ -835,6 +838,58 @@ async fn postgres_notices_reach_other_nodes_in_order_and_never_twice() {
             .await
             .is_err(),
         "node A got an event twice"
+    );
+
+    // A completion's notice goes out with the commit that stores the
+    // result, and node B (whose page shows the snippet) reads the HTML.
+    let now = Utc::now();
+    let new = new_snippet("fn done() {}\n", now);
+    store.create_snippet(&new).await.unwrap();
+    let lease = claim_one(&store, "node-a/1", now).await;
+    let mut done_on_b = hub_b.subscribe(&new.id);
+    let highlighted = SnippetEvent::Highlighted(highlighter::domain::Highlighted {
+        html: String::new(),
+        language: "Rust".into(),
+        highlighted_in_ms: 7,
+    });
+    let notice = bus_a.notice_for(&new.id, &highlighted);
+    assert!(notice.is_some(), "a PostgreSQL bus sends notices");
+    let complete = |html| {
+        [Completed {
+            lease: &lease,
+            html,
+            highlighted_in_ms: 7,
+            notice: notice.as_deref(),
+        }]
+    };
+    assert_eq!(
+        store
+            .complete_jobs(&complete("<b>done</b>"), now)
+            .await
+            .unwrap(),
+        vec![true]
+    );
+    let published = tokio::time::timeout(Duration::from_secs(10), done_on_b.recv())
+        .await
+        .expect("node B hears of the result")
+        .unwrap();
+    match &published.event {
+        SnippetEvent::Highlighted(h) => assert_eq!(h.html, "<b>done</b>"),
+        other => panic!("{other:?}"),
+    }
+    // A result that is not stored (its lease is spent) says nothing.
+    assert_eq!(
+        store
+            .complete_jobs(&complete("<b>again</b>"), now)
+            .await
+            .unwrap(),
+        vec![false]
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), done_on_b.recv())
+            .await
+            .is_err(),
+        "no notice for a result that was not stored"
     );
     shutdown.cancel();
 }

@@ -11,7 +11,9 @@
 //! node that needs it reads from the database. The publisher sends the
 //! notices waiting at once as few `NOTIFY`s as fit NOTIFY's 8000-byte cap,
 //! one line each: a `NOTIFY` is a commit of its own, and one per event
-//! would make commits the limit of a busy queue.
+//! would make commits the limit of a busy queue. A completion's notice
+//! instead goes out with the commit that stores the result, so other nodes
+//! hear of it if and only if it is stored.
 
 use std::sync::Arc;
 
@@ -25,14 +27,12 @@ use crate::{
     server::owner::OwnerHash,
 };
 
-/// The PostgreSQL channel every node listens on.
-pub const CHANNEL: &str = "highlighter_events";
+/// The PostgreSQL channel every node listens on (the store's, which
+/// carries notices without reading them).
+pub use crate::server::store::{NOTICE_CHANNEL as CHANNEL, pack_notices};
 
 /// Error sentences in notices are cut to this many characters.
 const MAX_ERROR_CHARS: usize = 1000;
-
-/// The largest NOTIFY payload PostgreSQL accepts is 7999 bytes.
-pub const MAX_PAYLOAD_BYTES: usize = 7999;
 
 #[derive(Clone)]
 pub struct EventBus {
@@ -82,6 +82,22 @@ impl EventBus {
         self.hub.publish(id, event);
     }
 
+    /// The notice of an event whose change the caller commits itself, to
+    /// go out with that commit (a completion: see `Store::complete_jobs`);
+    /// `None` where events stay in this process.
+    pub fn notice_for(&self, id: &SnippetId, event: &SnippetEvent) -> Option<String> {
+        self.remote
+            .as_ref()
+            .map(|remote| encode_notice(&remote.sender, id, event, None))
+    }
+
+    /// Publishes an event whose notice, if it needed one, went out with
+    /// its commit ([`notice_for`](Self::notice_for)): only this node's
+    /// hub is left to tell.
+    pub fn publish_committed(&self, id: &SnippetId, event: SnippetEvent) {
+        self.hub.publish(id, event);
+    }
+
     /// Announces a new snippet to the list streams that may hear of it
     /// (see [`Hub::publish_created`]).
     pub fn publish_created(&self, summary: SnippetSummary, owner: Option<OwnerHash>) {
@@ -96,30 +112,6 @@ impl EventBus {
         }
         self.hub.publish_created(summary, owner);
     }
-}
-
-/// Packs notices (one line each) into as few payloads as fit under
-/// [`MAX_PAYLOAD_BYTES`], in order. A notice that cannot fit even alone is
-/// dropped with a warning; [`encode_notice`] keeps them far smaller.
-pub fn pack_notices(notices: impl IntoIterator<Item = String>) -> Vec<String> {
-    let mut payloads: Vec<String> = Vec::new();
-    for notice in notices {
-        if notice.len() > MAX_PAYLOAD_BYTES {
-            tracing::warn!(
-                bytes = notice.len(),
-                "a notice too large for NOTIFY was dropped"
-            );
-            continue;
-        }
-        match payloads.last_mut() {
-            Some(payload) if payload.len() + 1 + notice.len() <= MAX_PAYLOAD_BYTES => {
-                payload.push('\n');
-                payload.push_str(&notice);
-            }
-            _ => payloads.push(notice),
-        }
-    }
-    payloads
 }
 
 /// One notice: the node that sent it, the event's name, its data as the
@@ -278,15 +270,21 @@ mod tests {
     #[test]
     fn notices_pack_into_few_payloads_in_order() {
         let notices: Vec<String> = (0..1000).map(|n| format!("{{\"n\":{n:04}}}")).collect();
-        let payloads = pack_notices(notices.clone());
+        let payloads = pack_notices(&notices);
         assert!(payloads.len() < 10, "{} payloads", payloads.len());
-        assert!(payloads.iter().all(|p| p.len() <= MAX_PAYLOAD_BYTES));
+        assert!(
+            payloads
+                .iter()
+                .all(|p| p.len() <= crate::server::store::MAX_NOTICE_PAYLOAD)
+        );
         let lines: Vec<String> = payloads
             .iter()
             .flat_map(|p| p.lines())
             .map(str::to_owned)
             .collect();
         assert_eq!(lines, notices);
-        assert!(pack_notices(["x".repeat(MAX_PAYLOAD_BYTES + 1)]).is_empty());
+        assert!(
+            pack_notices(["x".repeat(crate::server::store::MAX_NOTICE_PAYLOAD + 1)]).is_empty()
+        );
     }
 }

@@ -9,7 +9,8 @@
 //!
 //! `highlighted` is published only after the commit: a page that reads the
 //! database because of the event must find the result there. This node's
-//! streams get it with its HTML at once; other nodes get a notice. When the
+//! streams get it with its HTML at once; other nodes get a notice that the
+//! store sends with the commit. When the
 //! database fails, the write is tried again with backoff for as long as the
 //! leases can still hold; if it never succeeds, each job is scheduled again
 //! (or failed, on its last attempt) with the true reason, and failing that
@@ -82,12 +83,28 @@ async fn run(ctx: JobContext, mut rx: mpsc::Receiver<Finished>) {
 /// Writes the batch, trying again with backoff while the leases can still
 /// hold (they were renewed at most one heartbeat ago, and last `lease`).
 async fn write_with_backoff(ctx: &JobContext, batch: &[Finished]) -> Result<Vec<bool>, StoreError> {
+    // Other nodes hear of a result through a notice sent with its commit.
+    let notices: Vec<Option<String>> = batch
+        .iter()
+        .map(|f| {
+            ctx.events.notice_for(
+                &f.lease.snippet_id,
+                &SnippetEvent::Highlighted(Highlighted {
+                    html: String::new(),
+                    language: f.language.clone(),
+                    highlighted_in_ms: f.highlighted_in_ms,
+                }),
+            )
+        })
+        .collect();
     let done: Vec<Completed<'_>> = batch
         .iter()
-        .map(|f| Completed {
+        .zip(&notices)
+        .map(|(f, notice)| Completed {
             lease: &f.lease,
             html: &f.html,
             highlighted_in_ms: f.highlighted_in_ms,
+            notice: notice.as_deref(),
         })
         .collect();
     let give_up_at =
@@ -143,7 +160,7 @@ async fn store_batch(ctx: &JobContext, batch: &mut Vec<Finished>) {
                         Duration::from_millis(finished.highlighted_in_ms),
                         finished.enqueued_at,
                     );
-                    ctx.events.publish(
+                    ctx.events.publish_committed(
                         &id,
                         SnippetEvent::Highlighted(Highlighted {
                             html: finished.html,

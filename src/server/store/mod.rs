@@ -100,6 +100,42 @@ pub struct Completed<'a> {
     pub lease: &'a Lease,
     pub html: &'a str,
     pub highlighted_in_ms: u64,
+    /// A notice to send on [`NOTICE_CHANNEL`] if, and only if, this result
+    /// is committed (PostgreSQL delivers it at commit). The store does not
+    /// read it: what notices say is the events module's business.
+    pub notice: Option<&'a str>,
+}
+
+/// The PostgreSQL channel notices travel on.
+pub const NOTICE_CHANNEL: &str = "highlighter_events";
+
+/// The largest NOTIFY payload PostgreSQL accepts is 7999 bytes.
+pub const MAX_NOTICE_PAYLOAD: usize = 7999;
+
+/// Packs notices (one line each) into as few NOTIFY payloads as fit under
+/// [`MAX_NOTICE_PAYLOAD`], in order, one notice per line. A notice that
+/// cannot fit even alone is dropped with a warning (the events module
+/// keeps them far smaller).
+pub fn pack_notices<S: AsRef<str>>(notices: impl IntoIterator<Item = S>) -> Vec<String> {
+    let mut payloads: Vec<String> = Vec::new();
+    for notice in notices {
+        let notice = notice.as_ref();
+        if notice.len() > MAX_NOTICE_PAYLOAD {
+            tracing::warn!(
+                bytes = notice.len(),
+                "a notice too large for NOTIFY was dropped"
+            );
+            continue;
+        }
+        match payloads.last_mut() {
+            Some(payload) if payload.len() + 1 + notice.len() <= MAX_NOTICE_PAYLOAD => {
+                payload.push('\n');
+                payload.push_str(notice);
+            }
+            _ => payloads.push(notice.to_owned()),
+        }
+    }
+    payloads
 }
 
 /// What happened to a job whose lease had expired.
@@ -223,6 +259,7 @@ pub trait Store: Send + Sync + 'static {
             lease,
             html,
             highlighted_in_ms,
+            notice: None,
         }];
         let stored = self.complete_jobs(&done, now).await?;
         Ok(stored.first().copied().unwrap_or(false))

@@ -61,6 +61,8 @@ impl PgStore {
     /// [`JobState`](crate::domain::JobState)); snippets themselves are
     /// always committed durably.
     const LAZY_COMMIT: Option<&'static str> = Some("SET LOCAL synchronous_commit = off");
+    /// How a transaction sends a notice to every node's relay.
+    const NOTIFY: Option<&'static str> = Some("SELECT pg_notify($1, $2)");
 }
 
 impl_store!(PgStore, PgRow, CLAIM);

@@ -683,6 +683,7 @@ macro_rules! impl_store {
             if done.is_empty() {
                 return Ok(stored);
             }
+            let mut notices = Vec::new();
             let mut tx = self.pool.begin().await?;
             if let Some(lazy) = Self::LAZY_COMMIT {
                 sqlx::query(lazy).execute(&mut *tx).await?;
@@ -746,8 +747,19 @@ macro_rules! impl_store {
                     .bind(millis(now))
                     .execute(&mut *tx)
                     .await?;
-                for (index, _) in results {
+                for (index, job) in results {
                     stored[index] = true;
+                    notices.extend(job.notice);
+                }
+            }
+            // Sent at commit, and only for results that are stored.
+            if let Some(notify) = Self::NOTIFY {
+                for payload in super::pack_notices(&notices) {
+                    sqlx::query(notify)
+                        .bind(super::NOTICE_CHANNEL)
+                        .bind(payload)
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
             tx.commit().await?;
@@ -961,6 +973,7 @@ mod tests {
                 lease,
                 html: "",
                 highlighted_in_ms: 0,
+                notice: None,
             })
             .collect()
     }

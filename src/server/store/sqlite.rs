@@ -71,6 +71,8 @@ impl SqliteStore {
     /// NORMAL` a commit does not wait for the disk (a power cut may lose
     /// the last ones; the database stays whole).
     const LAZY_COMMIT: Option<&'static str> = None;
+    /// One node: there is nobody to notify (its bus hands it no notices).
+    const NOTIFY: Option<&'static str> = None;
 }
 
 impl_store!(SqliteStore, SqliteRow, CLAIM);
