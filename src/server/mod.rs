@@ -36,3 +36,15 @@ pub mod store;
 pub mod telemetry;
 
 pub use service::AppState;
+
+/// Bytes as lower-case hex: how digests are written as text (owner hashes,
+/// dashboard session tags, page validators).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    hex
+}

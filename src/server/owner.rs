@@ -53,13 +53,7 @@ impl OwnerSecret {
     }
 
     pub fn hash(&self) -> OwnerHash {
-        let digest = Sha256::digest(self.0.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            hex.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
-            hex.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
-        }
-        OwnerHash(hex)
+        OwnerHash(super::hex(&Sha256::digest(self.0.as_bytes())))
     }
 }
 

@@ -152,8 +152,11 @@ pub fn sign_session(
 ) -> Option<String> {
     let expires = expires.timestamp();
     let tag = mac_for(role, expires, tokens)?.finalize().into_bytes();
-    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    Some(format!("{}.{expires}.{hex}", role.as_str()))
+    Some(format!(
+        "{}.{expires}.{}",
+        role.as_str(),
+        crate::server::hex(&tag)
+    ))
 }
 
 fn verify_session(value: &str, tokens: &AdminTokens, now: DateTime<Utc>) -> Option<AdminRole> {

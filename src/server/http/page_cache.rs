@@ -278,10 +278,11 @@ fn page_id(request: &Request) -> Option<SnippetId> {
     SnippetId::parse(id).ok()
 }
 
-fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
+/// Does any `If-None-Match` value (the request's, from
+/// `headers.get_all(IF_NONE_MATCH)`) name `etag`?
+fn if_none_match<'h>(asked: impl IntoIterator<Item = &'h HeaderValue>, etag: &HeaderValue) -> bool {
+    asked
+        .into_iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
@@ -325,7 +326,7 @@ pub async fn serve_cached_pages(
     }
     let reader = Credentials::from_headers(request.headers());
     if let Some(page) = cache.get(&id, &reader, Utc::now()) {
-        if if_none_match(request.headers(), &page.etag) {
+        if if_none_match(request.headers().get_all(header::IF_NONE_MATCH), &page.etag) {
             return not_modified(&page.etag);
         }
         return respond(&page, &nonce);
@@ -334,7 +335,12 @@ pub async fn serve_cached_pages(
     let generation = cache.generation(&id);
     let slot = CacheSlot::default();
     request.extensions_mut().insert(slot.clone());
-    let conditional = request.headers().clone();
+    let asked: Vec<HeaderValue> = request
+        .headers()
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .cloned()
+        .collect();
     let response = next.run(request).await;
     let Some(cacheable) = slot.0.get().cloned() else {
         return response;
@@ -351,15 +357,13 @@ pub async fn serve_cached_pages(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
+    let for_owner = reader.owns(cacheable.owner.as_ref());
     let pieces = split_at(&document, nonce.as_bytes());
-    let etag = etag_of(&pieces, reader.owns(cacheable.owner.as_ref()));
+    let etag = etag_of(&pieces, for_owner);
     parts.headers.insert(header::ETAG, etag.clone());
     parts.headers.insert(header::CACHE_CONTROL, cache_control());
     parts.headers.remove(header::CONTENT_LENGTH);
-    let key = Key {
-        id,
-        for_owner: reader.owns(cacheable.owner.as_ref()),
-    };
+    let key = Key { id, for_owner };
     cache.keep(
         key,
         CachedPage {
@@ -372,7 +376,7 @@ pub async fn serve_cached_pages(
         },
         generation,
     );
-    if if_none_match(&conditional, &etag) {
+    if if_none_match(&asked, &etag) {
         return not_modified(&etag);
     }
     Response::from_parts(parts, Body::from(document))
@@ -406,7 +410,7 @@ fn etag_of(pieces: &[Bytes], for_owner: bool) -> HeaderValue {
         hasher.update(piece);
     }
     let digest = hasher.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::server::hex(&digest[..16]);
     HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex in quotes is a valid header value")
 }
 
@@ -558,20 +562,26 @@ mod tests {
     fn if_none_match_reads_lists_and_stars() {
         let etag = HeaderValue::from_static("\"abc\"");
         let mut headers = HeaderMap::new();
-        assert!(!if_none_match(&headers, &etag));
+        assert!(!if_none_match(
+            headers.get_all(header::IF_NONE_MATCH),
+            &etag
+        ));
         headers.insert(
             header::IF_NONE_MATCH,
             HeaderValue::from_static("\"x\", \"abc\""),
         );
-        assert!(if_none_match(&headers, &etag));
+        assert!(if_none_match(headers.get_all(header::IF_NONE_MATCH), &etag));
         headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("W/\"abc\""));
         assert!(
-            if_none_match(&headers, &etag),
+            if_none_match(headers.get_all(header::IF_NONE_MATCH), &etag),
             "If-None-Match compares weakly"
         );
         headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"abd\""));
-        assert!(!if_none_match(&headers, &etag));
+        assert!(!if_none_match(
+            headers.get_all(header::IF_NONE_MATCH),
+            &etag
+        ));
         headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
-        assert!(if_none_match(&headers, &etag));
+        assert!(if_none_match(headers.get_all(header::IF_NONE_MATCH), &etag));
     }
 }
