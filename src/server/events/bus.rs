@@ -2,7 +2,8 @@
 //!
 //! An event goes straight into this process's hub, whole (a result with
 //! its HTML). With PostgreSQL (several nodes) it also goes out as a notice
-//! on [`CHANNEL`], and every other node's relay puts it into its own hub.
+//! on the store's [`NOTICE_CHANNEL`](crate::server::store::NOTICE_CHANNEL),
+//! and every other node's relay puts it into its own hub.
 //!
 //! This file owns the wire format. A notice is one line of JSON: who sent
 //! it (so a relay skips its own node's), the event's name, and its data as
@@ -26,10 +27,6 @@ use crate::{
     domain::{Highlighted, SnippetEvent, SnippetId, SnippetSummary},
     server::owner::OwnerHash,
 };
-
-/// The PostgreSQL channel every node listens on (the store's, which
-/// carries notices without reading them).
-pub use crate::server::store::{NOTICE_CHANNEL as CHANNEL, pack_notices};
 
 /// Error sentences in notices are cut to this many characters.
 const MAX_ERROR_CHARS: usize = 1000;
@@ -265,26 +262,5 @@ mod tests {
         assert_eq!(decoded.id, summary.id);
         assert_eq!(decoded.owner, Some(owner));
         assert_eq!(decoded.event, SnippetEvent::Created(summary));
-    }
-
-    #[test]
-    fn notices_pack_into_few_payloads_in_order() {
-        let notices: Vec<String> = (0..1000).map(|n| format!("{{\"n\":{n:04}}}")).collect();
-        let payloads = pack_notices(&notices);
-        assert!(payloads.len() < 10, "{} payloads", payloads.len());
-        assert!(
-            payloads
-                .iter()
-                .all(|p| p.len() <= crate::server::store::MAX_NOTICE_PAYLOAD)
-        );
-        let lines: Vec<String> = payloads
-            .iter()
-            .flat_map(|p| p.lines())
-            .map(str::to_owned)
-            .collect();
-        assert_eq!(lines, notices);
-        assert!(
-            pack_notices(["x".repeat(crate::server::store::MAX_NOTICE_PAYLOAD + 1)]).is_empty()
-        );
     }
 }

@@ -11,6 +11,6 @@ mod bus;
 mod hub;
 mod relay;
 
-pub use bus::{CHANNEL, DecodedNotice, EventBus, decode_notice, encode_notice, pack_notices};
+pub use bus::{DecodedNotice, EventBus, decode_notice, encode_notice};
 pub use hub::{Audience, ChangeObserver, Hub, Published, Subscription, sse_frame};
 pub use relay::{Relay, publisher};

@@ -18,11 +18,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     Hub,
-    bus::{CHANNEL, DecodedNotice, decode_notice, pack_notices},
+    bus::{DecodedNotice, decode_notice},
 };
 use crate::{
     domain::{Highlighted, JobState, SnippetEvent},
-    server::store::DynStore,
+    server::store::{DynStore, NOTICE_CHANNEL, pack_notices},
 };
 
 pub struct Relay {
@@ -83,7 +83,7 @@ impl Relay {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         // We reconnect ourselves, so that we know to resync.
         listener.ignore_pool_close_event(false);
-        listener.listen(CHANNEL).await?;
+        listener.listen(NOTICE_CHANNEL).await?;
         Ok(listener)
     }
 
@@ -188,7 +188,7 @@ async fn notify(pool: &PgPool, payloads: &[String]) -> Result<(), sqlx::Error> {
         .await?;
     for payload in payloads {
         sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
+            .bind(NOTICE_CHANNEL)
             .bind(payload)
             .execute(&mut *tx)
             .await?;

@@ -357,3 +357,23 @@ pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(ms)
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_pack_into_few_payloads_in_order() {
+        let notices: Vec<String> = (0..1000).map(|n| format!("{{\"n\":{n:04}}}")).collect();
+        let payloads = pack_notices(&notices);
+        assert!(payloads.len() < 10, "{} payloads", payloads.len());
+        assert!(payloads.iter().all(|p| p.len() <= MAX_NOTICE_PAYLOAD));
+        let lines: Vec<String> = payloads
+            .iter()
+            .flat_map(|p| p.lines())
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(lines, notices);
+        assert!(pack_notices(["x".repeat(MAX_NOTICE_PAYLOAD + 1)]).is_empty());
+    }
+}
