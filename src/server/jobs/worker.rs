@@ -254,7 +254,7 @@ struct Run {
 
 impl Run {
     #[tracing::instrument(name = "job", skip_all, fields(snippet = %self.job.lease.snippet_id, attempt = self.job.lease.attempt))]
-    async fn run(self) {
+    async fn run(mut self) {
         let Some(_slot) = self.wait_for_slot().await else {
             return;
         };
@@ -352,7 +352,7 @@ impl Run {
     /// Runs the engine under the job's time limit, with lease heartbeats
     /// and throttled progress. Returns how it ended, the last progress
     /// pushed, and the last progress made.
-    async fn highlight(&self) -> (RunEnd, Option<Progress>, Option<Progress>) {
+    async fn highlight(&mut self) -> (RunEnd, Option<Progress>, Option<Progress>) {
         let ctx = &self.ctx;
         let lease = &self.job.lease;
         let id = &lease.snippet_id;
@@ -360,7 +360,8 @@ impl Run {
         let (sink, mut progress) = ProgressSink::new();
         let engine = Arc::clone(&ctx.engine);
         let request = HighlightRequest {
-            code: self.job.code.clone(),
+            // The code goes to the engine; nothing after needs it.
+            code: std::mem::take(&mut self.job.code),
             language: self.job.language.clone(),
             // The engine's fallbacks must end before the worker's own limit
             // cuts the job off as failed.
