@@ -239,16 +239,6 @@ impl Hub {
         self.resync.subscribe()
     }
 
-    /// Does anyone here follow this snippet (or every snippet)?
-    pub fn has_interest(&self, snippet_id: &SnippetId) -> bool {
-        self.all.receiver_count() > 0
-            || self
-                .channels
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains_key(snippet_id)
-    }
-
     /// Does a stream here show this snippet (not only a list)?
     pub fn follows(&self, snippet_id: &SnippetId) -> bool {
         self.channels

@@ -116,14 +116,9 @@ impl Relay {
             }
             // The notice leaves the HTML out. Lists never show it; read it
             // once for this node, and only if a stream here shows this
-            // snippet.
+            // snippet (the hub drops what nobody follows).
+            SnippetEvent::Highlighted(h) if !self.hub.follows(&id) => SnippetEvent::Highlighted(h),
             SnippetEvent::Highlighted(h) => {
-                if !self.hub.follows(&id) {
-                    if self.hub.has_interest(&id) {
-                        self.hub.publish(&id, SnippetEvent::Highlighted(h));
-                    }
-                    return;
-                }
                 match self.store.snippet(&id).await {
                     Ok(Some(stored)) if stored.view.state == JobState::Succeeded => {
                         let view = stored.view;
