@@ -276,7 +276,8 @@ async fn submits_beyond_the_rate_are_refused_with_retry_after() {
         .await
         .unwrap();
     error_of(form, 429).await;
-    assert_eq!(app.state.store.unfinished_jobs().await.unwrap(), 10);
+    let counts = app.state.operations.job_counts().await.unwrap();
+    assert_eq!(counts.queued + counts.processing + counts.retrying, 10);
     app.stop().await;
 }
 

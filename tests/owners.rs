@@ -276,7 +276,7 @@ async fn snippets_from_before_owners_belong_to_nobody() {
     let app = TestApp::spawn().await;
     let id = SnippetId::random();
     app.state
-        .store
+        .snippets
         .create_snippet(&NewSnippet {
             id: id.clone(),
             code: SourceCode::parse("legacy\n".into(), 1000).unwrap(),

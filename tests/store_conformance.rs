@@ -370,11 +370,18 @@ async fn rescue_fails_jobs_with_no_attempts_left(store: DynStore) {
         if attempt < 3 {
             assert_eq!(rescued, vec![Rescued::Requeued(new.id.clone())]);
         } else {
-            assert_eq!(rescued, vec![Rescued::Failed(new.id.clone())]);
+            let [Rescued::Failed(id, failed)] = &rescued[..] else {
+                panic!("{rescued:?}");
+            };
+            assert_eq!(id, &new.id);
+            assert_eq!(failed.attempts, 3);
+            assert!(failed.error.contains("stopped responding"), "{failed:?}");
         }
     }
+    // The rescue told its pages what they now show.
     let view = store.snippet(&new.id).await.unwrap().unwrap().view;
     assert_eq!(view.state, JobState::Failed);
+    assert_eq!(view.attempts, 3);
     assert!(view.error.unwrap().contains("stopped responding"));
     // Leases that have not expired are left alone.
     let other = new_snippet("y", t);
@@ -768,7 +775,7 @@ async fn postgres_notices_reach_other_nodes_in_order_and_never_twice() {
         tokio::spawn(
             Relay {
                 pool: pool.clone(),
-                store: Arc::clone(&store),
+                snippets: store.clone(),
                 hub: Arc::clone(&hub),
                 wake: Arc::new(tokio::sync::Notify::new()),
                 node_id: name.to_owned(),

@@ -82,13 +82,14 @@ fn empty_config() -> tempfile::NamedTempFile {
 }
 
 async fn drain_once(url: &str, jobs: usize, server_bin: &std::path::Path) -> (Duration, Duration) {
-    let store = store::connect(url)
-        .await
-        .expect("the database connects")
-        .store;
+    let store::Connected {
+        snippets,
+        jobs: queue,
+        ..
+    } = store::connect(url).await.expect("the database connects");
     let enqueue = Instant::now();
     for i in 0..jobs {
-        store
+        snippets
             .create_snippet(&NewSnippet {
                 id: SnippetId::random(),
                 code: SourceCode::parse(format!("let x{i} = {i};\n"), 1024).unwrap(),
@@ -123,7 +124,7 @@ async fn drain_once(url: &str, jobs: usize, server_bin: &std::path::Path) -> (Du
         .await
         .expect("the application starts");
     let server = tokio::spawn(app.run_until_stopped());
-    while store.unfinished_jobs().await.expect("counted") > 0 {
+    while queue.unfinished_jobs().await.expect("counted") > 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let drained_in = started.elapsed();

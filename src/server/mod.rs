@@ -7,8 +7,9 @@
 //! - `service.rs`: shared state and the operations both front doors use
 //!   (submit, read, change, delete), with one error type for both.
 //! - `owner.rs`: owner secrets, their hashes, the owner cookie.
-//! - `store/`: the [`Store`](store::Store) trait, its SQLite and
-//!   PostgreSQL drivers.
+//! - `store/`: the store by area ([`SnippetStore`](store::SnippetStore),
+//!   [`JobStore`](store::JobStore), [`Operations`](store::Operations)),
+//!   one generic body of SQL, and the SQLite and PostgreSQL dialects.
 //! - `jobs/`: workers and maintenance loops.
 //! - `highlight/`: engines, languages, the theme stylesheet.
 //! - `events/`: the in-process hub, and the bus and relay that carry

@@ -27,7 +27,7 @@ use crate::{
         node::Node,
         owner::{Credentials, OwnerHash},
         settings::Settings,
-        store::{DynOperations, DynStore, NewSnippet, StoreError, StoredSnippet},
+        store::{DynOperations, DynSnippetStore, NewSnippet, StoreError, StoredSnippet},
     },
 };
 
@@ -55,7 +55,7 @@ impl std::ops::Deref for AppState {
 
 /// What [`AppState`] shares.
 pub struct Shared {
-    pub store: DynStore,
+    pub snippets: DynSnippetStore,
     /// Where streams subscribe.
     pub hub: Arc<Hub>,
     /// Where changes are announced (to this node, or to every node).
@@ -209,7 +209,7 @@ impl AppState {
             visibility,
             burn_after_reading,
         };
-        self.store.create_snippet(&new).await?;
+        self.snippets.create_snippet(&new).await?;
         self.wake.notify_one();
         // Live lists that may know of it learn of it: every home page if it
         // is public, its owner's either way.
@@ -232,12 +232,12 @@ impl AppState {
     /// What is at an id, as of now: expired snippets the sweeper has not
     /// reached yet are already gone.
     pub async fn find(&self, id: &SnippetId) -> Result<Lookup, StoreError> {
-        match self.store.snippet(id).await? {
+        match self.snippets.snippet(id).await? {
             Some(stored) if stored.view.is_expired(Utc::now()) => {
                 Ok(Lookup::Gone(GoneReason::Expired))
             }
             Some(stored) => Ok(Lookup::Found(Box::new(stored))),
-            None => Ok(match self.store.gone_reason(id).await? {
+            None => Ok(match self.snippets.gone_reason(id).await? {
                 Some(reason) => Lookup::Gone(reason),
                 None => Lookup::Missing,
             }),
@@ -307,7 +307,7 @@ impl AppState {
                 ..stored.view
             });
         }
-        match self.store.take_snippet(id, Utc::now()).await? {
+        match self.snippets.take_snippet(id, Utc::now()).await? {
             Some(view) => {
                 tracing::info!(snippet = %id, "burned after reading");
                 self.events.publish(
@@ -363,7 +363,7 @@ impl AppState {
             .ok_or_else(|| ServiceError::unknown_language(requested))?;
         self.owned(id, credentials).await?;
         let changed = self
-            .store
+            .snippets
             .change_language(id, &language, self.settings.jobs.max_attempts, Utc::now())
             .await?;
         if !changed {
@@ -385,7 +385,7 @@ impl AppState {
             return Err(ServiceError::NotFailed);
         }
         let requeued = self
-            .store
+            .snippets
             .requeue_failed(id, self.settings.jobs.max_attempts, Utc::now())
             .await?;
         if !requeued {
@@ -408,7 +408,7 @@ impl AppState {
     ) -> Result<(), ServiceError> {
         self.owned(id, credentials).await?;
         if !self
-            .store
+            .snippets
             .delete_snippet(id, GoneReason::Deleted, Utc::now())
             .await?
         {
@@ -432,7 +432,7 @@ impl AppState {
 
     /// The home page's recent list: public snippets only.
     pub async fn recent(&self) -> Result<Vec<SnippetSummary>, StoreError> {
-        self.store
+        self.snippets
             .recent_snippets(LIST_LENGTH as u32, Utc::now())
             .await
     }
@@ -441,7 +441,7 @@ impl AppState {
     pub async fn mine(&self, credentials: &Credentials) -> Result<Vec<SnippetSummary>, StoreError> {
         match credentials.cookie_owner() {
             Some(owner) => {
-                self.store
+                self.snippets
                     .owner_snippets(owner, LIST_LENGTH as u32, Utc::now())
                     .await
             }

@@ -116,7 +116,8 @@ impl Application {
         shutdown: CancellationToken,
     ) -> Result<Self, StartupError> {
         let store::Connected {
-            store,
+            snippets,
+            jobs,
             operations,
             postgres,
         } = store::connect(&settings.database_url).await?;
@@ -154,7 +155,7 @@ impl Application {
                 background.spawn(publisher(pool.clone(), queued, shutdown.clone()));
                 let relay = Relay {
                     pool,
-                    store: Arc::clone(&store),
+                    snippets: Arc::clone(&snippets),
                     hub: Arc::clone(&hub),
                     wake: Arc::clone(&wake),
                     node_id: node.id.clone(),
@@ -179,7 +180,7 @@ impl Application {
             operations,
             node,
             limits,
-            store,
+            snippets,
             hub,
             events,
             languages,
@@ -193,7 +194,7 @@ impl Application {
 
         if state.settings.role.runs_workers() {
             let ctx = JobContext {
-                store: Arc::clone(&state.store),
+                store: jobs,
                 engine,
                 events: state.events.clone(),
                 settings: state.settings.jobs.clone(),

@@ -80,7 +80,7 @@ impl EventBus {
     }
 
     /// The notice of an event whose change the caller commits itself, to
-    /// go out with that commit (a completion: see `Store::complete_jobs`);
+    /// go out with that commit (a completion: see `JobStore::complete_jobs`);
     /// `None` where events stay in this process.
     pub fn notice_for(&self, id: &SnippetId, event: &SnippetEvent) -> Option<String> {
         self.remote

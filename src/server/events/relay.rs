@@ -22,12 +22,12 @@ use super::{
 };
 use crate::{
     domain::{Highlighted, JobState, SnippetEvent},
-    server::store::{DynStore, NOTICE_CHANNEL, pack_notices},
+    server::store::{DynSnippetStore, NOTICE_CHANNEL, pack_notices},
 };
 
 pub struct Relay {
     pub pool: PgPool,
-    pub store: DynStore,
+    pub snippets: DynSnippetStore,
     pub hub: Arc<Hub>,
     pub wake: Arc<Notify>,
     /// This node's id, as its own notices name their sender.
@@ -119,7 +119,7 @@ impl Relay {
             // snippet (the hub drops what nobody follows).
             SnippetEvent::Highlighted(h) if !self.hub.follows(&id) => SnippetEvent::Highlighted(h),
             SnippetEvent::Highlighted(h) => {
-                match self.store.snippet(&id).await {
+                match self.snippets.snippet(&id).await {
                     Ok(Some(stored)) if stored.view.state == JobState::Succeeded => {
                         let view = stored.view;
                         SnippetEvent::Highlighted(Highlighted {

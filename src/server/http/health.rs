@@ -28,7 +28,7 @@ pub struct Health {
     ),
 )]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    match state.store.ping().await {
+    match state.snippets.ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(Health {

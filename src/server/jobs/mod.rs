@@ -31,7 +31,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::server::{
-    events::EventBus, highlight::DynEngine, node::Node, settings::JobSettings, store::DynStore,
+    events::EventBus, highlight::DynEngine, node::Node, settings::JobSettings, store::DynJobStore,
 };
 
 pub use backoff::retry_delay;
@@ -43,7 +43,7 @@ pub use worker::WorkerPool;
 /// What every part of the job engine shares.
 #[derive(Clone)]
 pub struct JobContext {
-    pub store: DynStore,
+    pub store: DynJobStore,
     pub engine: DynEngine,
     pub events: EventBus,
     pub settings: JobSettings,

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::JobContext;
 use crate::{
-    domain::{Failed, JobState, SnippetEvent},
+    domain::{JobState, SnippetEvent},
     server::store::Rescued,
 };
 
@@ -54,25 +54,8 @@ impl Rescuer {
                         .events
                         .publish(&id, SnippetEvent::state(JobState::Queued, 0));
                 }
-                Rescued::Failed(id) => {
-                    let view = match self.ctx.store.snippet(&id).await {
-                        Ok(stored) => stored.map(|s| s.view),
-                        Err(e) => {
-                            tracing::warn!(error = ?e, snippet = %id, "could not read a rescued job's error; its pages resync");
-                            self.ctx.events.hub().resync_all();
-                            None
-                        }
-                    };
-                    self.ctx.events.publish(
-                        &id,
-                        SnippetEvent::Failed(Failed {
-                            error: view
-                                .as_ref()
-                                .and_then(|v| v.error.clone())
-                                .unwrap_or_default(),
-                            attempts: view.map_or(0, |v| v.attempts),
-                        }),
-                    );
+                Rescued::Failed(id, failed) => {
+                    self.ctx.events.publish(&id, SnippetEvent::Failed(failed));
                 }
             }
         }

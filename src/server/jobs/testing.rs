@@ -15,16 +15,13 @@ use tokio::sync::Notify;
 
 use super::{JobContext, tokio_clock};
 use crate::{
-    domain::{GoneReason, Progress, SnippetId, SnippetSummary, SnippetView, StateChanged},
+    domain::{Progress, SnippetId},
     server::{
         events::{EventBus, Hub},
         highlight::{CancelFlag, Engine, EngineError, HighlightRequest, ProgressSink},
         node::Node,
-        owner::OwnerHash,
         settings::{JobSettings, Role},
-        store::{
-            ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError, StoredSnippet,
-        },
+        store::{ClaimedJob, Completed, JobStore, Lease, Rescued, StoreError},
     },
 };
 
@@ -45,73 +42,10 @@ pub struct RecordingStore {
     pub recorded_errors: Mutex<Vec<String>>,
 }
 
-fn not_for_loops() -> Result<(), StoreError> {
-    Err(StoreError::Corrupt(
-        "not used by the maintenance loops".into(),
-    ))
-}
-
+/// The job store of an empty queue that records what the loops ask of it:
+/// claims find nothing, and a lease it never handed out does not hold.
 #[async_trait]
-impl Store for RecordingStore {
-    async fn create_snippet(&self, _: &NewSnippet) -> Result<(), StoreError> {
-        not_for_loops()
-    }
-    async fn snippet(&self, _: &SnippetId) -> Result<Option<StoredSnippet>, StoreError> {
-        Ok(None)
-    }
-    async fn recent_snippets(
-        &self,
-        _: u32,
-        _: DateTime<Utc>,
-    ) -> Result<Vec<SnippetSummary>, StoreError> {
-        Ok(Vec::new())
-    }
-    async fn owner_snippets(
-        &self,
-        _: &OwnerHash,
-        _: u32,
-        _: DateTime<Utc>,
-    ) -> Result<Vec<SnippetSummary>, StoreError> {
-        Ok(Vec::new())
-    }
-    async fn list_states(
-        &self,
-        _: &[SnippetId],
-        _: DateTime<Utc>,
-    ) -> Result<Vec<(SnippetId, StateChanged)>, StoreError> {
-        Ok(Vec::new())
-    }
-    async fn gone_reason(&self, _: &SnippetId) -> Result<Option<GoneReason>, StoreError> {
-        Ok(None)
-    }
-    async fn delete_snippet(
-        &self,
-        _: &SnippetId,
-        _: GoneReason,
-        _: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        not_for_loops().map(|_| false)
-    }
-    async fn take_snippet(
-        &self,
-        _: &SnippetId,
-        _: DateTime<Utc>,
-    ) -> Result<Option<SnippetView>, StoreError> {
-        not_for_loops().map(|_| None)
-    }
-    async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError> {
-        self.sweep_calls.lock().unwrap().push(now);
-        Ok(Vec::new())
-    }
-    async fn change_language(
-        &self,
-        _: &SnippetId,
-        _: &str,
-        _: u32,
-        _: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        not_for_loops().map(|_| false)
-    }
+impl JobStore for RecordingStore {
     async fn claim_jobs(
         &self,
         _: &str,
@@ -127,10 +61,10 @@ impl Store for RecordingStore {
         _: DateTime<Utc>,
         _: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        not_for_loops().map(|_| false)
+        Ok(false)
     }
     async fn save_progress(&self, _: &Lease, _: Progress) -> Result<bool, StoreError> {
-        not_for_loops().map(|_| false)
+        Ok(false)
     }
     async fn complete_jobs(
         &self,
@@ -143,7 +77,7 @@ impl Store for RecordingStore {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         if failing {
-            return Err(StoreError::Corrupt("the database is down".into()));
+            return Err(StoreError::from(sqlx::Error::PoolTimedOut).during("storing results"));
         }
         Ok(vec![true; done.len()])
     }
@@ -162,7 +96,7 @@ impl Store for RecordingStore {
         Ok(true)
     }
     async fn release_job(&self, _: &Lease, _: DateTime<Utc>) -> Result<bool, StoreError> {
-        not_for_loops().map(|_| false)
+        Ok(false)
     }
     async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError> {
         self.rescue_calls.lock().unwrap().push(now);
@@ -172,14 +106,6 @@ impl Store for RecordingStore {
         } else {
             answers.remove(0)
         })
-    }
-    async fn requeue_failed(
-        &self,
-        _: &SnippetId,
-        _: u32,
-        _: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        not_for_loops().map(|_| false)
     }
     async fn prune_finished_jobs(
         &self,
@@ -192,11 +118,12 @@ impl Store for RecordingStore {
             .push((succeeded_before, failed_before));
         Ok(1)
     }
+    async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError> {
+        self.sweep_calls.lock().unwrap().push(now);
+        Ok(Vec::new())
+    }
     async fn unfinished_jobs(&self) -> Result<u64, StoreError> {
         Ok(0)
-    }
-    async fn ping(&self) -> Result<(), StoreError> {
-        Ok(())
     }
 }
 

@@ -1,13 +1,20 @@
 //! Storage: the one source of truth.
 //!
-//! Everything durable goes through the [`Store`] trait: SQLite (embedded, the
-//! single-node default) in `sqlite.rs`, PostgreSQL (several nodes) in
-//! `postgres.rs`, both from one body of code in `sql.rs`. Events are only hints
-//! about changes here; a page that missed one re-reads a snapshot.
+//! Everything durable goes through three traits, one per area and per
+//! room that uses it (River groups its driver the same way):
 //!
-//! What operators read and steer (counts, history, the jobs table, bulk
-//! actions, nodes, the pause) is the separate [`Operations`] trait in
-//! `ops.rs`, which the same two stores implement.
+//! - [`SnippetStore`]: snippets as pages, lists and the API read and change
+//!   them (`service`, `http`);
+//! - [`JobStore`]: the queue workers claim from and finish in, and the
+//!   maintenance loops' passes (`jobs`);
+//! - [`Operations`] (`ops.rs`): what operators read and steer: counts,
+//!   history, the jobs table, bulk actions, nodes, the pause (`admin`).
+//!
+//! One generic body of SQL in `sql/` implements all three for both
+//! databases; the few places they differ are the [`Dialect`] trait, which
+//! SQLite (embedded, the single-node default, `sqlite.rs`) and PostgreSQL
+//! (several nodes, `postgres.rs`) implement. Events are only hints about
+//! changes here; a page that missed one re-reads a snapshot.
 //!
 //! Times are passed in rather than read inside, so the maintenance loops can
 //! be tested with a clock of their own.
@@ -24,7 +31,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     domain::{
-        Filename, GoneReason, Progress, SnippetId, SnippetSummary, SnippetView, SourceCode,
+        Failed, Filename, GoneReason, Progress, SnippetId, SnippetSummary, SnippetView, SourceCode,
         StateChanged, Visibility,
     },
     server::owner::OwnerHash,
@@ -32,18 +39,60 @@ use crate::{
 
 pub use ops::{JobCursor, Operations};
 pub use postgres::PgStore;
+pub use sql::{Dialect, SqlStore};
 pub use sqlite::SqliteStore;
 
+/// What went wrong in the store, and during which operation: a log line
+/// that says "database error while claiming jobs" is one an operator can
+/// act on.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
+    #[error("database error while {operation}")]
+    Database {
+        operation: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("could not apply database migrations")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database URL `{0}` is not supported: use sqlite://path.db or postgres://...")]
     UnsupportedUrl(String),
-    #[error("the database holds a value this version cannot read: {0}")]
-    Corrupt(String),
+    #[error("while {operation}, the database held a value this version cannot read: {detail}")]
+    Corrupt {
+        operation: &'static str,
+        detail: String,
+    },
+}
+
+/// Until [`StoreError::during`] names it.
+const UNNAMED_OPERATION: &str = "using the database";
+
+impl From<sqlx::Error> for StoreError {
+    fn from(source: sqlx::Error) -> Self {
+        StoreError::Database {
+            operation: UNNAMED_OPERATION,
+            source,
+        }
+    }
+}
+
+impl StoreError {
+    /// A value read back that this version cannot make sense of.
+    pub fn corrupt(detail: impl Into<String>) -> Self {
+        StoreError::Corrupt {
+            operation: UNNAMED_OPERATION,
+            detail: detail.into(),
+        }
+    }
+
+    /// The same error, naming the operation it interrupted.
+    pub fn during(self, operation: &'static str) -> Self {
+        match self {
+            StoreError::Database { source, .. } => StoreError::Database { operation, source },
+            StoreError::Corrupt { detail, .. } => StoreError::Corrupt { operation, detail },
+            other => other,
+        }
+    }
 }
 
 /// A snippet about to be stored, with its first job.
@@ -139,16 +188,20 @@ pub fn pack_notices<S: AsRef<str>>(notices: impl IntoIterator<Item = S>) -> Vec<
 }
 
 /// What happened to a job whose lease had expired.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Rescued {
     /// Due again now.
     Requeued(SnippetId),
-    /// It had used its last attempt: failed for good.
-    Failed(SnippetId),
+    /// It had used its last attempt: failed for good, with what its pages
+    /// show.
+    Failed(SnippetId, Failed),
 }
 
+/// The product's side of the store: snippets as pages, lists and the API
+/// read and change them. Each change that needs a job queues it in the
+/// same transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait SnippetStore: Send + Sync + 'static {
     /// Stores the snippet and queues its job, in one transaction.
     async fn create_snippet(&self, new: &NewSnippet) -> Result<(), StoreError>;
 
@@ -202,10 +255,6 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Option<SnippetView>, StoreError>;
 
-    /// Deletes snippets that expired by `now` (their jobs go with them),
-    /// leaving tombstones. Returns their ids.
-    async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError>;
-
     /// Sets another language and queues a fresh job, whatever the state:
     /// a worker still running the old job is fenced out. `false` when the
     /// snippet is unknown.
@@ -217,6 +266,24 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// Queues a failed snippet anew ("Try again"): a fresh job with all its
+    /// attempts. `false` when the snippet is unknown or not failed.
+    async fn requeue_failed(
+        &self,
+        id: &SnippetId,
+        max_attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Cheap liveness check for `/api/health`.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// The job engine's side of the store: the queue its workers claim from
+/// and finish in, and the passes of its maintenance loops (rescue, prune,
+/// sweep). Every write of a job's outcome is fenced by its [`Lease`].
+#[async_trait]
+pub trait JobStore: Send + Sync + 'static {
     /// Claims up to `limit` due jobs for `worker`, leased until `lease_until`.
     async fn claim_jobs(
         &self,
@@ -247,7 +314,7 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Vec<bool>, StoreError>;
 
-    /// [`complete_jobs`](Store::complete_jobs) for one job.
+    /// [`complete_jobs`](JobStore::complete_jobs) for one job.
     async fn complete_job(
         &self,
         lease: &Lease,
@@ -290,15 +357,6 @@ pub trait Store: Send + Sync + 'static {
     /// they have no attempts left).
     async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError>;
 
-    /// Queues a failed snippet anew ("Try again"): a fresh job with all its
-    /// attempts. `false` when the snippet is unknown or not failed.
-    async fn requeue_failed(
-        &self,
-        id: &SnippetId,
-        max_attempts: u32,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-
     /// Deletes finished job records (never snippets): succeeded ones that
     /// finished before `succeeded_before`, failed ones before
     /// `failed_before`. Returns how many went.
@@ -308,20 +366,33 @@ pub trait Store: Send + Sync + 'static {
         failed_before: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
 
+    /// Deletes snippets that expired by `now` (their jobs go with them),
+    /// leaving tombstones. Returns their ids. (Expiry is the sweeper's
+    /// work, one of the job engine's maintenance loops.)
+    async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError>;
+
     /// Jobs not finished yet (queued, processing or retrying).
     async fn unfinished_jobs(&self) -> Result<u64, StoreError>;
-
-    /// Cheap liveness check for `/api/health`.
-    async fn ping(&self) -> Result<(), StoreError>;
 }
 
+/// Every area at once: for the conformance suite, the benchmarks and other
+/// tools that set a database up and read it back. The app itself hands
+/// each room only its own area.
+pub trait Store: SnippetStore + JobStore + Operations {}
+
+impl<T: SnippetStore + JobStore + Operations> Store for T {}
+
 pub type DynStore = Arc<dyn Store>;
+pub type DynSnippetStore = Arc<dyn SnippetStore>;
+pub type DynJobStore = Arc<dyn JobStore>;
 pub type DynOperations = Arc<dyn Operations>;
 
-/// An open database: the product's store, the operators' view of the same
-/// database, and, with PostgreSQL, the pool (the event relay shares it).
+/// An open database, by area: the product's snippets, the job engine's
+/// queue, the operators' view, and, with PostgreSQL, the pool (the event
+/// relay shares it). All three areas are one store underneath.
 pub struct Connected {
-    pub store: DynStore,
+    pub snippets: DynSnippetStore,
+    pub jobs: DynJobStore,
     pub operations: DynOperations,
     pub postgres: Option<sqlx::PgPool>,
 }
@@ -331,7 +402,8 @@ pub async fn connect(url: &str) -> Result<Connected, StoreError> {
     if url.starts_with("sqlite:") {
         let store = Arc::new(SqliteStore::connect(url).await?);
         Ok(Connected {
-            store: store.clone(),
+            snippets: store.clone(),
+            jobs: store.clone(),
             operations: store,
             postgres: None,
         })
@@ -339,7 +411,8 @@ pub async fn connect(url: &str) -> Result<Connected, StoreError> {
         let store = Arc::new(PgStore::connect(url).await?);
         let pool = store.pool().clone();
         Ok(Connected {
-            store: store.clone(),
+            snippets: store.clone(),
+            jobs: store.clone(),
             operations: store,
             postgres: Some(pool),
         })
@@ -355,7 +428,7 @@ pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
 
 pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+        .ok_or_else(|| StoreError::corrupt(format!("timestamp {ms}")))
 }
 
 #[cfg(test)]

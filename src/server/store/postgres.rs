@@ -7,63 +7,37 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use sqlx::{
-    Row,
-    postgres::{PgPool, PgPoolOptions, PgRow},
-};
+use sqlx::{Postgres, postgres::PgPoolOptions};
 
-use super::{
-    ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError, StoredSnippet,
-    from_millis, millis,
-    sql::{
-        PRUNE_JOBS, RECORD_ATTEMPT, REQUEUE_JOB, STATE_SELECT, SUMMARY_SELECT, VIEW_SELECT,
-        claim_sql, completion_chunks, derived_state, fenced_update, impl_store, job_state,
-        opt_time, parse_id, placeholders, progress, text_text_number_rows, to_u32, visibility,
-    },
-};
-use crate::{
-    domain::{
-        GoneReason, JobState, SnippetId, SnippetSummary, SnippetView, StateChanged, source::preview,
-    },
-    server::owner::OwnerHash,
-};
+use super::{Dialect, SqlStore, StoreError};
 
-/// SKIP LOCKED: a claim passes over rows another node is claiming.
-const CLAIM: &str = claim_sql!("FOR UPDATE SKIP LOCKED");
+pub type PgStore = SqlStore<Postgres>;
 
-#[derive(Clone, Debug)]
-pub struct PgStore {
-    pool: PgPool,
+impl Dialect for Postgres {
+    /// SKIP LOCKED: a claim passes over rows another node is claiming.
+    const CLAIM_LOCK: &'static str = "FOR UPDATE SKIP LOCKED";
+    /// Claims and completions need not wait for the disk. A crash may lose
+    /// the last of them, and that only means a job runs again (see
+    /// [`JobState`](crate::domain::JobState)); snippets themselves are
+    /// always committed durably.
+    const LAZY_COMMIT: Option<&'static str> = Some("SET LOCAL synchronous_commit = off");
+    /// Delivered to every node's relay at commit, and only then.
+    const NOTIFY: Option<&'static str> = Some("SELECT pg_notify($1, $2)");
+
+    fn rows_affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
-impl PgStore {
+impl SqlStore<Postgres> {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
-            .await?;
+            .await
+            .map_err(|e| StoreError::from(e).during("connecting to PostgreSQL"))?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool })
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+        Ok(SqlStore::new(pool))
     }
 }
-
-impl PgStore {
-    /// Run first in the transactions that claim and complete jobs: their
-    /// commits need not wait for the disk. A crash may lose the last of
-    /// them, and that only means a job runs again (see
-    /// [`JobState`](crate::domain::JobState)); snippets themselves are
-    /// always committed durably.
-    const LAZY_COMMIT: Option<&'static str> = Some("SET LOCAL synchronous_commit = off");
-    /// How a transaction sends a notice to every node's relay.
-    const NOTIFY: Option<&'static str> = Some("SELECT pg_notify($1, $2)");
-}
-
-impl_store!(PgStore, PgRow, CLAIM);
-super::ops::impl_operations!(PgStore, PgRow);

@@ -1,50 +1,41 @@
 //! The embedded SQLite store: the single-node default.
 //!
-//! SQLite allows one writer at a time, so every write transaction here
-//! starts with a write (never read-then-write), which lets the busy timeout
-//! queue writers instead of failing them with SQLITE_BUSY. WAL mode lets
-//! readers (pages, streams) go on while a worker writes.
+//! SQLite allows one writer at a time, so every write transaction in
+//! `sql/` starts with a write (never read-then-write), which lets the busy
+//! timeout queue writers instead of failing them with SQLITE_BUSY. WAL
+//! mode lets readers (pages, streams) go on while a worker writes.
 
 use std::{path::Path, str::FromStr, time::Duration};
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use sqlx::{
-    Row,
-    sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-        SqliteSynchronous,
-    },
+    Sqlite,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-use super::{
-    ClaimedJob, Completed, Lease, NewSnippet, Rescued, Store, StoreError, StoredSnippet,
-    from_millis, millis,
-    sql::{
-        PRUNE_JOBS, RECORD_ATTEMPT, REQUEUE_JOB, STATE_SELECT, SUMMARY_SELECT, VIEW_SELECT,
-        claim_sql, completion_chunks, derived_state, fenced_update, impl_store, job_state,
-        opt_time, parse_id, placeholders, progress, text_text_number_rows, to_u32, visibility,
-    },
-};
-use crate::{
-    domain::{
-        GoneReason, JobState, SnippetId, SnippetSummary, SnippetView, StateChanged, source::preview,
-    },
-    server::owner::OwnerHash,
-};
+use super::{Dialect, SqlStore, StoreError};
 
-/// SQLite runs the whole statement under its single write lock, so two
-/// workers can never claim the same row.
-const CLAIM: &str = claim_sql!("");
+pub type SqliteStore = SqlStore<Sqlite>;
 
-#[derive(Clone, Debug)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+impl Dialect for Sqlite {
+    /// SQLite runs the whole statement under its single write lock, so two
+    /// workers can never claim the same row.
+    const CLAIM_LOCK: &'static str = "";
+    /// Every commit is already lazy: in WAL mode with `synchronous =
+    /// NORMAL` a commit does not wait for the disk (a power cut may lose
+    /// the last ones; the database stays whole).
+    const LAZY_COMMIT: Option<&'static str> = None;
+    /// One node: there is nobody to notify (its bus hands it no notices).
+    const NOTIFY: Option<&'static str> = None;
+
+    fn rows_affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::from(e).during("reading the database URL"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // With WAL, NORMAL loses no committed transaction on a process
@@ -55,25 +46,16 @@ impl SqliteStore {
         if let Some(dir) = Path::new(options.get_filename()).parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.into()))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::from(sqlx::Error::Io(e)).during("creating the database's directory")
+            })?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
-            .await?;
+            .await
+            .map_err(|e| StoreError::from(e).during("opening the database"))?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqlStore::new(pool))
     }
 }
-
-impl SqliteStore {
-    /// Every commit is already lazy: in WAL mode with `synchronous =
-    /// NORMAL` a commit does not wait for the disk (a power cut may lose
-    /// the last ones; the database stays whole).
-    const LAZY_COMMIT: Option<&'static str> = None;
-    /// One node: there is nobody to notify (its bus hands it no notices).
-    const NOTIFY: Option<&'static str> = None;
-}
-
-impl_store!(SqliteStore, SqliteRow, CLAIM);
-super::ops::impl_operations!(SqliteStore, SqliteRow);

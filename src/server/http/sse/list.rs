@@ -7,7 +7,7 @@
 //! anyone else. It never ends on its own.
 //!
 //! A list needs states, not code: the snapshot is read with
-//! [`list_states`](crate::server::store::Store::list_states) (never code
+//! [`list_states`](crate::server::store::SnippetStore::list_states) (never code
 //! or HTML), `highlighted` comes without its HTML, and events are gathered
 //! for [`LIST_BATCH`] with only each snippet's latest state kept.
 
@@ -231,7 +231,7 @@ impl ListFollower {
         let ids: Vec<SnippetId> = self.followed.order.iter().cloned().collect();
         let states: HashMap<SnippetId, _> = self
             .state
-            .store
+            .snippets
             .list_states(&ids, Utc::now())
             .await?
             .into_iter()
@@ -243,7 +243,7 @@ impl ListFollower {
                     self.followed.unfollow(&id);
                     let reason = self
                         .state
-                        .store
+                        .snippets
                         .gone_reason(&id)
                         .await?
                         .unwrap_or(GoneReason::Deleted);

@@ -1,0 +1,607 @@
+//! The job engine's side of the store ([`JobStore`]): claims, fenced
+//! outcomes, batched completions, and the maintenance passes.
+//!
+//! Every write of an attempt's outcome is fenced: it names the job, the
+//! worker and the attempt number it holds, and changes nothing when any
+//! of them no longer match (the lease expired and someone else claimed
+//! the job). The attempt is recorded in `job_attempts` in the same
+//! transaction, so the history and the job never disagree.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
+
+use super::{Dialect, SqlStore, Statement, checked, claim_sql, during, opt_time, parse_id, to_i64};
+use crate::{
+    domain::{Failed, Progress, SnippetId},
+    server::store::{
+        ClaimedJob, Completed, JobStore, Lease, NOTICE_CHANNEL, Rescued, StoreError, millis,
+        pack_notices,
+    },
+};
+
+/// An update only the holder of a lease may make: `$1` to `$3` are the
+/// fence (the job, the worker, the attempt; bound by [`SqlStore::fenced`])
+/// and `set`'s own values are numbered from `$4`.
+fn fenced_update(set: &str) -> String {
+    format!(
+        "UPDATE jobs SET {set}
+         WHERE snippet_id = $1 AND state = 'processing' AND locked_by = $2 AND attempts = $3"
+    )
+}
+
+/// Records how the attempt held by the fence `$1..$3` ended (`$5`, with
+/// error `$6`) as of `$4`: run it before the fenced update that ends the
+/// attempt, in the same transaction. It inserts nothing when the fence
+/// does not hold, which is also how the caller learns that.
+const RECORD_ATTEMPT: &str = "
+    INSERT INTO job_attempts (snippet_id, attempt, holder, started_at, finished_at, outcome, error)
+    SELECT snippet_id, attempts, locked_by, COALESCE(attempt_started_at, $4), $4, $5, $6
+    FROM jobs
+    WHERE snippet_id = $1 AND state = 'processing' AND locked_by = $2 AND attempts = $3";
+
+const PRUNE_JOBS: &str = "
+    DELETE FROM jobs
+    WHERE (state = 'succeeded' AND finished_at < $1) OR (state = 'failed' AND finished_at < $2)";
+
+/// What a job that ran out of attempts while its worker was gone shows.
+const ABANDONED: &str = "The worker running this job stopped responding, and no attempts are left.";
+
+/// Completions written with one set of statements, at most: their
+/// parameters stay far below either database's limit.
+const COMPLETION_CHUNK: usize = 200;
+
+/// `done` cut into ranges of at most [`COMPLETION_CHUNK`] completions in
+/// which no snippet appears twice (two leases of one snippet in one
+/// batch is rare, but then the id alone would not say which one held).
+fn completion_chunks(done: &[Completed<'_>]) -> Vec<std::ops::Range<usize>> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut seen = HashSet::new();
+    for (index, job) in done.iter().enumerate() {
+        if index - start == COMPLETION_CHUNK || !seen.insert(job.lease.snippet_id.as_str()) {
+            chunks.push(start..index);
+            start = index;
+            seen.clear();
+            seen.insert(job.lease.snippet_id.as_str());
+        }
+    }
+    chunks.push(start..done.len());
+    chunks
+}
+
+/// `VALUES ($1, $2, CAST($3 AS BIGINT)), ...`: `count` rows of two texts
+/// and a number, written so both dialects read the number as one (SQLite
+/// takes any type; PostgreSQL must be told). The fences (job, holder,
+/// attempt) of a batch of leases, and its results (job, HTML, time).
+fn text_text_number_rows(count: usize) -> String {
+    let rows: Vec<String> = (0..count)
+        .map(|row| {
+            let n = 3 * row;
+            format!("(${}, ${}, CAST(${} AS BIGINT))", n + 1, n + 2, n + 3)
+        })
+        .collect();
+    format!("VALUES {}", rows.join(", "))
+}
+
+impl<D> SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D> + ColumnIndex<D::Row>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+{
+    /// A [`fenced_update`] statement with its fence bound.
+    fn fenced<'q>(sql: &'q str, lease: &'q Lease) -> Statement<'q, D> {
+        sqlx::query(sql)
+            .bind(lease.snippet_id.as_str())
+            .bind(lease.worker.as_str())
+            .bind(i64::from(lease.attempt))
+    }
+
+    /// A statement whose parameters start with the fences of `jobs`, as
+    /// [`text_text_number_rows`] numbers them.
+    fn with_fences<'q>(sql: &'q str, jobs: &'q [Completed<'q>]) -> Statement<'q, D> {
+        jobs.iter().fold(sqlx::query(sql), |query, job| {
+            query
+                .bind(job.lease.snippet_id.as_str())
+                .bind(job.lease.worker.as_str())
+                .bind(i64::from(job.lease.attempt))
+        })
+    }
+
+    /// [`RECORD_ATTEMPT`] for `lease`: `Ok(false)` when the fence does not
+    /// hold (the attempt is someone else's now).
+    async fn record_attempt(
+        tx: &mut sqlx::Transaction<'_, D>,
+        lease: &Lease,
+        now: DateTime<Utc>,
+        outcome: &str,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let recorded = Self::fenced(RECORD_ATTEMPT, lease)
+            .bind(millis(now))
+            .bind(outcome)
+            .bind(error)
+            .execute(&mut **tx)
+            .await?;
+        Ok(D::rows_affected(&recorded) == 1)
+    }
+
+    /// Ends the attempt `lease` holds with `outcome`: records it, then sets
+    /// `set` on the job (numbered from `$4`: `values`, then `error` when
+    /// there is one), in one transaction. `false`, changing nothing, when
+    /// the lease no longer holds.
+    async fn end_attempt(
+        &self,
+        lease: &Lease,
+        outcome: &str,
+        error: Option<&str>,
+        set: &str,
+        values: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if !Self::record_attempt(&mut tx, lease, now, outcome, error).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let sql = fenced_update(set);
+        let mut query = Self::fenced(&sql, lease);
+        for value in values {
+            query = query.bind(*value);
+        }
+        if let Some(error) = error {
+            query = query.bind(error);
+        }
+        query.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Stores one chunk of completions (no snippet twice) in `tx`: the
+    /// attempts, the fenced update of the jobs, then the HTML of those
+    /// whose lease held. Three statements, not three per job: on SQLite
+    /// each statement is a round trip to its worker thread, on PostgreSQL
+    /// one over the network. Returns the indexes (into `jobs`) stored.
+    async fn complete_chunk(
+        tx: &mut sqlx::Transaction<'_, D>,
+        jobs: &[Completed<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<usize>, StoreError> {
+        let fences = text_text_number_rows(jobs.len());
+        let now_param = 3 * jobs.len() + 1;
+        let record = format!(
+            "INSERT INTO job_attempts (snippet_id, attempt, holder, started_at, finished_at, outcome, error)
+             SELECT snippet_id, attempts, locked_by, COALESCE(attempt_started_at, ${now_param}),
+                    ${now_param}, 'succeeded', NULL
+             FROM jobs
+             WHERE state = 'processing' AND (snippet_id, locked_by, attempts) IN ({fences})"
+        );
+        Self::with_fences(&record, jobs)
+            .bind(millis(now))
+            .execute(&mut **tx)
+            .await?;
+        let succeed = format!(
+            "UPDATE jobs
+             SET state = 'succeeded', locked_by = NULL, lease_until = NULL, last_error = NULL,
+                 progress_done = NULL, progress_total = NULL,
+                 updated_at = ${now_param}, finished_at = ${now_param}
+             WHERE state = 'processing' AND (snippet_id, locked_by, attempts) IN ({fences})
+             RETURNING snippet_id"
+        );
+        let held: HashSet<String> = Self::with_fences(&succeed, jobs)
+            .bind(millis(now))
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get("snippet_id"))
+            .collect::<Result<_, _>>()?;
+        // A chunk never names a snippet twice, so its id says which of the
+        // chunk's leases held.
+        let stored: Vec<usize> = (0..jobs.len())
+            .filter(|&index| held.contains(jobs[index].lease.snippet_id.as_str()))
+            .collect();
+        if stored.is_empty() {
+            return Ok(stored);
+        }
+        let store_html = format!(
+            "WITH results (id, html, took_ms) AS ({})
+             UPDATE snippets
+             SET html = results.html, highlighted_at = ${}, highlighted_in_ms = results.took_ms,
+                 error = NULL
+             FROM results WHERE snippets.id = results.id",
+            text_text_number_rows(stored.len()),
+            3 * stored.len() + 1
+        );
+        stored
+            .iter()
+            .fold(sqlx::query(&store_html), |query, &index| {
+                let job = &jobs[index];
+                query
+                    .bind(job.lease.snippet_id.as_str())
+                    .bind(job.html)
+                    .bind(to_i64(job.highlighted_in_ms))
+            })
+            .bind(millis(now))
+            .execute(&mut **tx)
+            .await?;
+        Ok(stored)
+    }
+}
+
+#[async_trait]
+impl<D> JobStore for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D> + ColumnIndex<D::Row>,
+    for<'q> String: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> i64: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> bool: Encode<'q, D> + Decode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+    for<'q> Option<i64>: Encode<'q, D>,
+{
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
+        during("claiming jobs", async {
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            // One statement, so a claim is atomic; the dialect's lock makes
+            // sure two workers never claim the same row.
+            let sql = claim_sql(D::CLAIM_LOCK);
+            let claim = sqlx::query(&sql)
+                .bind(worker)
+                .bind(millis(lease_until))
+                .bind(millis(now))
+                .bind(i64::from(limit));
+            let claimed = match D::LAZY_COMMIT {
+                Some(lazy) => {
+                    let mut tx = self.pool.begin().await?;
+                    sqlx::query(lazy).execute(&mut *tx).await?;
+                    let claimed = claim.fetch_all(&mut *tx).await?;
+                    tx.commit().await?;
+                    claimed
+                }
+                None => claim.fetch_all(&self.pool).await?,
+            };
+            claimed
+                .iter()
+                .map(|row| {
+                    Ok(ClaimedJob {
+                        lease: Lease {
+                            snippet_id: parse_id(&row.try_get::<String, _>("snippet_id")?)?,
+                            worker: worker.to_owned(),
+                            attempt: checked(row.try_get("attempts")?, "attempts")?,
+                        },
+                        max_attempts: checked(row.try_get("max_attempts")?, "max attempts")?,
+                        enqueued_at: opt_time(row.try_get("enqueued_at")?)?,
+                        code: row.try_get("code")?,
+                        language: row.try_get("language")?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn renew_lease(
+        &self,
+        lease: &Lease,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        during("renewing a lease", async {
+            let sql = fenced_update("lease_until = $4, updated_at = $5");
+            let done = Self::fenced(&sql, lease)
+                .bind(millis(lease_until))
+                .bind(millis(now))
+                .execute(&self.pool)
+                .await?;
+            Ok(D::rows_affected(&done) == 1)
+        })
+        .await
+    }
+
+    async fn save_progress(&self, lease: &Lease, progress: Progress) -> Result<bool, StoreError> {
+        during("saving progress", async {
+            let sql = fenced_update("progress_done = $4, progress_total = $5");
+            let done = Self::fenced(&sql, lease)
+                .bind(i64::from(progress.done))
+                .bind(i64::from(progress.total))
+                .execute(&self.pool)
+                .await?;
+            Ok(D::rows_affected(&done) == 1)
+        })
+        .await
+    }
+
+    async fn complete_jobs(
+        &self,
+        done: &[Completed<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StoreError> {
+        during("storing results", async {
+            let mut stored = vec![false; done.len()];
+            if done.is_empty() {
+                return Ok(stored);
+            }
+            let mut notices = Vec::new();
+            let mut tx = self.pool.begin().await?;
+            if let Some(lazy) = D::LAZY_COMMIT {
+                sqlx::query(lazy).execute(&mut *tx).await?;
+            }
+            for chunk in completion_chunks(done) {
+                let jobs = &done[chunk.clone()];
+                for index in Self::complete_chunk(&mut tx, jobs, now).await? {
+                    stored[chunk.start + index] = true;
+                    notices.extend(jobs[index].notice);
+                }
+            }
+            // Sent at commit, and only for results that are stored.
+            if let Some(notify) = D::NOTIFY {
+                for payload in pack_notices(&notices) {
+                    sqlx::query(notify)
+                        .bind(NOTICE_CHANNEL)
+                        .bind(payload)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(stored)
+        })
+        .await
+    }
+
+    async fn retry_job(
+        &self,
+        lease: &Lease,
+        error: &str,
+        run_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        during("scheduling a retry", async {
+            self.end_attempt(
+                lease,
+                "retrying",
+                Some(error),
+                "state = 'retrying', locked_by = NULL, lease_until = NULL, run_at = $4,
+                 updated_at = $5, progress_done = NULL, progress_total = NULL, last_error = $6",
+                &[millis(run_at), millis(now)],
+                now,
+            )
+            .await
+        })
+        .await
+    }
+
+    async fn fail_job(
+        &self,
+        lease: &Lease,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        during("failing a job", async {
+            let mut tx = self.pool.begin().await?;
+            if !Self::record_attempt(&mut tx, lease, now, "failed", Some(error)).await? {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            let sql = fenced_update(
+                "state = 'failed', locked_by = NULL, lease_until = NULL, last_error = $4,
+                 progress_done = NULL, progress_total = NULL, updated_at = $5, finished_at = $5",
+            );
+            Self::fenced(&sql, lease)
+                .bind(error)
+                .bind(millis(now))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE snippets SET error = $1 WHERE id = $2")
+                .bind(error)
+                .bind(lease.snippet_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn release_job(&self, lease: &Lease, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        during("releasing a job", async {
+            self.end_attempt(
+                lease,
+                "released",
+                None,
+                "state = 'queued', locked_by = NULL, lease_until = NULL, attempts = attempts - 1,
+                 run_at = $4, progress_done = NULL, progress_total = NULL, updated_at = $4",
+                &[millis(now)],
+                now,
+            )
+            .await
+        })
+        .await
+    }
+
+    async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError> {
+        during("rescuing expired leases", async {
+            let mut tx = self.pool.begin().await?;
+            // Their holders stopped answering: the attempts are recorded as
+            // abandoned, then the jobs are failed or queued again.
+            sqlx::query(
+                "INSERT INTO job_attempts (snippet_id, attempt, holder, started_at, finished_at, outcome, error)
+                 SELECT snippet_id, attempts, COALESCE(locked_by, ''), COALESCE(attempt_started_at, $1), $1,
+                        'abandoned', 'The worker running this attempt stopped responding.'
+                 FROM jobs WHERE state = 'processing' AND lease_until < $1",
+            )
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+            let failed = sqlx::query(
+                "UPDATE jobs
+                 SET state = 'failed', locked_by = NULL, lease_until = NULL, last_error = $1,
+                     progress_done = NULL, progress_total = NULL, updated_at = $2, finished_at = $2
+                 WHERE state = 'processing' AND lease_until < $2 AND attempts >= max_attempts
+                 RETURNING snippet_id, attempts",
+            )
+            .bind(ABANDONED)
+            .bind(millis(now))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut rescued = Vec::new();
+            for row in &failed {
+                let id = parse_id(&row.try_get::<String, _>("snippet_id")?)?;
+                sqlx::query("UPDATE snippets SET error = $1 WHERE id = $2")
+                    .bind(ABANDONED)
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                let attempts = checked(row.try_get("attempts")?, "attempts")?;
+                rescued.push(Rescued::Failed(
+                    id,
+                    Failed {
+                        error: ABANDONED.to_owned(),
+                        attempts,
+                    },
+                ));
+            }
+            let requeued = sqlx::query(
+                "UPDATE jobs
+                 SET state = 'queued', locked_by = NULL, lease_until = NULL, run_at = $1,
+                     progress_done = NULL, progress_total = NULL, updated_at = $1
+                 WHERE state = 'processing' AND lease_until < $1
+                 RETURNING snippet_id",
+            )
+            .bind(millis(now))
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            for id in Self::ids_of(&requeued, "snippet_id")? {
+                rescued.push(Rescued::Requeued(id));
+            }
+            Ok(rescued)
+        })
+        .await
+    }
+
+    async fn prune_finished_jobs(
+        &self,
+        succeeded_before: DateTime<Utc>,
+        failed_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        during("pruning finished jobs", async {
+            let done = sqlx::query(PRUNE_JOBS)
+                .bind(millis(succeeded_before))
+                .bind(millis(failed_before))
+                .execute(&self.pool)
+                .await?;
+            Ok(D::rows_affected(&done))
+        })
+        .await
+    }
+
+    async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError> {
+        during("sweeping expired snippets", async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO tombstones (id, gone_at, reason)
+                 SELECT id, expires_at, 'expired' FROM snippets WHERE expires_at <= $1
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?;
+            let gone = sqlx::query("DELETE FROM snippets WHERE expires_at <= $1 RETURNING id")
+                .bind(millis(now))
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Self::ids_of(&gone, "id")
+        })
+        .await
+    }
+
+    async fn unfinished_jobs(&self) -> Result<u64, StoreError> {
+        during("counting unfinished jobs", async {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'processing', 'retrying')",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+            Self::count_of(&row)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SnippetId;
+    use crate::server::store::{Completed, Lease};
+
+    fn lease(snippet_id: &SnippetId, n: usize) -> Lease {
+        Lease {
+            snippet_id: snippet_id.clone(),
+            worker: format!("w/{n}"),
+            attempt: 1,
+        }
+    }
+
+    fn completed(leases: &[Lease]) -> Vec<Completed<'_>> {
+        leases
+            .iter()
+            .map(|lease| Completed {
+                lease,
+                html: "",
+                highlighted_in_ms: 0,
+                notice: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn completion_chunks_are_bounded_and_never_name_a_snippet_twice() {
+        let ids: Vec<SnippetId> = (0..3).map(|_| SnippetId::random()).collect();
+        let twice: Vec<Lease> = [0, 1, 0, 2, 2]
+            .iter()
+            .enumerate()
+            .map(|(n, &which)| lease(&ids[which], n))
+            .collect();
+        assert_eq!(
+            completion_chunks(&completed(&twice)),
+            vec![0..2, 2..4, 4..5]
+        );
+
+        let many: Vec<Lease> = (0..COMPLETION_CHUNK * 2 + 1)
+            .map(|n| lease(&SnippetId::random(), n))
+            .collect();
+        let chunks = completion_chunks(&completed(&many));
+        assert_eq!(chunks.len(), 3);
+        assert!(chunks.iter().all(|c| c.len() <= COMPLETION_CHUNK));
+        assert_eq!(chunks.last().unwrap().end, many.len());
+    }
+
+    #[test]
+    fn rows_number_their_parameters_in_order() {
+        assert_eq!(
+            text_text_number_rows(2),
+            "VALUES ($1, $2, CAST($3 AS BIGINT)), ($4, $5, CAST($6 AS BIGINT))"
+        );
+    }
+}
