@@ -175,6 +175,7 @@ impl AppState {
     /// Stores the snippet and its job in one transaction, owned by
     /// `owner`, then wakes the workers. The language is settled here, so
     /// every page and API answer names it from the start.
+    #[tracing::instrument(skip_all)]
     pub async fn submit(
         &self,
         submission: Submission,
@@ -257,6 +258,7 @@ impl AppState {
     /// its owner until they ask for it. With it, whether the page may be
     /// kept rendered: only a highlighted snippet's, which changes no more
     /// (see `http::page_cache`).
+    #[tracing::instrument(skip_all, fields(snippet = %id))]
     pub async fn page(
         &self,
         id: &SnippetId,
@@ -294,6 +296,7 @@ impl AppState {
     /// Reads a snippet's content. The first reading of a burn-after-reading
     /// snippet by anyone but its owner returns it and deletes it, in one
     /// transaction; every later reading finds it gone.
+    #[tracing::instrument(skip_all, fields(snippet = %id))]
     pub async fn read(
         &self,
         id: &SnippetId,
@@ -350,6 +353,7 @@ impl AppState {
 
     /// Highlights the snippet again in another language (a new job) and
     /// tells its pages. Owner only.
+    #[tracing::instrument(skip_all, fields(snippet = %id, language = requested))]
     pub async fn change_language(
         &self,
         id: &SnippetId,
@@ -375,6 +379,7 @@ impl AppState {
 
     /// "Try again": queues a failed snippet anew and tells its pages.
     /// Owner only.
+    #[tracing::instrument(skip_all, fields(snippet = %id))]
     pub async fn retry(
         &self,
         id: &SnippetId,
@@ -401,6 +406,7 @@ impl AppState {
 
     /// Deletes a snippet for good; its routes answer 410 from now on and
     /// every open stream showing it is told. Owner only.
+    #[tracing::instrument(skip_all, fields(snippet = %id))]
     pub async fn delete(
         &self,
         id: &SnippetId,
@@ -431,6 +437,7 @@ impl AppState {
     }
 
     /// The home page's recent list: public snippets only.
+    #[tracing::instrument(skip_all)]
     pub async fn recent(&self) -> Result<Vec<SnippetSummary>, StoreError> {
         self.snippets
             .recent_snippets(LIST_LENGTH as u32, Utc::now())
@@ -438,6 +445,7 @@ impl AppState {
     }
 
     /// The home page's "Your snippets": the browser's own, listed or not.
+    #[tracing::instrument(skip_all)]
     pub async fn mine(&self, credentials: &Credentials) -> Result<Vec<SnippetSummary>, StoreError> {
         match credentials.cookie_owner() {
             Some(owner) => {

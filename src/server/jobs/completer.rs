@@ -148,6 +148,7 @@ async fn record_lost_results(ctx: &JobContext, batch: &[Finished], cause: &Store
     }
 }
 
+#[tracing::instrument(name = "store_results", skip_all, fields(jobs = batch.len()))]
 async fn store_batch(ctx: &JobContext, batch: &mut Vec<Finished>) {
     let stored = write_with_backoff(ctx, batch).await;
     match stored {

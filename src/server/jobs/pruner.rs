@@ -26,6 +26,7 @@ impl Pruner {
     }
 
     /// One pass, as of `now`. Returns how many records went.
+    #[tracing::instrument(name = "prune", skip_all)]
     pub async fn prune_once(&self, now: chrono::DateTime<Utc>) -> u64 {
         let settings = &self.ctx.settings;
         match self

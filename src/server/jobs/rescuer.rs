@@ -35,6 +35,7 @@ impl Rescuer {
 
     /// One pass, as of `now`; returns how many jobs it rescued. Public so
     /// tests can drive it with a clock of their own.
+    #[tracing::instrument(name = "rescue", skip_all)]
     pub async fn rescue_once(&self, now: chrono::DateTime<Utc>) -> usize {
         let rescued = match self.ctx.store.rescue_expired(now).await {
             Ok(rescued) => rescued,

@@ -27,6 +27,7 @@ impl Sweeper {
     }
 
     /// One pass, as of `now`; returns how many snippets went.
+    #[tracing::instrument(name = "sweep", skip_all)]
     pub async fn sweep_once(&self, now: DateTime<Utc>) -> usize {
         match self.ctx.store.sweep_expired(now).await {
             Ok(gone) if gone.is_empty() => 0,
