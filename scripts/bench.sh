@@ -12,7 +12,9 @@ source scripts/env.sh
 bash scripts/postgres.sh
 
 echo "==> building the release server and client" >&2
-cargo leptos build --release
+# --split: the dashboard (a lazy route) goes in a chunk of its own, fetched
+# only when /admin is opened.
+cargo leptos build --release --split
 echo "==> building the suite" >&2
 cargo build --release --features ssr --example bench
 

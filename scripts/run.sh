@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
 # wasm-opt (from the npm package binaryen) is on PATH via node_modules/.bin.
-cargo leptos build --release
+# --split: the dashboard (a lazy route) goes in a chunk of its own, fetched
+# only when /admin is opened.
+cargo leptos build --release --split
 export LEPTOS_SITE_ROOT="$PWD/target/site"
 exec "$HIGHLIGHTER_TARGET_DIR/release/highlighter" "$@"

@@ -16,7 +16,8 @@ echo "==> cargo test" >&2
 cargo test --features ssr --no-fail-fast
 
 echo "==> building the site (server + WASM client)" >&2
-cargo leptos build
+# --split, as every build the server serves: see scripts/run.sh.
+cargo leptos build --split
 
 echo "==> fuzzing the API against its OpenAPI document" >&2
 bash scripts/fuzz-api.sh

@@ -24,16 +24,25 @@ pub mod domain;
 pub mod server;
 
 /// The WASM entry point: take over the server-rendered page.
+///
+/// Hydration is asynchronous because the dashboard is a lazy route: a page
+/// that shows it waits for its chunk before taking over (`hydrate_body`
+/// refuses lazy routes).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // A marker for people and tests: the page is live from here on.
-    if let Some(root) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
-        let _ = root.set_attribute("data-hydrated", "true");
-    }
+    wasm_bindgen_futures::spawn_local(async {
+        let body = leptos::tachys::dom::body();
+        leptos::mount::hydrate_from_async(body, app::App)
+            .await
+            .forget();
+        // A marker for people and tests: the page is live from here on.
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
 }

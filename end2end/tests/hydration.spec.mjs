@@ -26,6 +26,23 @@ test('(e) home page hydrates without console errors', async ({ page }) => {
   expect(errors).toEqual([]);
 });
 
+test('a visitor\'s page never downloads the dashboard\'s code', async ({ page }) => {
+  const wasm = [];
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname.endsWith('.wasm')) wasm.push(new URL(request.url()).pathname);
+  });
+  await page.goto('/');
+  await waitHydrated(page);
+  await settle(page);
+  // The main bundle only: the dashboard is a lazy route in a chunk of its
+  // own (built with `cargo leptos --split`), fetched when /admin opens.
+  expect(wasm).toEqual(['/pkg/highlighter.wasm']);
+  const manifest = await (await page.request.get('/pkg/__wasm_split_manifest.json')).json();
+  const chunks = Object.values(manifest).flat();
+  expect(chunks.length).toBeGreaterThan(0);
+  expect(chunks.some((chunk) => chunk.includes('admin'))).toBe(true);
+});
+
 test('(e) snippet page hydrates without console errors (pending at load, then succeeded at load)', async ({ page, request, playwright }) => {
   const code = `# ${uniqueTag('hydrate')}\n` + generatePython(1500);
   const { id } = await submitPending(playwright, { code, language: 'python' });

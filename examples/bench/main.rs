@@ -50,7 +50,7 @@ struct Args {
     /// Runs per measure; the report gives their median.
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// The release server binary (`cargo leptos build --release` makes it).
+    /// The release server binary (`cargo leptos build --release --split` makes it).
     #[arg(long)]
     server_bin: PathBuf,
     /// A profiler to run the server under, e.g. `--server-wrapper "heaptrack -o /tmp/ht"`.
@@ -108,7 +108,7 @@ async fn main() {
     };
     server::require(
         &files.binary,
-        "build it with `cargo leptos build --release`",
+        "build it with `cargo leptos build --release --split`",
     );
     let started_at = chrono::Utc::now();
     let started = Instant::now();

@@ -13,7 +13,7 @@ pub fn run(site_root: &Path) -> Section {
     let path = site_root.join("pkg/highlighter.wasm");
     let wasm = std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
-            "{} cannot be read ({e}): build it first with `cargo leptos build --release`",
+            "{} cannot be read ({e}): build it first with `cargo leptos build --release --split`",
             path.display()
         )
     });
@@ -29,7 +29,7 @@ pub fn run(site_root: &Path) -> Section {
     Section {
         title: "WASM size".into(),
         how: format!(
-            "`{}` as built by `cargo leptos build --release` (profile `wasm-release`; \
+            "`{}` as built by `cargo leptos build --release --split` (profile `wasm-release`; \
              wasm-opt on PATH: {}), gzipped at level 9.",
             path.display(),
             wasm_opt.as_deref().unwrap_or("none")

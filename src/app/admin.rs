@@ -15,31 +15,56 @@ use chrono::{DateTime, Utc};
 use leptos::{either::Either, prelude::*};
 use leptos_meta::{Meta, Title};
 use leptos_router::{
+    LazyRoute,
     components::{A, Form},
     hooks::use_query_map,
+    lazy_route,
 };
 
 use crate::{
     api::{admin_act, admin_job, admin_jobs, admin_overview, admin_pause, admin_preview},
-    domain::operations::{ALL_STATES, AdminRole, BulkAction, Finished, JobRow, Overview, Stats},
+    domain::{
+        UserError,
+        operations::{ALL_STATES, AdminRole, BulkAction, Finished, JobRow, Overview, Stats},
+    },
 };
 
-#[component]
-pub fn AdminPage() -> impl IntoView {
-    let overview = Resource::new(|| (), |_| admin_overview());
-    view! {
-        <Title text="Dashboard · Highlighter"/>
-        <Meta name="robots" content="noindex"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match overview.await {
-                    Ok(overview) => Either::Left(view! { <Dashboard overview/> }),
-                    Err(e) => Either::Right(view! {
-                        <section class="message"><h1>"Dashboard"</h1><p class="error">{e.message}</p></section>
-                    }),
-                }
-            })}
-        </Suspense>
+/// The dashboard, as a lazy route: only operators open it, so its code is
+/// split out of the bundle every visitor downloads (`cargo leptos
+/// --split`) and fetched when `/admin` is first shown. [`data`] starts
+/// loading the overview at once, so the two downloads run side by side
+/// rather than one after the other.
+///
+/// [`data`]: LazyRoute::data
+pub struct AdminPage {
+    overview: Resource<Result<Overview, UserError>>,
+}
+
+#[lazy_route]
+impl LazyRoute for AdminPage {
+    fn data() -> Self {
+        AdminPage {
+            overview: Resource::new(|| (), |_| admin_overview()),
+        }
+    }
+
+    fn view(this: Self) -> AnyView {
+        let overview = this.overview;
+        view! {
+            <Title text="Dashboard · Highlighter"/>
+            <Meta name="robots" content="noindex"/>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match overview.await {
+                        Ok(overview) => Either::Left(view! { <Dashboard overview/> }),
+                        Err(e) => Either::Right(view! {
+                            <section class="message"><h1>"Dashboard"</h1><p class="error">{e.message}</p></section>
+                        }),
+                    }
+                })}
+            </Suspense>
+        }
+        .into_any()
     }
 }
 
