@@ -6,7 +6,8 @@
 //!   [`Application`](startup::Application) tests spawn on port 0.
 //! - `service.rs`: shared state and the operations both front doors use
 //!   (submit, read, change, delete), with one error type for both.
-//! - `owner.rs`: owner secrets, their hashes, the owner cookie.
+//! - `owner.rs`: owner secrets, their hashes, the owner cookie;
+//!   `cookie.rs`: reading one cookie from a request.
 //! - `store/`: the store by area ([`SnippetStore`](store::SnippetStore),
 //!   [`JobStore`](store::JobStore), [`Operations`](store::Operations)),
 //!   one generic body of SQL, and the SQLite and PostgreSQL dialects.
@@ -23,6 +24,7 @@
 //! - `metrics.rs`: the Prometheus recorder behind `GET /metrics`.
 
 pub mod admin;
+pub mod cookie;
 pub mod events;
 pub mod highlight;
 pub mod http;

@@ -124,7 +124,7 @@ impl Credentials {
 
 /// The owner secret in the request's cookie, if it holds a valid one.
 pub fn cookie_secret(headers: &HeaderMap) -> Option<OwnerSecret> {
-    crate::server::http::cookie(headers, COOKIE).and_then(OwnerSecret::parse)
+    crate::server::cookie::named(headers, COOKIE).and_then(OwnerSecret::parse)
 }
 
 /// The `Set-Cookie` value that gives a browser its owner key: never

@@ -100,7 +100,7 @@ pub fn role_of(
     if let Some(given) = bearer(headers) {
         return token_role(given, tokens).ok_or(Refusal::WrongToken);
     }
-    match crate::server::http::cookie(headers, COOKIE) {
+    match crate::server::cookie::named(headers, COOKIE) {
         Some(value) => verify_session(value, tokens, now).ok_or(Refusal::SignInNeeded),
         None => Err(Refusal::SignInNeeded),
     }

@@ -66,18 +66,6 @@ pub fn health_routes() -> Router<AppState> {
     Router::new().route("/api/health", get(health::health))
 }
 
-/// The value of the cookie `name` among the request's `Cookie` headers.
-pub fn cookie<'h>(headers: &'h axum::http::HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(found, _)| *found == name)
-        .map(|(_, value)| value.trim())
-}
-
 /// An API failure: a status and a sentence. Causes are logged, not sent.
 #[derive(Debug)]
 pub struct ApiError {
