@@ -19,6 +19,8 @@
 //!   health and the OpenAPI document.
 //! - `node.rs`: this process as the cluster sees it (its row in `nodes`,
 //!   its heartbeat, the cluster-wide pause).
+//! - `periodic.rs`: one pass every period until shutdown, the shape of
+//!   the heartbeat and of every maintenance loop.
 //! - `admin/`: the operators' dashboard: access, what it reads and does,
 //!   its JSON API.
 //! - `metrics.rs`: the Prometheus recorder behind `GET /metrics`.
@@ -32,6 +34,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod node;
 pub mod owner;
+pub mod periodic;
 pub mod service;
 pub mod settings;
 pub mod startup;

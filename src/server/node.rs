@@ -117,7 +117,7 @@ impl Heartbeat {
     /// crash, and should not be shown as one).
     pub async fn run(self, shutdown: CancellationToken) {
         let this = &self;
-        crate::server::jobs::every(this.every, &shutdown, || async move {
+        crate::server::periodic::every(this.every, &shutdown, || async move {
             if let Err(e) = this.beat(Utc::now()).await {
                 tracing::warn!(error = ?e, "node heartbeat failed; trying again next beat");
             }

@@ -10,7 +10,8 @@
 //! - `sweeper.rs`: expired snippets are deleted.
 //! - `backoff.rs`: when a failed attempt runs again.
 //!
-//! The maintenance loops (and the node heartbeat) all tick with [`every`].
+//! The maintenance loops (and the node heartbeat) all tick with
+//! [`every`](crate::server::periodic::every).
 //!
 //! Job states and who moves a job between them are documented on
 //! [`JobState`](crate::domain::JobState).
@@ -24,11 +25,10 @@ mod sweeper;
 mod testing;
 mod worker;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use crate::server::{
     events::EventBus, highlight::DynEngine, node::Node, settings::JobSettings, store::DynJobStore,
@@ -60,25 +60,6 @@ pub struct JobContext {
 impl JobContext {
     pub fn now(&self) -> DateTime<Utc> {
         (self.clock)()
-    }
-}
-
-/// Runs `pass` every `period`, the first at once, until `shutdown`: the
-/// one shape of every maintenance loop (River's `startstop` base). A pass
-/// that overruns its period delays the next one rather than bunching them
-/// up, and shutdown never waits for a period to end.
-pub async fn every<Pass, Done>(period: Duration, shutdown: &CancellationToken, mut pass: Pass)
-where
-    Pass: FnMut() -> Done,
-    Done: Future<Output = ()>,
-{
-    let mut ticks = tokio::time::interval(period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = ticks.tick() => pass().await,
-        }
     }
 }
 

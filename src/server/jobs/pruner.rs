@@ -19,9 +19,13 @@ impl Pruner {
 
     pub async fn run(self, shutdown: CancellationToken) {
         let this = &self;
-        super::every(this.ctx.settings.prune_interval, &shutdown, || async move {
-            this.prune_once(this.ctx.now()).await;
-        })
+        crate::server::periodic::every(
+            this.ctx.settings.prune_interval,
+            &shutdown,
+            || async move {
+                this.prune_once(this.ctx.now()).await;
+            },
+        )
         .await;
     }
 

@@ -23,7 +23,7 @@ impl Rescuer {
 
     pub async fn run(self, shutdown: CancellationToken) {
         let this = &self;
-        super::every(
+        crate::server::periodic::every(
             this.ctx.settings.rescue_interval,
             &shutdown,
             || async move {

@@ -20,9 +20,13 @@ impl Sweeper {
 
     pub async fn run(self, shutdown: CancellationToken) {
         let this = &self;
-        super::every(this.ctx.settings.sweep_interval, &shutdown, || async move {
-            this.sweep_once(this.ctx.now()).await;
-        })
+        crate::server::periodic::every(
+            this.ctx.settings.sweep_interval,
+            &shutdown,
+            || async move {
+                this.sweep_once(this.ctx.now()).await;
+            },
+        )
         .await;
     }
 
