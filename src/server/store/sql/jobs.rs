@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use super::{Dialect, SqlStore, Statement, checked, claim_sql, during, opt_time, parse_id, to_i64};
+use super::{Dialect, SqlStore, Statement, checked, during, opt_time, parse_id, to_i64};
 use crate::{
     domain::{Failed, Progress, SnippetId},
     server::store::{
@@ -137,8 +137,8 @@ where
 
     /// Ends the attempt `lease` holds with `outcome`: records it, then sets
     /// `set` on the job (numbered from `$4`: `values`, then `error` when
-    /// there is one), in one transaction. `false`, changing nothing, when
-    /// the lease no longer holds.
+    /// there is one). Returns the transaction for the caller to add to and
+    /// commit; `None`, with nothing changed, when the lease no longer holds.
     async fn end_attempt(
         &self,
         lease: &Lease,
@@ -147,11 +147,11 @@ where
         set: &str,
         values: &[i64],
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<sqlx::Transaction<'static, D>>, StoreError> {
         let mut tx = self.pool.begin().await?;
         if !Self::record_attempt(&mut tx, lease, now, outcome, error).await? {
             tx.rollback().await?;
-            return Ok(false);
+            return Ok(None);
         }
         let sql = fenced_update(set);
         let mut query = Self::fenced(&sql, lease);
@@ -162,8 +162,7 @@ where
             query = query.bind(error);
         }
         query.execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(Some(tx))
     }
 
     /// Stores one chunk of completions (no snippet twice) in `tx`: the
@@ -263,8 +262,7 @@ where
             }
             // One statement, so a claim is atomic; the dialect's lock makes
             // sure two workers never claim the same row.
-            let sql = claim_sql(D::CLAIM_LOCK);
-            let claim = sqlx::query(&sql)
+            let claim = sqlx::query(&self.claim)
                 .bind(worker)
                 .bind(millis(lease_until))
                 .bind(millis(now))
@@ -376,16 +374,20 @@ where
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         during("scheduling a retry", async {
-            self.end_attempt(
-                lease,
-                "retrying",
-                Some(error),
-                "state = 'retrying', locked_by = NULL, lease_until = NULL, run_at = $4,
-                 updated_at = $5, progress_done = NULL, progress_total = NULL, last_error = $6",
-                &[millis(run_at), millis(now)],
-                now,
-            )
-            .await
+            let ended = self
+                .end_attempt(
+                    lease,
+                    "retrying",
+                    Some(error),
+                    "state = 'retrying', locked_by = NULL, lease_until = NULL, run_at = $4,
+                     updated_at = $5, progress_done = NULL, progress_total = NULL, last_error = $6",
+                    &[millis(run_at), millis(now)],
+                    now,
+                )
+                .await?;
+            let Some(tx) = ended else { return Ok(false) };
+            tx.commit().await?;
+            Ok(true)
         })
         .await
     }
@@ -397,20 +399,20 @@ where
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         during("failing a job", async {
-            let mut tx = self.pool.begin().await?;
-            if !Self::record_attempt(&mut tx, lease, now, "failed", Some(error)).await? {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            let sql = fenced_update(
-                "state = 'failed', locked_by = NULL, lease_until = NULL, last_error = $4,
-                 progress_done = NULL, progress_total = NULL, updated_at = $5, finished_at = $5",
-            );
-            Self::fenced(&sql, lease)
-                .bind(error)
-                .bind(millis(now))
-                .execute(&mut *tx)
+            let ended = self
+                .end_attempt(
+                    lease,
+                    "failed",
+                    Some(error),
+                    "state = 'failed', locked_by = NULL, lease_until = NULL, progress_done = NULL,
+                     progress_total = NULL, updated_at = $4, finished_at = $4, last_error = $5",
+                    &[millis(now)],
+                    now,
+                )
                 .await?;
+            let Some(mut tx) = ended else {
+                return Ok(false);
+            };
             sqlx::query("UPDATE snippets SET error = $1 WHERE id = $2")
                 .bind(error)
                 .bind(lease.snippet_id.as_str())
@@ -424,16 +426,20 @@ where
 
     async fn release_job(&self, lease: &Lease, now: DateTime<Utc>) -> Result<bool, StoreError> {
         during("releasing a job", async {
-            self.end_attempt(
-                lease,
-                "released",
-                None,
-                "state = 'queued', locked_by = NULL, lease_until = NULL, attempts = attempts - 1,
-                 run_at = $4, progress_done = NULL, progress_total = NULL, updated_at = $4",
-                &[millis(now)],
-                now,
-            )
-            .await
+            let ended = self
+                .end_attempt(
+                    lease,
+                    "released",
+                    None,
+                    "state = 'queued', locked_by = NULL, lease_until = NULL, attempts = attempts - 1,
+                     run_at = $4, progress_done = NULL, progress_total = NULL, updated_at = $4",
+                    &[millis(now)],
+                    now,
+                )
+                .await?;
+            let Some(tx) = ended else { return Ok(false) };
+            tx.commit().await?;
+            Ok(true)
         })
         .await
     }

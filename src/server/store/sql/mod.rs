@@ -62,13 +62,20 @@ pub trait Dialect: Database {
 #[derive(Debug)]
 pub struct SqlStore<D: Database> {
     pool: Pool<D>,
+    /// The claim statement in this dialect ([`claim_sql`]), written once.
+    claim: String,
+}
+
+impl<D: Dialect> SqlStore<D> {
+    pub(super) fn new(pool: Pool<D>) -> Self {
+        SqlStore {
+            pool,
+            claim: claim_sql(D::CLAIM_LOCK),
+        }
+    }
 }
 
 impl<D: Database> SqlStore<D> {
-    pub(super) fn new(pool: Pool<D>) -> Self {
-        SqlStore { pool }
-    }
-
     pub fn pool(&self) -> &Pool<D> {
         &self.pool
     }
