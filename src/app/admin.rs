@@ -5,8 +5,9 @@
 //! and then replaced by every `stats` event of `/api/admin/events`. The
 //! jobs table is driven by the URL: the filter form is a GET form, so a
 //! filtered view is a link an operator can share, and the same query
-//! string is what a bulk action acts on. The table reloads when the counts
-//! move, so jobs change state in front of the operator.
+//! string is what a bulk action acts on. The table reloads whenever jobs
+//! move (`Stats::movement`: the counts, or the jobs finished this minute),
+//! so jobs change state in front of the operator.
 //!
 //! Read-only operators get the same page without a single action button;
 //! the server refuses their changes anyway.
@@ -84,6 +85,7 @@ fn Dashboard(overview: Overview) -> impl IntoView {
         },
     );
     let counts = Memo::new(move |_| stats.with(|s| s.jobs));
+    let movement = Memo::new(move |_| stats.with(Stats::movement));
     let paused = Memo::new(move |_| stats.with(|s| s.paused));
     view! {
         <section class="admin">
@@ -132,7 +134,7 @@ fn Dashboard(overview: Overview) -> impl IntoView {
                 <Chart title="Per hour, last day" buckets=Signal::derive(move || stats.with(|s| s.per_hour.clone()))/>
             </div>
             <Nodes stats/>
-            <Jobs may_act counts/>
+            <Jobs may_act movement/>
         </section>
     }
 }
@@ -262,7 +264,7 @@ fn Nodes(stats: RwSignal<Stats>) -> impl IntoView {
 
 /// The filter form, the bulk actions and the jobs table.
 #[component]
-fn Jobs(may_act: bool, counts: Memo<crate::domain::operations::JobCounts>) -> impl IntoView {
+fn Jobs(may_act: bool, movement: Memo<crate::domain::operations::Movement>) -> impl IntoView {
     let query = use_query_map();
     // The filter as the URL says it, without the page cursor.
     let filter_query = Memo::new(move |_| {
@@ -283,7 +285,7 @@ fn Jobs(may_act: bool, counts: Memo<crate::domain::operations::JobCounts>) -> im
             (
                 filter_query.get(),
                 cursor.get(),
-                counts.get(),
+                movement.get(),
                 refreshed.get(),
             )
         },

@@ -277,6 +277,28 @@ pub struct Stats {
     pub at: DateTime<Utc>,
 }
 
+/// What says that jobs moved between two snapshots of [`Stats`].
+///
+/// The counts alone do not: snapshots are read at most once a second, and
+/// a retried job can go failed -> queued -> failed between two of them,
+/// leaving every count as it was. The latest minute's finished tally moves
+/// with every job that finishes, so the pair changes whenever the jobs
+/// table could look different.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Movement {
+    pub counts: JobCounts,
+    pub latest_minute: Option<Finished>,
+}
+
+impl Stats {
+    pub fn movement(&self) -> Movement {
+        Movement {
+            counts: self.jobs,
+            latest_minute: self.per_minute.last().copied(),
+        }
+    }
+}
+
 /// What the signed-in operator may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -355,6 +377,33 @@ pub struct Matched {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retry_that_fails_again_between_snapshots_is_movement() {
+        let minute = DateTime::<Utc>::UNIX_EPOCH;
+        let snapshot = |failed_this_minute| Stats {
+            jobs: JobCounts {
+                failed: 2,
+                ..JobCounts::default()
+            },
+            paused: false,
+            nodes: vec![],
+            per_minute: vec![Finished {
+                at: minute,
+                succeeded: 0,
+                failed: failed_this_minute,
+            }],
+            per_hour: vec![],
+            latency_ms: Latency::default(),
+            queue_age_secs: None,
+            at: minute,
+        };
+        // Same counts, two more failures this minute: the table is stale.
+        assert_ne!(snapshot(2).movement(), snapshot(4).movement());
+        let mut later = snapshot(2);
+        later.at = minute + chrono::TimeDelta::seconds(5);
+        assert_eq!(snapshot(2).movement(), later.movement());
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {
