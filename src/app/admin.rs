@@ -25,7 +25,7 @@ use leptos_router::{
 use crate::{
     api::{admin_act, admin_job, admin_jobs, admin_overview, admin_pause, admin_preview},
     domain::{
-        UserError,
+        UserError, clock,
         operations::{ALL_STATES, AdminRole, BulkAction, Finished, JobRow, Overview, Stats},
     },
 };
@@ -197,8 +197,8 @@ fn Chart(title: &'static str, buckets: Signal<Vec<Finished>>) -> impl IntoView {
                 let ok = bucket.succeeded as f64 / peak * HEIGHT;
                 let failed = bucket.failed as f64 / peak * HEIGHT;
                 let label = format!(
-                    "{}: {} succeeded, {} failed",
-                    bucket.at.format("%H:%M UTC"),
+                    "{} UTC: {} succeeded, {} failed",
+                    clock::hour_and_minute(&bucket.at),
                     bucket.succeeded,
                     bucket.failed
                 );
@@ -454,7 +454,7 @@ fn JobsTable(jobs: Vec<JobRow>) -> impl IntoView {
                                 <td data-label="State"><span class=format!("badge {}", job.state.as_str())>{job.state.as_str()}</span></td>
                                 <td data-label="Language">{job.language.clone()}</td>
                                 <td data-label="Attempts">{format!("{} / {}", job.attempts, job.max_attempts)}</td>
-                                <td data-label="Queued">{job.enqueued_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                <td data-label="Queued">{clock::date_and_second(&job.enqueued_at)}</td>
                                 <td data-label="Error" class="error-text">{job.error.clone().unwrap_or_default()}</td>
                                 <td>
                                     <button type="button" class="details"
@@ -492,7 +492,7 @@ fn JobAttempts(id: String) -> impl IntoView {
                                     {detail.attempts.into_iter().map(|a| view! {
                                         <li class=format!("attempt {}", a.outcome)>
                                             <span class="badge">{a.outcome.clone()}</span>
-                                            {format!(" #{} on {} at {}, {}", a.attempt, a.holder, a.started_at.format("%H:%M:%S"), millis_label(a.duration_ms))}
+                                            {format!(" #{} on {} at {}, {}", a.attempt, a.holder, clock::time_of_day(&a.started_at), millis_label(a.duration_ms))}
                                             {a.error.map(|e| view! { <pre class="attempt-error">{e}</pre> })}
                                         </li>
                                     }).collect_view()}

@@ -110,7 +110,7 @@ impl LiveSnippet {
                 Some(at) => format!(
                     "Attempt {} failed; trying again at {} UTC",
                     self.attempts,
-                    at.format("%H:%M:%S")
+                    crate::domain::clock::time_of_day(&at)
                 ),
                 None => format!("Attempt {} failed; trying again soon", self.attempts),
             },

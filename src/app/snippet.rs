@@ -213,7 +213,7 @@ fn SnippetBody(view: SnippetView, html: Option<String>, live: bool) -> impl Into
     let download_href = format!("/s/{}/download", view.id);
     let expires = view
         .expires_at
-        .map(|at| format!("expires {}", at.format("%Y-%m-%d %H:%M UTC")));
+        .map(|at| format!("expires {} UTC", crate::domain::clock::date_and_minute(&at)));
     let is_owner = view.is_owner;
     let visibility = match view.visibility {
         Visibility::Public => "public",

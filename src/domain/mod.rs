@@ -7,6 +7,7 @@
 //! function) and the REST API both go through these parsers, so both answer
 //! the same input with the same words.
 
+pub mod clock;
 mod event;
 mod id;
 mod job;
