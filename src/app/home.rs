@@ -119,10 +119,14 @@ fn LiveLists(initial: SnippetLists) -> impl IntoView {
                 &names,
                 move |name, data| {
                     if let Some(Ok(event)) = SnippetEvent::parse(name, data) {
-                        let id = serde_json::from_str::<serde_json::Value>(data)
-                            .ok()
-                            .and_then(|v| v.get("id")?.as_str().map(str::to_owned));
-                        apply_to_lists(name, id.as_deref(), event, mine, recent);
+                        let id = SnippetEvent::addressed_to(data);
+                        apply_to_lists(
+                            name,
+                            id.as_ref().map(crate::domain::SnippetId::as_str),
+                            event,
+                            mine,
+                            recent,
+                        );
                     }
                     true
                 },
@@ -238,7 +242,10 @@ fn SnippetList(list: RwSignal<Vec<SnippetSummary>>, list_id: &'static str) -> im
 #[component]
 fn Row(s: SnippetSummary) -> impl IntoView {
     let title = s.filename.clone().unwrap_or_else(|| s.preview.clone());
-    let when = s.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let when = format!(
+        "{} UTC",
+        crate::domain::clock::date_and_minute(&s.created_at)
+    );
     let state = match s.progress {
         Some(p) if s.state == JobState::Processing => {
             format!("{} {}%", s.state.as_str(), p.percent())

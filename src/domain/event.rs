@@ -137,6 +137,16 @@ impl SnippetEvent {
         }
     }
 
+    /// The snippet an event's `data:` is about: the `id` that
+    /// [`to_json`](Self::to_json) adds (a `created` summary has its own).
+    pub fn addressed_to(data: &str) -> Option<SnippetId> {
+        #[derive(Deserialize)]
+        struct Addressed {
+            id: SnippetId,
+        }
+        serde_json::from_str::<Addressed>(data).ok().map(|a| a.id)
+    }
+
     /// The inverse of [`name`](Self::name) and [`to_json`](Self::to_json),
     /// for clients. Unknown names are `None`: newer servers may add events.
     pub fn parse(name: &str, data: &str) -> Option<Result<Self, serde_json::Error>> {
@@ -172,6 +182,9 @@ mod tests {
         assert_eq!(value["highlighted_in_ms"], 3);
         let back = SnippetEvent::parse(event.name(), &json).unwrap().unwrap();
         assert_eq!(back, event);
+        assert_eq!(SnippetEvent::addressed_to(&json), Some(id));
+        assert_eq!(SnippetEvent::addressed_to(r#"{"id":"not an id"}"#), None);
+        assert_eq!(SnippetEvent::addressed_to("{}"), None);
     }
 
     #[test]
