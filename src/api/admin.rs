@@ -71,7 +71,7 @@ mod operator {
 }
 
 /// The dashboard's header, and who is looking.
-#[server(prefix = "/rpc", endpoint = "admin/overview")]
+#[server(prefix = "/rpc", endpoint = "admin/overview", output = super::JsonTextOutput)]
 pub async fn admin_overview() -> Result<Overview, UserError> {
     use super::request;
     use crate::server::admin::board;
@@ -87,7 +87,7 @@ pub async fn admin_overview() -> Result<Overview, UserError> {
 }
 
 /// A page of the jobs the filter (a query string) matches.
-#[server(prefix = "/rpc", endpoint = "admin/jobs")]
+#[server(prefix = "/rpc", endpoint = "admin/jobs", output = super::JsonTextOutput)]
 pub async fn admin_jobs(query: String, cursor: Option<String>) -> Result<JobsPage, UserError> {
     use super::request;
     use crate::server::admin::board;
@@ -99,7 +99,7 @@ pub async fn admin_jobs(query: String, cursor: Option<String>) -> Result<JobsPag
 }
 
 /// One job and every attempt it made.
-#[server(prefix = "/rpc", endpoint = "admin/job")]
+#[server(prefix = "/rpc", endpoint = "admin/job", output = super::JsonTextOutput)]
 pub async fn admin_job(id: String) -> Result<JobDetail, UserError> {
     use super::request;
     use crate::server::admin::board;
@@ -109,7 +109,7 @@ pub async fn admin_job(id: String) -> Result<JobDetail, UserError> {
 }
 
 /// How many jobs `action` would change: the number the operator confirms.
-#[server(prefix = "/rpc", endpoint = "admin/preview")]
+#[server(prefix = "/rpc", endpoint = "admin/preview", output = super::JsonTextOutput)]
 pub async fn admin_preview(action: String, query: String) -> Result<u64, UserError> {
     use super::request;
     use crate::server::admin::board;
@@ -124,7 +124,7 @@ pub async fn admin_preview(action: String, query: String) -> Result<u64, UserErr
 /// Retries or deletes every job the filter matches, across all pages.
 /// (The page asks first, with the count; a confirmed "delete" with no
 /// filter means everything, as `all=true` does for the API.)
-#[server(prefix = "/rpc", endpoint = "admin/act")]
+#[server(prefix = "/rpc", endpoint = "admin/act", output = super::JsonTextOutput)]
 pub async fn admin_act(action: String, query: String) -> Result<Matched, UserError> {
     use super::request;
     use crate::{domain::operations::BulkAction, server::admin::board};
@@ -140,7 +140,7 @@ pub async fn admin_act(action: String, query: String) -> Result<Matched, UserErr
 }
 
 /// Pauses (`true`) or resumes claiming on every node.
-#[server(prefix = "/rpc", endpoint = "admin/pause")]
+#[server(prefix = "/rpc", endpoint = "admin/pause", output = super::JsonTextOutput)]
 pub async fn admin_pause(paused: bool) -> Result<bool, UserError> {
     use super::request;
     use crate::server::admin::board;

@@ -4,18 +4,17 @@
 //! sentence the REST API answers with (never a 500 for a person's mistake).
 
 use leptos::prelude::*;
-use leptos::server_fn::{
-    codec::JsonEncoding,
-    error::{FromServerFnError, ServerFnErrorErr},
-};
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 use crate::domain::{LanguageInfo, SnippetPage, SnippetSummary, SnippetView, UserError};
 
 mod admin;
+mod codec;
 pub use admin::*;
+pub use codec::{JsonText, JsonTextOutput};
 
 impl FromServerFnError for UserError {
-    type Encoder = JsonEncoding;
+    type Encoder = JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         UserError::new(match value {
@@ -100,7 +99,7 @@ mod request {
 /// to its page (a redirect for a plain form post, a client-side navigation
 /// when the app is running). The browser's owner key (a cookie, made on its
 /// first submit) owns it.
-#[server(prefix = "/rpc", endpoint = "submit")]
+#[server(prefix = "/rpc", endpoint = "submit", output = JsonTextOutput)]
 pub async fn submit_snippet(
     code: String,
     language: Option<String>,
@@ -147,7 +146,7 @@ pub async fn submit_snippet(
 }
 
 /// What the page at `/s/{id}` shows this reader. Never burns anything.
-#[server(prefix = "/rpc", endpoint = "snippet")]
+#[server(prefix = "/rpc", endpoint = "snippet", output = JsonTextOutput)]
 pub async fn get_snippet(id: String) -> Result<SnippetPage, UserError> {
     let state = request::state()?;
     let Ok(id) = crate::domain::SnippetId::parse(&id) else {
@@ -173,7 +172,7 @@ pub async fn get_snippet(id: String) -> Result<SnippetPage, UserError> {
 }
 
 /// "Show it once": reads a burn-after-reading snippet, which deletes it.
-#[server(prefix = "/rpc", endpoint = "reveal")]
+#[server(prefix = "/rpc", endpoint = "reveal", output = JsonTextOutput)]
 pub async fn reveal_snippet(id: String) -> Result<SnippetView, UserError> {
     let state = request::state()?;
     let id = request::snippet_id(&id)?;
@@ -184,7 +183,7 @@ pub async fn reveal_snippet(id: String) -> Result<SnippetView, UserError> {
 }
 
 /// Highlights a snippet again in another language; the page follows live.
-#[server(prefix = "/rpc", endpoint = "language")]
+#[server(prefix = "/rpc", endpoint = "language", output = JsonTextOutput)]
 pub async fn change_language(id: String, language: String) -> Result<(), UserError> {
     let state = request::state()?;
     let id = request::snippet_id(&id)?;
@@ -196,7 +195,7 @@ pub async fn change_language(id: String, language: String) -> Result<(), UserErr
 
 /// "Try again" on a failed snippet: queues it anew. The page follows the
 /// new attempt live; without JavaScript the browser returns to the page.
-#[server(prefix = "/rpc", endpoint = "retry")]
+#[server(prefix = "/rpc", endpoint = "retry", output = JsonTextOutput)]
 pub async fn retry_snippet(id: String) -> Result<(), UserError> {
     let state = request::state()?;
     let id = request::snippet_id(&id)?;
@@ -207,7 +206,7 @@ pub async fn retry_snippet(id: String) -> Result<(), UserError> {
 }
 
 /// Deletes a snippet for good. Owner only.
-#[server(prefix = "/rpc", endpoint = "delete")]
+#[server(prefix = "/rpc", endpoint = "delete", output = JsonTextOutput)]
 pub async fn delete_snippet(id: String) -> Result<(), UserError> {
     let state = request::state()?;
     let id = request::snippet_id(&id)?;
@@ -226,7 +225,7 @@ pub struct SnippetLists {
     pub mine: Vec<SnippetSummary>,
 }
 
-#[server(prefix = "/rpc", endpoint = "lists")]
+#[server(prefix = "/rpc", endpoint = "lists", output = JsonTextOutput)]
 pub async fn home_lists() -> Result<SnippetLists, UserError> {
     let state = request::state()?;
     let fail = |e: crate::server::store::StoreError| request::fail(e.into());
@@ -236,7 +235,7 @@ pub async fn home_lists() -> Result<SnippetLists, UserError> {
     })
 }
 
-#[server(prefix = "/rpc", endpoint = "languages")]
+#[server(prefix = "/rpc", endpoint = "languages", output = JsonTextOutput)]
 pub async fn list_languages() -> Result<Vec<LanguageInfo>, UserError> {
     let state = request::state()?;
     Ok(state.languages.list().to_vec())
