@@ -10,6 +10,13 @@
 //! [`list_states`](crate::server::store::SnippetStore::list_states) (never code
 //! or HTML), `highlighted` comes without its HTML, and events are gathered
 //! for [`LIST_BATCH`] with only each snippet's latest state kept.
+//!
+//! Each stream writes on its own clock (a tick every [`LIST_BATCH`], from
+//! a random point in the first window). Every list stream hears the same
+//! event at the same moment; had each opened its batch then and written
+//! it one window later, a thousand home pages would all write in the same
+//! millisecond, ten times a second, and a snippet page's own result would
+//! queue behind that burst.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -106,6 +113,7 @@ pub async fn list_events(
         all,
         followed,
         owner,
+        clock: WriteClock::starting_at_random(tokio::time::Instant::now()),
         _permit: permit,
     };
     Ok(event_stream(&state, move |connection| list.run(connection)))
@@ -117,6 +125,7 @@ struct ListFollower {
     followed: Followed,
     /// The browser whose snippets this page also lists.
     owner: Option<OwnerHash>,
+    clock: WriteClock,
     _permit: StreamPermit,
 }
 
@@ -132,7 +141,7 @@ impl ListFollower {
                     return;
                 }
             }
-            let mut batch = ListBatch::default();
+            let mut batch = ListBatch::new(self.clock);
             loop {
                 let woken = match batch.due {
                     // A batch is open: sleep until it is due, then take
@@ -302,7 +311,6 @@ impl Followed {
 /// events leave in one write. A thousand open home pages then cost the
 /// server at most ten writes a second each, however busy the queue, instead
 /// of one write per event per page.
-#[derive(Default)]
 struct ListBatch {
     /// In order; `None` where a newer state of the same snippet came.
     events: Vec<Option<(Arc<Published>, Bytes)>>,
@@ -310,9 +318,19 @@ struct ListBatch {
     /// a busy window holds many events, and every page looks up each one.
     latest: HashMap<SnippetId, usize>,
     due: Option<tokio::time::Instant>,
+    clock: WriteClock,
 }
 
 impl ListBatch {
+    fn new(clock: WriteClock) -> Self {
+        ListBatch {
+            events: Vec::new(),
+            latest: HashMap::new(),
+            due: None,
+            clock,
+        }
+    }
+
     fn push(&mut self, published: Arc<Published>, frame: Bytes) {
         // `created` carries the row itself and always stays.
         if !matches!(published.event, SnippetEvent::Created(_)) {
@@ -322,8 +340,9 @@ impl ListBatch {
             }
         }
         self.events.push(Some((published, frame)));
+        let clock = self.clock;
         self.due
-            .get_or_insert_with(|| tokio::time::Instant::now() + LIST_BATCH);
+            .get_or_insert_with(|| clock.next_tick(tokio::time::Instant::now()));
     }
 
     /// Sends what is gathered, in order, in one write.
@@ -335,6 +354,35 @@ impl ListBatch {
         }
         super::yield_to_body().await;
         Ok(())
+    }
+}
+
+/// When one list stream writes: every [`LIST_BATCH`] from its own `epoch`.
+#[derive(Clone, Copy, Debug)]
+struct WriteClock {
+    epoch: tokio::time::Instant,
+}
+
+impl WriteClock {
+    /// A clock whose first tick falls at a random point of the window
+    /// after `now`, so streams opened together do not write together.
+    fn starting_at_random(now: tokio::time::Instant) -> Self {
+        use rand::Rng;
+        let offset = rand::rng().random_range(Duration::ZERO..LIST_BATCH);
+        WriteClock {
+            epoch: now + offset,
+        }
+    }
+
+    /// The first tick at or after `now`: a batch opened at `now` waits at
+    /// most one window, as long as it did when every batch waited exactly
+    /// one.
+    fn next_tick(self, now: tokio::time::Instant) -> tokio::time::Instant {
+        let window = LIST_BATCH.as_nanos();
+        let elapsed = now.saturating_duration_since(self.epoch).as_nanos();
+        let ticks = elapsed.div_ceil(window);
+        // u64 nanoseconds outlast any stream by centuries.
+        self.epoch + Duration::from_nanos(u64::try_from(ticks * window).unwrap_or(u64::MAX))
     }
 }
 
@@ -371,7 +419,7 @@ mod tests {
         hub.publish(&a, SnippetEvent::Progress(Progress { done: 1, total: 2 }));
         hub.publish(&b, SnippetEvent::state(JobState::Processing, 1));
         hub.publish(&a, SnippetEvent::state(JobState::Succeeded, 1));
-        let mut batch = ListBatch::default();
+        let mut batch = ListBatch::new(WriteClock::starting_at_random(tokio::time::Instant::now()));
         for _ in 0..6 {
             let published = all.recv().await.unwrap();
             let frame = published.frame.clone();
@@ -398,6 +446,33 @@ mod tests {
         assert!(
             batch.due.is_some(),
             "a batch with events is due to be written"
+        );
+    }
+
+    #[test]
+    fn streams_write_on_their_own_ticks_within_one_window() {
+        let now = tokio::time::Instant::now();
+        let clocks: Vec<WriteClock> = (0..64)
+            .map(|_| WriteClock::starting_at_random(now))
+            .collect();
+        for clock in &clocks {
+            for later in [0, 1, 37, 100, 101, 250, 999, 10_000] {
+                let at = now + Duration::from_millis(later);
+                let tick = clock.next_tick(at);
+                assert!(
+                    tick >= at && tick - at <= LIST_BATCH,
+                    "a batch waits at most one window"
+                );
+                assert_eq!(clock.next_tick(tick), tick, "a tick is its own next tick");
+                let ticks_apart =
+                    tick.saturating_duration_since(clock.epoch).as_nanos() % LIST_BATCH.as_nanos();
+                assert_eq!(ticks_apart, 0, "ticks are whole windows from the epoch");
+            }
+        }
+        let first_ticks: HashSet<_> = clocks.iter().map(|c| c.next_tick(now)).collect();
+        assert!(
+            first_ticks.len() > 32,
+            "streams opened together write at different moments"
         );
     }
 
