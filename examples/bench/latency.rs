@@ -27,6 +27,49 @@ const GOAL_P99_MS: f64 = 60.0;
 /// A submit whose result takes longer than this counts as lost.
 const LOST_AFTER: Duration = Duration::from_secs(15);
 
+/// One submit's way to its pushed result, by phase, in milliseconds: where
+/// a slow sample lost its time says what to profile next.
+#[derive(Clone, Copy, Default)]
+struct Sample {
+    /// Seconds from the run's first submit to this one's.
+    at: f64,
+    /// The load client's ticker fell this far behind when it sent: the
+    /// client, not the server, was slow.
+    late: f64,
+    /// Sending `POST /api/snippets` -> its answer.
+    submit: f64,
+    /// The answer -> the snippet stream's response headers.
+    open: f64,
+    /// The headers -> `highlighted` on the stream.
+    push: f64,
+    /// The engine's own time for the job (`highlighted_in_ms`).
+    engine: f64,
+}
+
+impl Sample {
+    fn total(&self) -> f64 {
+        self.submit + self.open + self.push
+    }
+}
+
+/// The median of each phase over the slowest 1% of samples (at least one).
+fn slowest_percent(samples: &[Sample]) -> String {
+    let mut by_total = samples.to_vec();
+    by_total.sort_by(|a, b| b.total().total_cmp(&a.total()));
+    let slow = &by_total[..samples.len().div_ceil(100)];
+    let phase = |f: fn(&Sample) -> f64| median(&mut slow.iter().map(f).collect::<Vec<_>>());
+    format!(
+        "{} slowest: sent at {:.1} s, client late {:.1}, submit {:.1}, stream open {:.1}, open -> highlighted {:.1} (engine {:.1})",
+        slow.len(),
+        phase(|s| s.at),
+        phase(|s| s.late),
+        phase(|s| s.submit),
+        phase(|s| s.open),
+        phase(|s| s.push),
+        phase(|s| s.engine),
+    )
+}
+
 pub struct Load {
     pub streams: usize,
     pub rate: u32,
@@ -35,7 +78,7 @@ pub struct Load {
 }
 
 struct RunResult {
-    latencies_ms: Vec<f64>,
+    samples: Vec<Sample>,
     submits: usize,
     lost: usize,
     home_missed: usize,
@@ -44,28 +87,29 @@ struct RunResult {
 pub async fn run(files: &ServerFiles, corpus: &Corpus, load: &Load, runs: usize) -> Section {
     let snippets = Arc::new(corpus.snippets(load.lines));
     let mut detail = String::from(
-        "| run | submits | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | lost | missed on home streams |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| run | submits | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | lost | missed on home streams | where the slowest 1% waited (medians, ms) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     let (mut p50s, mut p99s, mut lost, mut missed, mut submits) = (vec![], vec![], 0, 0, 0);
     for run in 1..=runs {
-        let mut result = run_once(files, &snippets, load).await;
-        let l = &mut result.latencies_ms;
-        let (p50, p90, p99) = if l.is_empty() {
-            (f64::NAN, f64::NAN, f64::NAN)
+        let result = run_once(files, &snippets, load).await;
+        let l = &mut result.samples.iter().map(Sample::total).collect::<Vec<_>>();
+        let (p50, p90, p99, slowest) = if l.is_empty() {
+            (f64::NAN, f64::NAN, f64::NAN, String::new())
         } else {
             (
                 percentile(l, 50.0),
                 percentile(l, 90.0),
                 percentile(l, 99.0),
+                slowest_percent(&result.samples),
             )
         };
         let max = l.iter().copied().fold(f64::NAN, f64::max);
         eprintln!(
-            "latency run {run}: p50 {p50:.1} ms, p99 {p99:.1} ms, lost {}",
+            "latency run {run}: p50 {p50:.1} ms, p99 {p99:.1} ms, lost {}; {slowest}",
             result.lost
         );
         detail.push_str(&format!(
-            "| {run} | {} | {p50:.1} | {p90:.1} | {p99:.1} | {max:.1} | {} | {} |\n",
+            "| {run} | {} | {p50:.1} | {p90:.1} | {p99:.1} | {max:.1} | {} | {} | {slowest} |\n",
             result.submits, result.lost, result.home_missed
         ));
         p50s.push(p50);
@@ -159,19 +203,37 @@ async fn run_once(
     let total = load.rate as usize * load.seconds as usize;
     let mut ticker = tokio::time::interval(Duration::from_secs(1) / load.rate);
     let mut submitters = Vec::with_capacity(total);
+    let first = Instant::now();
     for i in 0..total {
-        ticker.tick().await;
+        let due = ticker.tick().await;
         let (client, base, snippets) = (client.clone(), base.clone(), Arc::clone(snippets));
         submitters.push(tokio::spawn(async move {
             let (code, filename) = &snippets[i % snippets.len()];
             let sent = Instant::now();
+            let ms = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
             let outcome = tokio::time::timeout(LOST_AFTER, async {
                 let id = submit(&client, &base, code, Some(filename)).await?;
+                let submitted = Instant::now();
                 let url = format!("{base}/api/snippets/{id}/events");
                 let mut events = EventStream::open(&client, &url).await?;
+                let opened = Instant::now();
                 while let Some(event) = events.next().await {
                     match event.name.as_str() {
-                        "highlighted" => return Ok(sent.elapsed()),
+                        "highlighted" => {
+                            let engine = serde_json::from_str::<serde_json::Value>(&event.data)
+                                .ok()
+                                .and_then(|data| data["highlighted_in_ms"].as_f64())
+                                .unwrap_or(f64::NAN);
+                            let now = Instant::now();
+                            return Ok(Sample {
+                                at: (sent - first).as_secs_f64(),
+                                late: ms(due.into_std(), sent),
+                                submit: ms(sent, submitted),
+                                open: ms(submitted, opened),
+                                push: ms(opened, now),
+                                engine,
+                            });
+                        }
                         "failed" => return Err(format!("{id} failed: {}", event.data)),
                         _ => {}
                     }
@@ -186,11 +248,11 @@ async fn run_once(
             }
         }));
     }
-    let mut latencies_ms = Vec::with_capacity(total);
+    let mut samples = Vec::with_capacity(total);
     let mut lost = 0;
     for submitter in submitters {
         match submitter.await.expect("the submitter did not panic") {
-            Ok(took) => latencies_ms.push(took.as_secs_f64() * 1e3),
+            Ok(sample) => samples.push(sample),
             Err(e) => {
                 lost += 1;
                 if lost <= 5 {
@@ -210,7 +272,7 @@ async fn run_once(
         eprintln!("server log: {}", server.log().display());
     }
     RunResult {
-        latencies_ms,
+        samples,
         submits: total,
         lost,
         home_missed,
