@@ -98,9 +98,8 @@ impl Application {
         Ok(app)
     }
 
-    /// Waits until the tree-sitter children are ready (they compile every
-    /// grammar first; until then syntect takes their snippets). `true` at
-    /// once when there are none.
+    /// Waits until the tree-sitter children are ready (started; until then
+    /// syntect takes their snippets). `true` at once when there are none.
     pub async fn wait_engine_ready(&self, limit: std::time::Duration) -> bool {
         match &self.tree_sitter {
             Some(pool) => pool.wait_ready(self.state.settings.workers, limit).await,

@@ -15,7 +15,8 @@
 //! and a length-prefixed body:
 //!
 //! - parent -> child: `J` a job: language, budget in ms, the code.
-//! - child -> parent: `R` ready (its grammars are compiled), `P` progress
+//! - child -> parent: `R` ready (at once: its grammars compile in the
+//!   background, or for the job that first needs each), `P` progress
 //!   (lines done, lines in all), `H` the HTML, `E` why there is none.
 
 use std::{
@@ -182,7 +183,7 @@ impl IsolatedTreeSitter {
     }
 
     /// Highlights in a ready child. Never waits for one: with none ready
-    /// (all busy, or still compiling their grammars) the answer is
+    /// (all busy, or still starting) the answer is
     /// `NotReady` at once, and the caller uses another engine.
     pub async fn highlight(
         &self,
@@ -464,14 +465,32 @@ async fn read_frame(reader: &mut BufReader<ChildStdout>) -> io::Result<(u8, Vec<
     Ok((tag, body))
 }
 
-/// The child's life: limit its memory, compile every grammar, say it is
-/// ready, then highlight jobs until its stdin closes. Runs instead of the
-/// server when the binary is started with [`CHILD_FLAG`].
+/// The child's life: limit its memory, say it is ready, compile every
+/// grammar in the background, and highlight jobs until its stdin closes.
+/// Runs instead of the server when the binary is started with
+/// [`CHILD_FLAG`].
+///
+/// Ready comes first: compiling every grammar takes one to two seconds,
+/// and a child that waited for it before its first job left every snippet
+/// of a starting (or restarted) node to syntect, whose own grammars were
+/// cold too: the slowest submits of a fresh server came from there. A job
+/// whose grammar is not compiled yet compiles that one first, tens of
+/// milliseconds, once.
 pub fn child_main() -> std::process::ExitCode {
     limit_memory(CHILD_MEMORY_LIMIT);
     let crash_on = std::env::var(CRASH_ON_ENV).ok().filter(|m| !m.is_empty());
-    let engine = TreeSitter::default();
-    engine.warm();
+    // The child lives exactly as long as its engine.
+    let engine: &'static TreeSitter = Box::leak(Box::default());
+    let warming = std::thread::Builder::new()
+        .name("warm-grammars".into())
+        .spawn(move || {
+            yield_to_work();
+            engine.warm();
+        });
+    if let Err(e) = warming {
+        // Every grammar still compiles when its first job needs it.
+        let _ = writeln!(io::stderr(), "highlighting child: no warming thread: {e}");
+    }
     let stdin = io::stdin();
     let mut input = io::BufReader::new(stdin.lock());
     let stdout = io::stdout();
@@ -562,6 +581,16 @@ fn write_frame(output: &mut impl Write, tag: u8, body: &[u8]) -> io::Result<()> 
     push_body(&mut frame, body);
     output.write_all(&frame)?;
     output.flush()
+}
+
+/// Lowers the calling thread's priority to the least: warming is worth
+/// doing only with CPU no job (here or in the server) wants. On Linux a
+/// priority set with `who = 0` is the calling thread's alone.
+fn yield_to_work() {
+    // SAFETY: setpriority only changes the scheduling weight of this thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    }
 }
 
 /// Caps the address space of this process: a grammar that runs away with
