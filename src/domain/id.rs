@@ -12,10 +12,14 @@ const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 const LEN: usize = 12;
 
 /// The public identifier of a snippet, as it appears in `/s/{id}`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// Held inline (twelve ASCII bytes, no allocation): every event names its
+/// snippet, and a busy server clones and compares ids in every open list
+/// stream for every event.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(value_type = String, pattern = "^[0-9A-Za-z]{12}$"))]
-pub struct SnippetId(String);
+pub struct SnippetId([u8; LEN]);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a snippet id: ids are 12 letters and digits")]
@@ -28,33 +32,40 @@ impl SnippetId {
     pub fn random() -> Self {
         use rand::Rng;
         let mut rng = rand::rng();
-        let id = (0..LEN)
-            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-            .collect();
+        let mut id = [0; LEN];
+        for byte in &mut id {
+            *byte = ALPHABET[rng.random_range(0..ALPHABET.len())];
+        }
         SnippetId(id)
     }
 
     pub fn parse(raw: &str) -> Result<Self, InvalidSnippetId> {
-        if raw.len() == LEN && raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            Ok(SnippetId(raw.to_owned()))
-        } else {
-            Err(InvalidSnippetId(raw.chars().take(40).collect()))
+        match <[u8; LEN]>::try_from(raw.as_bytes()) {
+            Ok(id) if id.iter().all(u8::is_ascii_alphanumeric) => Ok(SnippetId(id)),
+            _ => Err(InvalidSnippetId(raw.chars().take(40).collect())),
         }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ASCII letters and digits ever get in (`random`, `parse`).
+        std::str::from_utf8(&self.0).expect("a snippet id is ASCII")
     }
 
     /// The page that shows this snippet.
     pub fn url(&self) -> String {
-        format!("/s/{}", self.0)
+        format!("/s/{}", self.as_str())
+    }
+}
+
+impl fmt::Debug for SnippetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SnippetId").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for SnippetId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -67,7 +78,7 @@ impl TryFrom<String> for SnippetId {
 
 impl From<SnippetId> for String {
     fn from(id: SnippetId) -> String {
-        id.0
+        id.as_str().to_owned()
     }
 }
 
@@ -83,6 +94,22 @@ mod tests {
         assert!(SnippetId::parse("abcDEF01234-").is_err());
         assert!(SnippetId::parse("../../etc/pa").is_err());
         assert!(SnippetId::parse("").is_err());
+    }
+
+    #[test]
+    fn an_id_reads_writes_and_sorts_as_its_text() {
+        let (a, b) = ("0aZ000000000", "0a0zzzzzzzzz");
+        let (id_a, id_b) = (SnippetId::parse(a).unwrap(), SnippetId::parse(b).unwrap());
+        assert_eq!(id_a.as_str(), a);
+        assert_eq!(id_a.to_string(), a);
+        assert_eq!(format!("{id_a:?}"), format!("SnippetId({a:?})"));
+        assert_eq!(serde_json::to_string(&id_a).unwrap(), format!("{a:?}"));
+        assert_eq!(
+            serde_json::from_str::<SnippetId>(&format!("{a:?}")).unwrap(),
+            id_a
+        );
+        assert!(serde_json::from_str::<SnippetId>("\"short\"").is_err());
+        assert_eq!(id_a.cmp(&id_b), a.cmp(b));
     }
 
     #[cfg(feature = "ssr")]
