@@ -16,6 +16,7 @@ use std::{
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
+use super::IdKey;
 use crate::{
     domain::{SnippetEvent, SnippetId, SnippetSummary, Visibility},
     server::owner::OwnerHash,
@@ -31,7 +32,8 @@ const CHANNEL_CAPACITY: usize = 64;
 pub struct Published {
     /// Rises with every publish in this process; used as the SSE `id:`.
     pub seq: u64,
-    pub snippet_id: SnippetId,
+    /// The snippet, hashed once for the sets of every list stream.
+    pub key: IdKey,
     pub event: SnippetEvent,
     /// The whole SSE frame: `id:`, `event:`, `data:` and the blank line.
     pub frame: Bytes,
@@ -54,6 +56,12 @@ pub struct Audience {
     pub owner: Option<OwnerHash>,
     /// The `yours` frame, encoded once, when there is an owner.
     pub owner_frame: Option<Bytes>,
+}
+
+impl Published {
+    pub fn snippet_id(&self) -> &SnippetId {
+        self.key.id()
+    }
 }
 
 /// The SSE spelling of one event. JSON never holds a raw newline, so one
@@ -203,7 +211,7 @@ impl Hub {
         }
         let published = Arc::new(Published {
             seq,
-            snippet_id: snippet_id.clone(),
+            key: IdKey::new(snippet_id.clone()),
             event,
             frame,
             list_frame,
@@ -323,7 +331,7 @@ mod tests {
             SnippetEvent::Progress(Progress { done: 2, total: 2 })
         );
         let c = two.recv().await.unwrap();
-        assert_eq!(c.snippet_id, id(2));
+        assert_eq!(c.snippet_id(), &id(2));
         assert!(a.seq < c.seq && c.seq < b.seq);
     }
 

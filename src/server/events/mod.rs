@@ -9,8 +9,10 @@
 
 mod bus;
 mod hub;
+mod key;
 mod relay;
 
 pub use bus::{DecodedNotice, EventBus, decode_notice, encode_notice};
 pub use hub::{Audience, ChangeObserver, Hub, Published, Subscription, sse_frame};
+pub use key::{IdKey, IdKeyMap, IdKeySet};
 pub use relay::{Relay, publisher};

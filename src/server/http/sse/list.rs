@@ -19,7 +19,7 @@
 //! queue behind that burst.
 
 use std::{
-    collections::{HashMap, HashSet, VecDeque},
+    collections::{HashMap, VecDeque},
     sync::Arc,
     time::Duration,
 };
@@ -40,7 +40,7 @@ use crate::{
     domain::{Deleted, GoneReason, SnippetEvent, SnippetId},
     server::{
         AppState,
-        events::{Published, sse_frame},
+        events::{IdKey, IdKeyMap, IdKeySet, Published, sse_frame},
         http::{ApiError, client::ClientIp, limits::StreamPermit},
         owner::{Credentials, OwnerHash},
     },
@@ -106,7 +106,7 @@ pub async fn list_events(
     let mut followed = Followed::default();
     // The page lists the newest first; the oldest should be dropped first.
     for id in ids.into_iter().rev() {
-        followed.follow(id);
+        followed.follow(IdKey::new(id));
     }
     let list = ListFollower {
         state: state.clone(),
@@ -209,7 +209,7 @@ impl ListFollower {
 
     /// The frame this page is sent for an event, if it may hear of it.
     fn frame_for(&mut self, published: &Published) -> Option<Bytes> {
-        let id = &published.snippet_id;
+        let key = &published.key;
         match &published.event {
             SnippetEvent::Created(_) => {
                 let audience = &published.audience;
@@ -218,14 +218,14 @@ impl ListFollower {
                     _ if audience.public => Some(published.frame.clone()),
                     _ => None,
                 }?;
-                self.followed.follow(id.clone());
+                self.followed.follow(key.clone());
                 Some(frame)
             }
-            SnippetEvent::Deleted(_) if self.followed.contains(id) => {
-                self.followed.unfollow(id);
+            SnippetEvent::Deleted(_) if self.followed.contains(key) => {
+                self.followed.unfollow(key);
                 Some(published.list_frame.clone())
             }
-            _ if self.followed.contains(id) => Some(published.list_frame.clone()),
+            _ if self.followed.contains(key) => Some(published.list_frame.clone()),
             _ => None,
         }
     }
@@ -237,7 +237,7 @@ impl ListFollower {
         seen: u64,
         connection: &mut Connection,
     ) -> Result<bool, crate::server::store::StoreError> {
-        let ids: Vec<SnippetId> = self.followed.order.iter().cloned().collect();
+        let ids: Vec<SnippetId> = self.followed.order.iter().map(|k| k.id().clone()).collect();
         let states: HashMap<SnippetId, _> = self
             .state
             .snippets
@@ -249,7 +249,7 @@ impl ListFollower {
             let event = match states.get(&id) {
                 Some(state) => SnippetEvent::State(state.clone()),
                 None => {
-                    self.followed.unfollow(&id);
+                    self.followed.unfollow(&IdKey::new(id.clone()));
                     let reason = self
                         .state
                         .snippets
@@ -276,13 +276,13 @@ impl ListFollower {
 /// newest, and a home page left open for days must keep receiving them.
 #[derive(Default)]
 struct Followed {
-    order: VecDeque<SnippetId>,
-    set: HashSet<SnippetId>,
+    order: VecDeque<IdKey>,
+    set: IdKeySet,
 }
 
 impl Followed {
-    fn follow(&mut self, id: SnippetId) {
-        if self.set.contains(&id) {
+    fn follow(&mut self, key: IdKey) {
+        if self.set.contains(&key) {
             return;
         }
         if self.order.len() == MAX_FOLLOWED
@@ -290,18 +290,18 @@ impl Followed {
         {
             self.set.remove(&oldest);
         }
-        self.set.insert(id.clone());
-        self.order.push_back(id);
+        self.set.insert(key.clone());
+        self.order.push_back(key);
     }
 
-    fn unfollow(&mut self, id: &SnippetId) {
-        if self.set.remove(id) {
-            self.order.retain(|i| i != id);
+    fn unfollow(&mut self, key: &IdKey) {
+        if self.set.remove(key) {
+            self.order.retain(|k| k != key);
         }
     }
 
-    fn contains(&self, id: &SnippetId) -> bool {
-        self.set.contains(id)
+    fn contains(&self, key: &IdKey) -> bool {
+        self.set.contains(key)
     }
 }
 
@@ -316,7 +316,7 @@ struct ListBatch {
     events: Vec<Option<(Arc<Published>, Bytes)>>,
     /// Where each snippet's latest state (not `created`) is in `events`:
     /// a busy window holds many events, and every page looks up each one.
-    latest: HashMap<SnippetId, usize>,
+    latest: IdKeyMap<usize>,
     due: Option<tokio::time::Instant>,
     clock: WriteClock,
 }
@@ -325,7 +325,7 @@ impl ListBatch {
     fn new(clock: WriteClock) -> Self {
         ListBatch {
             events: Vec::new(),
-            latest: HashMap::new(),
+            latest: IdKeyMap::default(),
             due: None,
             clock,
         }
@@ -335,7 +335,7 @@ impl ListBatch {
         // `created` carries the row itself and always stays.
         if !matches!(published.event, SnippetEvent::Created(_)) {
             let at = self.events.len();
-            if let Some(earlier) = self.latest.insert(published.snippet_id.clone(), at) {
+            if let Some(earlier) = self.latest.insert(published.key.clone(), at) {
                 self.events[earlier] = None;
             }
         }
@@ -428,7 +428,7 @@ mod tests {
         let kept: Vec<&Arc<Published>> = batch.events.iter().flatten().map(|(p, _)| p).collect();
         let named: Vec<(&SnippetId, &str)> = kept
             .iter()
-            .map(|p| (&p.snippet_id, p.event.name()))
+            .map(|p| (p.snippet_id(), p.event.name()))
             .collect();
         assert_eq!(
             named,
@@ -469,7 +469,8 @@ mod tests {
                 assert_eq!(ticks_apart, 0, "ticks are whole windows from the epoch");
             }
         }
-        let first_ticks: HashSet<_> = clocks.iter().map(|c| c.next_tick(now)).collect();
+        let first_ticks: std::collections::HashSet<_> =
+            clocks.iter().map(|c| c.next_tick(now)).collect();
         assert!(
             first_ticks.len() > 32,
             "streams opened together write at different moments"
@@ -478,7 +479,9 @@ mod tests {
 
     #[test]
     fn a_full_follow_set_drops_its_oldest_snippet() {
-        let ids: Vec<SnippetId> = (0..=MAX_FOLLOWED).map(|_| SnippetId::random()).collect();
+        let ids: Vec<IdKey> = (0..=MAX_FOLLOWED)
+            .map(|_| IdKey::new(SnippetId::random()))
+            .collect();
         let mut followed = Followed::default();
         for id in &ids {
             followed.follow(id.clone());
