@@ -237,7 +237,8 @@ impl ListFollower {
         seen: u64,
         connection: &mut Connection,
     ) -> Result<bool, crate::server::store::StoreError> {
-        let ids: Vec<SnippetId> = self.followed.order.iter().map(|k| k.id().clone()).collect();
+        let keys: Vec<IdKey> = self.followed.order.iter().cloned().collect();
+        let ids: Vec<SnippetId> = keys.iter().map(|k| k.id().clone()).collect();
         let states: HashMap<SnippetId, _> = self
             .state
             .snippets
@@ -245,22 +246,23 @@ impl ListFollower {
             .await?
             .into_iter()
             .collect();
-        for id in ids {
-            let event = match states.get(&id) {
+        for key in keys {
+            let id = key.id();
+            let event = match states.get(id) {
                 Some(state) => SnippetEvent::State(state.clone()),
                 None => {
-                    self.followed.unfollow(&IdKey::new(id.clone()));
+                    self.followed.unfollow(&key);
                     let reason = self
                         .state
                         .snippets
-                        .gone_reason(&id)
+                        .gone_reason(id)
                         .await?
                         .unwrap_or(GoneReason::Deleted);
                     SnippetEvent::Deleted(Deleted { reason })
                 }
             };
             if connection
-                .put(sse_frame(seen, event.name(), &event.to_list_json(&id)))
+                .put(sse_frame(seen, event.name(), &event.to_list_json(id)))
                 .is_err()
             {
                 return Ok(false);
