@@ -57,7 +57,7 @@ async fn a_stream_on_one_node_gets_the_result_of_a_job_another_node_ran() {
     let dir = tempfile::tempdir().unwrap();
     let streams_node = node(dir.path(), &db, "web", &[]);
     let submit_node = node(dir.path(), &db, "web", &[]);
-    let client = reqwest::Client::new();
+    let client = common::client();
     let code = "int main(void) { return 0; }\n";
     let id = submit_to(&client, &submit_node.base, code, Some("c")).await;
 
@@ -97,7 +97,7 @@ async fn killing_the_only_worker_node_loses_no_job() {
         ("HIGHLIGHTER_RESCUE_SECS", "1"),
     ];
     let web = node(dir.path(), &db, "web", &[]);
-    let client = reqwest::Client::new();
+    let client = common::client();
     let codes: Vec<String> = (0..100)
         .map(|i| {
             let body: String = (0..400)
@@ -193,7 +193,7 @@ async fn a_pause_holds_on_every_node_and_a_killed_node_shows_as_gone() {
     let web = node(dir.path(), &db, "web", &beats);
     let mut worker_a = node(dir.path(), &db, "worker", &beats);
     let worker_b = node(dir.path(), &db, "worker", &beats);
-    let client = reqwest::Client::new();
+    let client = common::client();
 
     // Every process is listed by every node, with its role and slots.
     let stats = wait_for_stats(&client, &web.base, "three nodes listed", |s| {

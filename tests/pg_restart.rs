@@ -54,7 +54,7 @@ async fn streams_survive_a_postgres_restart_and_submissions_resume() {
             ("HIGHLIGHTER_ROLE", "web"),
         ],
     );
-    let client = reqwest::Client::new();
+    let client = common::client();
     let mut waiting = Vec::new();
     for i in 0..5 {
         let code = format!("print({i})\n");

@@ -96,7 +96,7 @@ async fn sigkill_mid_run_then_restart_every_snippet_ends_highlighted_once() {
     // is the one users get.
     let settings = [("HIGHLIGHTER_WORKERS", "2")];
     let mut server = ServerProcess::start(dir.path(), &settings);
-    let client = reqwest::Client::new();
+    let client = common::client();
     let ids = submit_all(&client, &server.base, &codes).await;
     // Let some finish, so the kill lands mid-queue.
     wait_highlighted(&client, &server.base, &ids[3], Duration::from_secs(60)).await;
@@ -175,7 +175,7 @@ async fn sigterm_with_jobs_in_flight_exits_zero_within_the_grace_period() {
         ("HIGHLIGHTER_SHUTDOWN_GRACE_SECS", "2"),
     ];
     let mut server = ServerProcess::start(dir.path(), &settings);
-    let client = reqwest::Client::new();
+    let client = common::client();
     let ids = submit_all(&client, &server.base, &codes).await;
     // A stream that is open at shutdown must end cleanly, not hang.
     let mut open_stream = SseClient::connect(
@@ -224,7 +224,7 @@ async fn sigterm_with_jobs_in_flight_exits_zero_within_the_grace_period() {
 async fn the_server_stops_when_told_even_after_its_log_reader_died() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = ServerProcess::start_then_close_stderr(dir.path(), &[]);
-    let client = reqwest::Client::new();
+    let client = common::client();
     // Work that logs, now that every log line fails to be written.
     for i in 0..5 {
         submit_to(&client, &server.base, &format!("x = {i}\n"), Some("python")).await;

@@ -93,7 +93,7 @@ impl TestApp {
         let handle = tokio::spawn(app.run_until_stopped());
         TestApp {
             base,
-            client: reqwest::Client::builder()
+            client: client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
@@ -262,6 +262,21 @@ impl TestApp {
         self.shutdown.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(30), self.handle).await;
     }
+}
+
+/// A client for the tests: like `reqwest::Client::new()`, but a request
+/// the server never answers fails the test instead of hanging the run. The
+/// read timeout applies to each read, so event streams stay open as long
+/// as the server's keep-alives (every 15 s) arrive.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(60))
+}
+
+/// [`client_builder`], built.
+pub fn client() -> reqwest::Client {
+    client_builder().build().expect("test HTTP client")
 }
 
 /// The text of an HTML fragment: tags removed, entities decoded.
