@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     corpus::Corpus,
     report::{Row, Section, median, percentile},
-    server::{Server, ServerFiles, submit},
+    server::{CpuTime, Server, ServerFiles, submit},
     sse::EventStream,
 };
 
@@ -79,6 +79,9 @@ pub struct Load {
 
 struct RunResult {
     samples: Vec<Sample>,
+    /// The server's CPU time over the submits (opening the home streams
+    /// and start-up excluded).
+    cpu: Option<CpuTime>,
     submits: usize,
     lost: usize,
     home_missed: usize,
@@ -87,7 +90,7 @@ struct RunResult {
 pub async fn run(files: &ServerFiles, corpus: &Corpus, load: &Load, runs: usize) -> Section {
     let snippets = Arc::new(corpus.snippets(load.lines));
     let mut detail = String::from(
-        "| run | submits | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | lost | missed on home streams | where the slowest 1% waited (medians, ms) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        "| run | submits | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | lost | missed on home streams | CPU per submit (ms): server, children | where the slowest 1% waited (medians, ms) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
     );
     let (mut p50s, mut p99s, mut lost, mut missed, mut submits) = (vec![], vec![], 0, 0, 0);
     for run in 1..=runs {
@@ -104,12 +107,19 @@ pub async fn run(files: &ServerFiles, corpus: &Corpus, load: &Load, runs: usize)
             )
         };
         let max = l.iter().copied().fold(f64::NAN, f64::max);
+        // What each submit cost the machine: the rate it can sustain, and
+        // a figure that load noise moves far less than a percentile.
+        let per_submit = |t: Duration| t.as_secs_f64() * 1e3 / result.submits.max(1) as f64;
+        let cpu = result.cpu.map_or_else(
+            || "not measured (profiler)".to_owned(),
+            |c| format!("{:.2}, {:.2}", per_submit(c.server), per_submit(c.children)),
+        );
         eprintln!(
-            "latency run {run}: p50 {p50:.1} ms, p99 {p99:.1} ms, lost {}; {slowest}",
+            "latency run {run}: p50 {p50:.1} ms, p99 {p99:.1} ms, lost {}; CPU per submit (ms): server, children {cpu}; {slowest}",
             result.lost
         );
         detail.push_str(&format!(
-            "| {run} | {} | {p50:.1} | {p90:.1} | {p99:.1} | {max:.1} | {} | {} | {slowest} |\n",
+            "| {run} | {} | {p50:.1} | {p90:.1} | {p99:.1} | {max:.1} | {} | {} | {cpu} | {slowest} |\n",
             result.submits, result.lost, result.home_missed
         ));
         p50s.push(p50);
@@ -201,6 +211,7 @@ async fn run_once(
         .collect();
 
     let total = load.rate as usize * load.seconds as usize;
+    let cpu_before = server.cpu();
     let mut ticker = tokio::time::interval(Duration::from_secs(1) / load.rate);
     let mut submitters = Vec::with_capacity(total);
     let first = Instant::now();
@@ -261,6 +272,10 @@ async fn run_once(
             }
         }
     }
+    let cpu = server
+        .cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     // Every home stream should have seen every submit's `created`.
     tokio::time::sleep(Duration::from_secs(1)).await;
     stop.cancel();
@@ -273,6 +288,7 @@ async fn run_once(
     }
     RunResult {
         samples,
+        cpu,
         submits: total,
         lost,
         home_missed,

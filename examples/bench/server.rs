@@ -12,6 +12,8 @@ use serde_json::Value;
 
 pub struct Server {
     child: Child,
+    /// The server is the process started (no profiler in between).
+    wrapper_free: bool,
     binary: PathBuf,
     pub base: String,
     dir: tempfile::TempDir,
@@ -77,6 +79,7 @@ impl Server {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", files.binary.display()));
         let server = Server {
             child,
+            wrapper_free: files.wrapper.is_empty(),
             binary: files.binary.clone(),
             base: format!("http://127.0.0.1:{port}"),
             dir,
@@ -106,6 +109,34 @@ impl Server {
         resident_bytes(self.child.id())
     }
 
+    /// CPU time the server has used so far: its own threads (runtime,
+    /// SQLite) and, apart, its highlighting children, living and reaped.
+    /// `None` under a profiler, whose process is not the server's.
+    pub fn cpu(&self) -> Option<CpuTime> {
+        if !self.wrapper_free {
+            return None;
+        }
+        let pid = self.child.id();
+        let own = proc_stat(pid)?;
+        let mut children = own.reaped;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Some(other) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if let Some(stat) = proc_stat(other).filter(|s| s.parent == pid) {
+                children += stat.own;
+            }
+        }
+        Some(CpuTime {
+            server: own.own,
+            children,
+        })
+    }
+
     /// The path of the log file, for when something goes wrong.
     pub fn log(&self) -> PathBuf {
         self.dir.path().join("server.log")
@@ -133,6 +164,46 @@ impl Drop for Server {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// CPU time, user and system together.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuTime {
+    pub server: Duration,
+    pub children: Duration,
+}
+
+impl std::ops::Sub for CpuTime {
+    type Output = CpuTime;
+    fn sub(self, earlier: CpuTime) -> CpuTime {
+        CpuTime {
+            server: self.server.saturating_sub(earlier.server),
+            children: self.children.saturating_sub(earlier.children),
+        }
+    }
+}
+
+struct ProcStat {
+    parent: u32,
+    own: Duration,
+    reaped: Duration,
+}
+
+/// A process's parent and CPU times from `/proc/<pid>/stat` (`man 5
+/// proc`: fields 4, 14 + 15 and 16 + 17, in clock ticks).
+fn proc_stat(pid: u32) -> Option<ProcStat> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; it ends at the last ')'.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
+    // SAFETY: sysconf only reads a system constant.
+    let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).ok()?;
+    let time = |t: u64| Duration::from_secs_f64(t as f64 / ticks as f64);
+    Some(ProcStat {
+        parent: u32::try_from(field(4)?).ok()?,
+        own: time(field(14)? + field(15)?),
+        reaped: time(field(16)? + field(17)?),
+    })
 }
 
 pub fn resident_bytes(pid: u32) -> u64 {
