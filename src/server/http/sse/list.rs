@@ -30,7 +30,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::Response,
 };
-use bytes::Bytes;
+use bytes::BytesMut;
 use chrono::Utc;
 use serde::Deserialize;
 use tokio::sync::broadcast;
@@ -207,25 +207,28 @@ impl ListFollower {
         }
     }
 
-    /// The frame this page is sent for an event, if it may hear of it.
-    fn frame_for(&mut self, published: &Published) -> Option<Bytes> {
+    /// Which frame this page is sent for an event, if it may hear of it.
+    fn frame_for(&mut self, published: &Published) -> Option<ListFrame> {
         let key = &published.key;
         match &published.event {
             SnippetEvent::Created(_) => {
                 let audience = &published.audience;
                 let frame = match (&audience.owner, &self.owner) {
-                    (Some(owner), Some(mine)) if owner == mine => audience.owner_frame.clone(),
-                    _ if audience.public => Some(published.frame.clone()),
-                    _ => None,
-                }?;
+                    (Some(owner), Some(mine)) if owner == mine => {
+                        audience.owner_frame.as_ref()?;
+                        ListFrame::Yours
+                    }
+                    _ if audience.public => ListFrame::Whole,
+                    _ => return None,
+                };
                 self.followed.follow(key.clone());
                 Some(frame)
             }
             SnippetEvent::Deleted(_) if self.followed.contains(key) => {
                 self.followed.unfollow(key);
-                Some(published.list_frame.clone())
+                Some(ListFrame::ForLists)
             }
-            _ if self.followed.contains(key) => Some(published.list_frame.clone()),
+            _ if self.followed.contains(key) => Some(ListFrame::ForLists),
             _ => None,
         }
     }
@@ -307,6 +310,35 @@ impl Followed {
     }
 }
 
+/// Which of an event's frames, encoded once by the hub, a list stream
+/// sends. A batch holds this choice rather than a clone of the frame: a
+/// clone is an atomic increment on a count every stream shares, and a
+/// thousand streams on two cores fight over that cache line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ListFrame {
+    /// `frame`: a public `created`.
+    Whole,
+    /// `list_frame`: the events of a followed snippet.
+    ForLists,
+    /// `audience.owner_frame`: `yours`, for the owner's own pages.
+    Yours,
+}
+
+impl ListFrame {
+    fn bytes(self, published: &Published) -> &[u8] {
+        match self {
+            ListFrame::Whole => &published.frame,
+            ListFrame::ForLists => &published.list_frame,
+            // Chosen only where the owner's frame exists (`frame_for`).
+            ListFrame::Yours => published
+                .audience
+                .owner_frame
+                .as_deref()
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// A list stream's events waiting to be written. A page showing many
 /// snippets needs each one's latest state, not every step: within one
 /// window a newer state of a snippet replaces the older, and the window's
@@ -315,7 +347,7 @@ impl Followed {
 /// of one write per event per page.
 struct ListBatch {
     /// In order; `None` where a newer state of the same snippet came.
-    events: Vec<Option<(Arc<Published>, Bytes)>>,
+    events: Vec<Option<(Arc<Published>, ListFrame)>>,
     /// Where each snippet's latest state (not `created`) is in `events`:
     /// a busy window holds many events, and every page looks up each one.
     latest: IdKeyMap<usize>,
@@ -333,7 +365,7 @@ impl ListBatch {
         }
     }
 
-    fn push(&mut self, published: Arc<Published>, frame: Bytes) {
+    fn push(&mut self, published: Arc<Published>, frame: ListFrame) {
         // `created` carries the row itself and always stays.
         if !matches!(published.event, SnippetEvent::Created(_)) {
             let at = self.events.len();
@@ -347,15 +379,28 @@ impl ListBatch {
             .get_or_insert_with(|| clock.next_tick(tokio::time::Instant::now()));
     }
 
-    /// Sends what is gathered, in order, in one write.
-    async fn flush(&mut self, connection: &mut Connection) -> Result<(), super::Overflow> {
+    /// Sends what is gathered, in order, as one frame; `Ok(false)` when
+    /// there was nothing to send. One frame of the window's events costs
+    /// one copy; handing them to the body one by one cost a lock, a queue
+    /// slot and a poll of the body each.
+    async fn flush(&mut self, connection: &mut Connection) -> Result<bool, super::Overflow> {
         self.due = None;
         self.latest.clear();
-        for (_, frame) in self.events.drain(..).flatten() {
-            connection.put(frame)?;
+        let kept = || self.events.iter().flatten();
+        let len: usize = kept().map(|(p, frame)| frame.bytes(p).len()).sum();
+        if len == 0 {
+            self.events.clear();
+            // Nothing put: the body polls the producer again only after
+            // handing frames out, so yielding now would never come back.
+            return Ok(false);
         }
+        let mut write = BytesMut::with_capacity(len);
+        for (published, frame) in self.events.drain(..).flatten() {
+            write.extend_from_slice(frame.bytes(&published));
+        }
+        connection.put(write.freeze())?;
         super::yield_to_body().await;
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -424,8 +469,7 @@ mod tests {
         let mut batch = ListBatch::new(WriteClock::starting_at_random(tokio::time::Instant::now()));
         for _ in 0..6 {
             let published = all.recv().await.unwrap();
-            let frame = published.frame.clone();
-            batch.push(published, frame);
+            batch.push(published, ListFrame::Whole);
         }
         let kept: Vec<&Arc<Published>> = batch.events.iter().flatten().map(|(p, _)| p).collect();
         let named: Vec<(&SnippetId, &str)> = kept
@@ -449,6 +493,55 @@ mod tests {
             batch.due.is_some(),
             "a batch with events is due to be written"
         );
+    }
+
+    /// A connection that goes nowhere: frames wait in its outbox.
+    fn connection(outbox: super::super::Outbox) -> Connection {
+        let (_, resync) = tokio::sync::watch::channel(0);
+        Connection {
+            outbox,
+            shutdown: tokio_util::sync::CancellationToken::new(),
+            resync,
+            keep_alive: Box::pin(tokio::time::sleep(Duration::from_secs(15))),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_empty_window_writes_nothing_and_never_waits_for_the_body() {
+        use futures_util::FutureExt;
+        let outbox = super::super::Outbox::new(1 << 16);
+        let mut connection = connection(outbox.clone());
+        let mut batch = ListBatch::new(WriteClock::starting_at_random(tokio::time::Instant::now()));
+        // The body polls the producer again only after handing out frames:
+        // a flush that waited for it with nothing put would never resume.
+        let flushed = batch.flush(&mut connection).now_or_never();
+        assert!(
+            matches!(flushed, Some(Ok(false))),
+            "an empty flush finishes at once"
+        );
+        assert!(!outbox.has_frames());
+
+        let hub = Hub::new();
+        let mut all = hub.subscribe_all();
+        let a = SnippetId::random();
+        hub.publish_created(summary(&a), None);
+        let created = all.recv().await.unwrap();
+        batch.push(created.clone(), ListFrame::Whole);
+        hub.publish(&a, SnippetEvent::state(JobState::Processing, 1));
+        let processing = all.recv().await.unwrap();
+        batch.push(processing.clone(), ListFrame::ForLists);
+        let mut flush = Box::pin(batch.flush(&mut connection));
+        assert!(
+            (&mut flush).now_or_never().is_none(),
+            "with frames put, the flush lets the body take them"
+        );
+        drop(flush);
+        let written = outbox.take().expect("the window's events, as one frame");
+        assert_eq!(
+            written,
+            [&created.frame[..], &processing.list_frame[..]].concat()
+        );
+        assert!(outbox.take().is_none(), "one write per window");
     }
 
     #[test]
