@@ -483,10 +483,11 @@ pub fn child_main() -> std::process::ExitCode {
     let engine: &'static TreeSitter = Box::leak(Box::default());
     let warming = std::thread::Builder::new()
         .name("warm-grammars".into())
-        // At the same priority as the jobs: a job that needs the grammar
-        // the warming thread is compiling waits for it (one `OnceLock`
-        // per grammar), and a starved warming thread would stall that job.
+        // At the lowest priority: at a node's start, under load, warming
+        // at the jobs' priority took the CPU the first jobs needed. It
+        // never holds a grammar a job waits for (`TreeSitter::warm`).
         .spawn(move || {
+            yield_to_work();
             engine.warm();
         });
     if let Err(e) = warming {
@@ -583,6 +584,16 @@ fn write_frame(output: &mut impl Write, tag: u8, body: &[u8]) -> io::Result<()> 
     push_body(&mut frame, body);
     output.write_all(&frame)?;
     output.flush()
+}
+
+/// Lowers the calling thread's priority to the least: warming is worth
+/// doing only with CPU no job (here or in the server) wants. On Linux a
+/// priority set with `who = 0` is the calling thread's alone.
+fn yield_to_work() {
+    // SAFETY: setpriority only changes the scheduling weight of this thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    }
 }
 
 /// Caps the address space of this process: a grammar that runs away with

@@ -132,14 +132,25 @@ impl TreeSitter {
         })
     }
 
-    /// Compiles every grammar's queries now, so that no snippet waits for
-    /// one later. Returns how long it took.
+    /// Compiles every grammar's queries ahead of need, so that no snippet
+    /// waits for one later. Returns how long it took.
+    ///
+    /// It never makes a job wait: each grammar is compiled outside its
+    /// cell and only then offered to it. A job that needs a grammar
+    /// meanwhile compiles it itself instead of waiting for this thread
+    /// (whose copy is then dropped), so warming may run at the lowest
+    /// priority, on CPU no job wants, without ever stalling one.
     pub fn warm(&self) -> std::time::Duration {
         let started = Instant::now();
         for grammar in &self.grammars {
-            if let Err(e) = compiled(grammar) {
+            if grammar.compiled.get().is_some() {
+                continue;
+            }
+            let result = compile(grammar.def);
+            if let Err(e) = &result {
                 tracing::error!(grammar = grammar.def.injection_name, error = %e, "a grammar's queries do not compile");
             }
+            let _ = grammar.compiled.set(result);
         }
         started.elapsed()
     }
@@ -491,6 +502,20 @@ fn render(code: &str, paint: &[u8]) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn warming_compiles_every_grammar_and_keeps_what_a_job_compiled_first() {
+        let engine = TreeSitter::default();
+        let rust = engine.find("Rust").expect("Rust is served");
+        let by_a_job: *const Compiled = compiled(rust).expect("Rust compiles");
+        engine.warm();
+        assert!(
+            engine.grammars.iter().all(|g| g.compiled.get().is_some()),
+            "every grammar is compiled after warming"
+        );
+        let after: *const Compiled = compiled(rust).unwrap();
+        assert_eq!(by_a_job, after, "warming never replaces a compiled grammar");
+    }
 
     pub(super) fn highlight_for_probe(code: &str, language: &str) -> String {
         match highlight(code, language) {
