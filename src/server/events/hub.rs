@@ -48,14 +48,13 @@ pub struct Published {
 
 /// Who a new snippet is announced to. Unlisted snippets are never
 /// announced to anyone but their owner's own pages.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Audience {
     /// Listed: every open home page hears of it.
     pub public: bool,
-    /// Its owner's home pages hear of it as `yours`, listed or not.
-    pub owner: Option<OwnerHash>,
-    /// The `yours` frame, encoded once, when there is an owner.
-    pub owner_frame: Option<Bytes>,
+    /// Its owner's home pages hear of it as `yours`, listed or not: the
+    /// owner, and the `yours` frame, encoded once.
+    pub owner: Option<(OwnerHash, Bytes)>,
 }
 
 impl Published {
@@ -168,25 +167,27 @@ impl Hub {
     /// Publishes an event to the snippet's subscribers, if it has any. Call
     /// it only after the change the event describes is committed.
     pub fn publish(&self, snippet_id: &SnippetId, event: SnippetEvent) {
-        self.publish_to(snippet_id, event, Audience::default());
+        self.publish_to(snippet_id, event, false, None);
     }
 
     /// Announces a new snippet to the list streams allowed to hear of it:
     /// every one if it is public, its owner's if it has one.
     pub fn publish_created(&self, summary: SnippetSummary, owner: Option<OwnerHash>) {
-        let audience = Audience {
-            public: summary.visibility == Visibility::Public,
-            owner,
-            owner_frame: None,
-        };
-        if !audience.public && audience.owner.is_none() {
+        let public = summary.visibility == Visibility::Public;
+        if !public && owner.is_none() {
             return;
         }
         let id = summary.id.clone();
-        self.publish_to(&id, SnippetEvent::Created(summary), audience);
+        self.publish_to(&id, SnippetEvent::Created(summary), public, owner);
     }
 
-    fn publish_to(&self, snippet_id: &SnippetId, event: SnippetEvent, mut audience: Audience) {
+    fn publish_to(
+        &self,
+        snippet_id: &SnippetId,
+        event: SnippetEvent,
+        public: bool,
+        owner: Option<OwnerHash>,
+    ) {
         self.touch();
         if let Some(observer) = self.observer.get() {
             observer.changed(snippet_id);
@@ -206,9 +207,10 @@ impl Hub {
         } else {
             frame.clone()
         };
-        if audience.owner.is_some() {
-            audience.owner_frame = Some(sse_frame(seq, "yours", &json));
-        }
+        let audience = Audience {
+            public,
+            owner: owner.map(|owner| (owner, sse_frame(seq, "yours", &json))),
+        };
         let published = Arc::new(Published {
             seq,
             key: IdKey::new(snippet_id.clone()),

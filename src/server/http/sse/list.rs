@@ -214,10 +214,7 @@ impl ListFollower {
             SnippetEvent::Created(_) => {
                 let audience = &published.audience;
                 let frame = match (&audience.owner, &self.owner) {
-                    (Some(owner), Some(mine)) if owner == mine => {
-                        audience.owner_frame.as_ref()?;
-                        ListFrame::Yours
-                    }
+                    (Some((owner, _)), Some(mine)) if owner == mine => ListFrame::Yours,
                     _ if audience.public => ListFrame::Whole,
                     _ => return None,
                 };
@@ -320,7 +317,7 @@ enum ListFrame {
     Whole,
     /// `list_frame`: the events of a followed snippet.
     ForLists,
-    /// `audience.owner_frame`: `yours`, for the owner's own pages.
+    /// The owner's frame in `audience`: `yours`, for the owner's own pages.
     Yours,
 }
 
@@ -329,12 +326,12 @@ impl ListFrame {
         match self {
             ListFrame::Whole => &published.frame,
             ListFrame::ForLists => &published.list_frame,
-            // Chosen only where the owner's frame exists (`frame_for`).
+            // Chosen only for an event with an owner (`frame_for`).
             ListFrame::Yours => published
                 .audience
-                .owner_frame
-                .as_deref()
-                .unwrap_or_default(),
+                .owner
+                .as_ref()
+                .map_or(&[], |(_, frame)| frame),
         }
     }
 }
@@ -386,8 +383,12 @@ impl ListBatch {
     async fn flush(&mut self, connection: &mut Connection) -> Result<bool, super::Overflow> {
         self.due = None;
         self.latest.clear();
-        let kept = || self.events.iter().flatten();
-        let len: usize = kept().map(|(p, frame)| frame.bytes(p).len()).sum();
+        let len: usize = self
+            .events
+            .iter()
+            .flatten()
+            .map(|(published, frame)| frame.bytes(published).len())
+            .sum();
         if len == 0 {
             self.events.clear();
             // Nothing put: the body polls the producer again only after
