@@ -116,8 +116,10 @@ impl Server {
         if !self.wrapper_free {
             return None;
         }
+        // SAFETY: sysconf only reads a system constant.
+        let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).ok()?;
         let pid = self.child.id();
-        let own = proc_stat(pid)?;
+        let own = proc_stat(pid, ticks)?;
         let mut children = own.reaped;
         for entry in std::fs::read_dir("/proc").ok()?.flatten() {
             let Some(other) = entry
@@ -127,7 +129,7 @@ impl Server {
             else {
                 continue;
             };
-            if let Some(stat) = proc_stat(other).filter(|s| s.parent == pid) {
+            if let Some(stat) = proc_stat(other, ticks).filter(|s| s.parent == pid) {
                 children += stat.own;
             }
         }
@@ -167,7 +169,7 @@ impl Drop for Server {
 }
 
 /// CPU time, user and system together.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct CpuTime {
     pub server: Duration,
     pub children: Duration,
@@ -190,14 +192,13 @@ struct ProcStat {
 }
 
 /// A process's parent and CPU times from `/proc/<pid>/stat` (`man 5
-/// proc`: fields 4, 14 + 15 and 16 + 17, in clock ticks).
-fn proc_stat(pid: u32) -> Option<ProcStat> {
+/// proc`: fields 4, 14 + 15 and 16 + 17, in clock ticks of `ticks` a
+/// second).
+fn proc_stat(pid: u32, ticks: u64) -> Option<ProcStat> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces; it ends at the last ')'.
     let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
     let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
-    // SAFETY: sysconf only reads a system constant.
-    let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).ok()?;
     let time = |t: u64| Duration::from_secs_f64(t as f64 / ticks as f64);
     Some(ProcStat {
         parent: u32::try_from(field(4)?).ok()?,
