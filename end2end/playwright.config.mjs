@@ -115,7 +115,8 @@ function node(baseUrl, env) {
   return {
     command: shellQuote(HIGHLIGHTER_BIN),
     cwd: REPO_ROOT,
-    url: `${baseUrl}/api/health`,
+    // Ready, not just alive: tests start on a node whose engine is warm.
+    url: `${baseUrl}/api/ready`,
     reuseExistingServer: false,
     timeout: 120_000,
     stdout: 'pipe',

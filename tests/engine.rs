@@ -207,3 +207,74 @@ async fn pathological_pastes_all_end_highlighted_in_time_while_other_jobs_flow()
     }
     app.stop().await;
 }
+
+/// A stand-in child that says it is ready and then only reads its jobs:
+/// one whose grammars never finish compiling.
+fn never_warm_child(dir: &std::path::Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("never-warm-child");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\nprintf 'R\\000\\000\\000\\000'\nexec cat > /dev/null\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_is_warm_once_every_child_has_compiled_its_grammars() {
+    let shutdown = CancellationToken::new();
+    let pool = IsolatedTreeSitter::start(server_binary(), 2, shutdown.clone());
+    assert!(pool.wait_warm(Duration::from_secs(60)).await);
+    assert!(pool.warmed());
+    assert_eq!(pool.ready_children(), 2, "warm children are idle");
+
+    let dir = tempfile::tempdir().unwrap();
+    let cold = IsolatedTreeSitter::start(never_warm_child(dir.path()), 1, shutdown.clone());
+    assert!(cold.wait_ready(1, Duration::from_secs(60)).await);
+    assert!(
+        !cold.wait_warm(Duration::from_millis(500)).await,
+        "ready is not warm"
+    );
+    assert!(!cold.warmed());
+    shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_asks_for_traffic_only_once_its_engine_is_warm() {
+    // Children that never warm: the node serves (health), but says it is
+    // starting (readiness).
+    let dir = tempfile::tempdir().unwrap();
+    let child = never_warm_child(dir.path());
+    let cold = TestApp::spawn_with(|s| s.engine_program = Some(child), None).await;
+    assert_eq!(cold.get("/api/health").await.status(), 200);
+    let ready = cold.get("/api/ready").await;
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "starting", "{body}");
+    cold.stop().await;
+
+    // The real children warm within seconds, and the node says so.
+    let app = TestApp::spawn().await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = app.get("/api/ready").await;
+        if ready.status() == 200 {
+            let body: serde_json::Value = ready.json().await.unwrap();
+            assert_eq!(body["status"], "ok", "{body}");
+            break;
+        }
+        assert_eq!(ready.status(), 503);
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+
+    // An engine with nothing to warm is ready at once.
+    let languages = Languages::load();
+    let syntect = Arc::new(SyntectEngine::new(Arc::clone(languages.syntaxes())));
+    let plain = TestApp::spawn_with(|_| {}, Some(syntect)).await;
+    assert_eq!(plain.get("/api/ready").await.status(), 200);
+    plain.stop().await;
+}

@@ -588,6 +588,7 @@ async fn the_openapi_document_covers_every_rest_route() {
         ("/s/{id}/download", "get"),
         ("/api/languages", "get"),
         ("/api/health", "get"),
+        ("/api/ready", "get"),
     ] {
         assert!(paths[path][method].is_object(), "{method} {path}");
     }

@@ -32,7 +32,7 @@ pub struct ServerFiles {
 impl Server {
     /// Starts the binary on a free 127.0.0.1 port with a fresh SQLite
     /// database and the defaults for everything else but `env`, and returns
-    /// once its health check answers.
+    /// once it says it is ready for traffic, as a load balancer would wait.
     pub async fn start(files: &ServerFiles, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let port = TcpListener::bind("127.0.0.1:0")
@@ -84,21 +84,26 @@ impl Server {
             base: format!("http://127.0.0.1:{port}"),
             dir,
         };
-        server.wait_healthy(Duration::from_secs(30)).await;
+        server.wait_ready(Duration::from_secs(60)).await;
         server
     }
 
-    async fn wait_healthy(&self, limit: Duration) {
+    /// Waits for `/api/ready`, or for `/api/health` on a build from before
+    /// readiness (builds are compared with one suite binary).
+    async fn wait_ready(&self, limit: Duration) {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + limit;
+        let mut probe = "/api/ready";
         loop {
-            let health = client.get(format!("{}/api/health", self.base)).send().await;
-            if matches!(&health, Ok(r) if r.status().is_success()) {
-                return;
+            let answer = client.get(format!("{}{probe}", self.base)).send().await;
+            match &answer {
+                Ok(r) if r.status().is_success() => return,
+                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => probe = "/api/health",
+                _ => {}
             }
             assert!(
                 Instant::now() < deadline,
-                "the server did not become healthy within {limit:?}"
+                "the server did not become ready within {limit:?}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

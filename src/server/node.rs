@@ -10,7 +10,7 @@
 //! forgotten after [`FORGET_AFTER`].
 
 use std::{
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     time::Duration,
 };
 
@@ -40,6 +40,9 @@ pub struct Node {
     busy: AtomicUsize,
     /// Claiming is paused cluster-wide (as this node last read it).
     paused: watch::Sender<bool>,
+    /// The highlighting engine has warmed up: until then the node says it
+    /// is starting (`/api/ready`), so a load balancer sends it no traffic.
+    warm: AtomicBool,
 }
 
 impl Node {
@@ -53,7 +56,17 @@ impl Node {
             started_at: Utc::now(),
             busy: AtomicUsize::new(0),
             paused: watch::Sender::new(false),
+            // Only an engine with something to warm says otherwise.
+            warm: AtomicBool::new(true),
         }
+    }
+
+    pub fn is_warm(&self) -> bool {
+        self.warm.load(Ordering::SeqCst)
+    }
+
+    pub fn set_warm(&self, warm: bool) {
+        self.warm.store(warm, Ordering::SeqCst);
     }
 
     pub fn set_busy(&self, slots: usize) {

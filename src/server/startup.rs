@@ -93,7 +93,25 @@ impl Application {
                     .map_err(StartupError::Http)?,
             ),
         };
-        let mut app = Self::build_with_engine(settings, engine, languages, shutdown).await?;
+        let mut app =
+            Self::build_with_engine(settings, engine, languages, shutdown.clone()).await?;
+        if let Some(pool) = &tree_sitter {
+            app.state.node.set_warm(false);
+            let (pool, node) = (Arc::clone(pool), Arc::clone(&app.state.node));
+            app.background.spawn(async move {
+                let started = std::time::Instant::now();
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    warm = pool.wait_warm(std::time::Duration::MAX) => if warm {
+                        node.set_warm(true);
+                        tracing::info!(
+                            ms = started.elapsed().as_millis() as u64,
+                            "highlighting children warm: ready for traffic"
+                        );
+                    },
+                }
+            });
+        }
         app.tree_sitter = tree_sitter;
         Ok(app)
     }

@@ -17,7 +17,15 @@
 //! - parent -> child: `J` a job: language, budget in ms, the code.
 //! - child -> parent: `R` ready (at once: its grammars compile in the
 //!   background, or for the job that first needs each), `P` progress
-//!   (lines done, lines in all), `H` the HTML, `E` why there is none.
+//!   (lines done, lines in all), `H` the HTML, `E` why there is none, and
+//!   once, whenever it comes (between jobs or in the middle of one), `W`
+//!   warm: every grammar is compiled.
+//!
+//! A task per child reads its frames whole and hands them to the job at
+//! hand, so a `W` is seen the moment it is written, not at the next job.
+//! The pool is warm once as many `W` have come as it has children: the
+//! node's readiness (`/api/ready`) waits for that, because a child that
+//! compiles grammars takes the CPU a node's first jobs need.
 
 use std::{
     io::{self, Read, Write},
@@ -33,7 +41,7 @@ use std::{
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt, BufReader},
     process::{Child, ChildStdin, ChildStdout, Command},
-    sync::Notify,
+    sync::{Notify, mpsc},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -92,15 +100,23 @@ struct Shared {
     live: AtomicUsize,
     /// Rung when a child is gone, so the supervisor starts another.
     gone: Notify,
-    /// Rung when a child becomes ready (tests and benchmarks wait for it).
+    /// Rung when a child becomes ready or warm (readiness, tests and
+    /// benchmarks wait for it).
     ready: Notify,
     restarts: AtomicUsize,
+    /// `W` frames received since the pool started. A replaced child warms
+    /// again and counts again; only start-up needs the count.
+    warmed: AtomicUsize,
 }
+
+/// A whole frame from a child: its tag and body.
+type Frame = (u8, Vec<u8>);
 
 struct ChildProcess {
     child: Child,
     stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    /// The child's frames, read whole by [`read_frames`].
+    frames: mpsc::Receiver<io::Result<Frame>>,
     shared: Arc<Shared>,
 }
 
@@ -139,6 +155,7 @@ impl IsolatedTreeSitter {
             gone: Notify::new(),
             ready: Notify::new(),
             restarts: AtomicUsize::new(0),
+            warmed: AtomicUsize::new(0),
         });
         tokio::spawn(supervise(Arc::clone(&shared), shutdown));
         IsolatedTreeSitter { shared }
@@ -170,14 +187,39 @@ impl IsolatedTreeSitter {
 
     /// Waits until `count` children are ready, or `limit` passes.
     pub async fn wait_ready(&self, count: usize, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
+        let count = count.min(self.shared.size);
+        self.wait_for(limit, || self.ready_children() >= count)
+            .await
+    }
+
+    /// Whether every child has compiled all its grammars (once, since the
+    /// pool started).
+    pub fn warmed(&self) -> bool {
+        self.shared.warmed.load(Ordering::SeqCst) >= self.shared.size
+    }
+
+    /// Waits until the pool is [warm](Self::warmed), or `limit` passes.
+    pub async fn wait_warm(&self, limit: Duration) -> bool {
+        self.wait_for(limit, || self.warmed()).await
+    }
+
+    async fn wait_for(&self, limit: Duration, done: impl Fn() -> bool) -> bool {
+        // `Duration::MAX` waits for ever.
+        let deadline = tokio::time::Instant::now().checked_add(limit);
         loop {
-            let notified = self.shared.ready.notified();
-            if self.ready_children() >= count.min(self.shared.size) {
+            // Registered before the check, so a ring between the two is
+            // not missed.
+            let rung = self.shared.ready.notified();
+            if done() {
                 return true;
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return false;
+            match deadline {
+                Some(deadline) => {
+                    if tokio::time::timeout_at(deadline, rung).await.is_err() {
+                        return false;
+                    }
+                }
+                None => rung.await,
             }
         }
     }
@@ -309,14 +351,17 @@ impl ChildProcess {
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return Err(io::Error::other("the child has no pipes"));
         };
+        // A job reads at most a progress frame ahead of its answer.
+        let (sender, frames) = mpsc::channel(4);
+        tokio::spawn(read_frames(stdout, sender, Arc::clone(&shared)));
         let mut process = ChildProcess {
             child,
             stdin,
-            stdout: BufReader::new(stdout),
+            frames,
             shared,
         };
         let started = Instant::now();
-        match tokio::time::timeout(READY_TIMEOUT, read_frame(&mut process.stdout)).await {
+        match tokio::time::timeout(READY_TIMEOUT, process.next_frame()).await {
             Ok(Ok((b'R', _))) => {
                 tracing::debug!(
                     ms = started.elapsed().as_millis() as u64,
@@ -331,6 +376,13 @@ impl ChildProcess {
             Ok(Err(e)) => Err(e),
             Err(_) => Err(io::Error::other("the child did not get ready in time")),
         }
+    }
+
+    async fn next_frame(&mut self) -> io::Result<Frame> {
+        self.frames
+            .recv()
+            .await
+            .unwrap_or_else(|| Err(io::ErrorKind::UnexpectedEof.into()))
     }
 
     /// One job. `Err` means the child is unusable (crashed, killed, over
@@ -358,13 +410,11 @@ impl ChildProcess {
         let deadline = tokio::time::Instant::now() + budget + GRACE;
         let mut cancel_check = tokio::time::interval(Duration::from_millis(50));
         loop {
-            // One read per frame, polled to its end: a read given up half
-            // way would leave the pipe in the middle of a frame.
-            let read = read_frame(&mut self.stdout);
-            tokio::pin!(read);
             let frame = loop {
+                // Receiving is cancel-safe: frames are read whole by the
+                // child's reader task, never half here.
                 tokio::select! {
-                    frame = &mut read => break frame,
+                    frame = self.next_frame() => break frame,
                     _ = tokio::time::sleep_until(deadline) => {
                         return Err(IsolatedError::Crashed("past its budget, killed".into()));
                     }
@@ -457,7 +507,36 @@ fn push_body(out: &mut Vec<u8>, body: &[u8]) {
     out.extend_from_slice(body);
 }
 
-async fn read_frame(reader: &mut BufReader<ChildStdout>) -> io::Result<(u8, Vec<u8>)> {
+/// Reads a child's frames for as long as its stdout is open (it closes
+/// when the child exits or is killed). `W` is counted here, whenever it
+/// comes; every other frame goes to the job at hand, or waits for the next
+/// one.
+async fn read_frames(
+    stdout: ChildStdout,
+    frames: mpsc::Sender<io::Result<Frame>>,
+    shared: Arc<Shared>,
+) {
+    let mut reader = BufReader::new(stdout);
+    loop {
+        match read_frame(&mut reader).await {
+            Ok((b'W', _)) => {
+                shared.warmed.fetch_add(1, Ordering::SeqCst);
+                shared.ready.notify_waiters();
+            }
+            Ok(frame) => {
+                if frames.send(Ok(frame)).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = frames.send(Err(e)).await;
+                return;
+            }
+        }
+    }
+}
+
+async fn read_frame(reader: &mut BufReader<ChildStdout>) -> io::Result<Frame> {
     let tag = reader.read_u8().await?;
     let len = reader.read_u32_le().await? as usize;
     let mut body = vec![0; len];
@@ -466,9 +545,9 @@ async fn read_frame(reader: &mut BufReader<ChildStdout>) -> io::Result<(u8, Vec<
 }
 
 /// The child's life: limit its memory, say it is ready, compile every
-/// grammar in the background, and highlight jobs until its stdin closes.
-/// Runs instead of the server when the binary is started with
-/// [`CHILD_FLAG`].
+/// grammar in the background (then say it is warm), and highlight jobs
+/// until its stdin closes. Runs instead of the server when the binary is
+/// started with [`CHILD_FLAG`].
 ///
 /// Ready comes first: compiling every grammar takes one to two seconds,
 /// and a child that waited for it before its first job left every snippet
@@ -489,6 +568,8 @@ pub fn child_main() -> std::process::ExitCode {
         .spawn(move || {
             yield_to_work();
             engine.warm();
+            // A parent that is gone will not miss it.
+            let _ = send_frame(b'W', &[]);
         });
     if let Err(e) = warming {
         // Every grammar still compiles when its first job needs it.
@@ -496,9 +577,7 @@ pub fn child_main() -> std::process::ExitCode {
     }
     let stdin = io::stdin();
     let mut input = io::BufReader::new(stdin.lock());
-    let stdout = io::stdout();
-    let mut output = io::BufWriter::new(stdout.lock());
-    if write_frame(&mut output, b'R', &[]).is_err() {
+    if send_frame(b'R', &[]).is_err() {
         return std::process::ExitCode::FAILURE;
     }
     loop {
@@ -518,7 +597,7 @@ pub fn child_main() -> std::process::ExitCode {
                     let mut body = [0u8; 8];
                     body[..4].copy_from_slice(&p.done.to_le_bytes());
                     body[4..].copy_from_slice(&p.total.to_le_bytes());
-                    progress_error |= write_frame(&mut output, b'P', &body).is_err();
+                    progress_error |= send_frame(b'P', &body).is_err();
                 }
             };
             let mut run = Run {
@@ -542,10 +621,10 @@ pub fn child_main() -> std::process::ExitCode {
             engine.highlight(&code, &header.language, &mut run)
         };
         let written = match &result {
-            Ok(html) => write_frame(&mut output, b'H', html.as_bytes()),
+            Ok(html) => send_frame(b'H', html.as_bytes()),
             Err(e) => {
                 let body = serde_json::to_vec(&ChildError::from(e)).unwrap_or_default();
-                write_frame(&mut output, b'E', &body)
+                send_frame(b'E', &body)
             }
         };
         if progress_error || written.is_err() {
@@ -578,10 +657,14 @@ fn read_body(input: &mut impl Read) -> io::Result<Vec<u8>> {
     Ok(body)
 }
 
-fn write_frame(output: &mut impl Write, tag: u8, body: &[u8]) -> io::Result<()> {
+/// Writes one frame to the parent. The job loop and the warming thread
+/// both write: each frame goes out whole under stdout's lock, so the two
+/// never interleave.
+fn send_frame(tag: u8, body: &[u8]) -> io::Result<()> {
     let mut frame = Vec::with_capacity(body.len() + 5);
     frame.push(tag);
     push_body(&mut frame, body);
+    let mut output = io::stdout().lock();
     output.write_all(&frame)?;
     output.flush()
 }

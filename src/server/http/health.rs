@@ -1,14 +1,22 @@
-//! `GET /api/health`: 200 when the database answers, 503 when it does not.
+//! The node's two probes, as a load balancer or an orchestrator uses them:
+//!
+//! - `GET /api/health` (liveness): 200 when the database answers, 503 when
+//!   it does not.
+//! - `GET /api/ready` (readiness): the same, and 503 `starting` until the
+//!   highlighting engine is warm. A fresh node's children compile every
+//!   grammar in their first second or two; traffic sent then waits behind
+//!   that work, so a node asks for none until it is done.
 
 use axum::{Json, extract::State, http::StatusCode};
 use serde::Serialize;
 
-use crate::server::AppState;
+use crate::server::{AppState, store::StoreError};
 
 /// How this node is.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
-    /// `ok` or `unavailable`.
+    /// `ok`, `starting` (readiness only: the engine is warming up) or
+    /// `unavailable`.
     status: &'static str,
     /// `all`, `web` or `worker`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -29,24 +37,61 @@ pub struct Health {
 )]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     match state.snippets.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(Health {
-                status: "ok",
-                role: Some(format!("{:?}", state.settings.role).to_lowercase()),
-                error: None,
-            }),
-        ),
-        Err(e) => {
-            tracing::warn!(error = ?e, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Health {
-                    status: "unavailable",
-                    role: None,
-                    error: Some("The database is not answering."),
-                }),
-            )
-        }
+        Ok(()) => ok(&state),
+        Err(e) => unavailable(e),
     }
+}
+
+/// Is this node ready for traffic?
+#[utoipa::path(
+    get,
+    path = "/api/ready",
+    tag = "health",
+    responses(
+        (status = 200, description = "The database answers and the engine is warm.", body = Health),
+        (status = 503, description = "The engine is warming up (`starting`), or the database does not answer.", body = Health),
+    ),
+)]
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    if let Err(e) = state.snippets.ping().await {
+        return unavailable(e);
+    }
+    if !state.node.is_warm() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Health {
+                status: "starting",
+                role: Some(role(&state)),
+                error: Some("The highlighting engine is warming up."),
+            }),
+        );
+    }
+    ok(&state)
+}
+
+fn ok(state: &AppState) -> (StatusCode, Json<Health>) {
+    (
+        StatusCode::OK,
+        Json(Health {
+            status: "ok",
+            role: Some(role(state)),
+            error: None,
+        }),
+    )
+}
+
+fn unavailable(error: StoreError) -> (StatusCode, Json<Health>) {
+    tracing::warn!(error = ?error, "health check: database unreachable");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(Health {
+            status: "unavailable",
+            role: None,
+            error: Some("The database is not answering."),
+        }),
+    )
+}
+
+fn role(state: &AppState) -> String {
+    format!("{:?}", state.settings.role).to_lowercase()
 }

@@ -63,7 +63,9 @@ pub fn stream_routes() -> Router<AppState> {
 
 /// Health answers in every role, so a load balancer can check workers too.
 pub fn health_routes() -> Router<AppState> {
-    Router::new().route("/api/health", get(health::health))
+    Router::new()
+        .route("/api/health", get(health::health))
+        .route("/api/ready", get(health::ready))
 }
 
 /// An API failure: a status and a sentence. Causes are logged, not sent.

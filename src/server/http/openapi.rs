@@ -39,6 +39,7 @@ use crate::{
         sse::snippet_events,
         sse::list_events,
         health::health,
+        health::ready,
         admin::stats,
         admin::jobs,
         admin::job,
