@@ -23,7 +23,7 @@ mod operator {
             UserError,
             operations::{AdminRole, BulkAction, JobFilter},
         },
-        server::{AppState, admin::access},
+        server::{AppState, http::admin::access},
     };
 
     /// The state and the role of the operator this request comes from.
@@ -63,7 +63,7 @@ mod operator {
     /// The filter a query string names, read exactly as `GET /api/admin/jobs` reads it.
     pub fn filter(query: &str) -> Result<JobFilter, UserError> {
         let bad = |message: String| request::refuse(StatusCode::BAD_REQUEST, message);
-        crate::server::admin::read_query::<JobFilter>(query)
+        crate::server::http::admin::read_query::<JobFilter>(query)
             .map_err(bad)?
             .normalized()
             .map_err(bad)
@@ -74,7 +74,7 @@ mod operator {
 #[server(prefix = "/rpc", endpoint = "admin/overview", output = super::JsonTextOutput)]
 pub async fn admin_overview() -> Result<Overview, UserError> {
     use super::request;
-    use crate::server::admin::board;
+    use crate::server::board;
     let (state, role) = operator::check()?;
     let stats = board::stats(&state)
         .await
@@ -90,7 +90,7 @@ pub async fn admin_overview() -> Result<Overview, UserError> {
 #[server(prefix = "/rpc", endpoint = "admin/jobs", output = super::JsonTextOutput)]
 pub async fn admin_jobs(query: String, cursor: Option<String>) -> Result<JobsPage, UserError> {
     use super::request;
-    use crate::server::admin::board;
+    use crate::server::board;
     let (state, _) = operator::check()?;
     let filter = operator::filter(&query)?;
     board::jobs(&state, &filter, cursor.as_deref())
@@ -102,7 +102,7 @@ pub async fn admin_jobs(query: String, cursor: Option<String>) -> Result<JobsPag
 #[server(prefix = "/rpc", endpoint = "admin/job", output = super::JsonTextOutput)]
 pub async fn admin_job(id: String) -> Result<JobDetail, UserError> {
     use super::request;
-    use crate::server::admin::board;
+    use crate::server::board;
     let (state, _) = operator::check()?;
     let id = request::snippet_id(&id)?;
     board::job(&state, &id).await.map_err(request::fail)
@@ -112,7 +112,7 @@ pub async fn admin_job(id: String) -> Result<JobDetail, UserError> {
 #[server(prefix = "/rpc", endpoint = "admin/preview", output = super::JsonTextOutput)]
 pub async fn admin_preview(action: String, query: String) -> Result<u64, UserError> {
     use super::request;
-    use crate::server::admin::board;
+    use crate::server::board;
     let state = operator::check_may_act()?;
     let action = operator::action(&action)?;
     let filter = operator::filter(&query)?;
@@ -127,7 +127,7 @@ pub async fn admin_preview(action: String, query: String) -> Result<u64, UserErr
 #[server(prefix = "/rpc", endpoint = "admin/act", output = super::JsonTextOutput)]
 pub async fn admin_act(action: String, query: String) -> Result<Matched, UserError> {
     use super::request;
-    use crate::{domain::operations::BulkAction, server::admin::board};
+    use crate::{domain::operations::BulkAction, server::board};
     let state = operator::check_may_act()?;
     let action = operator::action(&action)?;
     let filter = operator::filter(&query)?;
@@ -143,7 +143,7 @@ pub async fn admin_act(action: String, query: String) -> Result<Matched, UserErr
 #[server(prefix = "/rpc", endpoint = "admin/pause", output = super::JsonTextOutput)]
 pub async fn admin_pause(paused: bool) -> Result<bool, UserError> {
     use super::request;
-    use crate::server::admin::board;
+    use crate::server::board;
     let state = operator::check_may_act()?;
     board::set_paused(&state, paused)
         .await

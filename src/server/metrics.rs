@@ -28,7 +28,16 @@ use axum::{
 use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::{domain::operations::ALL_STATES, server::admin::board::Gauges};
+use crate::domain::operations::{ALL_STATES, JobCounts, NodeRow};
+
+/// What is true of the queue right now, cluster-wide: the gauges exported
+/// here, and the dashboard's counts (`board::gauges` reads them).
+pub struct Gauges {
+    pub jobs: JobCounts,
+    pub paused: bool,
+    pub nodes: Vec<NodeRow>,
+    pub queue_age_secs: Option<u64>,
+}
 
 /// Seconds, from a millisecond to a few minutes: the range of an attempt,
 /// an engine run, a job's wait and an HTTP request.

@@ -16,16 +16,18 @@
 //! - `events/`: the in-process hub, and the bus and relay that carry
 //!   events between nodes.
 //! - `http/`: the accept loop, the security and limit layers, REST, SSE,
-//!   health and the OpenAPI document.
+//!   health, the dashboard's API and access (`http/admin/`), and the
+//!   OpenAPI document.
 //! - `node.rs`: this process as the cluster sees it (its row in `nodes`,
 //!   its heartbeat, the cluster-wide pause).
 //! - `periodic.rs`: one pass every period until shutdown, the shape of
 //!   the heartbeat and of every maintenance loop.
-//! - `admin/`: the operators' dashboard: access, what it reads and does,
-//!   its JSON API.
+//! - `board.rs`: the queue as the operators' dashboard sees and steers it
+//!   (stats, the jobs table, a job's attempts, bulk retry and delete,
+//!   pause), for every door: its JSON API, its page, `/metrics`.
 //! - `metrics.rs`: the Prometheus recorder behind `GET /metrics`.
 
-pub mod admin;
+pub mod board;
 pub mod cookie;
 pub mod events;
 pub mod highlight;

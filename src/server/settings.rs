@@ -319,7 +319,7 @@ pub struct Settings {
 }
 
 /// Who may use the operators' dashboard. With neither token set, only
-/// this machine may (see `admin::access`).
+/// this machine may (see `http::admin::access`).
 #[derive(Clone, Default)]
 pub struct AdminTokens {
     pub full: Option<String>,

@@ -25,7 +25,7 @@ use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 use crate::{
     app::{App, shell},
     server::{
-        AppState, admin,
+        AppState,
         events::{EventBus, Hub, Relay, publisher},
         highlight::{
             DynEngine, IsolatedTreeSitter, Languages, NativeEngine, RemoteEngine, SyntectEngine,
@@ -285,7 +285,7 @@ pub(crate) fn provide_request_context(state: &AppState) {
 /// would live as long as the connection, about 30 KiB for each open event
 /// stream.
 fn router(state: AppState) -> Router {
-    let health = http::health_routes().merge(admin::metrics_routes());
+    let health = http::health_routes().merge(http::admin::metrics_routes());
     if !state.settings.role.runs_web() {
         return health
             .layer(middleware::from_fn(metrics::track_requests))
@@ -304,7 +304,7 @@ fn router(state: AppState) -> Router {
     Router::new()
         .merge(health)
         .merge(http::api_routes())
-        .merge(admin::routes())
+        .merge(http::admin::routes())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -328,7 +328,7 @@ fn router(state: AppState) -> Router {
         .merge(http::stream_routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            admin::guard_pages,
+            http::admin::guard_pages,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

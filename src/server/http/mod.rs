@@ -1,11 +1,13 @@
 //! The HTTP surface besides the pages: the REST API (`rest.rs`), the
-//! event streams (`sse/`), health (`health.rs`), the OpenAPI document
+//! event streams (`sse/`), health (`health.rs`), the operators' API and
+//! who may use it (`admin/`), the OpenAPI document
 //! (`openapi.rs`), and the layers every request passes through: who the
 //! client is (`client.rs`), cross-site refusals and security headers
 //! (`security.rs`), limits (`limits.rs`), finished pages kept rendered
 //! (`page_cache.rs`). `serve.rs` is the accept loop.
 //! Every error body is JSON `{"error": "<a sentence>"}`.
 
+pub mod admin;
 pub mod client;
 mod health;
 mod limits;

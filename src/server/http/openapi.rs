@@ -17,7 +17,7 @@ use utoipa::{
 use super::{health, rest, sse};
 use crate::{
     domain::{GoneReason, JobState, LanguageInfo, Progress, SnippetView, Visibility, operations},
-    server::admin,
+    server::http::admin,
 };
 
 #[derive(OpenApi)]

@@ -19,9 +19,8 @@ use super::{Connection, event_stream};
 use crate::{
     domain::operations::Stats,
     server::{
-        AppState,
-        admin::{Operator, board},
-        http::{ApiError, client::ClientIp, limits::StreamPermit},
+        AppState, board,
+        http::{ApiError, admin::Operator, client::ClientIp, limits::StreamPermit},
     },
 };
 

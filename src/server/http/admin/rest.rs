@@ -13,14 +13,14 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Operator, access, board};
+use super::{Operator, access};
 use crate::{
     domain::{
         SnippetId,
         operations::{JobDetail, JobFilter, JobsPage, Matched, Stats},
     },
     server::{
-        AppState,
+        AppState, board,
         http::{ApiError, client::ClientIp},
         service::ServiceError,
     },

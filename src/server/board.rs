@@ -13,13 +13,11 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use crate::{
     domain::{
         Deleted, GoneReason, JobState, SnippetEvent, SnippetId,
-        operations::{
-            BulkAction, Finished, JobCounts, JobDetail, JobFilter, JobsPage, Latency, NodeRow,
-            Stats,
-        },
+        operations::{BulkAction, Finished, JobDetail, JobFilter, JobsPage, Latency, Stats},
     },
     server::{
         AppState,
+        metrics::Gauges,
         node::gone_before,
         service::ServiceError,
         store::{JobCursor, StoreError},
@@ -31,15 +29,6 @@ pub const PAGE_SIZE: u32 = 50;
 
 /// The window the latency percentiles are taken over.
 const LATENCY_WINDOW: Duration = Duration::from_secs(5 * 60);
-
-/// What is true of the queue right now, cluster-wide: the dashboard's
-/// counts and `/metrics`' gauges.
-pub struct Gauges {
-    pub jobs: JobCounts,
-    pub paused: bool,
-    pub nodes: Vec<NodeRow>,
-    pub queue_age_secs: Option<u64>,
-}
 
 /// Reads the [`Gauges`] as of `now`.
 pub async fn gauges(state: &AppState, now: DateTime<Utc>) -> Result<Gauges, StoreError> {

@@ -1,11 +1,11 @@
-//! The operators' dashboard: see and steer the queue.
+//! The operators' dashboard over HTTP: see and steer the queue.
 //!
 //! - `access.rs`: who may (tokens, sessions, loopback), as the [`Operator`]
 //!   extractor every route here takes.
-//! - `board.rs`: what it does, for every door (stats, the jobs table, a
-//!   job's attempts, bulk retry and delete, pause).
 //! - `rest.rs`: the JSON API under `/api/admin/`, `/metrics`, and the
 //!   sign-in and sign-out forms.
+//! - What each does is `server/board.rs`, shared with the page's server
+//!   functions and its event stream.
 //! - The page itself is `app/admin.rs` (server functions in `api/admin.rs`),
 //!   and its live feed `http/sse/admin.rs`.
 //!
@@ -13,7 +13,6 @@
 //! sent from another site is refused before it reaches them.
 
 pub mod access;
-pub mod board;
 mod rest;
 
 use axum::{
