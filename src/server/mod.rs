@@ -18,6 +18,10 @@
 //! - `http/`: the accept loop, the security and limit layers, REST, SSE,
 //!   health, the dashboard's API and access (`http/admin/`), and the
 //!   OpenAPI document.
+//! - `limits.rs`: submits and open streams per client and per node (the
+//!   HTTP refusals are `http/limits.rs`).
+//! - `page_cache.rs`: finished snippet pages kept rendered (served by
+//!   `http/page_cache.rs`).
 //! - `node.rs`: this process as the cluster sees it (its row in `nodes`,
 //!   its heartbeat, the cluster-wide pause).
 //! - `periodic.rs`: one pass every period until shutdown, the shape of
@@ -33,9 +37,11 @@ pub mod events;
 pub mod highlight;
 pub mod http;
 pub mod jobs;
+pub mod limits;
 pub mod metrics;
 pub mod node;
 pub mod owner;
+pub mod page_cache;
 pub mod periodic;
 pub mod service;
 pub mod settings;

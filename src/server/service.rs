@@ -20,12 +20,10 @@ use crate::{
     server::{
         events::{EventBus, Hub},
         highlight::Languages,
-        http::{
-            Limiters,
-            page_cache::{Cacheable, PageCache},
-        },
+        limits::Limiters,
         node::Node,
         owner::{Credentials, OwnerHash},
+        page_cache::{Cacheable, PageCache},
         settings::Settings,
         store::{DynOperations, DynSnippetStore, NewSnippet, StoreError, StoredSnippet},
     },
@@ -257,7 +255,7 @@ impl AppState {
     /// anything: a burn-after-reading snippet stays sealed for everyone but
     /// its owner until they ask for it. With it, whether the page may be
     /// kept rendered: only a highlighted snippet's, which changes no more
-    /// (see `http::page_cache`).
+    /// (see `page_cache`).
     #[tracing::instrument(skip_all, fields(snippet = %id))]
     pub async fn page(
         &self,

@@ -27,7 +27,7 @@ use axum::{
 };
 use serde_json::json;
 
-pub use limits::{Limiters, SubmitLimiter, limit_submits};
+pub use limits::limit_submits;
 pub use rest::ErrorBody;
 pub use rpc::check_server_fn_body;
 

@@ -20,7 +20,8 @@ use crate::{
     domain::operations::Stats,
     server::{
         AppState, board,
-        http::{ApiError, admin::Operator, client::ClientIp, limits::StreamPermit},
+        http::{ApiError, admin::Operator, client::ClientIp},
+        limits::StreamPermit,
     },
 };
 
@@ -48,7 +49,7 @@ pub async fn admin_events(
     State(state): State<AppState>,
     Extension(client): Extension<ClientIp>,
 ) -> Result<Response, ApiError> {
-    let permit = state.limits.streams.acquire(client)?;
+    let permit = state.limits.streams.acquire(client.limit_key())?;
     let feed = StatsFeed {
         state: state.clone(),
         _permit: permit,

@@ -41,7 +41,8 @@ use crate::{
     server::{
         AppState,
         events::{IdKey, IdKeyMap, IdKeySet, Published, sse_frame},
-        http::{ApiError, client::ClientIp, limits::StreamPermit},
+        http::{ApiError, client::ClientIp},
+        limits::StreamPermit,
         owner::{Credentials, OwnerHash},
     },
 };
@@ -98,7 +99,7 @@ pub async fn list_events(
             ));
         }
     }
-    let permit = state.limits.streams.acquire(client)?;
+    let permit = state.limits.streams.acquire(client.limit_key())?;
     let owner = Credentials::from_headers(&headers).cookie_owner().cloned();
     // Subscribe first, then read snapshots: the same order as one snippet's
     // stream, for the same reason.

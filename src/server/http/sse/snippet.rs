@@ -19,7 +19,8 @@ use crate::{
     server::{
         AppState,
         events::{Subscription, sse_frame},
-        http::{ApiError, client::ClientIp, limits::StreamPermit},
+        http::{ApiError, client::ClientIp},
+        limits::StreamPermit,
         owner::Credentials,
         service::{Lookup, ServiceError},
     },
@@ -46,7 +47,7 @@ pub async fn snippet_events(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = SnippetId::parse(&raw_id).map_err(|_| ApiError::not_found())?;
-    let permit = state.limits.streams.acquire(client)?;
+    let permit = state.limits.streams.acquire(client.limit_key())?;
     let subscription = state.hub.subscribe(&id);
     let seen = state.hub.current_seq();
     let stored = match state.find(&id).await? {

@@ -1,0 +1,238 @@
+//! The limits a node keeps, whatever door a request comes through: submits
+//! per client (a token bucket), open event streams per client and per
+//! node. Each limit is a setting (`Limits`) and 0 turns it off. What a
+//! refusal looks like over HTTP (a status, a JSON sentence and
+//! `Retry-After`) is `http/limits.rs`.
+
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use crate::server::settings::Limits;
+
+/// Buckets kept before idle ones are forgotten.
+const MAX_TRACKED_CLIENTS: usize = 10_000;
+
+/// Every client's token bucket: `burst` tokens, refilled at `per_minute`.
+/// A submit takes one token; with none left it is refused until the next
+/// token is due.
+pub struct SubmitLimiter {
+    per_minute: u32,
+    burst: u32,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+impl SubmitLimiter {
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        SubmitLimiter {
+            per_minute,
+            burst: burst.max(1),
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// Submits a minute, once the burst is spent (0: no limit).
+    pub fn per_minute(&self) -> u32 {
+        self.per_minute
+    }
+
+    /// Submits at once.
+    pub fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    fn rate_per_sec(&self) -> f64 {
+        f64::from(self.per_minute) / 60.0
+    }
+
+    /// Takes a token for `client` at `now`; `Err(wait)` when there is none.
+    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let rate = self.rate_per_sec();
+        let burst = f64::from(self.burst);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_TRACKED_CLIENTS {
+            // A full bucket is the same as no bucket: forget those.
+            buckets.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * rate < burst
+            });
+        }
+        let bucket = buckets.entry(client).or_insert(Bucket {
+            tokens: burst,
+            updated: now,
+        });
+        let refilled = now.saturating_duration_since(bucket.updated).as_secs_f64() * rate;
+        bucket.tokens = (bucket.tokens + refilled).min(burst);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
+        }
+    }
+}
+
+/// Open event streams, per client and on this node.
+pub struct StreamPermits {
+    per_client: u32,
+    max: u32,
+    open: Mutex<HashMap<IpAddr, u32>>,
+    total: AtomicU32,
+}
+
+/// Why a stream was not opened.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamRefusal {
+    /// This client holds as many as it may (429).
+    TooManyFromClient(u32),
+    /// This node holds as many as it can (503).
+    NodeFull,
+}
+
+/// One open stream, counted until it is dropped with its stream.
+pub struct StreamPermit {
+    permits: Arc<StreamPermits>,
+    client: IpAddr,
+}
+
+impl StreamPermits {
+    pub fn new(per_client: u32, max: u32) -> Arc<Self> {
+        Arc::new(StreamPermits {
+            per_client,
+            max,
+            open: Mutex::default(),
+            total: AtomicU32::new(0),
+        })
+    }
+
+    /// A permit for one more stream from `client` (the client's limit key).
+    pub fn acquire(self: &Arc<Self>, key: IpAddr) -> Result<StreamPermit, StreamRefusal> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if self.max != 0 && self.total.load(Ordering::Relaxed) >= self.max {
+            return Err(StreamRefusal::NodeFull);
+        }
+        let count = open.entry(key).or_insert(0);
+        if self.per_client != 0 && *count >= self.per_client {
+            return Err(StreamRefusal::TooManyFromClient(self.per_client));
+        }
+        *count += 1;
+        self.total.fetch_add(1, Ordering::Relaxed);
+        Ok(StreamPermit {
+            permits: Arc::clone(self),
+            client: key,
+        })
+    }
+
+    /// Streams open on this node now.
+    pub fn open_streams(&self) -> u32 {
+        self.total.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = self.permits.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.client);
+            }
+        }
+        self.permits.total.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The limiters one node shares between requests.
+pub struct Limiters {
+    pub submits: SubmitLimiter,
+    pub streams: Arc<StreamPermits>,
+    /// Dashboard sign-in attempts per client: a token is 16 characters at
+    /// least, so this only keeps a guesser from hammering the server.
+    pub sign_ins: SubmitLimiter,
+}
+
+/// Sign-in attempts per client and minute, and in a burst.
+const SIGN_INS_PER_MINUTE: u32 = 10;
+const SIGN_IN_BURST: u32 = 5;
+
+impl Limiters {
+    pub fn new(limits: &Limits) -> Self {
+        Limiters {
+            submits: SubmitLimiter::new(limits.submit_per_minute, limits.submit_burst),
+            streams: StreamPermits::new(limits.streams_per_client, limits.max_streams),
+            sign_ins: SubmitLimiter::new(SIGN_INS_PER_MINUTE, SIGN_IN_BURST),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_then_the_rate() {
+        let limiter = SubmitLimiter::new(30, 10);
+        let client: IpAddr = "1.2.3.4".parse().unwrap();
+        let other: IpAddr = "5.6.7.8".parse().unwrap();
+        let start = Instant::now();
+        for _ in 0..10 {
+            assert!(limiter.check(client, start).is_ok());
+        }
+        let wait = limiter.check(client, start).unwrap_err();
+        assert!(
+            wait <= Duration::from_secs(2) && wait > Duration::from_millis(1900),
+            "{wait:?}"
+        );
+        // Others are not affected.
+        assert!(limiter.check(other, start).is_ok());
+        // 30 a minute: one more every 2 s.
+        assert!(
+            limiter
+                .check(client, start + Duration::from_secs(2))
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .check(client, start + Duration::from_secs(2))
+                .is_err()
+        );
+        // Off.
+        let off = SubmitLimiter::new(0, 10);
+        for _ in 0..1000 {
+            assert!(off.check(client, start).is_ok());
+        }
+    }
+
+    #[test]
+    fn stream_permits_count_per_client_and_per_node_and_return_on_drop() {
+        let permits = StreamPermits::new(2, 3);
+        let a: IpAddr = "1.1.1.1".parse().unwrap();
+        let b: IpAddr = "2.2.2.2".parse().unwrap();
+        let a1 = permits.acquire(a).unwrap();
+        let _a2 = permits.acquire(a).unwrap();
+        assert_eq!(
+            permits.acquire(a).err(),
+            Some(StreamRefusal::TooManyFromClient(2))
+        );
+        let _b1 = permits.acquire(b).unwrap();
+        assert_eq!(permits.acquire(b).err(), Some(StreamRefusal::NodeFull));
+        drop(a1);
+        assert_eq!(permits.open_streams(), 2);
+        assert!(permits.acquire(b).is_ok());
+    }
+}
