@@ -55,6 +55,62 @@ async fn a_stream_opened_while_pending_receives_progress_and_the_result() {
     app.stop().await;
 }
 
+/// A database blip (a restart, a failover) fails the re-read a resync
+/// asks for: both kinds of stream try again and keep going, instead of
+/// ending and sending every page to reconnect at once.
+#[tokio::test]
+async fn streams_whose_resync_read_fails_try_again_and_still_get_the_result() {
+    let engine = GatedEngine::new();
+    let app = TestApp::spawn_with(|_| {}, Some(engine.clone())).await;
+    let id = app.submit(RUST, Some("rust")).await;
+    let mut snippet = app.events(&id).await;
+    let mut list = common::sse::SseClient::connect(
+        &app.client,
+        &app.url(&format!("/api/events?snippets={id}")),
+    )
+    .await;
+    for stream in [&mut snippet, &mut list] {
+        let first = stream.next_within(Duration::from_secs(10)).await.unwrap();
+        assert_eq!(first.event, "state");
+    }
+
+    // The snippets are unreadable for a moment (as they would be while
+    // the database restarts), and the hub asks every stream to re-read.
+    let database =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", app.database_path().display()))
+            .await
+            .unwrap();
+    sqlx::query("ALTER TABLE snippets RENAME TO snippets_away")
+        .execute(&database)
+        .await
+        .unwrap();
+    app.state.hub.resync_all();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    sqlx::query("ALTER TABLE snippets_away RENAME TO snippets")
+        .execute(&database)
+        .await
+        .unwrap();
+
+    engine.open(1);
+    let events = snippet.collect_until_end(Duration::from_secs(30)).await;
+    let last = events.last().expect("events after the blip");
+    assert_eq!(last.event, "highlighted", "{events:?}");
+    assert_eq!(html_text(last.json()["html"].as_str().unwrap()), RUST);
+    loop {
+        let event = list
+            .next_within(Duration::from_secs(30))
+            .await
+            .expect("the list stream is still open");
+        // A list's batch may fold the result into the snippet's state.
+        let data = event.json();
+        if event.event == "highlighted" || data["state"] == "succeeded" {
+            assert_eq!(data["id"], id.as_str());
+            break;
+        }
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_subscriber_arriving_after_completion_gets_state_then_result_at_once() {
     let app = TestApp::spawn().await;

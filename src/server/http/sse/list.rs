@@ -133,15 +133,22 @@ struct ListFollower {
 impl ListFollower {
     async fn run(mut self, mut connection: Connection) {
         loop {
-            let seen = self.state.hub.current_seq();
-            match self.snapshot(seen, &mut connection).await {
-                Ok(true) => {}
-                Ok(false) => return connection.resync_and_close(),
-                Err(e) => {
-                    tracing::warn!(error = ?e, "list snapshot failed; closing stream so the client reconnects");
-                    return;
+            let mut failures = 0;
+            let seen = loop {
+                let seen = self.state.hub.current_seq();
+                match self.snapshot(seen, &mut connection).await {
+                    Ok(true) => break seen,
+                    Ok(false) => return connection.resync_and_close(),
+                    Err(e) => {
+                        failures += 1;
+                        if !connection.pause_before_retry(failures).await {
+                            tracing::warn!(error = ?e, "list snapshot failed; closing stream so the client reconnects");
+                            return;
+                        }
+                        tracing::info!(error = ?e, failures, "list snapshot failed; trying again");
+                    }
                 }
-            }
+            };
             let mut batch = ListBatch::new(self.clock);
             loop {
                 let woken = match batch.due {

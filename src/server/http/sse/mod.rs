@@ -53,6 +53,10 @@ const RETRY_HINT: &[u8] = b"retry: 2000\n";
 /// stream, and finds clients that left.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const KEEP_ALIVE_FRAME: &[u8] = b":\n\n";
+/// Times a stream tries its snapshot read again after a database error
+/// before it closes (pausing 100 ms, then twice as long each time: about
+/// 3 s in all).
+const READ_RETRIES: u32 = 5;
 
 /// An event stream as a response body, driven by the future that writes it.
 ///
@@ -265,6 +269,24 @@ impl Connection {
             Ok(Err(RecvError::Lagged(_))) => Wait::Behind,
             Ok(Err(RecvError::Closed)) => Wait::Stop,
             Err(wait) => wait,
+        }
+    }
+
+    /// After a failed database read: pauses before the next try, or says
+    /// the stream should close (`false`: the read failed [`READ_RETRIES`]
+    /// times, or the server is stopping). A database restart or failover
+    /// drops every pooled connection at once; a read a moment later
+    /// usually lands, and the page keeps its stream instead of
+    /// reconnecting with every other page at the same moment.
+    async fn pause_before_retry(&mut self, failures: u32) -> bool {
+        if failures > READ_RETRIES {
+            return false;
+        }
+        let pause = Duration::from_millis(100) * 2u32.pow(failures - 1);
+        match self.wait_for(tokio::time::sleep(pause)).await {
+            // A resync asks for the same read: try now.
+            Ok(()) | Err(Wait::Resync) => true,
+            Err(_) => false,
         }
     }
 

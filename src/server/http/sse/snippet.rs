@@ -117,20 +117,27 @@ impl Follower {
                 }
             }
             // The database has the truth: re-read it.
-            seen = self.state.hub.current_seq();
-            snapshot = match self.state.find(&id).await {
-                Ok(Lookup::Found(stored)) => stored.view,
-                Ok(Lookup::Gone(reason)) => {
-                    let event = SnippetEvent::Deleted(Deleted { reason });
-                    let _ = connection
-                        .send(sse_frame(seen, event.name(), &event.to_json(&id)))
-                        .await;
-                    return;
-                }
-                Ok(Lookup::Missing) => return,
-                Err(e) => {
-                    tracing::warn!(error = ?e, snippet = %id, "resync failed; closing stream so the client reconnects");
-                    return;
+            let mut failures = 0;
+            snapshot = loop {
+                seen = self.state.hub.current_seq();
+                match self.state.find(&id).await {
+                    Ok(Lookup::Found(stored)) => break stored.view,
+                    Ok(Lookup::Gone(reason)) => {
+                        let event = SnippetEvent::Deleted(Deleted { reason });
+                        let _ = connection
+                            .send(sse_frame(seen, event.name(), &event.to_json(&id)))
+                            .await;
+                        return;
+                    }
+                    Ok(Lookup::Missing) => return,
+                    Err(e) => {
+                        failures += 1;
+                        if !connection.pause_before_retry(failures).await {
+                            tracing::warn!(error = ?e, snippet = %id, "resync failed; closing stream so the client reconnects");
+                            return;
+                        }
+                        tracing::info!(error = ?e, snippet = %id, failures, "resync failed; trying again");
+                    }
                 }
             };
         }
