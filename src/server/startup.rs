@@ -40,6 +40,7 @@ use crate::{
         service::Shared,
         settings::{EngineSettings, Settings},
         store::{self, StoreError},
+        telemetry::ProbesAnswerOnPurpose,
     },
 };
 
@@ -296,7 +297,7 @@ fn router(state: AppState) -> Router {
                 state.clone(),
                 http::client::identify_client,
             ))
-            .layer(TraceLayer::new_for_http())
+            .layer(TraceLayer::new(ProbesAnswerOnPurpose))
             .with_state(state);
     }
     let routes = generate_route_list(App);
@@ -350,6 +351,6 @@ fn router(state: AppState) -> Router {
             state.clone(),
             http::client::identify_client,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new(ProbesAnswerOnPurpose))
         .with_state(state)
 }
