@@ -95,9 +95,17 @@ async fn sigkill_mid_run_then_restart_every_snippet_ends_highlighted_once() {
     // Default lease, heartbeat and rescue period: the measured rescue time
     // is the one users get.
     let settings = [("HIGHLIGHTER_WORKERS", "2")];
-    let mut server = ServerProcess::start(dir.path(), &settings);
     let client = common::client();
-    let ids = submit_all(&client, &server.base, &codes).await;
+    // Everything is queued first, by a node that runs no workers: a fast
+    // machine highlighted all 200 while they were still being submitted,
+    // and the kill then found nothing left to interrupt.
+    let mut queueing = ServerProcess::start(dir.path(), &[("HIGHLIGHTER_ROLE", "web")]);
+    let ids = submit_all(&client, &queueing.base, &codes).await;
+    queueing.sigterm();
+    queueing
+        .wait_exit(Duration::from_secs(15))
+        .expect("the web node stops");
+    let mut server = ServerProcess::start(dir.path(), &settings);
     // Let some finish, so the kill lands mid-queue.
     wait_highlighted(&client, &server.base, &ids[3], Duration::from_secs(60)).await;
     server.sigkill();
