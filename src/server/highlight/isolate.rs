@@ -204,24 +204,19 @@ impl IsolatedTreeSitter {
     }
 
     async fn wait_for(&self, limit: Duration, done: impl Fn() -> bool) -> bool {
-        // `Duration::MAX` waits for ever.
-        let deadline = tokio::time::Instant::now().checked_add(limit);
-        loop {
-            // Registered before the check, so a ring between the two is
-            // not missed.
-            let rung = self.shared.ready.notified();
-            if done() {
-                return true;
-            }
-            match deadline {
-                Some(deadline) => {
-                    if tokio::time::timeout_at(deadline, rung).await.is_err() {
-                        return false;
-                    }
+        let until_done = async {
+            loop {
+                // Registered before the check, so a ring between the two
+                // is not missed.
+                let rung = self.shared.ready.notified();
+                if done() {
+                    return;
                 }
-                None => rung.await,
+                rung.await;
             }
-        }
+        };
+        // A `limit` too far to add to now (`Duration::MAX`) never elapses.
+        tokio::time::timeout(limit, until_done).await.is_ok()
     }
 
     /// Highlights in a ready child. Never waits for one: with none ready
