@@ -133,15 +133,14 @@ impl TreeSitter {
     }
 
     /// Compiles every grammar's queries ahead of need, so that no snippet
-    /// waits for one later. Returns how long it took.
+    /// waits for one later.
     ///
     /// It never makes a job wait: each grammar is compiled outside its
     /// cell and only then offered to it. A job that needs a grammar
     /// meanwhile compiles it itself instead of waiting for this thread
     /// (whose copy is then dropped), so warming may run at the lowest
     /// priority, on CPU no job wants, without ever stalling one.
-    pub fn warm(&self) -> std::time::Duration {
-        let started = Instant::now();
+    pub fn warm(&self) {
         for grammar in &self.grammars {
             if grammar.compiled.get().is_some() {
                 continue;
@@ -152,7 +151,6 @@ impl TreeSitter {
             }
             let _ = grammar.compiled.set(result);
         }
-        started.elapsed()
     }
 
     /// Highlights `code` as `language`, within the run's budget.
