@@ -3,7 +3,8 @@
 //! moment they happen, over server-sent events.
 //!
 //! The crate builds twice: once as the server (`ssr`), once as the WASM
-//! client that hydrates the server-rendered pages (`hydrate`).
+//! client that brings the live parts of the server-rendered pages to life
+//! (`hydrate`: the pages are islands, see [`app`]).
 //!
 //! - [`domain`]: types both sides share, parsed once at the edge.
 //! - [`app`]: the Leptos pages and components.
@@ -23,26 +24,13 @@ pub mod domain;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// The WASM entry point: take over the server-rendered page.
-///
-/// Hydration is asynchronous because the dashboard is a lazy route: a page
-/// that shows it waits for its chunk before taking over (`hydrate_body`
-/// refuses lazy routes).
+/// The WASM entry point. The pages are islands: the server renders each
+/// page whole, and the browser hydrates only the live parts (`#[island]`
+/// components, each from its serialized props), after this returns.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    wasm_bindgen_futures::spawn_local(async {
-        let body = leptos::tachys::dom::body();
-        leptos::mount::hydrate_from_async(body, app::App)
-            .await
-            .forget();
-        // A marker for people and tests: the page is live from here on.
-        if let Some(root) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.document_element())
-        {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
+    app::follow_redirects_client_side();
+    leptos::mount::hydrate_islands();
 }

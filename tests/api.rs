@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestApp, engines::GatedEngine, html_text};
+use common::{TestApp, engines::GatedEngine, html_text, without_comments};
 use serde_json::{Value, json};
 
 const RUST: &str = "fn main() {\n    println!(\"hello, <world> & friends\");\n}\n";
@@ -371,7 +371,7 @@ async fn a_pending_snippets_page_shows_the_escaped_source_and_its_state() {
     let engine = GatedEngine::new();
     let app = TestApp::spawn_with(|_| {}, Some(engine.clone())).await;
     let id = app.submit("if a < b && c > d {}\n", Some("rust")).await;
-    let page = app.get(&format!("/s/{id}")).await.text().await.unwrap();
+    let page = without_comments(&app.get(&format!("/s/{id}")).await.text().await.unwrap());
     assert!(
         page.contains(r#"<pre class="source">if a &lt; b &amp;&amp; c &gt; d {}"#),
         "{page}"

@@ -14,6 +14,9 @@ async function signIn(page, token) {
   await page.goto(`${BASE}/admin`);
   // No session: sent to the sign-in form.
   await expect(page).toHaveURL(`${BASE}/admin/login`);
+  // A person types slower than the client loads; the test waits for it, so
+  // that the islands router (not a full load) carries the form post.
+  await waitHydrated(page);
   await page.fill('input[name=token]', token);
   await page.click('#sign-in button[type=submit]');
   await expect(page).toHaveURL(`${BASE}/admin`);
@@ -25,6 +28,7 @@ const failedCount = (page) => page.locator('#counts a[data-state=failed] .number
 test('a wrong token is refused, the right one opens the dashboard', async ({ page }) => {
   const errors = collectErrors(page);
   await page.goto(`${BASE}/admin/login`);
+  await waitHydrated(page);
   await page.fill('input[name=token]', 'not-the-token-0123456789');
   await page.click('#sign-in button[type=submit]');
   await expect(page).toHaveURL(`${BASE}/admin/login?failed=token`);
@@ -58,6 +62,16 @@ test('counts move live as jobs finish, and a bulk retry asks with the count firs
   await expect(page).toHaveURL(new RegExp(`q=${tag}`));
   await expect(page.locator('#jobs-total')).toHaveText('2 matching');
   await expect(page.locator('#jobs tr.job[data-state=failed]')).toHaveCount(2);
+  // The filter is an address: back returns to the whole table, forward to
+  // the filtered one, without a reload.
+  await page.goBack();
+  await expect(page).toHaveURL(`${BASE}/admin`);
+  await expect(page.locator('#job-filters input[name=q]')).toHaveValue('');
+  await page.goForward();
+  await expect(page).toHaveURL(new RegExp(`q=${tag}`));
+  await expect(page.locator('#job-filters input[name=q]')).toHaveValue(tag);
+  await expect(page.locator('#jobs-total')).toHaveText('2 matching');
+  expect(await page.evaluate(() => window.__noReload)).toBe(1);
 
   // A job's attempts open under its row.
   await page.locator('#jobs tr.job button.details').first().click();

@@ -12,7 +12,9 @@
 //                succeeded: div.code-view > div.gutter (a.line-number#L{n}) +
 //                div.highlighted > pre > span[class] (syntect classed HTML);
 //                failed: .error with the reason; button#copy, a#raw, a#download
-//   <html data-hydrated="true"> once the WASM client has hydrated.
+//   <html data-hydrated="true"> once the WASM client has hydrated the page it
+//   loaded first; [data-live="false"] on an island's root until that island
+//   runs (islands a client-side navigation brings in hydrate after it).
 
 import { expect } from '@playwright/test';
 import os from 'node:os';
@@ -63,9 +65,10 @@ export async function submitViaApi(
   return body;
 }
 
-/** Wait until the WASM client has hydrated the current document. */
+/** Wait until the WASM client has hydrated the current document, every island of it. */
 export async function waitHydrated(page, { timeout = HYDRATE_TIMEOUT } = {}) {
   await page.waitForSelector('html[data-hydrated="true"]', { state: 'attached', timeout });
+  await page.waitForFunction(() => !document.querySelector('[data-live="false"]'), null, { timeout });
 }
 
 /**

@@ -34,7 +34,7 @@ test('a visitor\'s page never downloads the dashboard\'s code', async ({ page })
   await page.goto('/');
   await waitHydrated(page);
   await settle(page);
-  // The main bundle only: the dashboard is a lazy route in a chunk of its
+  // The main bundle only: the dashboard is a lazy island in a chunk of its
   // own (built with `cargo leptos --split`), fetched when /admin opens.
   expect(wasm).toEqual(['/pkg/highlighter.wasm']);
   const manifest = await (await page.request.get('/pkg/__wasm_split_manifest.json')).json();

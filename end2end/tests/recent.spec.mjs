@@ -1,5 +1,13 @@
 import { test, expect } from '@playwright/test';
-import { isSnippetUrl, submitViaApi, uniqueTag, waitHydrated, waitSucceeded } from './helpers.mjs';
+import {
+  expectNoReload,
+  isSnippetUrl,
+  markNoReload,
+  submitViaApi,
+  uniqueTag,
+  waitHydrated,
+  waitSucceeded,
+} from './helpers.mjs';
 
 test('(f) the home page lists a public snippet under #recent, an unlisted one nowhere', async ({ page, request }) => {
   const code = `fn main() { println!("${uniqueTag('recent')}"); }`;
@@ -26,7 +34,7 @@ test('(f) the home page lists a public snippet under #recent, an unlisted one no
   await expect(page.locator('form.language-form')).toHaveCount(0);
 });
 
-test('(f2) your own snippets are listed for you, and reached without a server render the page still offers every language', async ({ page }) => {
+test('(f2) your own snippets are listed for you, and reached by client-side navigation the page still offers every language', async ({ page }) => {
   await page.goto('/');
   await waitHydrated(page);
   const form = page.locator('form#paste-form');
@@ -42,9 +50,11 @@ test('(f2) your own snippets are listed for you, and reached without a server re
   const mine = page.locator('ul#mine li').filter({ has: page.locator(`a[href="/s/${id}"]`) });
   await expect(mine).toHaveCount(1);
   await expect(mine.locator('.visibility')).toHaveText('unlisted');
+  await markNoReload(page);
   await mine.locator(`a[href="/s/${id}"]`).click();
   await page.waitForURL((url) => url.pathname === `/s/${id}`);
   await waitSucceeded(page);
+  await expectNoReload(page, 'following a link in the list');
   await expect(page.locator('article#snippet')).toHaveAttribute('data-owner', 'true');
   await expect(page.locator('datalist#language-list option[value="Python"]')).toHaveCount(1);
 });

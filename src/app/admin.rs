@@ -9,68 +9,81 @@
 //! move (`Stats::movement`: the counts, or the jobs finished this minute),
 //! so jobs change state in front of the operator.
 //!
+//! The dashboard is one lazy island: only operators open it, so its code
+//! is split out of the bundle every visitor downloads (`cargo leptos
+//! --split`) and fetched when a page shows it. The server renders it with
+//! its first data (the overview and the jobs the URL asks for). In the
+//! browser it follows its own query string: the filter form, the count
+//! links and the page links change the URL in place (`history.pushState`)
+//! and reload the table, as does the back button.
+//!
 //! Read-only operators get the same page without a single action button;
 //! the server refuses their changes anyway.
 
 use chrono::{DateTime, Utc};
 use leptos::{either::Either, prelude::*};
-use leptos_meta::{Meta, Title};
-use leptos_router::{
-    LazyRoute,
-    components::{A, Form},
-    hooks::use_query_map,
-    lazy_route,
-};
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::{admin_act, admin_job, admin_jobs, admin_overview, admin_pause, admin_preview},
     domain::{
-        UserError, clock,
-        operations::{ALL_STATES, AdminRole, BulkAction, Finished, JobRow, Overview, Stats},
+        clock,
+        operations::{
+            ALL_STATES, AdminRole, BulkAction, Finished, JobRow, JobsPage, Overview, Stats,
+        },
     },
 };
 
-/// The dashboard, as a lazy route: only operators open it, so its code is
-/// split out of the bundle every visitor downloads (`cargo leptos
-/// --split`) and fetched when `/admin` is first shown. [`data`] starts
-/// loading the overview at once, so the two downloads run side by side
-/// rather than one after the other.
-///
-/// [`data`]: LazyRoute::data
-pub struct AdminPage {
-    overview: Resource<Result<Overview, UserError>>,
-}
+/// A query string as its pairs, in order: the dashboard's address.
+type Query = Vec<(String, String)>;
 
-#[lazy_route]
-impl LazyRoute for AdminPage {
-    fn data() -> Self {
-        AdminPage {
-            overview: Resource::new(|| (), |_| admin_overview()),
-        }
-    }
-
-    fn view(this: Self) -> AnyView {
-        let overview = this.overview;
-        view! {
-            <Title text="Dashboard · Highlighter"/>
-            <Meta name="robots" content="noindex"/>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match overview.await {
-                        Ok(overview) => Either::Left(view! { <Dashboard overview/> }),
-                        Err(e) => Either::Right(view! {
-                            <section class="message"><h1>"Dashboard"</h1><p class="error">{e.message}</p></section>
-                        }),
-                    }
-                })}
-            </Suspense>
-        }
-        .into_any()
-    }
-}
-
+/// `/admin`: the dashboard with the data for the address it was asked at.
 #[component]
-fn Dashboard(overview: Overview) -> impl IntoView {
+pub fn AdminPage() -> impl IntoView {
+    let query: Query = use_query_map().with_untracked(|q| {
+        q.clone()
+            .into_iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    });
+    let data = Resource::new(
+        || (),
+        move |_| {
+            let query = query.clone();
+            async move {
+                let overview = admin_overview().await?;
+                let jobs = admin_jobs(filter_of(&query), cursor_of(&query))
+                    .await
+                    .map_err(|e| e.message);
+                Ok::<_, crate::domain::UserError>((overview, jobs, query))
+            }
+        },
+    );
+    view! {
+        <Title text="Dashboard · Highlighter"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((overview, jobs, query)) => Either::Left(view! { <AdminDashboard overview query jobs/> }),
+                    Err(e) => Either::Right(view! {
+                        <section class="message"><h1>"Dashboard"</h1><p class="error">{e.message}</p></section>
+                    }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The dashboard, live: counts, vitals, charts and nodes from the stats
+/// stream, and the jobs table for the address it shows.
+#[island(lazy)]
+fn AdminDashboard(
+    overview: Overview,
+    query: Query,
+    jobs: Result<JobsPage, String>,
+) -> impl IntoView {
+    let query = RwSignal::new(query);
     let stats = RwSignal::new(overview.stats);
     let may_act = overview.role.may_act();
     #[cfg(feature = "hydrate")]
@@ -88,7 +101,7 @@ fn Dashboard(overview: Overview) -> impl IntoView {
     let movement = Memo::new(move |_| stats.with(Stats::movement));
     let paused = Memo::new(move |_| stats.with(|s| s.paused));
     view! {
-        <section class="admin">
+        <section class="admin" data-live=super::liveness()>
             <div class="admin-title">
                 <h1>"Dashboard"</h1>
                 <span class="role">
@@ -107,7 +120,8 @@ fn Dashboard(overview: Overview) -> impl IntoView {
             <div class="counts" id="counts">
                 {ALL_STATES.into_iter().map(|state| view! {
                     <a class=format!("count {}", state.as_str()) href=format!("/admin?state={}", state.as_str())
-                        data-state=state.as_str()>
+                        data-state=state.as_str()
+                        on:click=move |ev| go(ev, query, vec![("state".to_owned(), state.as_str().to_owned())])>
                         <span class="number">{move || counts.get().get(state)}</span>
                         <span class="label">{state.as_str()}</span>
                     </a>
@@ -134,7 +148,7 @@ fn Dashboard(overview: Overview) -> impl IntoView {
                 <Chart title="Per hour, last day" buckets=Signal::derive(move || stats.with(|s| s.per_hour.clone()))/>
             </div>
             <Nodes stats/>
-            <Jobs may_act movement/>
+            <Jobs may_act movement query jobs/>
         </section>
     }
 }
@@ -264,49 +278,73 @@ fn Nodes(stats: RwSignal<Stats>) -> impl IntoView {
 
 /// The filter form, the bulk actions and the jobs table.
 #[component]
-fn Jobs(may_act: bool, movement: Memo<crate::domain::operations::Movement>) -> impl IntoView {
-    let query = use_query_map();
+fn Jobs(
+    may_act: bool,
+    movement: Memo<crate::domain::operations::Movement>,
+    query: RwSignal<Query>,
+    jobs: Result<JobsPage, String>,
+) -> impl IntoView {
     // The filter as the URL says it, without the page cursor.
-    let filter_query = Memo::new(move |_| {
-        query.with(|q| {
-            q.clone()
-                .into_iter()
-                .filter(|(key, value)| key != "cursor" && !value.is_empty())
-                .map(|(key, value)| format!("{}={}", encode(&key), encode(&value)))
-                .collect::<Vec<_>>()
-                .join("&")
-        })
-    });
-    let cursor = Memo::new(move |_| query.with(|q| q.get("cursor")));
-    let field = move |name: &'static str| move || query.with(|q| q.get(name).unwrap_or_default());
+    let filter_query = Memo::new(move |_| query.with(|q| filter_of(q)));
+    let cursor = Memo::new(move |_| query.with(|q| cursor_of(q)));
+    let field = move |name: &'static str| move || query.with(|q| field_of(q, name));
     let refreshed = RwSignal::new(0u32);
-    let jobs = Resource::new(
-        move || {
-            (
+    let page = RwSignal::new(jobs);
+    #[cfg(feature = "hydrate")]
+    {
+        // The server's page is current when the island wakes; from then on
+        // the table follows the address, the movement and bulk actions. A
+        // reply that a newer request overtook is dropped.
+        let latest = StoredValue::new(0u64);
+        Effect::new(move |woken: Option<()>| {
+            let (filter, cursor, _, _) = (
                 filter_query.get(),
                 cursor.get(),
                 movement.get(),
                 refreshed.get(),
-            )
-        },
-        |(filter, cursor, _, _)| admin_jobs(filter, cursor),
-    );
+            );
+            if woken.is_none() {
+                return;
+            }
+            latest.update_value(|n| *n += 1);
+            let ticket = latest.get_value();
+            leptos::task::spawn_local(async move {
+                let result = admin_jobs(filter, cursor).await.map_err(|e| e.message);
+                if latest.get_value() == ticket {
+                    page.set(result);
+                }
+            });
+        });
+        let handle = window_event_listener(leptos::ev::popstate, move |_| {
+            if let Ok(search) = window().location().search() {
+                query.set(parse_query(&search));
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = movement;
+    let form = FilterForm::default();
+    let on_filter = move |ev: leptos::ev::SubmitEvent| go(ev, query, form.pairs());
     view! {
         <h2>"Jobs"</h2>
-        <Form method="GET" action="/admin" attr:class="filters" attr:id="job-filters">
+        <form method="GET" action="/admin" class="filters" id="job-filters" on:submit=on_filter>
             <label>"State "
-                <select name="state" prop:value=field("state")>
+                <select name="state" prop:value=field("state") node_ref=form.state>
                     <option value="">"any"</option>
                     {ALL_STATES.into_iter().map(|s| view! {
                         <option value=s.as_str() selected=move || field("state")() == s.as_str()>{s.as_str()}</option>
                     }).collect_view()}
                 </select>
             </label>
-            <label>"Language " <input name="language" prop:value=field("language") placeholder="Rust" size="10"/></label>
-            <label>"Text " <input name="q" type="search" prop:value=field("q") placeholder="in code or error" maxlength="200"/></label>
-            <label>"Attempts ≥ " <input name="min_attempts" type="number" min="0" prop:value=field("min_attempts") size="3"/></label>
+            <label>"Language " <input name="language" prop:value=field("language") placeholder="Rust" size="10"
+                node_ref=form.language/></label>
+            <label>"Text " <input name="q" type="search" prop:value=field("q") placeholder="in code or error" maxlength="200"
+                node_ref=form.text/></label>
+            <label>"Attempts ≥ " <input name="min_attempts" type="number" min="0" prop:value=field("min_attempts") size="3"
+                node_ref=form.min_attempts/></label>
             <label>"Queued before "
-                <select name="older_than_secs" prop:value=field("older_than_secs")>
+                <select name="older_than_secs" prop:value=field("older_than_secs") node_ref=form.older_than>
                     <option value="">"any time"</option>
                     <option value="60" selected=move || field("older_than_secs")() == "60">"1 min ago"</option>
                     <option value="3600" selected=move || field("older_than_secs")() == "3600">"1 h ago"</option>
@@ -314,38 +352,167 @@ fn Jobs(may_act: bool, movement: Memo<crate::domain::operations::Movement>) -> i
                 </select>
             </label>
             <button type="submit">"Filter"</button>
-            <A href="/admin" attr:class="clear">"Clear"</A>
-        </Form>
+            <a href="/admin" class="clear" on:click=move |ev| go(ev, query, Vec::new())>"Clear"</a>
+        </form>
         {may_act.then(|| view! { <Bulk filter_query refreshed/> })}
-        <Transition fallback=|| view! { <p class="loading">"Loading jobs…"</p> }>
-            {move || Suspend::new(async move {
-                match jobs.await {
-                    Ok(page) => {
-                        let next = page.next_cursor.clone().map(|next| {
-                            let filter = filter_query.get_untracked();
-                            let sep = if filter.is_empty() { "" } else { "&" };
-                            format!("/admin?{filter}{sep}cursor={}", encode(&next))
-                        });
-                        let first = cursor.get_untracked().is_some().then(|| {
-                            let filter = filter_query.get_untracked();
-                            if filter.is_empty() { "/admin".to_owned() } else { format!("/admin?{filter}") }
-                        });
-                        Either::Left(view! {
-                            <p class="total" id="jobs-total">
-                                {format!("{} matching", page.total)}
-                            </p>
-                            <JobsTable jobs=page.jobs/>
-                            <nav class="pages">
-                                {first.map(|href| view! { <A href=href>"First page"</A> })}
-                                {next.map(|href| view! { <A href=href attr:id="next-page">"Next page"</A> })}
-                            </nav>
-                        })
-                    }
-                    Err(e) => Either::Right(view! { <p class="error">{e.message}</p> }),
-                }
-            })}
-        </Transition>
+        {move || match page.get() {
+            Ok(page) => {
+                let filter = filter_query.get_untracked();
+                let next = page.next_cursor.clone().map(|next| {
+                    let mut pairs = parse_query(&filter);
+                    pairs.push(("cursor".to_owned(), next));
+                    pairs
+                });
+                let first = cursor.get_untracked().is_some().then(|| parse_query(&filter));
+                Either::Left(view! {
+                    <p class="total" id="jobs-total">
+                        {format!("{} matching", page.total)}
+                    </p>
+                    <JobsTable jobs=page.jobs/>
+                    <nav class="pages">
+                        {first.map(|pairs| view! {
+                            <a href=address_of(&pairs) on:click=move |ev| go(ev, query, pairs.clone())>"First page"</a>
+                        })}
+                        {next.map(|pairs| view! {
+                            <a href=address_of(&pairs) id="next-page" on:click=move |ev| go(ev, query, pairs.clone())>"Next page"</a>
+                        })}
+                    </nav>
+                })
+            }
+            Err(message) => Either::Right(view! { <p class="error">{message}</p> }),
+        }}
     }
+}
+
+/// The filter form's fields, read when it is submitted.
+#[derive(Clone, Copy, Default)]
+struct FilterForm {
+    state: NodeRef<leptos::html::Select>,
+    language: NodeRef<leptos::html::Input>,
+    text: NodeRef<leptos::html::Input>,
+    min_attempts: NodeRef<leptos::html::Input>,
+    older_than: NodeRef<leptos::html::Select>,
+}
+
+impl FilterForm {
+    /// The filled fields, as the query a plain GET of the form would send.
+    fn pairs(&self) -> Query {
+        let selects = [("state", self.state), ("older_than_secs", self.older_than)]
+            .map(|(name, node)| (name, node.get_untracked().map(|el| el.value())));
+        let inputs = [
+            ("language", self.language),
+            ("q", self.text),
+            ("min_attempts", self.min_attempts),
+        ]
+        .map(|(name, node)| (name, node.get_untracked().map(|el| el.value())));
+        let [state, older_than] = selects;
+        [state]
+            .into_iter()
+            .chain(inputs)
+            .chain([older_than])
+            .filter_map(|(name, value)| Some((name.to_owned(), value?)))
+            .filter(|(_, value)| !value.is_empty())
+            .collect()
+    }
+}
+
+/// Shows the dashboard for `pairs` in place: the address changes (so it
+/// can be shared, and the back button returns), the table reloads, and
+/// the page is not fetched again.
+fn go(ev: impl AsRef<leptos::web_sys::Event>, query: RwSignal<Query>, pairs: Query) {
+    #[cfg(feature = "hydrate")]
+    {
+        ev.as_ref().prevent_default();
+        if let Ok(history) = window().history() {
+            let _ = history.push_state_with_url(
+                &wasm_bindgen::JsValue::NULL,
+                "",
+                Some(&address_of(&pairs)),
+            );
+        }
+        query.set(pairs);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, query, pairs);
+}
+
+/// `/admin`, with `pairs` as its query string.
+fn address_of(pairs: &[(String, String)]) -> String {
+    let query = query_string(pairs.iter());
+    if query.is_empty() {
+        "/admin".to_owned()
+    } else {
+        format!("/admin?{query}")
+    }
+}
+
+fn query_string<'a>(pairs: impl Iterator<Item = &'a (String, String)>) -> String {
+    pairs
+        .map(|(key, value)| format!("{}={}", encode(key), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The filter part of a query: everything but the page cursor and empty
+/// fields.
+fn filter_of(query: &[(String, String)]) -> String {
+    query_string(
+        query
+            .iter()
+            .filter(|(key, value)| key != "cursor" && !value.is_empty()),
+    )
+}
+
+fn cursor_of(query: &[(String, String)]) -> Option<String> {
+    query
+        .iter()
+        .find(|(key, _)| key == "cursor")
+        .map(|(_, value)| value.clone())
+}
+
+fn field_of(query: &[(String, String)], name: &str) -> String {
+    query
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default()
+}
+
+/// Reads a query string (`?a=1&b=x%20y`, the `?` optional) as a form
+/// would have sent it: `+` is a space, `%XX` a byte.
+fn parse_query(search: &str) -> Query {
+    let decode = |part: &str| {
+        let bytes = part.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let escaped = (bytes[i] == b'%')
+                .then(|| bytes.get(i + 1..i + 3))
+                .flatten()
+                .and_then(|hex| std::str::from_utf8(hex).ok())
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+            match (bytes[i], escaped) {
+                (_, Some(byte)) => {
+                    out.push(byte);
+                    i += 3;
+                    continue;
+                }
+                (b'+', None) => out.push(b' '),
+                (byte, None) => out.push(byte),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key), decode(value))
+        })
+        .collect()
 }
 
 /// Retry or delete everything the filter matches: the count first, then
@@ -521,7 +688,6 @@ pub fn AdminLoginPage() -> impl IntoView {
     };
     view! {
         <Title text="Sign in · Highlighter"/>
-        <Meta name="robots" content="noindex"/>
         <section class="message sign-in">
             <h1>"Dashboard sign-in"</h1>
             <form method="post" action="/admin/login" id="sign-in">
@@ -591,6 +757,31 @@ mod tests {
     fn query_values_are_encoded_so_the_router_reads_them_back() {
         assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
         assert_eq!(encode("Plain-Text_1.0~"), "Plain-Text_1.0~");
+    }
+
+    #[test]
+    fn an_address_reads_back_as_the_query_it_was_made_from() {
+        let pairs: Query = vec![
+            ("state".into(), "failed".into()),
+            ("q".into(), "a b&c=d/é%".into()),
+        ];
+        let address = address_of(&pairs);
+        assert_eq!(address, "/admin?state=failed&q=a%20b%26c%3Dd%2F%C3%A9%25");
+        assert_eq!(parse_query(address.trim_start_matches("/admin")), pairs);
+        assert_eq!(
+            parse_query("?q=x+y&empty=&bad=%zz"),
+            vec![
+                ("q".to_owned(), "x y".to_owned()),
+                ("empty".to_owned(), String::new()),
+                ("bad".to_owned(), "%zz".to_owned()),
+            ]
+        );
+        assert_eq!(address_of(&[]), "/admin");
+        assert_eq!(filter_of(&parse_query("state=&cursor=abc&q=t")), "q=t");
+        assert_eq!(
+            cursor_of(&parse_query("cursor=abc")).as_deref(),
+            Some("abc")
+        );
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! `/`: the paste form, the reader's own snippets, and the live list of
 //! recent public snippets.
 //!
-//! The form is an `ActionForm` bound to a server function: with
-//! JavaScript off it is a plain POST answered by a redirect to the new
-//! snippet; with it on, the same request goes through `fetch` and the
-//! router navigates without a reload. Both lists live on ONE event stream
-//! (`/api/events`): the events of the snippets they show, `created` for
-//! new public snippets, `yours` for new snippets of this browser.
+//! The form is an island around an `ActionForm` bound to a server
+//! function: with JavaScript off it is a plain POST answered by a redirect
+//! to the new snippet; with it on, the same request goes through `fetch`
+//! and the islands router shows the new snippet without a reload. Both
+//! lists are one island on ONE event stream (`/api/events`): the events of
+//! the snippets they show, `created` for new public snippets, `yours` for
+//! new snippets of this browser.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use super::{lines_label, snippet::LanguageList};
 use crate::{
@@ -19,8 +19,27 @@ use crate::{
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let submit = ServerAction::<SubmitSnippet>::new();
     let lists = Resource::new(|| (), |_| home_lists());
+    view! {
+        <PasteForm/>
+        <LanguageList/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match lists.await {
+                    Ok(lists) => leptos::either::Either::Left(view! { <LiveLists initial=lists/> }),
+                    Err(e) => leptos::either::Either::Right(view! {
+                        <section class="recent"><p class="error">{e.message}</p></section>
+                    }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The paste form. Its language input offers the page's `LanguageList`.
+#[island]
+fn PasteForm() -> impl IntoView {
+    let submit = ServerAction::<SubmitSnippet>::new();
     let error = move || {
         submit
             .value()
@@ -30,7 +49,7 @@ pub fn HomePage() -> impl IntoView {
     };
     view! {
         <section class="paste">
-            <ActionForm action=submit attr:id="paste-form">
+            <ActionForm action=submit attr:id="paste-form" attr:data-live=super::liveness()>
                 <label class="visually-hidden" for="code">"Code"</label>
                 <textarea
                     id="code"
@@ -50,7 +69,6 @@ pub fn HomePage() -> impl IntoView {
                             autocomplete="off"
                         />
                     </label>
-                    <LanguageList/>
                     <label>
                         "File name "
                         <input name="filename" placeholder="main.rs" autocomplete="off" maxlength="255"/>
@@ -79,22 +97,12 @@ pub fn HomePage() -> impl IntoView {
                 <p class="form-error" role="alert">{error}</p>
             </ActionForm>
         </section>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match lists.await {
-                    Ok(lists) => leptos::either::Either::Left(view! { <LiveLists initial=lists/> }),
-                    Err(e) => leptos::either::Either::Right(view! {
-                        <section class="recent"><p class="error">{e.message}</p></section>
-                    }),
-                }
-            })}
-        </Suspense>
     }
 }
 
 /// The reader's snippets and the recent public ones, kept live by one
 /// stream.
-#[component]
+#[island]
 fn LiveLists(initial: SnippetLists) -> impl IntoView {
     let mine = RwSignal::new(initial.mine);
     let recent = RwSignal::new(initial.recent);
@@ -133,7 +141,9 @@ fn LiveLists(initial: SnippetLists) -> impl IntoView {
             );
         });
     }
+    let live = super::liveness();
     view! {
+        <div class="lists" data-live=live>
         <Show when=move || mine.with(|m| !m.is_empty())>
             <section class="mine">
                 <h2>"Your snippets"</h2>
@@ -149,6 +159,7 @@ fn LiveLists(initial: SnippetLists) -> impl IntoView {
                 <SnippetList list=recent list_id="recent"/>
             </Show>
         </section>
+        </div>
     }
 }
 
@@ -255,7 +266,7 @@ fn Row(s: SnippetSummary) -> impl IntoView {
     let unlisted = (s.visibility == Visibility::Unlisted).then_some("unlisted");
     view! {
         <li data-id=s.id.to_string()>
-            <A href=s.id.url() attr:class="title">{title}</A>
+            <a href=s.id.url() class="title">{title}</a>
             <span class="meta">
                 <span class="language">{s.language}</span>
                 <span class="lines">{lines_label(s.lines)}</span>

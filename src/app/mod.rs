@@ -1,10 +1,19 @@
 //! The Leptos application: the HTML shell, the routes, one file per page.
 //!
-//! Every page is rendered completely on the server first (`SsrMode::Async`
-//! waits for its data), so it works without JavaScript and a finished
-//! snippet's HTML is in the very first response. The WASM client then
-//! hydrates it and keeps it live.
-
+//! Every page is rendered completely on the server (`SsrMode::Async` waits
+//! for its data), so it works without JavaScript and a finished snippet's
+//! HTML is in the very first response. The pages are islands: the WASM
+//! client hydrates only the parts that live (`#[island]` components: the
+//! theme toggle, the forms, the live lists, a snippet's live state, the
+//! dashboard), each from the props the server serialized beside it. The
+//! rest of a page is plain HTML the client never touches.
+//!
+//! Navigation stays client-side without a client router: Leptos' islands
+//! router (a small script, not WASM) fetches the next page on a link click
+//! or a form post and patches the document, leaving hydrated islands alone.
+//! An island therefore keeps its state across a navigation that renders it
+//! at the same place; the pages here never link one snippet to another, and
+//! the dashboard follows its own query string (see `admin`).
 mod admin;
 mod home;
 mod live;
@@ -12,10 +21,11 @@ mod reading;
 mod snippet;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_meta::{Meta, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    Lazy, SsrMode,
+    SsrMode,
     components::{Route, Router, Routes},
+    hooks::use_location,
     path,
 };
 
@@ -40,11 +50,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 </script>
                 <link rel="stylesheet" href="/pkg/highlighter.css"/>
                 <link rel="stylesheet" href="/theme.css"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true islands_router=true/>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
+                // Last in the page, so hydrated last: see `HydrationMarker`.
+                <HydrationMarker/>
             </body>
         </html>
     }
@@ -56,6 +68,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="Highlighter"/>
         <Router>
+            <Robots/>
             <header class="site">
                 <a href="/" class="brand">"Highlighter"</a>
                 <span class="tagline">"Paste code. Watch it light up."</span>
@@ -65,11 +78,34 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/s/:id") view=SnippetPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin") view={Lazy::<AdminPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/login") view=AdminLoginPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The page's one `robots` meta tag, by path.
+///
+/// Every page's head has the same tags in the same order (this one, then
+/// the title): the islands router patches the head node by node, and a tag
+/// that one page has and the next lacks would shift everything after it.
+#[component]
+fn Robots() -> impl IntoView {
+    let path = use_location().pathname.get_untracked();
+    view! { <Meta name="robots" content=robots_for(&path)/> }
+}
+
+/// Ids in snippet URLs are secrets: snippet pages stay out of search
+/// engines, and so does the dashboard.
+fn robots_for(path: &str) -> &'static str {
+    if path.starts_with("/s/") {
+        "noindex, nofollow"
+    } else if path == "/admin" || path.starts_with("/admin/") {
+        "noindex"
+    } else {
+        "index, follow"
     }
 }
 
@@ -108,10 +144,67 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
+/// Marks `<html data-hydrated="true">` once every island of the page is
+/// live: a signal for people and for the end-to-end tests.
+///
+/// Islands hydrate one after another in document order, and a lazy one
+/// (the dashboard) is awaited before the next, so this one, the last in
+/// the body, hydrates after all the others.
+#[island]
+fn HydrationMarker() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    if let Some(root) = document().document_element() {
+        let _ = root.set_attribute("data-hydrated", "true");
+    }
+}
+
+/// The value of `data-live` on an island's root element: `false` as the
+/// server renders it, `true` once the island runs in the browser. Islands
+/// that a navigation brings in hydrate after the page has been patched
+/// (a lazy one after its code arrives), so `data-hydrated` on the document
+/// cannot say it; this says it per island.
+pub fn liveness() -> ReadSignal<&'static str> {
+    let (live, set_live) = signal("false");
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| set_live.set("true"));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = set_live;
+    live
+}
+
+/// Where a server function sends the browser after it answers (the new
+/// snippet after a submit, the front page after a delete): through the
+/// islands router, so the page is fetched and patched without a reload.
+///
+/// The router follows clicks on same-origin links, so a click on a link
+/// made for the purpose is the way to ask it; where no router runs, the
+/// same click is an ordinary navigation.
+#[cfg(feature = "hydrate")]
+pub fn follow_redirects_client_side() {
+    // The first hook set wins, and `ActionForm` sets a full-page redirect
+    // if none is set yet: this runs before any island.
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
+        let Some(body) = document().body() else {
+            return;
+        };
+        let Ok(link) = document().create_element("a") else {
+            return;
+        };
+        let _ = link.set_attribute("href", location);
+        let _ = link.set_attribute("hidden", "");
+        if body.append_child(&link).is_ok() {
+            if let Some(link) = wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlElement>(&link) {
+                link.click();
+            }
+            link.remove();
+        }
+    });
+}
+
 /// Light or dark, remembered. The page follows the system's preference
 /// until the reader chooses; the choice is kept in `localStorage` and
 /// applied by a tiny script in the head before the first paint.
-#[component]
+#[island]
 fn ThemeToggle() -> impl IntoView {
     let on_click = move |_| {
         #[cfg(feature = "hydrate")]
@@ -144,5 +237,19 @@ fn toggle_theme() {
     let _ = root.set_attribute("data-theme", next);
     if let Ok(Some(storage)) = window.local_storage() {
         let _ = storage.set_item("highlighter-theme", next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::robots_for;
+
+    #[test]
+    fn snippets_and_the_dashboard_stay_out_of_search_engines() {
+        assert_eq!(robots_for("/s/abcdefabcdef"), "noindex, nofollow");
+        assert_eq!(robots_for("/admin"), "noindex");
+        assert_eq!(robots_for("/admin/login"), "noindex");
+        assert_eq!(robots_for("/"), "index, follow");
+        assert_eq!(robots_for("/administrators"), "index, follow");
     }
 }

@@ -8,16 +8,27 @@
 //! snippet: the language, "Try again", and Delete (with a confirm step that
 //! works without JavaScript). A burn-after-reading snippet is sealed for
 //! everyone else until they ask to read it, once.
+//!
+//! The page is server-rendered; the snippet itself is one island,
+//! [`LiveSnippet`], whose props are the snippet without its highlighted
+//! HTML. That HTML (most of a page's bytes) is the island's children:
+//! written once by the server, never serialized a second time for the
+//! client, and replaced only when a new result is pushed.
+
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicBool, Ordering},
+};
 
 use leptos::{
     either::{Either, EitherOf5},
     prelude::*,
 };
-use leptos_meta::{Meta, Title};
+use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use super::{NotFound, live::LiveSnippet, set_status};
+use super::{NotFound, live::LiveSnippet as LiveState, set_status};
 use crate::{
     api::{ChangeLanguage, DeleteSnippet, RetrySnippet, get_snippet},
     domain::{GoneReason, JobState, SealedSnippet, SnippetPage as Page, SnippetView, Visibility},
@@ -32,19 +43,34 @@ pub fn SnippetPage() -> impl IntoView {
         |id| async move { get_snippet(id).await.map(PageData::new) },
     );
     view! {
-        // Ids in URLs are secrets: snippet pages stay out of search engines.
-        <Meta name="robots" content="noindex, nofollow"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match snippet.await {
                     Ok(PageData { page: Page::Found(view), html }) => {
-                        EitherOf5::A(view! { <SnippetBody view html live=true/> })
+                        let title = view.filename.clone().unwrap_or_else(|| format!("Snippet {}", view.id));
+                        let owner = view.is_owner;
+                        let lines = view.line_count();
+                        let code = match html {
+                            Some(html) if view.state == JobState::Succeeded => {
+                                Either::Left(view! { <CodeView html lines/> })
+                            }
+                            _ => Either::Right(view! { <pre class="source">{view.code.clone()}</pre> }),
+                        };
+                        EitherOf5::A(view! {
+                            <Title text=format!("{title} · Highlighter")/>
+                            {owner.then(|| view! { <LanguageList/> })}
+                            <LiveSnippet view>{code}</LiveSnippet>
+                        })
                     }
                     Ok(PageData { page: Page::Sealed(sealed), .. }) => {
-                        EitherOf5::B(view! { <Sealed sealed/> })
+                        let title = sealed.filename.clone().unwrap_or_else(|| format!("Snippet {}", sealed.id));
+                        EitherOf5::B(view! {
+                            <Title text=format!("{title} · Highlighter")/>
+                            <Sealed sealed/>
+                        })
                     }
                     Ok(PageData { page: Page::Gone(reason), .. }) => {
-                        EitherOf5::C(view! { <Gone reason/> })
+                        EitherOf5::C(view! { <Title text="Gone · Highlighter"/> <Gone reason/> })
                     }
                     Ok(PageData { page: Page::Missing, .. }) => EitherOf5::D(view! { <NotFound/> }),
                     Err(e) => {
@@ -63,12 +89,8 @@ pub fn SnippetPage() -> impl IntoView {
 }
 
 /// What the page's resource holds: the snippet, with its highlighted HTML
-/// kept apart and never serialised into the page for hydration. The server
-/// has already written that HTML into the page, and hydrating `inner_html`
-/// keeps what the server wrote; it is most of a snippet's bytes, and sending
-/// it a second time, escaped into a script, made up most of the page's
-/// weight and of the time to render it. A page reached by client-side
-/// navigation fetches the snippet itself and so has the HTML here.
+/// kept apart so that it is written into the page once, as the island's
+/// children, and never serialized as data.
 #[derive(Clone, Serialize, Deserialize)]
 struct PageData {
     page: Page,
@@ -86,6 +108,14 @@ impl PageData {
     }
 }
 
+/// A snippet, kept live: its state, progress and result arrive as pushed
+/// events. `children` is what the server showed of the code (the
+/// highlighted HTML, or the escaped source while pending).
+#[island]
+fn LiveSnippet(view: SnippetView, children: Children) -> impl IntoView {
+    view! { <SnippetBody view server_code=children live=true/> }
+}
+
 #[component]
 fn Gone(reason: GoneReason) -> impl IntoView {
     set_status(410);
@@ -95,7 +125,6 @@ fn Gone(reason: GoneReason) -> impl IntoView {
         GoneReason::Burned => "This snippet was burned after reading",
     };
     view! {
-        <Title text="Gone · Highlighter"/>
         <section class="message gone" data-reason=reason.as_str()>
             <h1>{heading}</h1>
             <p>{reason.message()} " " <a href="/">"Paste something new"</a> "?"</p>
@@ -107,7 +136,7 @@ fn Gone(reason: GoneReason) -> impl IntoView {
 /// nothing of its content until they ask for it. With JavaScript the code
 /// is fetched and shown here; without, the form posts to `/s/{id}/reveal`,
 /// which answers the code as plain text. Either way it is then deleted.
-#[component]
+#[island]
 fn Sealed(sealed: SealedSnippet) -> impl IntoView {
     let revealed = RwSignal::new(None::<Result<SnippetView, String>>);
     let pending = RwSignal::new(false);
@@ -133,15 +162,12 @@ fn Sealed(sealed: SealedSnippet) -> impl IntoView {
         .clone()
         .unwrap_or_else(|| format!("Snippet {}", sealed.id));
     let action = format!("/s/{id}/reveal");
+    let live = super::liveness();
     view! {
         {move || match revealed.get() {
-            Some(Ok(view)) => {
-                let html = view.html.clone();
-                Either::Left(view! { <SnippetBody view html live=false/> })
-            }
+            Some(Ok(view)) => Either::Left(view! { <SnippetBody view live=false/> }),
             other => Either::Right(view! {
-                <Title text=format!("{title} · Highlighter")/>
-                <section class="message sealed">
+                <section class="message sealed" data-live=live>
                     <h1>{title.clone()}</h1>
                     <p class="sealed-info">
                         {format!("{} · {}", sealed.language, super::lines_label(sealed.lines))}
@@ -157,15 +183,16 @@ fn Sealed(sealed: SealedSnippet) -> impl IntoView {
     }
 }
 
+/// The snippet's article. `server_code` is the code as the server showed
+/// it (see [`LiveSnippet`]); without it (a sealed snippet revealed in the
+/// browser) the code is drawn from `view`.
 #[component]
-fn SnippetBody(view: SnippetView, html: Option<String>, live: bool) -> impl IntoView {
-    let mut initial = LiveSnippet::from_view(&view);
-    if view.state == JobState::Succeeded {
-        // Hydrating, there is no HTML here: the page already shows it.
-        initial.html = Some(html.unwrap_or_default());
-    }
-    let live_snippet = RwSignal::new(initial);
-    let live_state = live_snippet;
+fn SnippetBody(
+    view: SnippetView,
+    #[prop(optional)] server_code: Option<Children>,
+    live: bool,
+) -> impl IntoView {
+    let live_state = RwSignal::new(LiveState::from_view(&view));
     // Bumped whenever the snippet is queued anew, to follow the new run.
     let generation = RwSignal::new(0u32);
     let retry = ServerAction::<RetrySnippet>::new();
@@ -175,7 +202,7 @@ fn SnippetBody(view: SnippetView, html: Option<String>, live: bool) -> impl Into
         let retried = matches!(retry.value().get(), Some(Ok(())));
         let changed = matches!(relanguage.value().get(), Some(Ok(())));
         if retried || changed {
-            live_state.update(LiveSnippet::requeued);
+            live_state.update(LiveState::requeued);
             generation.update(|g| *g += 1);
         }
     });
@@ -209,6 +236,53 @@ fn SnippetBody(view: SnippetView, html: Option<String>, live: bool) -> impl Into
     let code = StoredValue::new(view.code.clone());
     let state = move || live_state.with(|l| l.state);
     let pending = move || !state().is_final();
+    // Whether a result pushed to this page is to be shown. What the server
+    // showed stays until this (or `generation`) changes: progress events
+    // move the label and the bar, not the code.
+    let shows_pushed_result =
+        Memo::new(move |_| live_state.with(|l| l.state == JobState::Succeeded && l.html.is_some()));
+    // The server's code is written once, outside any reactive branch: in
+    // the browser it is the island's children, which the client hydrates
+    // but does not own, so a branch could not take it down. The first
+    // change removes it from the page by hand and draws its successor.
+    let has_server_code = server_code.is_some();
+    let server_code = Arc::new(Mutex::new(server_code.map(|children| children())));
+    let take_server_code = move || server_code.lock().ok().and_then(|mut code| code.take());
+    let article = NodeRef::<leptos::html::Article>::new();
+    let first_run = Arc::new(AtomicBool::new(true));
+    let pushed_code = move || {
+        generation.track();
+        let pushed_result = shows_pushed_result.get();
+        if first_run.swap(false, Ordering::Relaxed) && has_server_code {
+            return None;
+        }
+        #[cfg(feature = "hydrate")]
+        if let Some(Ok(Some(shown))) = article
+            .get_untracked()
+            .map(|article| article.query_selector(":scope > leptos-children"))
+        {
+            shown.remove();
+        }
+        Some(if pushed_result {
+            let html = live_state.with_untracked(|l| l.html.clone().unwrap_or_default());
+            Either::Left(view! { <CodeView html lines/> })
+        } else {
+            Either::Right(view! { <pre class="source">{code.get_value()}</pre> })
+        })
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        // Lines named by the hash are marked once the code is there, and
+        // again whenever the hash changes or a new result replaces the code.
+        Effect::new(move |_| {
+            shows_pushed_result.track();
+            super::reading::mark_from_hash();
+        });
+        let handle = window_event_listener(leptos::ev::hashchange, move |_| {
+            super::reading::mark_from_hash()
+        });
+        on_cleanup(move || handle.remove());
+    }
     let raw_href = format!("/s/{}/raw", view.id);
     let download_href = format!("/s/{}/download", view.id);
     let expires = view
@@ -223,12 +297,13 @@ fn SnippetBody(view: SnippetView, html: Option<String>, live: bool) -> impl Into
     let current_language = view.language.clone();
     let gone = move || live_state.with(|l| l.gone);
     view! {
-        <Title text=format!("{title} · Highlighter")/>
         <Show
             when=move || gone().is_none()
             fallback=move || view! { <Gone reason=gone().unwrap_or(GoneReason::Deleted)/> }
         >
-        <article id="snippet" data-state=move || state().as_str() data-owner=is_owner.to_string()>
+        // One listener for every line number, here or pushed later.
+        <article id="snippet" data-state=move || state().as_str() data-owner=is_owner.to_string()
+            data-live=super::liveness() on:click=on_gutter_click node_ref=article>
             <header class="snippet-head">
                 <h1>{title.clone()}</h1>
                 <span class="language">{move || live_state.with(|l| l.language.clone())}</span>
@@ -237,7 +312,7 @@ fn SnippetBody(view: SnippetView, html: Option<String>, live: bool) -> impl Into
                 {burns.map(|b| view! { <span class="burns">{b}</span> })}
                 {expires.clone().map(|e| view! { <span class="expires">{e}</span> })}
                 <span class=move || format!("state-label state-{}", state().as_str()) role="status">
-                    {move || live_state.with(LiveSnippet::label)}
+                    {move || live_state.with(LiveState::label)}
                 </span>
                 <span class="tools">
                     <CopyButton code/>
@@ -249,6 +324,8 @@ fn SnippetBody(view: SnippetView, html: Option<String>, live: bool) -> impl Into
                 let current_language = current_language.clone();
                 view! {
                 <div class="owner-controls">
+                    // The language list is the page's (`LanguageList`): it
+                    // is written by the server, outside this island.
                     <ActionForm action=relanguage attr:class="language-form">
                         <input type="hidden" name="id" value=move || id_text.get_value()/>
                         <label>
@@ -261,7 +338,6 @@ fn SnippetBody(view: SnippetView, html: Option<String>, live: bool) -> impl Into
                                 required
                             />
                         </label>
-                        <LanguageList/>
                         <button type="submit" disabled=move || relanguage.pending().get()>"Re-highlight"</button>
                     </ActionForm>
                     <details class="delete">
@@ -297,12 +373,8 @@ fn SnippetBody(view: SnippetView, html: Option<String>, live: bool) -> impl Into
                 </ActionForm>
             </Show>
             <p class="form-error" role="alert">{action_error}</p>
-            {move || match live_state.with(|l| l.html.clone()) {
-                Some(html) if state() == JobState::Succeeded => {
-                    Either::Left(view! { <CodeView html lines/> })
-                }
-                _ => Either::Right(view! { <pre class="source">{code.get_value()}</pre> }),
-            }}
+            {take_server_code()}
+            {pushed_code.clone()}
         </article>
         </Show>
     }
@@ -310,13 +382,10 @@ fn SnippetBody(view: SnippetView, html: Option<String>, live: bool) -> impl Into
 
 /// Every language name, for the `list` of language inputs.
 ///
-/// The list is the same on every page and only the server knows it, so the
-/// server writes it into the page as HTML prepared at startup, and it is
-/// not sent a second time as hydration data: hydrating `inner_html` keeps
-/// the children the server wrote. Rendering two hundred options and
-/// serialising the list for every page was most of a page's cost. A page
-/// reached by client-side navigation has no server HTML, so the client
-/// fetches the names then.
+/// The list is the same on every page and only the server knows it: it is
+/// HTML prepared at startup, written into the page outside any island, so
+/// it is never sent as data nor hydrated. Every page, even one reached by
+/// client-side navigation, is rendered by the server, so it always has it.
 #[component]
 pub fn LanguageList() -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -325,21 +394,7 @@ pub fn LanguageList() -> impl IntoView {
         .unwrap_or_else(|| "".into());
     #[cfg(not(feature = "ssr"))]
     let options: std::sync::Arc<str> = "".into();
-    let datalist = NodeRef::<leptos::html::Datalist>::new();
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if let Some(el) = datalist.get()
-            && el.first_element_child().is_none()
-        {
-            leptos::task::spawn_local(async move {
-                if let Ok(languages) = crate::api::list_languages().await {
-                    let names = languages.iter().map(|l| l.name.as_str());
-                    el.set_inner_html(&crate::domain::language_options_html(names));
-                }
-            });
-        }
-    });
-    view! { <datalist id="language-list" node_ref=datalist inner_html=options></datalist> }
+    view! { <datalist id="language-list" inner_html=options></datalist> }
 }
 
 /// The highlighted code beside its line numbers. The numbers live in their
@@ -347,22 +402,13 @@ pub fn LanguageList() -> impl IntoView {
 /// never picks them up.
 #[component]
 fn CodeView(html: String, lines: u32) -> impl IntoView {
-    // The gutter is one string and one listener, not an element and a
-    // handler per line: a 3,000-line file would otherwise cost 3,000 of each
-    // to render on the server and to hydrate in the browser. Hydrating
-    // `inner_html` keeps what the server wrote.
+    // The gutter is one string, not an element per line: a 3,000-line file
+    // would otherwise cost 3,000 of them to render. Clicks on it are
+    // handled by the article around it (`on_gutter_click`).
     let gutter = gutter_html(lines);
-    #[cfg(feature = "hydrate")]
-    {
-        Effect::new(move |_| super::reading::mark_from_hash());
-        let handle = window_event_listener(leptos::ev::hashchange, move |_| {
-            super::reading::mark_from_hash()
-        });
-        on_cleanup(move || handle.remove());
-    }
     view! {
         <div class="code-view">
-            <div class="gutter" aria-hidden="true" on:click=on_gutter_click inner_html=gutter></div>
+            <div class="gutter" aria-hidden="true" inner_html=gutter></div>
             <div class="code-scroll">
                 <div class="line-mark" hidden></div>
                 <div class="highlighted" inner_html=html></div>
@@ -386,7 +432,9 @@ fn gutter_html(lines: u32) -> String {
 }
 
 /// A click on a line number marks that line (shift-click: a range from the
-/// marked line) by setting the location hash, which the page follows.
+/// marked line) by setting the location hash, which the page follows. It
+/// is handled before the islands router sees it, so it never fetches the
+/// page again.
 fn on_gutter_click(ev: leptos::ev::MouseEvent) {
     #[cfg(feature = "hydrate")]
     {

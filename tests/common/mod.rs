@@ -279,6 +279,22 @@ pub fn client() -> reqwest::Client {
     client_builder().build().expect("test HTTP client")
 }
 
+/// A page without its comments: the markers Leptos writes around each
+/// branch of the view (for the islands router) are not the page's content.
+pub fn without_comments(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<!--") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("-->") {
+            Some(end) => rest = &rest[start + end + 3..],
+            None => panic!("unterminated comment in HTML"),
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The text of an HTML fragment: tags removed, entities decoded.
 pub fn html_text(html: &str) -> String {
     let mut text = String::with_capacity(html.len());
