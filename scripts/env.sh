@@ -4,6 +4,7 @@
 # RUSTFLAGS="--cfg erase_components" and LEPTOS_OUTPUT_NAME set, which
 # leptos_config reads at compile time. Plain `cargo test` gets the same
 # values, so the two share one build instead of rebuilding each other's.
+# Release builds (scripts/run.sh, scripts/bench.sh) clear it again.
 export LEPTOS_OUTPUT_NAME=highlighter
 export RUSTFLAGS="--cfg erase_components"
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
