@@ -30,6 +30,10 @@ pub mod server;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Panic messages in the console for dev builds; a release build saves
+    // the hook's bytes (bench/PROFILE.md, round 10) and a panic there shows
+    // as a trap.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     app::follow_redirects_client_side();
     leptos::mount::hydrate_islands();

@@ -9,7 +9,7 @@
 //! the snippets they show, `created` for new public snippets, `yours` for
 //! new snippets of this browser.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use super::{lines_label, snippet::LanguageList};
 use crate::{
@@ -40,6 +40,7 @@ pub fn HomePage() -> impl IntoView {
 #[island]
 fn PasteForm() -> impl IntoView {
     let submit = ServerAction::<SubmitSnippet>::new();
+    let fields = PasteFields::default();
     let error = move || {
         submit
             .value()
@@ -49,7 +50,8 @@ fn PasteForm() -> impl IntoView {
     };
     view! {
         <section class="paste">
-            <ActionForm action=submit attr:id="paste-form" attr:data-live=super::liveness()>
+            <form method="post" action=SubmitSnippet::url() id="paste-form" data-live=super::liveness()
+                on:submit=super::dispatch_on_submit(submit, move || fields.read())>
                 <label class="visually-hidden" for="code">"Code"</label>
                 <textarea
                     id="code"
@@ -58,6 +60,7 @@ fn PasteForm() -> impl IntoView {
                     spellcheck="false"
                     autocomplete="off"
                     placeholder="Paste your code here…"
+                    node_ref=fields.code
                 ></textarea>
                 <div class="controls">
                     <label>
@@ -67,15 +70,16 @@ fn PasteForm() -> impl IntoView {
                             list="language-list"
                             placeholder="Auto-detect"
                             autocomplete="off"
+                            node_ref=fields.language
                         />
                     </label>
                     <label>
                         "File name "
-                        <input name="filename" placeholder="main.rs" autocomplete="off" maxlength="255"/>
+                        <input name="filename" placeholder="main.rs" autocomplete="off" maxlength="255" node_ref=fields.filename/>
                     </label>
                     <label>
                         "Expires "
-                        <select name="expires_in">
+                        <select name="expires_in" node_ref=fields.expires_in>
                             <option value="" selected>"never"</option>
                             <option value="3600">"in 1 hour"</option>
                             <option value="86400">"in 1 day"</option>
@@ -83,11 +87,11 @@ fn PasteForm() -> impl IntoView {
                         </select>
                     </label>
                     <label class="check" title="Unlisted snippets are reachable only by their link">
-                        <input type="checkbox" name="public" value="on"/>
+                        <input type="checkbox" name="public" value="on" node_ref=fields.public/>
                         " List on the front page"
                     </label>
                     <label class="check" title="Deleted the first time someone else reads it">
-                        <input type="checkbox" name="burn_after_reading" value="on"/>
+                        <input type="checkbox" name="burn_after_reading" value="on" node_ref=fields.burn_after_reading/>
                         " Burn after reading"
                     </label>
                     <button type="submit" disabled=move || submit.pending().get()>
@@ -95,8 +99,45 @@ fn PasteForm() -> impl IntoView {
                     </button>
                 </div>
                 <p class="form-error" role="alert">{error}</p>
-            </ActionForm>
+            </form>
         </section>
+    }
+}
+
+/// The paste form's fields, read when it is submitted.
+#[derive(Clone, Copy, Default)]
+struct PasteFields {
+    code: NodeRef<leptos::html::Textarea>,
+    language: NodeRef<leptos::html::Input>,
+    filename: NodeRef<leptos::html::Input>,
+    expires_in: NodeRef<leptos::html::Select>,
+    public: NodeRef<leptos::html::Input>,
+    burn_after_reading: NodeRef<leptos::html::Input>,
+}
+
+impl PasteFields {
+    /// The arguments a plain post of the form would send: every text field,
+    /// even empty, and a ticked checkbox as `on`.
+    fn read(&self) -> SubmitSnippet {
+        let text = |input: NodeRef<leptos::html::Input>| input.get_untracked().map(|el| el.value());
+        let ticked = |input: NodeRef<leptos::html::Input>| {
+            input
+                .get_untracked()
+                .filter(|el| el.checked())
+                .map(|_| "on".to_owned())
+        };
+        SubmitSnippet {
+            code: self
+                .code
+                .get_untracked()
+                .map(|el| el.value())
+                .unwrap_or_default(),
+            language: text(self.language),
+            filename: text(self.filename),
+            expires_in: self.expires_in.get_untracked().map(|el| el.value()),
+            public: ticked(self.public),
+            burn_after_reading: ticked(self.burn_after_reading),
+        }
     }
 }
 
@@ -239,13 +280,7 @@ fn apply_to_list(list: &mut Vec<SnippetSummary>, id: &str, event: &SnippetEvent)
 fn SnippetList(list: RwSignal<Vec<SnippetSummary>>, list_id: &'static str) -> impl IntoView {
     view! {
         <ul id=list_id class="snippet-list">
-            <For
-                each=move || list.get()
-                key=|s| (s.id.clone(), s.state, s.progress.map(|p| p.done), s.language.clone())
-                let:s
-            >
-                <Row s/>
-            </For>
+            {move || list.get().into_iter().map(|s| view! { <Row s/> }).collect_view()}
         </ul>
     }
 }

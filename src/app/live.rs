@@ -128,38 +128,46 @@ impl LiveSnippet {
 /// component goes away. Errors are dropped connections: the browser
 /// reconnects by itself and the server starts the new stream from a
 /// snapshot, so nothing is lost.
+///
+/// The browser's `EventSource` directly, one listener per name: a stream
+/// adapter around it cost the bundle its channels and combinators.
 #[cfg(feature = "hydrate")]
-pub fn listen(url: String, names: &[&str], mut on_event: impl FnMut(&str, &str) -> bool + 'static) {
-    use futures_util::{StreamExt, future::abortable};
-    use gloo_net::eventsource::futures::EventSource;
-    use leptos::prelude::*;
+pub fn listen(url: String, names: &[&str], on_event: impl FnMut(&str, &str) -> bool + 'static) {
+    use std::{cell::RefCell, rc::Rc};
 
-    let Ok(mut source) = EventSource::new(&url) else {
+    use leptos::prelude::*;
+    use wasm_bindgen::{JsCast, closure::Closure};
+
+    let Ok(source) = web_sys::EventSource::new(&url) else {
         return;
     };
-    let subscriptions: Vec<_> = names
+    let on_event = Rc::new(RefCell::new(on_event));
+    let listeners: Vec<_> = names
         .iter()
-        .filter_map(|name| source.subscribe(*name).ok())
+        .map(|&name| {
+            let event_name = name.to_owned();
+            let on_event = Rc::clone(&on_event);
+            let this_source = source.clone();
+            let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+                move |message: web_sys::MessageEvent| {
+                    let Some(data) = message.data().as_string() else {
+                        return;
+                    };
+                    if !(on_event.borrow_mut())(&event_name, &data) {
+                        // Closing matters: a stream the server ended would
+                        // otherwise be reopened by the browser.
+                        this_source.close();
+                    }
+                },
+            );
+            let _ =
+                source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+            listener
+        })
         .collect();
-    let mut events = futures_util::stream::select_all(subscriptions);
-    let (task, handle) = abortable(async move {
-        while let Some(item) = events.next().await {
-            let Ok((name, message)) = item else { continue };
-            let Some(data) = message.data().as_string() else {
-                continue;
-            };
-            if !on_event(&name, &data) {
-                break;
-            }
-        }
-        // Closing matters: a stream the server ended would otherwise be
-        // reopened by the browser.
-        source.close();
-    });
-    leptos::task::spawn_local(async move {
-        let _ = task.await;
-    });
-    on_cleanup(move || handle.abort());
+    // Kept with the component: closed and dropped when it goes away.
+    let open = StoredValue::new_local((source, listeners));
+    on_cleanup(move || open.with_value(|(source, _)| source.close()));
 }
 
 /// The event names of one snippet's stream.

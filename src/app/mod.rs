@@ -172,6 +172,28 @@ pub fn liveness() -> ReadSignal<&'static str> {
     live
 }
 
+/// The submit handler of a form that posts to the server function behind
+/// `action` (`action=S::url() method="post"`): with the client running, it
+/// dispatches `action` with `input()`, read from the form's own fields, and
+/// the page stays; without it, the form posts as written and the server
+/// answers with a redirect. `ActionForm` does the same by parsing the
+/// form's data into the function's arguments, which ships a query-string
+/// parser per server function to every browser.
+pub fn dispatch_on_submit<S>(
+    action: ServerAction<S>,
+    input: impl Fn() -> S + 'static,
+) -> impl Fn(leptos::ev::SubmitEvent) + 'static
+where
+    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    move |ev| {
+        ev.prevent_default();
+        action.dispatch(input());
+    }
+}
+
 /// Where a server function sends the browser after it answers (the new
 /// snippet after a submit, the front page after a delete): through the
 /// islands router, so the page is fetched and patched without a reload.

@@ -20,6 +20,7 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
+use leptos::server_fn::ServerFn;
 use leptos::{
     either::{Either, EitherOf5},
     prelude::*,
@@ -28,7 +29,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use super::{NotFound, live::LiveSnippet as LiveState, set_status};
+use super::{NotFound, dispatch_on_submit, live::LiveSnippet as LiveState, set_status};
 use crate::{
     api::{ChangeLanguage, DeleteSnippet, RetrySnippet, get_snippet},
     domain::{GoneReason, JobState, SealedSnippet, SnippetPage as Page, SnippetView, Visibility},
@@ -198,6 +199,7 @@ fn SnippetBody(
     let retry = ServerAction::<RetrySnippet>::new();
     let relanguage = ServerAction::<ChangeLanguage>::new();
     let delete = ServerAction::<DeleteSnippet>::new();
+    let language_input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
         let retried = matches!(retry.value().get(), Some(Ok(())));
         let changed = matches!(relanguage.value().get(), Some(Ok(())));
@@ -326,7 +328,11 @@ fn SnippetBody(
                 <div class="owner-controls">
                     // The language list is the page's (`LanguageList`): it
                     // is written by the server, outside this island.
-                    <ActionForm action=relanguage attr:class="language-form">
+                    <form method="post" action=ChangeLanguage::url() class="language-form"
+                        on:submit=dispatch_on_submit(relanguage, move || ChangeLanguage {
+                            id: id_text.get_value(),
+                            language: language_input.get_untracked().map(|input| input.value()).unwrap_or_default(),
+                        })>
                         <input type="hidden" name="id" value=move || id_text.get_value()/>
                         <label>
                             "Language "
@@ -336,17 +342,19 @@ fn SnippetBody(
                                 placeholder=current_language
                                 autocomplete="off"
                                 required
+                                node_ref=language_input
                             />
                         </label>
                         <button type="submit" disabled=move || relanguage.pending().get()>"Re-highlight"</button>
-                    </ActionForm>
+                    </form>
                     <details class="delete">
                         <summary>"Delete…"</summary>
-                        <ActionForm action=delete attr:class="delete-form">
+                        <form method="post" action=DeleteSnippet::url() class="delete-form"
+                            on:submit=dispatch_on_submit(delete, move || DeleteSnippet { id: id_text.get_value() })>
                             <input type="hidden" name="id" value=move || id_text.get_value()/>
                             <span>"Delete this snippet for good? Its link will stop working."</span>
                             <button id="delete" type="submit" disabled=move || delete.pending().get()>"Delete"</button>
-                        </ActionForm>
+                        </form>
                     </details>
                 </div>
             }})}
@@ -367,10 +375,11 @@ fn SnippetBody(
                 </p>
             </Show>
             <Show when=move || is_owner && state() == JobState::Failed>
-                <ActionForm action=retry attr:class="retry-form">
+                <form method="post" action=RetrySnippet::url() class="retry-form"
+                    on:submit=dispatch_on_submit(retry, move || RetrySnippet { id: id_text.get_value() })>
                     <input type="hidden" name="id" value=move || id_text.get_value()/>
                     <button type="submit" disabled=move || retry.pending().get()>"Try again"</button>
-                </ActionForm>
+                </form>
             </Show>
             <p class="form-error" role="alert">{action_error}</p>
             {take_server_code()}

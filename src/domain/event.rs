@@ -15,6 +15,10 @@ pub struct StateChanged {
     #[serde(default)]
     pub attempts: u32,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::maybe_utc")
+    )]
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
@@ -29,6 +33,10 @@ pub struct Highlighted {
 pub struct Retrying {
     pub error: String,
     pub attempt: u32,
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::utc")
+    )]
     pub next_attempt_at: DateTime<Utc>,
 }
 

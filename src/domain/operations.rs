@@ -116,9 +116,21 @@ pub struct JobRow {
     pub attempts: u32,
     pub max_attempts: u32,
     /// When the job was (last) queued.
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::utc")
+    )]
     pub enqueued_at: DateTime<Utc>,
     /// When it is (or was) due.
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::utc")
+    )]
     pub run_at: DateTime<Utc>,
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::maybe_utc")
+    )]
     pub finished_at: Option<DateTime<Utc>>,
     /// Who holds the running attempt: `node/claim`.
     pub holder: Option<String>,
@@ -144,7 +156,15 @@ pub struct AttemptRow {
     pub attempt: u32,
     /// The node that ran it, and its claim: `node/claim`.
     pub holder: String,
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::utc")
+    )]
     pub started_at: DateTime<Utc>,
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::utc")
+    )]
     pub finished_at: DateTime<Utc>,
     pub duration_ms: u64,
     /// `succeeded`, `retrying` (failed, tried again later), `failed` (for
@@ -216,7 +236,15 @@ pub struct NodeRow {
     pub workers: u32,
     /// Slots running a job at the last heartbeat.
     pub busy: u32,
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::utc")
+    )]
     pub started_at: DateTime<Utc>,
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::utc")
+    )]
     pub last_heartbeat: DateTime<Utc>,
     /// Missed three heartbeats: it crashed, hangs, or lost the database.
     pub gone: bool,
@@ -227,6 +255,10 @@ pub struct NodeRow {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Finished {
     /// The stretch's start.
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::utc")
+    )]
     pub at: DateTime<Utc>,
     pub succeeded: u64,
     pub failed: u64,
@@ -274,6 +306,10 @@ pub struct Stats {
     pub latency_ms: Latency,
     /// How long the longest-waiting due job has waited, in seconds.
     pub queue_age_secs: Option<u64>,
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::utc")
+    )]
     pub at: DateTime<Utc>,
 }
 

@@ -27,8 +27,20 @@ pub struct SnippetView {
     pub attempts: u32,
     pub max_attempts: u32,
     /// When `state` is `retrying`: when the next attempt is due.
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::maybe_utc")
+    )]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::utc")
+    )]
     pub created_at: DateTime<Utc>,
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::maybe_utc")
+    )]
     pub highlighted_at: Option<DateTime<Utc>>,
     pub highlighted_in_ms: Option<u64>,
     /// The highlighted fragment, once `state` is `succeeded`.
@@ -37,6 +49,10 @@ pub struct SnippetView {
     pub error: Option<String>,
     /// When the snippet expires; `None` is never.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::maybe_utc")
+    )]
     pub expires_at: Option<DateTime<Utc>>,
     /// Listed on the front page, or reachable only by its link.
     #[serde(default)]
@@ -59,6 +75,10 @@ pub struct SealedSnippet {
     pub language: String,
     pub filename: Option<String>,
     pub lines: u32,
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::utc")
+    )]
     pub created_at: DateTime<Utc>,
 }
 
@@ -123,6 +143,10 @@ pub struct SnippetSummary {
     pub lines: u32,
     pub state: JobState,
     pub progress: Option<Progress>,
+    #[cfg_attr(
+        feature = "hydrate",
+        serde(deserialize_with = "crate::domain::clock::wire::utc")
+    )]
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub visibility: Visibility,
