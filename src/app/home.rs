@@ -1,10 +1,10 @@
 //! `/`: the paste form, the reader's own snippets, and the live list of
 //! recent public snippets.
 //!
-//! The form is an island around an `ActionForm` bound to a server
-//! function: with JavaScript off it is a plain POST answered by a redirect
-//! to the new snippet; with it on, the same request goes through `fetch`
-//! and the islands router shows the new snippet without a reload. Both
+//! The form is an island around a plain form that posts to a server
+//! function: with JavaScript off the post is answered by a redirect to the
+//! new snippet; with it on, the submit handler calls the same function and
+//! the islands router shows the new snippet without a reload. Both
 //! lists are one island on ONE event stream (`/api/events`): the events of
 //! the snippets they show, `created` for new public snippets, `yours` for
 //! new snippets of this browser.
