@@ -411,6 +411,50 @@ async fn the_form_works_without_javascript() {
 }
 
 #[tokio::test]
+async fn a_form_post_without_javascript_that_fails_comes_back_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/rpc/submit"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/"))
+        .form(&[("code", "  \n")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_redirection(),
+        "status {}",
+        response.status()
+    );
+    // Back to the page it came from, with the error in its address.
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("__err="), "{location}");
+    let location = match location.starts_with('/') {
+        true => app.url(&location),
+        false => location,
+    };
+    let page = app
+        .client
+        .get(&location)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let shown = without_comments(&page);
+    assert!(
+        shown.contains("class=\"form-error\">The snippet is empty: paste some code first."),
+        "the form shows why ({location}): {shown}"
+    );
+    // The same page without the error in its address shows none.
+    let page = app.get("/").await.text().await.unwrap();
+    assert!(!page.contains("The snippet is empty"));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn health_reports_ok() {
     let app = TestApp::spawn().await;
     let response = app.get("/api/health").await;

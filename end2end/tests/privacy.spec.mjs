@@ -10,6 +10,7 @@
 
 import { test, expect } from '@playwright/test';
 import {
+  HIGHLIGHT_TIMEOUT,
   isSnippetUrl,
   snippetIdFromUrl,
   submitPending,
@@ -68,6 +69,20 @@ test('(o1) the owner sees the controls, another browser does not; the owner dele
     // A stranger's own request is refused even if crafted by hand.
     const refused = await stranger.request.delete(`/api/snippets/${id}`);
     expect(refused.status()).toBe(403);
+
+    // Re-highlight: a language the server does not know is refused in
+    // words beside the form; a known one queues the snippet again and the
+    // page follows the new run.
+    const languageForm = page.locator('form.language-form');
+    await languageForm.locator('input[name="language"]').fill('No Such Language');
+    await languageForm.locator('button[type="submit"]').click();
+    await expect(page.locator('article#snippet p.form-error')).toContainText('No Such Language');
+    await expect(languageForm.locator('button[type="submit"]')).toBeEnabled();
+    await languageForm.locator('input[name="language"]').fill('Ruby');
+    await languageForm.locator('button[type="submit"]').click();
+    await expect(page.locator('article#snippet span.language')).toHaveText('Ruby', { timeout: HIGHLIGHT_TIMEOUT });
+    await waitSucceeded(page);
+    await expect(page.locator('article#snippet p.form-error')).toHaveText('');
 
     // Delete: hidden behind a confirm step, then gone for everyone, live.
     await expect(page.locator('button#delete')).toBeHidden();

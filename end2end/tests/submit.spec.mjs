@@ -65,6 +65,21 @@ test('(a) JS on: submitting the form navigates client-side to the highlighted sn
   await expectNoReload(page);
 });
 
+test('(a2) JS on: a refused submit says why beside the form, and the page stays', async ({ page }) => {
+  await page.goto('/');
+  await waitHydrated(page);
+  const form = page.locator('form#paste-form');
+  // Blank code passes the browser's `required` check; the server refuses it.
+  await form.locator('textarea[name="code"]').fill('   \n  ');
+  await markNoReload(page);
+  await form.locator('button[type="submit"]').click();
+  await expect(form.locator('p.form-error')).toHaveText('The snippet is empty: paste some code first.');
+  await expect(form.locator('button[type="submit"]')).toHaveText('Highlight');
+  await expect(form.locator('button[type="submit"]')).toBeEnabled();
+  expect(new URL(page.url()).pathname).toBe('/');
+  await expectNoReload(page);
+});
+
 test('(c) JS off: plain form POST redirects to the snippet, reloading shows the highlight', async ({ browser }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   try {

@@ -54,8 +54,21 @@ mod request {
     }
 
     /// Refuses with `status` and `message`, as the REST API would.
+    ///
+    /// Except to a form posted without JavaScript (it asks for HTML):
+    /// Leptos answers that with a redirect back to the form's page, the
+    /// error in its address, and the page shows it beside the form
+    /// (`app::FormCall`). A status set here would replace the redirect's,
+    /// and the browser would show the error's JSON instead.
     pub fn refuse(status: StatusCode, message: impl Into<String>) -> UserError {
-        if let Some(options) = use_context::<ResponseOptions>() {
+        let from_plain_form = parts().is_some_and(|parts| {
+            parts
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|accept| accept.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+        });
+        if let (false, Some(options)) = (from_plain_form, use_context::<ResponseOptions>()) {
             options.set_status(status);
         }
         UserError::new(message)

@@ -13,8 +13,8 @@ use leptos::{prelude::*, server_fn::ServerFn};
 
 use super::{lines_label, snippet::LanguageList};
 use crate::{
-    api::{SnippetLists, SubmitSnippet, home_lists},
-    domain::{JobState, LIST_LENGTH, SnippetEvent, SnippetSummary, Visibility},
+    api::{SnippetLists, SubmitSnippet, home_lists, submit_snippet},
+    domain::{JobState, LIST_LENGTH, SnippetEvent, SnippetSummary, UserError, Visibility},
 };
 
 #[component]
@@ -39,19 +39,12 @@ pub fn HomePage() -> impl IntoView {
 /// The paste form. Its language input offers the page's `LanguageList`.
 #[island]
 fn PasteForm() -> impl IntoView {
-    let submit = ServerAction::<SubmitSnippet>::new();
+    let submit = super::FormCall::new(&[SubmitSnippet::PATH]);
     let fields = PasteFields::default();
-    let error = move || {
-        submit
-            .value()
-            .get()
-            .and_then(|result| result.err())
-            .map(|e| e.message)
-    };
     view! {
         <section class="paste">
             <form method="post" action=SubmitSnippet::url() id="paste-form" data-live=super::liveness()
-                on:submit=super::dispatch_on_submit(submit, move || fields.read())>
+                on:submit=submit.on_submit(move || fields.submit(), |_| ())>
                 <label class="visually-hidden" for="code">"Code"</label>
                 <textarea
                     id="code"
@@ -94,17 +87,18 @@ fn PasteForm() -> impl IntoView {
                         <input type="checkbox" name="burn_after_reading" value="on" node_ref=fields.burn_after_reading/>
                         " Burn after reading"
                     </label>
-                    <button type="submit" disabled=move || submit.pending().get()>
-                        {move || if submit.pending().get() { "Submitting…" } else { "Highlight" }}
+                    <button type="submit" disabled=move || submit.pending()>
+                        {move || if submit.pending() { "Submitting…" } else { "Highlight" }}
                     </button>
                 </div>
-                <p class="form-error" role="alert">{error}</p>
+                <p class="form-error" role="alert">{move || submit.error()}</p>
             </form>
         </section>
     }
 }
 
-/// The paste form's fields, read when it is submitted.
+/// The paste form's fields, read when it is submitted. (The server
+/// redirects to the new snippet, through the islands router.)
 #[derive(Clone, Copy, Default)]
 struct PasteFields {
     code: NodeRef<leptos::html::Textarea>,
@@ -116,9 +110,9 @@ struct PasteFields {
 }
 
 impl PasteFields {
-    /// The arguments a plain post of the form would send: every text field,
+    /// Submits what a plain post of the form would send: every text field,
     /// even empty, and a ticked checkbox as `on`.
-    fn read(&self) -> SubmitSnippet {
+    fn submit(&self) -> impl std::future::Future<Output = Result<String, UserError>> + use<> {
         let text = |input: NodeRef<leptos::html::Input>| input.get_untracked().map(|el| el.value());
         let ticked = |input: NodeRef<leptos::html::Input>| {
             input
@@ -126,18 +120,17 @@ impl PasteFields {
                 .filter(|el| el.checked())
                 .map(|_| "on".to_owned())
         };
-        SubmitSnippet {
-            code: self
-                .code
+        submit_snippet(
+            self.code
                 .get_untracked()
                 .map(|el| el.value())
                 .unwrap_or_default(),
-            language: text(self.language),
-            filename: text(self.filename),
-            expires_in: self.expires_in.get_untracked().map(|el| el.value()),
-            public: ticked(self.public),
-            burn_after_reading: ticked(self.burn_after_reading),
-        }
+            text(self.language),
+            text(self.filename),
+            self.expires_in.get_untracked().map(|el| el.value()),
+            ticked(self.public),
+            ticked(self.burn_after_reading),
+        )
     }
 }
 

@@ -172,25 +172,92 @@ pub fn liveness() -> ReadSignal<&'static str> {
     live
 }
 
-/// The submit handler of a form that posts to the server function behind
-/// `action` (`action=S::url() method="post"`): with the client running, it
-/// dispatches `action` with `input()`, read from the form's own fields, and
-/// the page stays; without it, the form posts as written and the server
-/// answers with a redirect. `ActionForm` does the same by parsing the
-/// form's data into the function's arguments, which ships a query-string
-/// parser per server function to every browser.
-pub fn dispatch_on_submit<S>(
-    action: ServerAction<S>,
-    input: impl Fn() -> S + 'static,
-) -> impl Fn(leptos::ev::SubmitEvent) + 'static
-where
-    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
-    S::Output: Send + Sync + 'static,
-    S::Error: Send + Sync + 'static,
-{
-    move |ev| {
-        ev.prevent_default();
-        action.dispatch(input());
+/// The calls a form makes to server functions in the browser: whether one
+/// is running, and the last one's error.
+///
+/// A form here posts to a server function (`action=S::url()
+/// method="post"`). With the client running, its submit handler
+/// ([`FormCall::on_submit`]) calls the function with arguments read from
+/// the form's own fields, and the page stays; without it, the form posts as
+/// written and the server answers with a redirect: back to the page with
+/// the error in its address when the call failed, which the server's render
+/// of the form shows ([`FormCall::new`]).
+///
+/// Leptos' `ServerAction` does the same, and in the browser it also reads
+/// that error from the address (base64 and all) and keeps a reactive
+/// history of every call: code every page's bundle paid for. `ActionForm`
+/// parses the form's data into arguments, a query-string parser per server
+/// function.
+#[derive(Clone, Copy)]
+pub struct FormCall {
+    pending: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+}
+
+impl FormCall {
+    /// A form's calls to the server functions at `paths` (`S::PATH`). On
+    /// the server it starts with the error of a post without JavaScript to
+    /// one of them, if the page's address carries one.
+    pub fn new(paths: &[&str]) -> Self {
+        #[cfg(feature = "ssr")]
+        let error = use_context::<leptos::server::ServerActionError>()
+            .filter(|error| paths.contains(&error.path()))
+            .map(|error| {
+                leptos::server_fn::error::ServerFnUrlError::<crate::domain::UserError>::decode_err(
+                    error.err(),
+                )
+                .message
+            });
+        #[cfg(not(feature = "ssr"))]
+        let error = {
+            let _ = paths;
+            None
+        };
+        FormCall {
+            pending: RwSignal::new(false),
+            error: RwSignal::new(error),
+        }
+    }
+
+    /// Whether a call is running (tracked).
+    pub fn pending(self) -> bool {
+        self.pending.get()
+    }
+
+    /// The last call's error, in words (tracked).
+    pub fn error(self) -> Option<String> {
+        self.error.get()
+    }
+
+    /// A submit handler that runs `call()` instead of posting the form (one
+    /// call at a time), then `on_success` with what it returned.
+    pub fn on_submit<T, F>(
+        self,
+        call: impl Fn() -> F + 'static,
+        on_success: impl Fn(T) + Clone + 'static,
+    ) -> impl Fn(leptos::ev::SubmitEvent) + 'static
+    where
+        T: 'static,
+        F: std::future::Future<Output = Result<T, crate::domain::UserError>> + 'static,
+    {
+        move |ev| {
+            ev.prevent_default();
+            if self.pending.get_untracked() {
+                return;
+            }
+            self.pending.set(true);
+            self.error.set(None);
+            let result = call();
+            let on_success = on_success.clone();
+            leptos::task::spawn_local(async move {
+                let result = result.await;
+                self.pending.set(false);
+                match result {
+                    Ok(value) => on_success(value),
+                    Err(error) => self.error.set(Some(error.message)),
+                }
+            });
+        }
     }
 }
 

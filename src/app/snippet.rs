@@ -29,9 +29,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use super::{NotFound, dispatch_on_submit, live::LiveSnippet as LiveState, set_status};
+use super::{FormCall, NotFound, live::LiveSnippet as LiveState, set_status};
 use crate::{
-    api::{ChangeLanguage, DeleteSnippet, RetrySnippet, get_snippet},
+    api::{
+        ChangeLanguage, DeleteSnippet, RetrySnippet, change_language, delete_snippet, get_snippet,
+        retry_snippet,
+    },
     domain::{GoneReason, JobState, SealedSnippet, SnippetPage as Page, SnippetView, Visibility},
 };
 
@@ -196,18 +199,17 @@ fn SnippetBody(
     let live_state = RwSignal::new(LiveState::from_view(&view));
     // Bumped whenever the snippet is queued anew, to follow the new run.
     let generation = RwSignal::new(0u32);
-    let retry = ServerAction::<RetrySnippet>::new();
-    let relanguage = ServerAction::<ChangeLanguage>::new();
-    let delete = ServerAction::<DeleteSnippet>::new();
+    // The owner's three forms: one call at a time, one error line.
+    let owner_call = FormCall::new(&[
+        RetrySnippet::PATH,
+        ChangeLanguage::PATH,
+        DeleteSnippet::PATH,
+    ]);
+    let requeued = move |()| {
+        live_state.update(LiveState::requeued);
+        generation.update(|g| *g += 1);
+    };
     let language_input = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| {
-        let retried = matches!(retry.value().get(), Some(Ok(())));
-        let changed = matches!(relanguage.value().get(), Some(Ok(())));
-        if retried || changed {
-            live_state.update(LiveState::requeued);
-            generation.update(|g| *g += 1);
-        }
-    });
     #[cfg(feature = "hydrate")]
     if live {
         let id = view.id.clone();
@@ -220,15 +222,6 @@ fn SnippetBody(
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = live;
-    let action_error = move || {
-        retry
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .or_else(|| relanguage.value().get().and_then(|r| r.err()))
-            .or_else(|| delete.value().get().and_then(|r| r.err()))
-            .map(|e| e.message)
-    };
     let id_text = StoredValue::new(view.id.to_string());
     let title = view
         .filename
@@ -329,10 +322,10 @@ fn SnippetBody(
                     // The language list is the page's (`LanguageList`): it
                     // is written by the server, outside this island.
                     <form method="post" action=ChangeLanguage::url() class="language-form"
-                        on:submit=dispatch_on_submit(relanguage, move || ChangeLanguage {
-                            id: id_text.get_value(),
-                            language: language_input.get_untracked().map(|input| input.value()).unwrap_or_default(),
-                        })>
+                        on:submit=owner_call.on_submit(move || change_language(
+                            id_text.get_value(),
+                            language_input.get_untracked().map(|input| input.value()).unwrap_or_default(),
+                        ), requeued)>
                         <input type="hidden" name="id" value=move || id_text.get_value()/>
                         <label>
                             "Language "
@@ -345,15 +338,15 @@ fn SnippetBody(
                                 node_ref=language_input
                             />
                         </label>
-                        <button type="submit" disabled=move || relanguage.pending().get()>"Re-highlight"</button>
+                        <button type="submit" disabled=move || owner_call.pending()>"Re-highlight"</button>
                     </form>
                     <details class="delete">
                         <summary>"Delete…"</summary>
                         <form method="post" action=DeleteSnippet::url() class="delete-form"
-                            on:submit=dispatch_on_submit(delete, move || DeleteSnippet { id: id_text.get_value() })>
+                            on:submit=owner_call.on_submit(move || delete_snippet(id_text.get_value()), |()| ())>
                             <input type="hidden" name="id" value=move || id_text.get_value()/>
                             <span>"Delete this snippet for good? Its link will stop working."</span>
-                            <button id="delete" type="submit" disabled=move || delete.pending().get()>"Delete"</button>
+                            <button id="delete" type="submit" disabled=move || owner_call.pending()>"Delete"</button>
                         </form>
                     </details>
                 </div>
@@ -376,12 +369,12 @@ fn SnippetBody(
             </Show>
             <Show when=move || is_owner && state() == JobState::Failed>
                 <form method="post" action=RetrySnippet::url() class="retry-form"
-                    on:submit=dispatch_on_submit(retry, move || RetrySnippet { id: id_text.get_value() })>
+                    on:submit=owner_call.on_submit(move || retry_snippet(id_text.get_value()), requeued)>
                     <input type="hidden" name="id" value=move || id_text.get_value()/>
-                    <button type="submit" disabled=move || retry.pending().get()>"Try again"</button>
+                    <button type="submit" disabled=move || owner_call.pending()>"Try again"</button>
                 </form>
             </Show>
-            <p class="form-error" role="alert">{action_error}</p>
+            <p class="form-error" role="alert">{move || owner_call.error()}</p>
             {take_server_code()}
             {pushed_code.clone()}
         </article>
