@@ -445,7 +445,7 @@ async fn a_form_post_without_javascript_that_fails_comes_back_with_the_reason() 
         .unwrap();
     let shown = without_comments(&page);
     assert!(
-        shown.contains("class=\"form-error\">The snippet is empty: paste some code first."),
+        shown.contains("class=\"form-error\">The snippet is empty: paste some code first.</p>"),
         "the form shows why ({location}): {shown}"
     );
     // The same page without the error in its address shows none.

@@ -270,8 +270,8 @@ impl FormCall {
 /// same click is an ordinary navigation.
 #[cfg(feature = "hydrate")]
 pub fn follow_redirects_client_side() {
-    // The first hook set wins (Leptos' `ActionForm` would set a full-page
-    // redirect if none were set): this runs before any island.
+    // The first hook set wins, and Leptos sets a full-page redirect where
+    // none is set: this runs before any island.
     let _ = leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
         let Some(body) = document().body() else {
             return;

@@ -279,35 +279,33 @@ pub fn client() -> reqwest::Client {
     client_builder().build().expect("test HTTP client")
 }
 
-/// A page without its comments: the markers Leptos writes around each
-/// branch of the view (for the islands router) are not the page's content.
+/// A page without Leptos' markers: the comments around each branch of the
+/// view (for the islands router) and the empty `<!>` placeholders, which
+/// are not the page's content.
 pub fn without_comments(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(start) = rest.find("<!--") {
-        out.push_str(&rest[..start]);
-        match rest[start..].find("-->") {
-            Some(end) => rest = &rest[start + end + 3..],
-            None => panic!("unterminated comment in HTML"),
-        }
-    }
-    out.push_str(rest);
-    out
+    cut_spans(&cut_spans(html, "<!--", "-->"), "<!>", "")
 }
 
 /// The text of an HTML fragment: tags removed, entities decoded.
 pub fn html_text(html: &str) -> String {
-    let mut text = String::with_capacity(html.len());
+    decode_entities(&cut_spans(html, "<", ">"))
+}
+
+/// `html` without every span that starts with `open` and ends at the next
+/// `close` after it.
+fn cut_spans(html: &str, open: &str, close: &str) -> String {
+    let mut out = String::with_capacity(html.len());
     let mut rest = html;
-    while let Some(start) = rest.find('<') {
-        text.push_str(&rest[..start]);
-        match rest[start..].find('>') {
-            Some(end) => rest = &rest[start + end + 1..],
-            None => panic!("unterminated tag in HTML"),
+    while let Some(start) = rest.find(open) {
+        out.push_str(&rest[..start]);
+        let after_open = &rest[start + open.len()..];
+        match after_open.find(close) {
+            Some(end) => rest = &after_open[end + close.len()..],
+            None => panic!("unterminated `{open}` in HTML"),
         }
     }
-    text.push_str(rest);
-    decode_entities(&text)
+    out.push_str(rest);
+    out
 }
 
 fn decode_entities(text: &str) -> String {
