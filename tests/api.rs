@@ -382,19 +382,15 @@ async fn a_pending_snippets_page_shows_the_escaped_source_and_its_state() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn the_form_works_without_javascript() {
-    let app = TestApp::spawn().await;
+/// Posts the paste form as a browser without JavaScript does, from the
+/// home page, and returns where the answer's redirect points.
+async fn post_the_form_without_javascript(app: &TestApp, fields: &[(&str, &str)]) -> String {
     let response = app
         .client
         .post(app.url("/rpc/submit"))
         .header("accept", "text/html")
         .header("referer", app.url("/"))
-        .form(&[
-            ("code", "print(1)\n"),
-            ("language", "auto"),
-            ("filename", "x.py"),
-        ])
+        .form(fields)
         .send()
         .await
         .unwrap();
@@ -403,7 +399,21 @@ async fn the_form_works_without_javascript() {
         "status {}",
         response.status()
     );
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_form_works_without_javascript() {
+    let app = TestApp::spawn().await;
+    let location = post_the_form_without_javascript(
+        &app,
+        &[
+            ("code", "print(1)\n"),
+            ("language", "auto"),
+            ("filename", "x.py"),
+        ],
+    )
+    .await;
     assert!(location.starts_with("/s/"), "{location}");
     let id = &location[3..];
     assert_eq!(app.snippet(id).await["language"], "Python");
@@ -413,36 +423,15 @@ async fn the_form_works_without_javascript() {
 #[tokio::test]
 async fn a_form_post_without_javascript_that_fails_comes_back_with_the_reason() {
     let app = TestApp::spawn().await;
-    let response = app
-        .client
-        .post(app.url("/rpc/submit"))
-        .header("accept", "text/html")
-        .header("referer", app.url("/"))
-        .form(&[("code", "  \n")])
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_redirection(),
-        "status {}",
-        response.status()
-    );
+    let location = post_the_form_without_javascript(&app, &[("code", "  \n")]).await;
     // Back to the page it came from, with the error in its address.
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
     assert!(location.contains("__err="), "{location}");
     let location = match location.starts_with('/') {
         true => app.url(&location),
         false => location,
     };
-    let page = app
-        .client
-        .get(&location)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.client.get(&location).send().await.unwrap();
+    let page = page.text().await.unwrap();
     let shown = without_comments(&page);
     assert!(
         shown.contains("class=\"form-error\">The snippet is empty: paste some code first.</p>"),
