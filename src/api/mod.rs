@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
-use crate::domain::{LanguageInfo, SnippetPage, SnippetSummary, SnippetView, UserError};
+use crate::domain::{SnippetPage, SnippetSummary, SnippetView, UserError};
 
 mod admin;
 mod codec;
@@ -246,12 +246,6 @@ pub async fn home_lists() -> Result<SnippetLists, UserError> {
         recent: state.recent().await.map_err(fail)?,
         mine: state.mine(&request::credentials()).await.map_err(fail)?,
     })
-}
-
-#[server(prefix = "/rpc", endpoint = "languages", output = JsonTextOutput)]
-pub async fn list_languages() -> Result<Vec<LanguageInfo>, UserError> {
-    let state = request::state()?;
-    Ok(state.languages.list().to_vec())
 }
 
 #[cfg(all(test, feature = "ssr"))]

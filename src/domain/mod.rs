@@ -23,5 +23,4 @@ pub use privacy::{GoneReason, Visibility};
 pub use source::{Expiry, Filename, LanguageRequest, SourceCode, SourceError};
 pub use view::{
     LIST_LENGTH, LanguageInfo, SealedSnippet, SnippetPage, SnippetSummary, SnippetView, UserError,
-    language_options_html,
 };

@@ -160,25 +160,6 @@ pub struct LanguageInfo {
     pub aliases: Vec<String>,
 }
 
-/// The `<option>`s of a `<datalist>` offering every language name.
-pub fn language_options_html<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    let mut html = String::new();
-    for name in names {
-        html.push_str("<option value=\"");
-        for c in name.chars() {
-            match c {
-                '&' => html.push_str("&amp;"),
-                '"' => html.push_str("&quot;"),
-                '<' => html.push_str("&lt;"),
-                '>' => html.push_str("&gt;"),
-                c => html.push(c),
-            }
-        }
-        html.push_str("\"></option>");
-    }
-    html
-}
-
 /// An error a person can act on, carried from a server function to the
 /// page. The message is the whole story; causes go to the log.
 ///

@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use syntect::parsing::SyntaxSet;
 
-use crate::domain::{Filename, LanguageInfo, language_options_html};
+use crate::domain::{Filename, LanguageInfo};
 
 /// Names people use that are neither a grammar's name nor one of its file
 /// extensions. Pairs whose grammar is missing are skipped.
@@ -299,6 +299,25 @@ fn content_guess(code: &str) -> Option<&'static str> {
         [(best, name), (second, _), ..] if *best >= 2 && best > second => Some(name),
         _ => None,
     }
+}
+
+/// The `<option>`s of a `<datalist>` offering every language name.
+fn language_options_html<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut html = String::new();
+    for name in names {
+        html.push_str("<option value=\"");
+        for c in name.chars() {
+            match c {
+                '&' => html.push_str("&amp;"),
+                '"' => html.push_str("&quot;"),
+                '<' => html.push_str("&lt;"),
+                '>' => html.push_str("&gt;"),
+                c => html.push(c),
+            }
+        }
+        html.push_str("\"></option>");
+    }
+    html
 }
 
 #[cfg(test)]
