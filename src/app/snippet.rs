@@ -51,7 +51,7 @@ pub fn SnippetPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match snippet.await {
                     Ok(PageData { page: Page::Found(view), html }) => {
-                        let title = view.filename.clone().unwrap_or_else(|| format!("Snippet {}", view.id));
+                        let title = view.title();
                         let owner = view.is_owner;
                         let lines = view.line_count();
                         let code = match html {
@@ -67,7 +67,7 @@ pub fn SnippetPage() -> impl IntoView {
                         })
                     }
                     Ok(PageData { page: Page::Sealed(sealed), .. }) => {
-                        let title = sealed.filename.clone().unwrap_or_else(|| format!("Snippet {}", sealed.id));
+                        let title = sealed.title();
                         EitherOf5::B(view! {
                             <Title text=format!("{title} · Highlighter")/>
                             <Sealed sealed/>
@@ -161,10 +161,7 @@ fn Sealed(sealed: SealedSnippet) -> impl IntoView {
             });
         }
     };
-    let title = sealed
-        .filename
-        .clone()
-        .unwrap_or_else(|| format!("Snippet {}", sealed.id));
+    let title = sealed.title();
     let action = format!("/s/{id}/reveal");
     let live = super::liveness();
     view! {
@@ -223,10 +220,7 @@ fn SnippetBody(
     #[cfg(not(feature = "hydrate"))]
     let _ = live;
     let id_text = StoredValue::new(view.id.to_string());
-    let title = view
-        .filename
-        .clone()
-        .unwrap_or_else(|| format!("Snippet {}", view.id));
+    let title = view.title();
     let lines = view.line_count();
     let code = StoredValue::new(view.code.clone());
     let state = move || live_state.with(|l| l.state);

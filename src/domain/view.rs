@@ -130,6 +130,24 @@ impl SnippetView {
     pub fn line_count(&self) -> u32 {
         super::source::line_count(&self.code)
     }
+
+    /// What its page and the browser's tab call it.
+    pub fn title(&self) -> String {
+        title_of(self.filename.as_deref(), &self.id)
+    }
+}
+
+impl SealedSnippet {
+    /// What its page and the browser's tab call it, as for the snippet
+    /// itself.
+    pub fn title(&self) -> String {
+        title_of(self.filename.as_deref(), &self.id)
+    }
+}
+
+/// A snippet's file name, or "Snippet {id}" when it has none.
+fn title_of(filename: Option<&str>, id: &SnippetId) -> String {
+    filename.map_or_else(|| format!("Snippet {id}"), str::to_owned)
 }
 
 /// A line of the "recent snippets" list.
