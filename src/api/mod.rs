@@ -16,13 +16,30 @@ pub use codec::{JsonText, JsonTextOutput};
 impl FromServerFnError for UserError {
     type Encoder = JsonText;
 
+    /// The server-function machinery's own failures, in words. On the
+    /// server, a call whose arguments are missing, repeated or not what
+    /// the function takes is the caller's mistake: 400, as the REST API
+    /// answers malformed input, not the 500 Leptos would send.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        UserError::new(match value {
+        let message = match value {
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
                 "The server could not be reached. Check your connection and try again.".to_owned()
             }
+            ServerFnErrorErr::Args(detail)
+            | ServerFnErrorErr::MissingArg(detail)
+            | ServerFnErrorErr::Deserialization(detail) => {
+                let sentence = format!(
+                    "The call's arguments are missing or malformed: {}",
+                    detail.trim_end_matches('.')
+                );
+                #[cfg(feature = "ssr")]
+                return request::refuse(axum::http::StatusCode::BAD_REQUEST, sentence + ".");
+                #[cfg(not(feature = "ssr"))]
+                return UserError::new(sentence + ".");
+            }
             other => format!("Something went wrong: {other}"),
-        })
+        };
+        UserError::new(message)
     }
 }
 
@@ -101,6 +118,12 @@ mod request {
                 .is_some_and(|o| o.starts_with("https://"))
     }
 
+    pub fn set_status(status: StatusCode) {
+        if let Some(options) = use_context::<ResponseOptions>() {
+            options.set_status(status);
+        }
+    }
+
     pub fn set_header(name: header::HeaderName, value: header::HeaderValue) {
         if let Some(options) = use_context::<ResponseOptions>() {
             options.append_header(name, value);
@@ -123,24 +146,25 @@ pub async fn submit_snippet(
     burn_after_reading: Option<String>,
 ) -> Result<String, UserError> {
     use crate::{
-        domain::{Expiry, Filename, LanguageRequest, SourceCode, Visibility},
+        domain::{SourceCode, Submission, SubmissionText, submission::parse_flag},
         server::{
             owner::{self, OwnerSecret},
-            service::{ServiceError, Submission},
+            service::ServiceError,
         },
     };
     let state = request::state()?;
     let invalid = |e| request::fail(ServiceError::Invalid(e));
-    let submission = Submission {
-        code: SourceCode::parse(code, state.settings.max_snippet_bytes).map_err(invalid)?,
-        language: LanguageRequest::parse(language.as_deref()),
-        filename: Filename::parse(filename.as_deref()).map_err(invalid)?,
-        expiry: Expiry::parse_field(expires_in.as_deref()).map_err(invalid)?,
-        visibility: Visibility::from_checkbox(public.as_deref()),
-        burn_after_reading: burn_after_reading
-            .as_deref()
-            .is_some_and(|v| !matches!(v.trim(), "" | "off" | "false")),
+    // The form's "List on the front page" is a checkbox, not a field.
+    let listed = parse_flag("public", public.as_deref()).map_err(invalid)?;
+    let text = SubmissionText {
+        language,
+        filename,
+        expires_in,
+        visibility: listed.then(|| "public".to_owned()),
+        burn_after_reading,
     };
+    let code = SourceCode::parse(code, state.settings.max_snippet_bytes).map_err(invalid)?;
+    let submission = Submission::from_text(code, &text).map_err(invalid)?;
     let secret = request::parts()
         .and_then(|p| owner::cookie_secret(&p.headers))
         .unwrap_or_else(OwnerSecret::random);
@@ -163,12 +187,17 @@ pub async fn submit_snippet(
 pub async fn get_snippet(id: String) -> Result<SnippetPage, UserError> {
     let state = request::state()?;
     let Ok(id) = crate::domain::SnippetId::parse(&id) else {
+        request::set_status(axum::http::StatusCode::NOT_FOUND);
         return Ok(SnippetPage::Missing);
     };
     let (page, cacheable) = state
         .page(&id, &request::credentials())
         .await
         .map_err(|e| request::fail(e.into()))?;
+    // An unknown id is a miss (see `http::limits`), however it is asked.
+    if page == SnippetPage::Missing {
+        request::set_status(axum::http::StatusCode::NOT_FOUND);
+    }
     // Rendering the page for a request that can keep it (see
     // `http::page_cache`): say whether it may.
     if let (Some(cacheable), Some(slot)) = (
@@ -190,7 +219,11 @@ pub async fn reveal_snippet(id: String) -> Result<SnippetView, UserError> {
     let state = request::state()?;
     let id = request::snippet_id(&id)?;
     state
-        .read(&id, &request::credentials())
+        .read(
+            &id,
+            &request::credentials(),
+            crate::server::service::ReadIntent::Read,
+        )
         .await
         .map_err(request::fail)
 }

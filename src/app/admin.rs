@@ -83,6 +83,9 @@ fn AdminDashboard(
     query: Query,
     jobs: Result<JobsPage, String>,
 ) -> impl IntoView {
+    let root = NodeRef::<leptos::html::Section>::new();
+    // Its stream and listeners go when the page is left (see `islands`).
+    super::islands::dispose_when_detached(root);
     let query = RwSignal::new(query);
     let stats = RwSignal::new(overview.stats);
     let may_act = overview.role.may_act();
@@ -101,7 +104,7 @@ fn AdminDashboard(
     let movement = Memo::new(move |_| stats.with(Stats::movement));
     let paused = Memo::new(move |_| stats.with(|s| s.paused));
     view! {
-        <section class="admin" data-live=super::liveness()>
+        <section class="admin" data-live=super::liveness() node_ref=root>
             <div class="admin-title">
                 <h1>"Dashboard"</h1>
                 <span class="role">
@@ -602,7 +605,7 @@ fn JobsTable(jobs: Vec<JobRow>) -> impl IntoView {
             <table class="jobs" id="jobs">
                 <thead><tr>
                     <th>"Snippet"</th><th>"State"</th><th>"Language"</th><th>"Attempts"</th>
-                    <th>"Queued"</th><th>"Error"</th><th></th>
+                    <th>"Queued"</th><th>"Error"</th><th><span class="visually-hidden">"Attempts"</span></th>
                 </tr></thead>
                 <tbody>
                     {jobs.into_iter().map(|job| {

@@ -43,6 +43,7 @@ fn PasteForm() -> impl IntoView {
     let fields = PasteFields::default();
     view! {
         <section class="paste">
+            <h1 class="visually-hidden">"Paste code to highlight"</h1>
             <form method="post" action=SubmitSnippet::url() id="paste-form" data-live=super::liveness()
                 on:submit=submit.on_submit(move || fields.submit(), |_| ())>
                 <label class="visually-hidden" for="code">"Code"</label>
@@ -138,6 +139,9 @@ impl PasteFields {
 /// stream.
 #[island]
 fn LiveLists(initial: SnippetLists) -> impl IntoView {
+    let root = NodeRef::<leptos::html::Div>::new();
+    // Its stream closes when the page is left (see `islands`).
+    super::islands::dispose_when_detached(root);
     let mine = RwSignal::new(initial.mine);
     let recent = RwSignal::new(initial.recent);
     #[cfg(feature = "hydrate")]
@@ -177,7 +181,7 @@ fn LiveLists(initial: SnippetLists) -> impl IntoView {
     }
     let live = super::liveness();
     view! {
-        <div class="lists" data-live=live>
+        <div class="lists" data-live=live node_ref=root>
         <Show when=move || mine.with(|m| !m.is_empty())>
             <section class="mine">
                 <h2>"Your snippets"</h2>

@@ -13,9 +13,11 @@
 //! or a form post and patches the document, leaving hydrated islands alone.
 //! An island therefore keeps its state across a navigation that renders it
 //! at the same place; the pages here never link one snippet to another, and
-//! the dashboard follows its own query string (see `admin`).
+//! the dashboard follows its own query string (see `admin`). An island the
+//! router removes is disposed by us, not by Leptos (see `islands`).
 mod admin;
 mod home;
+mod islands;
 mod live;
 mod reading;
 mod snippet;
@@ -197,14 +199,20 @@ pub struct FormCall {
 impl FormCall {
     /// A form's calls to the server functions at `paths` (`S::PATH`). On
     /// the server it starts with the error of a post without JavaScript to
-    /// one of them, if the page's address carries one.
+    /// one of them, if the page's address carries one this site signed
+    /// (see `server::http::rpc`).
     pub fn new(paths: &[&str]) -> Self {
+        // Only an error this site signed: a link could carry any words.
         #[cfg(feature = "ssr")]
-        let error = use_context::<leptos::server::ServerActionError>()
-            .filter(|error| paths.contains(&error.path()))
-            .map(|error| {
+        let error = use_context::<axum::http::request::Parts>()
+            .zip(use_context::<crate::server::AppState>())
+            .and_then(|(parts, state)| {
+                crate::server::http::rpc::signed_form_error(&parts, &state.form_errors)
+            })
+            .filter(|(path, _)| paths.contains(&path.as_str()))
+            .map(|(_, error)| {
                 leptos::server_fn::error::ServerFnUrlError::<crate::domain::UserError>::decode_err(
-                    error.err(),
+                    &error,
                 )
                 .message
             });

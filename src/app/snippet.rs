@@ -207,6 +207,9 @@ fn SnippetBody(
         generation.update(|g| *g += 1);
     };
     let language_input = NodeRef::<leptos::html::Input>::new();
+    let article = NodeRef::<leptos::html::Article>::new();
+    // Its stream and listeners go when the page is left (see `islands`).
+    super::islands::dispose_when_detached(article);
     #[cfg(feature = "hydrate")]
     if live {
         let id = view.id.clone();
@@ -237,7 +240,6 @@ fn SnippetBody(
     let has_server_code = server_code.is_some();
     let server_code = Arc::new(Mutex::new(server_code.map(|children| children())));
     let take_server_code = move || server_code.lock().ok().and_then(|mut code| code.take());
-    let article = NodeRef::<leptos::html::Article>::new();
     let first_run = Arc::new(AtomicBool::new(true));
     let pushed_code = move || {
         generation.track();
@@ -414,14 +416,17 @@ fn CodeView(html: String, lines: u32) -> impl IntoView {
 }
 
 /// The line numbers: `<a id="L{n}" href="#L{n}">` links, so that each
-/// works (and can be shared) without JavaScript too.
+/// works (and can be shared) without JavaScript too. The gutter is hidden
+/// from screen readers (a number per line is noise read aloud), so its
+/// links stay out of the tab order too (`tabindex="-1"`): a keyboard
+/// would otherwise stop on thousands of links it cannot hear.
 fn gutter_html(lines: u32) -> String {
     use std::fmt::Write;
     let mut html = String::with_capacity(lines as usize * 56);
     for n in 1..=lines.max(1) {
         let _ = write!(
             html,
-            "<a class=\"line-number\" id=\"L{n}\" href=\"#L{n}\">{n}</a>"
+            "<a class=\"line-number\" id=\"L{n}\" href=\"#L{n}\" tabindex=\"-1\">{n}</a>"
         );
     }
     html
@@ -473,8 +478,8 @@ mod tests {
     fn the_gutter_links_every_line_and_an_empty_snippet_has_one() {
         assert_eq!(
             gutter_html(2),
-            "<a class=\"line-number\" id=\"L1\" href=\"#L1\">1</a>\
-             <a class=\"line-number\" id=\"L2\" href=\"#L2\">2</a>"
+            "<a class=\"line-number\" id=\"L1\" href=\"#L1\" tabindex=\"-1\">1</a>\
+             <a class=\"line-number\" id=\"L2\" href=\"#L2\" tabindex=\"-1\">2</a>"
         );
         assert_eq!(gutter_html(0).matches("line-number").count(), 1);
     }

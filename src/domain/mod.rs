@@ -14,6 +14,7 @@ mod job;
 pub mod operations;
 mod privacy;
 pub mod source;
+pub mod submission;
 mod view;
 
 pub use event::{Deleted, Failed, Highlighted, Retrying, SnippetEvent, StateChanged};
@@ -21,6 +22,7 @@ pub use id::{InvalidSnippetId, SnippetId};
 pub use job::{JobState, Progress};
 pub use privacy::{GoneReason, Visibility};
 pub use source::{Expiry, Filename, LanguageRequest, SourceCode, SourceError};
+pub use submission::{Submission, SubmissionText};
 pub use view::{
     LIST_LENGTH, LanguageInfo, SealedSnippet, SnippetPage, SnippetSummary, SnippetView, UserError,
 };

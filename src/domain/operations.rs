@@ -248,6 +248,10 @@ pub struct NodeRow {
     pub last_heartbeat: DateTime<Utc>,
     /// Missed three heartbeats: it crashed, hangs, or lost the database.
     pub gone: bool,
+    /// Whether it had seen the cluster-wide pause at its last heartbeat:
+    /// a paused worker claims nothing more.
+    #[serde(default)]
+    pub paused: bool,
 }
 
 /// Succeeded and failed jobs in one stretch of time.

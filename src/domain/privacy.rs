@@ -35,14 +35,6 @@ impl Visibility {
             _ => None,
         }
     }
-
-    /// From a form's checkbox: present (any value but "off") means listed.
-    pub fn from_checkbox(value: Option<&str>) -> Self {
-        match value.map(str::trim) {
-            None | Some("") | Some("off") | Some("false") => Visibility::Unlisted,
-            Some(_) => Visibility::Public,
-        }
-    }
 }
 
 /// Why a snippet that existed is no longer there (HTTP 410 Gone).
@@ -93,10 +85,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn checkboxes_and_names_parse() {
-        assert_eq!(Visibility::from_checkbox(None), Visibility::Unlisted);
-        assert_eq!(Visibility::from_checkbox(Some("on")), Visibility::Public);
-        assert_eq!(Visibility::from_checkbox(Some("off")), Visibility::Unlisted);
+    fn names_parse() {
         assert_eq!(Visibility::default(), Visibility::Unlisted);
         for reason in [GoneReason::Expired, GoneReason::Deleted, GoneReason::Burned] {
             assert_eq!(GoneReason::parse(reason.as_str()), Some(reason));

@@ -23,13 +23,21 @@ pub enum SourceError {
     #[error("The file name is too long: at most 255 characters.")]
     FilenameTooLong,
     #[error(
-        "The file name must be a plain name, without slashes, control characters or text-direction overrides."
+        "The file name must be a plain name, without slashes, control characters, or invisible characters such as zero-width spaces and text-direction overrides."
     )]
     FilenameInvalid,
     #[error(
         "`expires_in` must be a number of seconds from 60 (one minute) to 31536000 (one year), or null for never."
     )]
     ExpiryInvalid,
+    #[error("`visibility` must be `unlisted` or `public`.")]
+    VisibilityInvalid,
+    #[error("`{field}` must be true or false.")]
+    NotAFlag { field: String },
+    #[error(
+        "A burn-after-reading snippet cannot be listed on the front page: the list would show it before anyone reads it. Choose one of the two."
+    )]
+    BurnCannotBeListed,
 }
 
 impl SourceError {
@@ -103,7 +111,7 @@ impl Filename {
         if name.contains(['/', '\\'])
             || name
                 .chars()
-                .any(|c| c.is_control() || is_direction_override(c))
+                .any(|c| c.is_control() || is_invisible_format(c))
             || name == ".."
         {
             return Err(SourceError::FilenameInvalid);
@@ -125,10 +133,36 @@ impl Filename {
     }
 }
 
-/// Characters that reorder the text around them when displayed: a name
-/// such as `invoice\u{202E}fdp.exe` would read as `invoiceexe.pdf`.
-fn is_direction_override(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+/// Characters a name is not shown as: Unicode's format characters
+/// (general category Cf, as of Unicode 14), and the line and paragraph
+/// separators. Some reorder the text around them (`invoice\u{202E}fdp.exe`
+/// reads as `invoiceexe.pdf`); the zero-width ones make two names that
+/// look the same differ (`main.rs` and `ma\u{200B}in.rs`).
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61C}'
+            | '\u{6DD}'
+            | '\u{70F}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{13438}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 /// Lines as a person counts them: a last line without a newline counts.
@@ -259,7 +293,17 @@ mod tests {
             Filename::parse(Some("a\nb")),
             Err(SourceError::FilenameInvalid)
         );
-        for trick in ["invoice\u{202E}fdp.exe", "a\u{2066}b.rs", "x\u{202A}.py"] {
+        for trick in [
+            "invoice\u{202E}fdp.exe",
+            "a\u{2066}b.rs",
+            "x\u{202A}.py",
+            "ma\u{200B}in.rs",
+            "\u{FEFF}main.rs",
+            "main\u{2060}.rs",
+            "soft\u{AD}hyphen.rs",
+            "line\u{2028}break.rs",
+            "tag\u{E0041}.rs",
+        ] {
             assert_eq!(
                 Filename::parse(Some(trick)),
                 Err(SourceError::FilenameInvalid),

@@ -1,8 +1,9 @@
-//! The limits a node keeps, whatever door a request comes through: submits
-//! per client (a token bucket), open event streams per client and per
-//! node. Each limit is a setting (`Limits`) and 0 turns it off. What a
-//! refusal looks like over HTTP (a status, a JSON sentence and
-//! `Retry-After`) is `http/limits.rs`.
+//! The limits a node keeps, whatever door a request comes through: rates
+//! per client (token buckets: submits, misses, sign-ins), and things open
+//! at once per client and per node (event streams, connections). Each
+//! limit is a setting (`Limits`) and 0 turns it off. What a refusal looks
+//! like over HTTP (a status, a JSON sentence and `Retry-After`) is
+//! `http/limits.rs`.
 
 use std::{
     collections::HashMap,
@@ -20,9 +21,9 @@ use crate::server::settings::Limits;
 const MAX_TRACKED_CLIENTS: usize = 10_000;
 
 /// Every client's token bucket: `burst` tokens, refilled at `per_minute`.
-/// A submit takes one token; with none left it is refused until the next
-/// token is due.
-pub struct SubmitLimiter {
+/// An act (a submit, a miss, a sign-in) takes one token; with none left
+/// it is refused until the next token is due.
+pub struct RateLimiter {
     per_minute: u32,
     burst: u32,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
@@ -34,21 +35,21 @@ struct Bucket {
     updated: Instant,
 }
 
-impl SubmitLimiter {
+impl RateLimiter {
     pub fn new(per_minute: u32, burst: u32) -> Self {
-        SubmitLimiter {
+        RateLimiter {
             per_minute,
             burst: burst.max(1),
             buckets: Mutex::default(),
         }
     }
 
-    /// Submits a minute, once the burst is spent (0: no limit).
+    /// Acts a minute, once the burst is spent (0: no limit).
     pub fn per_minute(&self) -> u32 {
         self.per_minute
     }
 
-    /// Submits at once.
+    /// Acts at once.
     pub fn burst(&self) -> u32 {
         self.burst
     }
@@ -59,6 +60,19 @@ impl SubmitLimiter {
 
     /// Takes a token for `client` at `now`; `Err(wait)` when there is none.
     pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.settle(client, now, 1.0)
+    }
+
+    /// Whether `client` has a token at `now`, without taking it;
+    /// `Err(wait)` when it has none. (Misses are counted after the fact:
+    /// a lookup is refused only once the misses before it used them up.)
+    pub fn peek(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.settle(client, now, 0.0)
+    }
+
+    /// Refills `client`'s bucket to `now`, then takes `cost` tokens if it
+    /// holds at least one.
+    fn settle(&self, client: IpAddr, now: Instant, cost: f64) -> Result<(), Duration> {
         if self.per_minute == 0 {
             return Ok(());
         }
@@ -79,7 +93,7 @@ impl SubmitLimiter {
         bucket.tokens = (bucket.tokens + refilled).min(burst);
         bucket.updated = now;
         if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+            bucket.tokens -= cost;
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
@@ -87,32 +101,34 @@ impl SubmitLimiter {
     }
 }
 
-/// Open event streams, per client and on this node.
-pub struct StreamPermits {
+/// Things open at once (event streams, connections), per client and on
+/// this node.
+pub struct Permits {
     per_client: u32,
     max: u32,
     open: Mutex<HashMap<IpAddr, u32>>,
     total: AtomicU32,
 }
 
-/// Why a stream was not opened.
+/// Why something was not opened.
 #[derive(Debug, PartialEq, Eq)]
-pub enum StreamRefusal {
+pub enum Refusal {
     /// This client holds as many as it may (429).
     TooManyFromClient(u32),
     /// This node holds as many as it can (503).
     NodeFull,
 }
 
-/// One open stream, counted until it is dropped with its stream.
-pub struct StreamPermit {
-    permits: Arc<StreamPermits>,
-    client: IpAddr,
+/// One open thing, counted until it is dropped with it.
+pub struct Permit {
+    permits: Arc<Permits>,
+    /// `None`: counted toward the node's total only.
+    client: Option<IpAddr>,
 }
 
-impl StreamPermits {
+impl Permits {
     pub fn new(per_client: u32, max: u32) -> Arc<Self> {
-        Arc::new(StreamPermits {
+        Arc::new(Permits {
             per_client,
             max,
             open: Mutex::default(),
@@ -120,37 +136,51 @@ impl StreamPermits {
         })
     }
 
-    /// A permit for one more stream from `client` (the client's limit key).
-    pub fn acquire(self: &Arc<Self>, key: IpAddr) -> Result<StreamPermit, StreamRefusal> {
+    /// A permit for one more from `client` (the client's limit key).
+    pub fn acquire(self: &Arc<Self>, key: IpAddr) -> Result<Permit, Refusal> {
+        self.acquire_for(Some(key))
+    }
+
+    /// A permit counted toward this node's total only (a trusted proxy's
+    /// connection carries many clients).
+    pub fn acquire_for_node(self: &Arc<Self>) -> Result<Permit, Refusal> {
+        self.acquire_for(None)
+    }
+
+    fn acquire_for(self: &Arc<Self>, key: Option<IpAddr>) -> Result<Permit, Refusal> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         if self.max != 0 && self.total.load(Ordering::Relaxed) >= self.max {
-            return Err(StreamRefusal::NodeFull);
+            return Err(Refusal::NodeFull);
         }
-        let count = open.entry(key).or_insert(0);
-        if self.per_client != 0 && *count >= self.per_client {
-            return Err(StreamRefusal::TooManyFromClient(self.per_client));
+        if let Some(key) = key {
+            let count = open.entry(key).or_insert(0);
+            if self.per_client != 0 && *count >= self.per_client {
+                return Err(Refusal::TooManyFromClient(self.per_client));
+            }
+            *count += 1;
         }
-        *count += 1;
         self.total.fetch_add(1, Ordering::Relaxed);
-        Ok(StreamPermit {
+        Ok(Permit {
             permits: Arc::clone(self),
             client: key,
         })
     }
 
-    /// Streams open on this node now.
-    pub fn open_streams(&self) -> u32 {
+    /// How many are open on this node now.
+    pub fn open(&self) -> u32 {
         self.total.load(Ordering::Relaxed)
     }
 }
 
-impl Drop for StreamPermit {
+impl Drop for Permit {
     fn drop(&mut self) {
         let mut open = self.permits.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = open.get_mut(&self.client) {
+        if let Some(client) = self.client
+            && let Some(count) = open.get_mut(&client)
+        {
             *count -= 1;
             if *count == 0 {
-                open.remove(&self.client);
+                open.remove(&client);
             }
         }
         self.permits.total.fetch_sub(1, Ordering::Relaxed);
@@ -159,11 +189,16 @@ impl Drop for StreamPermit {
 
 /// The limiters one node shares between requests.
 pub struct Limiters {
-    pub submits: SubmitLimiter,
-    pub streams: Arc<StreamPermits>,
+    pub submits: RateLimiter,
+    pub streams: Arc<Permits>,
+    /// Open connections (the accept loop's).
+    pub connections: Arc<Permits>,
+    /// Unknown snippet ids asked for: a guesser of ids runs out of them
+    /// long before it finds one.
+    pub misses: RateLimiter,
     /// Dashboard sign-in attempts per client: a token is 16 characters at
     /// least, so this only keeps a guesser from hammering the server.
-    pub sign_ins: SubmitLimiter,
+    pub sign_ins: RateLimiter,
 }
 
 /// Sign-in attempts per client and minute, and in a burst.
@@ -173,9 +208,13 @@ const SIGN_IN_BURST: u32 = 5;
 impl Limiters {
     pub fn new(limits: &Limits) -> Self {
         Limiters {
-            submits: SubmitLimiter::new(limits.submit_per_minute, limits.submit_burst),
-            streams: StreamPermits::new(limits.streams_per_client, limits.max_streams),
-            sign_ins: SubmitLimiter::new(SIGN_INS_PER_MINUTE, SIGN_IN_BURST),
+            submits: RateLimiter::new(limits.submit_per_minute, limits.submit_burst),
+            streams: Permits::new(limits.streams_per_client, limits.max_streams),
+            connections: Permits::new(limits.connections_per_peer, limits.max_connections),
+            // A minute's worth at once: a reader who mistypes a few links
+            // never meets the limit.
+            misses: RateLimiter::new(limits.misses_per_minute, limits.misses_per_minute),
+            sign_ins: RateLimiter::new(SIGN_INS_PER_MINUTE, SIGN_IN_BURST),
         }
     }
 }
@@ -186,7 +225,7 @@ mod tests {
 
     #[test]
     fn a_burst_then_the_rate() {
-        let limiter = SubmitLimiter::new(30, 10);
+        let limiter = RateLimiter::new(30, 10);
         let client: IpAddr = "1.2.3.4".parse().unwrap();
         let other: IpAddr = "5.6.7.8".parse().unwrap();
         let start = Instant::now();
@@ -198,7 +237,13 @@ mod tests {
             wait <= Duration::from_secs(2) && wait > Duration::from_millis(1900),
             "{wait:?}"
         );
+        assert_eq!(
+            limiter.peek(client, start),
+            Err(wait),
+            "a peek takes nothing"
+        );
         // Others are not affected.
+        assert!(limiter.peek(other, start).is_ok());
         assert!(limiter.check(other, start).is_ok());
         // 30 a minute: one more every 2 s.
         assert!(
@@ -212,27 +257,30 @@ mod tests {
                 .is_err()
         );
         // Off.
-        let off = SubmitLimiter::new(0, 10);
+        let off = RateLimiter::new(0, 10);
         for _ in 0..1000 {
             assert!(off.check(client, start).is_ok());
         }
     }
 
     #[test]
-    fn stream_permits_count_per_client_and_per_node_and_return_on_drop() {
-        let permits = StreamPermits::new(2, 3);
+    fn permits_count_per_client_and_per_node_and_return_on_drop() {
+        let permits = Permits::new(2, 4);
         let a: IpAddr = "1.1.1.1".parse().unwrap();
         let b: IpAddr = "2.2.2.2".parse().unwrap();
         let a1 = permits.acquire(a).unwrap();
         let _a2 = permits.acquire(a).unwrap();
         assert_eq!(
             permits.acquire(a).err(),
-            Some(StreamRefusal::TooManyFromClient(2))
+            Some(Refusal::TooManyFromClient(2))
         );
         let _b1 = permits.acquire(b).unwrap();
-        assert_eq!(permits.acquire(b).err(), Some(StreamRefusal::NodeFull));
+        let proxy = permits.acquire_for_node().unwrap();
+        assert_eq!(permits.acquire(b).err(), Some(Refusal::NodeFull));
         drop(a1);
-        assert_eq!(permits.open_streams(), 2);
+        assert_eq!(permits.open(), 3);
         assert!(permits.acquire(b).is_ok());
+        drop(proxy);
+        assert_eq!(permits.open(), 2);
     }
 }

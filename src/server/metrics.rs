@@ -137,6 +137,43 @@ fn describe() {
         "highlighter_http_request_duration_seconds",
         "Time to the response's head, by route."
     );
+    describe_counter!(
+        "highlighter_background_task_failures_total",
+        "Background tasks (worker pool, completer, relay, maintenance loops) that ended while the node ran, by task."
+    );
+    describe_counter!(
+        "highlighter_event_streams_cut_total",
+        "Event streams closed because their client fell behind (told to resync)."
+    );
+    describe_counter!(
+        "highlighter_stream_snapshot_failures_total",
+        "Snapshot reads of event streams that failed (each is tried again, a few times, before the stream closes)."
+    );
+    describe_counter!(
+        "highlighter_notices_dropped_total",
+        "Event notices for other nodes that could not be sent, by why."
+    );
+}
+
+/// A background task ended before the node was asked to stop.
+pub fn background_task_failed(task: &'static str) {
+    metrics::counter!("highlighter_background_task_failures_total", "task" => task).increment(1);
+}
+
+/// An event stream's client fell behind and was told to resync.
+pub fn event_stream_cut() {
+    metrics::counter!("highlighter_event_streams_cut_total").increment(1);
+}
+
+/// An event stream's snapshot read failed (the database did not answer).
+pub fn stream_snapshot_failed() {
+    metrics::counter!("highlighter_stream_snapshot_failures_total").increment(1);
+}
+
+/// A notice for other nodes was dropped (`why`: `closed`, the publisher is
+/// gone; `too_large`, over NOTIFY's cap).
+pub fn notice_dropped(why: &'static str, count: u64) {
+    metrics::counter!("highlighter_notices_dropped_total", "why" => why).increment(count);
 }
 
 /// An attempt ended; `enqueued_at` is given when the job's life ended with

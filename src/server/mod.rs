@@ -26,6 +26,8 @@
 //!   its heartbeat, the cluster-wide pause).
 //! - `periodic.rs`: one pass every period until shutdown, the shape of
 //!   the heartbeat and of every maintenance loop.
+//! - `supervisor.rs`: the node's background tasks, named and watched: one
+//!   that ends while the node runs stops the node.
 //! - `board.rs`: the queue as the operators' dashboard sees and steers it
 //!   (stats, the jobs table, a job's attempts, bulk retry and delete,
 //!   pause), for every door: its JSON API, its page, `/metrics`.
@@ -47,6 +49,7 @@ pub mod service;
 pub mod settings;
 pub mod startup;
 pub mod store;
+pub mod supervisor;
 pub mod telemetry;
 
 pub use service::AppState;
@@ -61,4 +64,15 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         hex.push(char::from(DIGITS[usize::from(byte & 0xf)]));
     }
     hex
+}
+
+/// The inverse of [`hex`]: `None` for anything that is not pairs of hex
+/// digits.
+pub(crate) fn unhex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
 }

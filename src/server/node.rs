@@ -43,6 +43,9 @@ pub struct Node {
     /// The highlighting engine has warmed up: until then the node says it
     /// is starting (`/api/ready`), so a load balancer sends it no traffic.
     warm: AtomicBool,
+    /// A background task ended while the node ran: it is about to stop
+    /// (see `supervisor`), and says so to readiness probes meanwhile.
+    failed: AtomicBool,
 }
 
 impl Node {
@@ -58,7 +61,16 @@ impl Node {
             paused: watch::Sender::new(false),
             // Only an engine with something to warm says otherwise.
             warm: AtomicBool::new(true),
+            failed: AtomicBool::new(false),
         }
+    }
+
+    pub fn has_failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
+    }
+
+    pub fn set_failed(&self) {
+        self.failed.store(true, Ordering::SeqCst);
     }
 
     pub fn is_warm(&self) -> bool {
@@ -104,6 +116,7 @@ impl Node {
             started_at: self.started_at,
             last_heartbeat: now,
             gone: false,
+            paused: self.is_paused(),
         }
     }
 }
@@ -142,7 +155,8 @@ impl Heartbeat {
     }
 
     async fn beat(&self, now: DateTime<Utc>) -> Result<(), crate::server::store::StoreError> {
-        self.operations.heartbeat(&self.node.row(now)).await?;
+        // The pause first, so the row written says what this node now
+        // obeys: operators (and tests) see a pause take hold on each node.
         let paused = self.operations.paused().await?;
         if paused != self.node.is_paused() {
             tracing::info!(
@@ -152,6 +166,7 @@ impl Heartbeat {
             );
         }
         self.node.set_paused(paused);
+        self.operations.heartbeat(&self.node.row(now)).await?;
         let forget = now - chrono::Duration::from_std(FORGET_AFTER).unwrap_or_default();
         self.operations.prune_nodes(forget).await?;
         Ok(())

@@ -13,9 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     domain::{
-        Deleted, Expiry, Filename, GoneReason, JobState, LIST_LENGTH, LanguageRequest,
-        SealedSnippet, SnippetEvent, SnippetId, SnippetPage, SnippetSummary, SnippetView,
-        SourceCode, SourceError, Visibility,
+        Deleted, GoneReason, JobState, LIST_LENGTH, LanguageRequest, SealedSnippet, SnippetEvent,
+        SnippetId, SnippetPage, SnippetSummary, SnippetView, SourceError, Submission,
     },
     server::{
         events::{EventBus, Hub},
@@ -76,6 +75,8 @@ pub struct Shared {
     /// Finished snippet pages, rendered once (the hub forgets them when
     /// their snippet changes).
     pub pages: Arc<PageCache>,
+    /// Signs the errors a form posted without JavaScript carries back.
+    pub form_errors: crate::server::http::rpc::FormErrorKey,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -108,6 +109,10 @@ pub enum ServiceError {
     NoOwner,
     #[error("Only a failed snippet can be tried again; this one is not failed.")]
     NotFailed,
+    #[error(
+        "This snippet can be read only once, by opening it: a HEAD request or a prefetch does not read it, and burns nothing."
+    )]
+    SealedFromPeeks,
     /// A dashboard query that cannot be answered (a bad filter or cursor).
     #[error("{0}")]
     BadQuery(String),
@@ -124,7 +129,9 @@ impl ServiceError {
             | ServiceError::BadQuery(_) => StatusCode::BAD_REQUEST,
             ServiceError::NotFound => StatusCode::NOT_FOUND,
             ServiceError::Gone(_) => StatusCode::GONE,
-            ServiceError::NotOwner | ServiceError::NoOwner => StatusCode::FORBIDDEN,
+            ServiceError::NotOwner | ServiceError::NoOwner | ServiceError::SealedFromPeeks => {
+                StatusCode::FORBIDDEN
+            }
             ServiceError::NotFailed => StatusCode::CONFLICT,
             ServiceError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -151,15 +158,40 @@ impl ServiceError {
     }
 }
 
-/// A snippet as a submitter describes it, before it is stored.
-#[derive(Clone, Debug)]
-pub struct Submission {
-    pub code: SourceCode,
-    pub language: LanguageRequest,
-    pub filename: Option<Filename>,
-    pub expiry: Expiry,
-    pub visibility: Visibility,
-    pub burn_after_reading: bool,
+/// Why a request reads a snippet's content: only a person's reading
+/// burns a burn-after-reading snippet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadIntent {
+    /// A `GET` (or the form's "Show it once"): the content is wanted.
+    Read,
+    /// A `HEAD`, or a prefetch (`Sec-Purpose: prefetch` and its older
+    /// spellings): nothing a person will see. It must not burn anything.
+    Peek,
+}
+
+impl ReadIntent {
+    /// The intent of an HTTP request, by its method and headers.
+    pub fn of(method: &axum::http::Method, headers: &axum::http::HeaderMap) -> Self {
+        let says_prefetch = |name: &str| {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| {
+                    let v = v.to_ascii_lowercase();
+                    v.contains("prefetch") || v.contains("prerender") || v.contains("preview")
+                })
+        };
+        if method == axum::http::Method::HEAD
+            || ["sec-purpose", "purpose", "x-purpose", "x-moz"]
+                .iter()
+                .any(|name| says_prefetch(name))
+        {
+            ReadIntent::Peek
+        } else {
+            ReadIntent::Read
+        }
+    }
 }
 
 /// What is at an id, as of now.
@@ -293,12 +325,15 @@ impl AppState {
 
     /// Reads a snippet's content. The first reading of a burn-after-reading
     /// snippet by anyone but its owner returns it and deletes it, in one
-    /// transaction; every later reading finds it gone.
+    /// transaction; every later reading finds it gone. Only a person's
+    /// reading burns ([`ReadIntent::Read`]): a `HEAD` or a prefetch is
+    /// refused such a snippet's content, and burns nothing.
     #[tracing::instrument(skip_all, fields(snippet = %id))]
     pub async fn read(
         &self,
         id: &SnippetId,
         credentials: &Credentials,
+        intent: ReadIntent,
     ) -> Result<SnippetView, ServiceError> {
         let stored = self.find_existing(id).await?;
         let is_owner = credentials.owns(stored.owner.as_ref());
@@ -307,6 +342,9 @@ impl AppState {
                 is_owner,
                 ..stored.view
             });
+        }
+        if intent == ReadIntent::Peek {
+            return Err(ServiceError::SealedFromPeeks);
         }
         match self.snippets.take_snippet(id, Utc::now()).await? {
             Some(view) => {

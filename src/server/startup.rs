@@ -3,7 +3,9 @@
 //! [`Application::build`] binds the listener (port 0 gives a free port,
 //! which is how tests run many apps side by side) and starts the
 //! background loops; [`Application::run_until_stopped`] serves until the
-//! shutdown token is cancelled, then waits for the loops to finish.
+//! shutdown token is cancelled (or a background task fails: see
+//! `supervisor`), then waits for the loops to finish and closes the
+//! database.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -17,7 +19,6 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::{
     net::TcpListener,
     sync::{Notify, mpsc},
-    task::JoinSet,
 };
 use tokio_util::sync::CancellationToken;
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
@@ -40,6 +41,7 @@ use crate::{
         service::Shared,
         settings::{EngineSettings, Settings},
         store::{self, StoreError},
+        supervisor::{Supervised, TaskEnded},
         telemetry::ProbesAnswerOnPurpose,
     },
 };
@@ -62,9 +64,15 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
-    background: JoinSet<()>,
+    background: Supervised,
     tree_sitter: Option<Arc<IsolatedTreeSitter>>,
+    database: store::Closer,
 }
+
+/// How long a node that lost a background task keeps answering (readiness
+/// 503) before it stops: long enough for a load balancer's next probe to
+/// take it out of rotation.
+const FAILING_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Application {
     /// Builds the app with the engine its settings name.
@@ -101,7 +109,7 @@ impl Application {
         if let Some(pool) = &tree_sitter {
             app.state.node.set_warm(false);
             let (pool, node) = (Arc::clone(pool), Arc::clone(&app.state.node));
-            app.background.spawn(async move {
+            app.background.spawn("engine warm-up", async move {
                 let started = std::time::Instant::now();
                 tokio::select! {
                     _ = shutdown.cancelled() => {}
@@ -113,6 +121,9 @@ impl Application {
                         );
                     },
                 }
+                // Its work is done; it stays, as every supervised task
+                // does, until the node stops.
+                shutdown.cancelled().await;
             });
         }
         app.tree_sitter = tree_sitter;
@@ -140,7 +151,15 @@ impl Application {
             jobs,
             operations,
             postgres,
+            closer: database,
         } = store::connect(&settings.database_url).await?;
+        // Every node signs form errors with the key the first one stored.
+        let fresh_key = crate::server::hex(&rand::random::<[u8; 32]>());
+        let form_errors = http::rpc::FormErrorKey::new(
+            &operations
+                .shared_secret("form_error_key", &fresh_key)
+                .await?,
+        );
         // The recorder is the process's; installing it again is a no-op.
         metrics::install();
         let listener =
@@ -164,7 +183,7 @@ impl Application {
         let pages = Arc::new(PageCache::new(settings.limits.page_cache_bytes));
         hub.observe(pages.clone());
         let wake = Arc::new(Notify::new());
-        let mut background = JoinSet::new();
+        let mut background = Supervised::default();
         let node = Arc::new(Node::new(settings.role, settings.workers));
         // One node: events stay in process. Several nodes on PostgreSQL:
         // they travel by NOTIFY, and this node's relay feeds its hub.
@@ -172,7 +191,10 @@ impl Application {
             None => EventBus::local(Arc::clone(&hub)),
             Some(pool) => {
                 let (outbox, queued) = mpsc::unbounded_channel();
-                background.spawn(publisher(pool.clone(), queued, shutdown.clone()));
+                background.spawn(
+                    "notice publisher",
+                    publisher(pool.clone(), queued, shutdown.clone()),
+                );
                 let relay = Relay {
                     pool,
                     snippets: Arc::clone(&snippets),
@@ -180,7 +202,7 @@ impl Application {
                     wake: Arc::clone(&wake),
                     node_id: node.id.clone(),
                 };
-                background.spawn(relay.run(shutdown.clone()));
+                background.spawn("event relay", relay.run(shutdown.clone()));
                 EventBus::postgres(Arc::clone(&hub), outbox, &node.id)
             }
         };
@@ -189,6 +211,7 @@ impl Application {
         // must not claim a job first.
         node.set_paused(operations.paused().await?);
         background.spawn(
+            "heartbeat",
             Heartbeat {
                 node: Arc::clone(&node),
                 operations: Arc::clone(&operations),
@@ -210,6 +233,7 @@ impl Application {
             shutdown,
             theme_css: theme::stylesheet().into(),
             pages,
+            form_errors,
         });
 
         if state.settings.role.runs_workers() {
@@ -223,10 +247,11 @@ impl Application {
                 node: Arc::clone(&state.node),
             };
             let pool = WorkerPool::new(ctx.clone(), state.settings.workers);
-            background.spawn(pool.run(state.shutdown.clone()));
-            background.spawn(Rescuer::new(ctx.clone()).run(state.shutdown.clone()));
-            background.spawn(Pruner::new(ctx.clone()).run(state.shutdown.clone()));
-            background.spawn(Sweeper::new(ctx).run(state.shutdown.clone()));
+            let stop = &state.shutdown;
+            background.spawn("worker pool", pool.run(stop.clone()));
+            background.spawn("rescuer", Rescuer::new(ctx.clone()).run(stop.clone()));
+            background.spawn("pruner", Pruner::new(ctx.clone()).run(stop.clone()));
+            background.spawn("sweeper", Sweeper::new(ctx).run(stop.clone()));
         }
 
         let router = router(state.clone());
@@ -236,6 +261,7 @@ impl Application {
             state,
             background,
             tree_sitter: None,
+            database,
         })
     }
 
@@ -249,21 +275,64 @@ impl Application {
         &self.state
     }
 
+    /// Runs `task` beside the node's own background tasks, supervised as
+    /// they are: it must run until shutdown (tests inject failures here).
+    pub fn spawn_supervised(
+        &mut self,
+        name: &'static str,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
+        self.background.spawn(name, task);
+    }
+
     /// Serves until the shutdown token is cancelled; then lets open
-    /// requests and streams end, and waits for the workers to finish or
-    /// release their jobs.
-    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
+    /// requests and streams end, waits for the workers to finish or
+    /// release their jobs, and closes the database. `Err` when a
+    /// background task ended while the node ran (see `supervisor`): the
+    /// node stopped because of it.
+    pub async fn run_until_stopped(mut self) -> Result<(), TaskEnded> {
         let shutdown = self.state.shutdown.clone();
         tracing::info!(addr = %self.local_addr(), role = ?self.state.settings.role, "listening");
-        http::serve::serve(
+        let limits = &self.state.settings.limits;
+        let serving = http::serve::serve(
             self.listener,
             self.router,
-            self.state.settings.limits.header_timeout,
-            shutdown,
-        )
-        .await;
-        while self.background.join_next().await.is_some() {}
-        Ok(())
+            limits.header_timeout,
+            http::serve::ConnectionLimits {
+                permits: Arc::clone(&self.state.limits.connections),
+                trusted_proxies: limits.trusted_proxies.clone(),
+            },
+            shutdown.clone(),
+        );
+        tokio::pin!(serving);
+        let mut failure = None;
+        let mut served = false;
+        while !served || !self.background.is_empty() {
+            tokio::select! {
+                () = &mut serving, if !served => served = true,
+                Some(ended) = self.background.next_end(&shutdown),
+                    if !self.background.is_empty() =>
+                {
+                    if let (Err(ended), None) = (ended, &failure) {
+                        tracing::error!(task = ended.task, cause = %ended.cause,
+                            "a background task ended while the node ran: the node stops, for its supervisor to restart it");
+                        crate::server::metrics::background_task_failed(ended.task);
+                        self.state.node.set_failed();
+                        failure = Some(ended);
+                        let shutdown = shutdown.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(FAILING_DRAIN).await;
+                            shutdown.cancel();
+                        });
+                    }
+                }
+            }
+        }
+        self.database.close().await;
+        match failure {
+            Some(ended) => Err(ended),
+            None => Ok(()),
+        }
     }
 }
 
@@ -280,8 +349,10 @@ pub(crate) fn provide_request_context(state: &AppState) {
 }
 
 /// Every route and the layers around them. Layers run outside in: the
-/// trace, who the client is, the security headers, cross-site refusal,
-/// then the submit limit, before any handler.
+/// trace, who the client is, the security headers, the request count, the
+/// host check, the request's head and body (`edge`), JSON for every
+/// refusal, cross-site refusal, the submit and miss limits, then the
+/// server functions' own checks, before any handler.
 ///
 /// The router is finalised here, once: a bare `Router` handed to a server
 /// would be finalised per connection (every route cloned), and that copy
@@ -290,21 +361,13 @@ pub(crate) fn provide_request_context(state: &AppState) {
 fn router(state: AppState) -> Router {
     let health = http::health_routes().merge(http::admin::metrics_routes());
     if !state.settings.role.runs_web() {
-        return health
-            .layer(middleware::from_fn(metrics::track_requests))
-            .layer(middleware::from_fn(http::security::security_headers))
-            .layer(middleware::from_fn_with_state(
-                state.clone(),
-                http::client::identify_client,
-            ))
-            .layer(TraceLayer::new(ProbesAnswerOnPurpose))
-            .with_state(state);
+        return every_request(health, state);
     }
     let routes = generate_route_list(App);
     let leptos = state.leptos.clone();
     let page_state = state.clone();
     let fallback_state = state.clone();
-    Router::new()
+    let web = Router::new()
         .merge(health)
         .merge(http::api_routes())
         .merge(http::admin::routes())
@@ -335,7 +398,11 @@ fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            http::check_server_fn_body,
+            http::rpc::check_server_fn_request,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::limit_misses,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -344,9 +411,26 @@ fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             http::security::refuse_cross_site,
+        ));
+    every_request(web, state)
+}
+
+/// The layers every request of every role passes, outermost last: JSON
+/// for every refusal, the request's head and body, the host check, the
+/// request count, the security headers, who the client is, the trace.
+fn every_request(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .layer(middleware::from_fn(http::json_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::check_request,
         ))
-        .layer(middleware::from_fn(http::security::security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::security::refuse_foreign_hosts,
+        ))
         .layer(middleware::from_fn(metrics::track_requests))
+        .layer(middleware::from_fn(http::security::security_headers))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             http::client::identify_client,

@@ -72,9 +72,7 @@ impl EventBus {
     /// Publishes an event about a change that is already committed.
     pub fn publish(&self, id: &SnippetId, event: SnippetEvent) {
         if let Some(remote) = &self.remote {
-            let _ = remote
-                .outbox
-                .send(encode_notice(&remote.sender, id, &event, None));
+            remote.send(encode_notice(&remote.sender, id, &event, None));
         }
         self.hub.publish(id, event);
     }
@@ -100,7 +98,7 @@ impl EventBus {
     pub fn publish_created(&self, summary: SnippetSummary, owner: Option<OwnerHash>) {
         if let Some(remote) = &self.remote {
             let id = summary.id.clone();
-            let _ = remote.outbox.send(encode_notice(
+            remote.send(encode_notice(
                 &remote.sender,
                 &id,
                 &SnippetEvent::Created(summary.clone()),
@@ -108,6 +106,19 @@ impl EventBus {
             ));
         }
         self.hub.publish_created(summary, owner);
+    }
+}
+
+impl Remote {
+    /// Hands a notice to the publisher. It is gone only when the node is
+    /// stopping (or its publisher died, which the node's supervision
+    /// reports): other nodes then miss this event and catch up when their
+    /// streams next read a snapshot.
+    fn send(&self, notice: String) {
+        if self.outbox.send(notice).is_err() {
+            tracing::warn!("the notice publisher is gone: an event did not reach the other nodes");
+            crate::server::metrics::notice_dropped("closed", 1);
+        }
     }
 }
 

@@ -13,10 +13,9 @@ use std::{
     },
 };
 
-use bytes::Bytes;
 use tokio::sync::broadcast;
 
-use super::IdKey;
+use super::{EventBody, IdKey};
 use crate::{
     domain::{SnippetEvent, SnippetId, SnippetSummary, Visibility},
     server::owner::OwnerHash,
@@ -27,21 +26,23 @@ use crate::{
 const CHANNEL_CAPACITY: usize = 64;
 
 /// One event, numbered and encoded once for every subscriber: however many
-/// streams send it, its bytes exist once (`Bytes` is shared, not copied).
+/// streams send it, its bytes exist once (they are shared, not copied).
 #[derive(Debug)]
 pub struct Published {
-    /// Rises with every publish in this process; used as the SSE `id:`.
+    /// Rises with every publish in this process: what tells a stream which
+    /// events its snapshot already holds. (Never sent: each stream numbers
+    /// its own events, see `frame.rs`.)
     pub seq: u64,
     /// The snippet, hashed once for the sets of every list stream.
     pub key: IdKey,
     pub event: SnippetEvent,
-    /// The whole SSE frame: `id:`, `event:`, `data:` and the blank line.
-    pub frame: Bytes,
-    /// The frame for lists, and for readers who may not see the result
+    /// The event as streams send it, but its `id:`.
+    pub body: EventBody,
+    /// The body for lists, and for readers who may not see the result
     /// (burn after reading): a `highlighted` without its HTML
-    /// ([`SnippetEvent::to_list_json`]). The same bytes as `frame` for
+    /// ([`SnippetEvent::to_list_json`]). The same bytes as `body` for
     /// every other event.
-    pub list_frame: Bytes,
+    pub list_body: EventBody,
     /// Who may hear of a `created` on a list stream.
     pub audience: Audience,
 }
@@ -53,28 +54,14 @@ pub struct Audience {
     /// Listed: every open home page hears of it.
     pub public: bool,
     /// Its owner's home pages hear of it as `yours`, listed or not: the
-    /// owner, and the `yours` frame, encoded once.
-    pub owner: Option<(OwnerHash, Bytes)>,
+    /// owner, and the `yours` event, encoded once.
+    pub owner: Option<(OwnerHash, EventBody)>,
 }
 
 impl Published {
     pub fn snippet_id(&self) -> &SnippetId {
         self.key.id()
     }
-}
-
-/// The SSE spelling of one event. JSON never holds a raw newline, so one
-/// `data:` line carries it whole.
-pub fn sse_frame(seq: u64, name: &str, json: &str) -> Bytes {
-    let mut frame = Vec::with_capacity(json.len() + name.len() + 36);
-    frame.extend_from_slice(b"id: ");
-    frame.extend_from_slice(seq.to_string().as_bytes());
-    frame.extend_from_slice(b"\nevent: ");
-    frame.extend_from_slice(name.as_bytes());
-    frame.extend_from_slice(b"\ndata: ");
-    frame.extend_from_slice(json.as_bytes());
-    frame.extend_from_slice(b"\n\n");
-    Bytes::from(frame)
 }
 
 /// Events the all-snippets channel may buffer per subscriber before it
@@ -145,12 +132,6 @@ impl Hub {
         self.seq.load(Ordering::SeqCst)
     }
 
-    /// Takes a sequence number no event will ever carry, for events a
-    /// stream makes up from a snapshot.
-    pub fn reserve_seq(&self) -> u64 {
-        self.seq.fetch_add(1, Ordering::SeqCst) + 1
-    }
-
     pub fn subscribe(self: &Arc<Self>, snippet_id: &SnippetId) -> Subscription {
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         let receiver = channels
@@ -201,22 +182,22 @@ impl Hub {
             return;
         }
         let json = event.to_json(snippet_id);
-        let frame = sse_frame(seq, event.name(), &json);
-        let list_frame = if matches!(event, SnippetEvent::Highlighted(_)) {
-            sse_frame(seq, event.name(), &event.to_list_json(snippet_id))
+        let body = EventBody::new(event.name(), &json);
+        let list_body = if matches!(event, SnippetEvent::Highlighted(_)) {
+            EventBody::new(event.name(), &event.to_list_json(snippet_id))
         } else {
-            frame.clone()
+            body.clone()
         };
         let audience = Audience {
             public,
-            owner: owner.map(|owner| (owner, sse_frame(seq, "yours", &json))),
+            owner: owner.map(|owner| (owner, EventBody::new("yours", &json))),
         };
         let published = Arc::new(Published {
             seq,
             key: IdKey::new(snippet_id.clone()),
             event,
-            frame,
-            list_frame,
+            body,
+            list_body,
             audience,
         });
         if let Some(sender) = sender {

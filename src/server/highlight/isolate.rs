@@ -57,6 +57,11 @@ pub const CHILD_FLAG: &str = "--highlight-worker";
 /// started with this variable set crashes (a real SIGSEGV) on any snippet
 /// that contains its value.
 pub const CRASH_ON_ENV: &str = "HIGHLIGHTER_CHILD_CRASH_ON";
+/// Fault injection, for the test that proves a hung grammar harms no one:
+/// a child started with this variable set stops answering (it sleeps for
+/// good, deaf to its budget, as a grammar caught in a loop would) on any
+/// snippet that contains its value.
+pub const HANG_ON_ENV: &str = "HIGHLIGHTER_CHILD_HANG_ON";
 /// Address space a child may use. Parse tables are mapped from the binary
 /// (tens of MB); a syntax tree of a 512 KiB paste is a few MB more.
 const CHILD_MEMORY_LIMIT: u64 = 1 << 30;
@@ -553,6 +558,7 @@ async fn read_frame(reader: &mut BufReader<ChildStdout>) -> io::Result<Frame> {
 pub fn child_main() -> std::process::ExitCode {
     limit_memory(CHILD_MEMORY_LIMIT);
     let crash_on = std::env::var(CRASH_ON_ENV).ok().filter(|m| !m.is_empty());
+    let hang_on = std::env::var(HANG_ON_ENV).ok().filter(|m| !m.is_empty());
     // The child lives exactly as long as its engine.
     let engine: &'static TreeSitter = Box::leak(Box::default());
     let warming = std::thread::Builder::new()
@@ -611,6 +617,13 @@ pub fn child_main() -> std::process::ExitCode {
                 unsafe {
                     libc::signal(libc::SIGSEGV, libc::SIG_DFL);
                     libc::raise(libc::SIGSEGV);
+                }
+            }
+            if let Some(marker) = &hang_on
+                && code.contains(marker.as_str())
+            {
+                loop {
+                    std::thread::sleep(Duration::from_secs(3600));
                 }
             }
             engine.highlight(&code, &header.language, &mut run)

@@ -5,7 +5,9 @@
 //! - `GET /api/ready` (readiness): the same, and 503 `starting` until the
 //!   highlighting engine is warm. A fresh node's children compile every
 //!   grammar in their first second or two; traffic sent then waits behind
-//!   that work, so a node asks for none until it is done.
+//!   that work, so a node asks for none until it is done. 503 `failing`
+//!   once a background task died and the node is about to stop (see
+//!   `supervisor`).
 
 use axum::{Json, extract::State, http::StatusCode};
 use serde::Serialize;
@@ -15,7 +17,8 @@ use crate::server::{AppState, store::StoreError};
 /// How this node is.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
-    /// `ok`, `starting` (readiness only: the engine is warming up) or
+    /// `ok`, `starting` (readiness only: the engine is warming up),
+    /// `failing` (readiness only: the node is stopping after a failure) or
     /// `unavailable`.
     status: &'static str,
     /// `all`, `web` or `worker`.
@@ -49,10 +52,20 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
     tag = "health",
     responses(
         (status = 200, description = "The database answers and the engine is warm.", body = Health),
-        (status = 503, description = "The engine is warming up (`starting`), or the database does not answer.", body = Health),
+        (status = 503, description = "The engine is warming up (`starting`), a background task failed and the node is stopping (`failing`), or the database does not answer.", body = Health),
     ),
 )]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    if state.node.has_failed() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Health {
+                status: "failing",
+                role: Some(role(&state)),
+                error: Some("A background task of this node stopped; the node is shutting down."),
+            }),
+        );
+    }
     if let Err(e) = state.snippets.ping().await {
         return unavailable(e);
     }

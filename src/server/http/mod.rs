@@ -4,17 +4,20 @@
 //! (`openapi.rs`), and the layers every request passes through: who the
 //! client is (`client.rs`), cross-site refusals and security headers
 //! (`security.rs`), limits (`limits.rs`), finished pages kept rendered
-//! (`page_cache.rs`). `serve.rs` is the accept loop.
+//! (`page_cache.rs`), the request's head and body and the JSON of every
+//! refusal (`edge.rs`), the server functions' own checks (`rpc.rs`).
+//! `serve.rs` is the accept loop.
 //! Every error body is JSON `{"error": "<a sentence>"}`.
 
 pub mod admin;
 pub mod client;
+mod edge;
 mod health;
 mod limits;
 pub mod openapi;
 pub mod page_cache;
 mod rest;
-mod rpc;
+pub mod rpc;
 pub mod security;
 pub mod serve;
 mod sse;
@@ -27,9 +30,9 @@ use axum::{
 };
 use serde_json::json;
 
-pub use limits::limit_submits;
+pub use edge::{check_request, json_errors};
+pub use limits::{limit_misses, limit_submits};
 pub use rest::ErrorBody;
-pub use rpc::check_server_fn_body;
 
 use crate::server::{AppState, service::ServiceError, store::StoreError};
 

@@ -1,7 +1,10 @@
 //! `GET /api/openapi.json`: the REST API described as OpenAPI 3.1,
 //! generated from the handlers' `#[utoipa::path]` annotations and the
 //! types they take and answer with, so the document cannot drift from
-//! the code. The test suite fuzzes the running server against it.
+//! the code. The test suite fuzzes the running server against it. The
+//! pages' server functions are in it too (`server_fns.rs`).
+
+mod server_fns;
 
 use std::sync::OnceLock;
 
@@ -48,6 +51,19 @@ use crate::{
         admin::pause,
         admin::resume,
         sse::admin_events,
+        server_fns::submit,
+        server_fns::snippet,
+        server_fns::reveal,
+        server_fns::language,
+        server_fns::retry,
+        server_fns::delete,
+        server_fns::lists,
+        server_fns::admin_overview,
+        server_fns::admin_jobs,
+        server_fns::admin_job,
+        server_fns::admin_preview,
+        server_fns::admin_act,
+        server_fns::admin_pause,
     ),
     components(schemas(
         rest::CreateSnippet,
@@ -73,6 +89,12 @@ use crate::{
         operations::JobDetail,
         operations::Matched,
         admin::Paused,
+        server_fns::SubmitForm,
+        server_fns::IdForm,
+        server_fns::LanguageForm,
+        server_fns::JobsForm,
+        server_fns::ActionForm,
+        server_fns::PauseForm,
     )),
     modifiers(&OwnerToken),
     tags(
@@ -81,6 +103,7 @@ use crate::{
         (name = "streams", description = "Server-sent event streams."),
         (name = "languages", description = "The languages the engine knows."),
         (name = "health", description = "Liveness for load balancers."),
+        (name = "server functions", description = "The pages' own calls (`POST /rpc/...`): a form body in, JSON out (a form posted without JavaScript is redirected back to its page). Scripts should use the REST API."),
         (name = "admin", description = "The operators' dashboard: the queue's state, the jobs table, bulk actions, nodes, pause. Needs `Authorization: Bearer <admin token>` (or the dashboard's session cookie); with no token configured, only requests from this machine."),
     ),
 )]

@@ -5,7 +5,7 @@ use axum::{
     Json,
     body::{Body, to_bytes},
     extract::{Path, Query, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
@@ -15,12 +15,12 @@ use super::ApiError;
 use crate::{
     domain::{
         Expiry, Filename, JobState, LanguageInfo, LanguageRequest, SnippetId, SnippetView,
-        SourceCode, Visibility,
+        SourceCode, Submission, SubmissionText, Visibility,
     },
     server::{
         AppState,
         owner::{Credentials, OwnerSecret},
-        service::{Lookup, ServiceError, Submission},
+        service::{Lookup, ReadIntent, ServiceError},
     },
 };
 
@@ -45,7 +45,8 @@ pub struct CreateSnippet {
     /// (listed on the front page).
     #[serde(default)]
     visibility: Visibility,
-    /// Deleted by its first reading by anyone but its owner.
+    /// Deleted by its first reading by anyone but its owner. Such a
+    /// snippet cannot be `public`: a list would show it unread (400).
     #[serde(default)]
     burn_after_reading: bool,
 }
@@ -62,8 +63,21 @@ pub struct CreateQuery {
     expires_in: Option<String>,
     /// `unlisted` (default) or `public`.
     visibility: Option<String>,
-    /// `true` to delete the snippet at its first reading by anyone else.
+    /// `true` to delete the snippet at its first reading by anyone else
+    /// (not with `visibility=public`: 400).
     burn_after_reading: Option<String>,
+}
+
+impl CreateQuery {
+    fn into_text(self) -> SubmissionText {
+        SubmissionText {
+            language: self.language,
+            filename: self.filename,
+            expires_in: self.expires_in,
+            visibility: self.visibility,
+            burn_after_reading: self.burn_after_reading,
+        }
+    }
 }
 
 /// The answer to a new snippet. `owner_token` is shown once: it is what
@@ -119,22 +133,6 @@ fn body_limit(max_snippet_bytes: usize) -> usize {
 
 fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, message)
-}
-
-fn parse_flag(raw: Option<&str>) -> Result<bool, ApiError> {
-    match raw.map(str::trim) {
-        None | Some("") | Some("false") | Some("0") | Some("off") => Ok(false),
-        Some("true") | Some("1") | Some("on") => Ok(true),
-        Some(_) => Err(bad_request("`burn_after_reading` must be true or false.")),
-    }
-}
-
-fn parse_visibility(raw: Option<&str>) -> Result<Visibility, ApiError> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(Visibility::Unlisted),
-        Some(raw) => Visibility::parse(raw)
-            .ok_or_else(|| bad_request("`visibility` must be `unlisted` or `public`.")),
-    }
 }
 
 /// Reads a JSON body with a clear 4xx for anything that is not the JSON we
@@ -213,14 +211,15 @@ pub async fn create_snippet(
             r#"{"code": "...", "language": "rust" or null, "filename": "main.rs" or null, "visibility": "unlisted" or "public"}"#,
         )
         .await?;
-        Submission {
-            code: SourceCode::parse(request.code, max).map_err(ServiceError::from)?,
-            language: LanguageRequest::parse(request.language.as_deref()),
-            filename: Filename::parse(request.filename.as_deref()).map_err(ServiceError::from)?,
-            expiry: Expiry::parse_secs(request.expires_in).map_err(ServiceError::from)?,
-            visibility: request.visibility,
-            burn_after_reading: request.burn_after_reading,
-        }
+        Submission::new(
+            SourceCode::parse(request.code, max).map_err(ServiceError::from)?,
+            LanguageRequest::parse(request.language.as_deref()),
+            Filename::parse(request.filename.as_deref()).map_err(ServiceError::from)?,
+            Expiry::parse_secs(request.expires_in).map_err(ServiceError::from)?,
+            request.visibility,
+            request.burn_after_reading,
+        )
+        .map_err(ServiceError::from)?
     } else if content_type.is_empty() || content_type.starts_with("text/plain") {
         let bytes = to_bytes(body, body_limit(max)).await.map_err(|_| {
             ApiError::new(
@@ -228,14 +227,8 @@ pub async fn create_snippet(
                 format!("The request body is over the limit; snippets may be at most {max} bytes."),
             )
         })?;
-        Submission {
-            code: SourceCode::parse_bytes(bytes.to_vec(), max).map_err(ServiceError::from)?,
-            language: LanguageRequest::parse(query.language.as_deref()),
-            filename: Filename::parse(query.filename.as_deref()).map_err(ServiceError::from)?,
-            expiry: Expiry::parse_field(query.expires_in.as_deref()).map_err(ServiceError::from)?,
-            visibility: parse_visibility(query.visibility.as_deref())?,
-            burn_after_reading: parse_flag(query.burn_after_reading.as_deref())?,
-        }
+        let code = SourceCode::parse_bytes(bytes.to_vec(), max).map_err(ServiceError::from)?;
+        Submission::from_text(code, &query.into_text()).map_err(ServiceError::from)?
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -286,11 +279,16 @@ fn parse_id(raw: &str) -> Result<SnippetId, ApiError> {
 pub async fn show_snippet(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    method: Method,
     headers: HeaderMap,
 ) -> Result<Json<SnippetView>, ApiError> {
     let id = parse_id(&id)?;
     let view = state
-        .read(&id, &Credentials::from_headers(&headers))
+        .read(
+            &id,
+            &Credentials::from_headers(&headers),
+            ReadIntent::of(&method, &headers),
+        )
         .await?;
     Ok(Json(view))
 }
@@ -340,6 +338,7 @@ pub async fn delete_snippet(
 pub async fn highlighted(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
@@ -352,7 +351,11 @@ pub async fn highlighted(
         JobState::Succeeded => {
             // The result is the content: reading it may burn the snippet.
             let view = state
-                .read(&id, &Credentials::from_headers(&headers))
+                .read(
+                    &id,
+                    &Credentials::from_headers(&headers),
+                    ReadIntent::of(&method, &headers),
+                )
                 .await?;
             Ok((
                 [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -471,11 +474,16 @@ pub async fn change_language(
 pub async fn raw(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let view = state
-        .read(&id, &Credentials::from_headers(&headers))
+        .read(
+            &id,
+            &Credentials::from_headers(&headers),
+            ReadIntent::of(&method, &headers),
+        )
         .await?;
     Ok(plain_text(view.code))
 }
@@ -497,11 +505,16 @@ fn plain_text(code: String) -> Response {
 pub async fn reveal(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let view = state
-        .read(&id, &Credentials::from_headers(&headers))
+        .read(
+            &id,
+            &Credentials::from_headers(&headers),
+            ReadIntent::of(&method, &headers),
+        )
         .await?;
     Ok(plain_text(view.code))
 }
@@ -524,11 +537,16 @@ pub async fn reveal(
 pub async fn download(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let view = state
-        .read(&id, &Credentials::from_headers(&headers))
+        .read(
+            &id,
+            &Credentials::from_headers(&headers),
+            ReadIntent::of(&method, &headers),
+        )
         .await?;
     let name = match &view.filename {
         Some(name) => name.clone(),

@@ -1,5 +1,9 @@
 //! Layers that make every response safe to serve in public.
 //!
+//! - [`refuse_foreign_hosts`]: a request must name this site in `Host`: an
+//!   IP literal, `localhost`, the public URL's host, or an allowed host.
+//!   A page on `evil.example` whose name an attacker points at 127.0.0.1
+//!   (DNS rebinding) sends `Host: evil.example`, and gets 421.
 //! - [`refuse_cross_site`]: a state-changing request (anything but GET,
 //!   HEAD, OPTIONS) sent from another site is refused with 403 before any
 //!   handler runs. Browsers say where a request comes from (`Origin`,
@@ -20,6 +24,72 @@ use leptos::nonce::Nonce;
 
 use super::ApiError;
 use crate::server::AppState;
+
+/// Middleware: refuses a request that names a host this server does not
+/// answer for (421 Misdirected Request).
+pub async fn refuse_foreign_hosts(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if let Some(host) = host
+        && !host_is_allowed(
+            &host,
+            state.settings.public_origin.as_deref(),
+            &state.settings.limits.allowed_hosts,
+        )
+    {
+        tracing::info!(
+            host,
+            path = request.uri().path(),
+            "request for a foreign host refused"
+        );
+        let shown: String = host.chars().take(64).collect();
+        return ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            format!(
+                "This server does not answer for the host `{shown}`: use its address or one of its names (the `allowed_hosts` setting)."
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether `Host` names this server. DNS rebinding needs a name, so every
+/// IP literal passes (health checks, `0.0.0.0` set-ups, tests); a name
+/// passes when it is `localhost`, the public URL's host, or listed.
+pub fn host_is_allowed(host: &str, public_origin: Option<&str>, allowed: &[String]) -> bool {
+    let host = host.trim();
+    // `[v6]` or `[v6]:port`, `name` or `name:port`.
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((v6, _)) => return v6.parse::<std::net::Ipv6Addr>().is_ok(),
+            None => return false,
+        }
+    } else {
+        host.rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(host, |(name, _)| name)
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if name.parse::<std::net::Ipv4Addr>().is_ok() || name == "localhost" {
+        return true;
+    }
+    let public_host = public_origin
+        .and_then(|origin| origin.split_once("://"))
+        .map(|(_, authority)| {
+            authority
+                .rsplit_once(':')
+                .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(authority, |(name, _)| name)
+        });
+    public_host == Some(name.as_str()) || allowed.contains(&name)
+}
 
 /// Middleware: refuses state-changing requests that come from another site.
 pub async fn refuse_cross_site(
@@ -212,6 +282,38 @@ mod tests {
             ("origin", "https://paste.example"),
         ]);
         assert!(!is_cross_site(&tls, None));
+    }
+
+    #[test]
+    fn hosts_are_ip_literals_localhost_the_public_host_or_listed() {
+        let allowed = vec!["paste.internal".to_owned()];
+        let public = Some("https://paste.example");
+        for ok in [
+            "127.0.0.1:3000",
+            "0.0.0.0:8080",
+            "10.1.2.3",
+            "[::1]:3000",
+            "[2001:db8::1]",
+            "localhost:3000",
+            "LOCALHOST",
+            "paste.example",
+            "Paste.Example:443",
+            "paste.internal.",
+        ] {
+            assert!(host_is_allowed(ok, public, &allowed), "{ok}");
+        }
+        for refused in [
+            "evil.example",
+            "evil.example:3000",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example",
+            "paste.example.evil",
+            "[not-an-address]",
+            "",
+        ] {
+            assert!(!host_is_allowed(refused, public, &allowed), "{refused}");
+        }
+        assert!(!host_is_allowed("paste.example", None, &[]));
     }
 
     #[test]

@@ -101,7 +101,7 @@ mod tests {
         // and the workers are woken.
         let published = events.recv().await.unwrap();
         assert_eq!(published.event.name(), "state");
-        assert!(String::from_utf8_lossy(&published.frame).contains("\"queued\""));
+        assert!(String::from_utf8_lossy(published.body.as_ref()).contains("\"queued\""));
         tokio::time::timeout(Duration::from_millis(1), wake.notified())
             .await
             .expect("workers woken");

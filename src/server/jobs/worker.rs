@@ -64,10 +64,6 @@ enum RunEnd {
     LostLease,
 }
 
-/// Jobs claimed ahead of free slots, per slot, while jobs are short: a
-/// claim is a commit, and claiming one job per finished job makes the
-/// commits, not the highlighting, the limit of a busy queue of small jobs.
-const PREFETCH_PER_SLOT: usize = 8;
 /// Jobs that run longer than this on average are claimed only for free
 /// slots: a node holding long jobs it cannot start yet would keep them
 /// from idle nodes, and the claims they would save are few.
@@ -78,6 +74,11 @@ const PREFETCH_BELOW: Duration = Duration::from_millis(50);
 struct LocalQueue {
     slots: Arc<Semaphore>,
     slot_count: usize,
+    /// Jobs claimed ahead of free slots, per slot, while jobs are short
+    /// (the `claim_ahead` setting): a claim is a commit, and claiming one
+    /// job per finished job makes the commits, not the highlighting, the
+    /// limit of a busy queue of small jobs.
+    ahead_per_slot: usize,
     recent: RecentRuns,
 }
 
@@ -102,17 +103,18 @@ impl RecentRuns {
 }
 
 impl LocalQueue {
-    fn new(slot_count: usize) -> Self {
+    fn new(slot_count: usize, ahead_per_slot: usize) -> Self {
         LocalQueue {
             slots: Arc::new(Semaphore::new(slot_count)),
             slot_count,
+            ahead_per_slot,
             recent: RecentRuns::default(),
         }
     }
 
     fn prefetch(&self) -> usize {
         if self.recent.mean() < PREFETCH_BELOW {
-            self.slot_count * PREFETCH_PER_SLOT
+            self.slot_count * self.ahead_per_slot
         } else {
             0
         }
@@ -149,8 +151,10 @@ impl WorkerPool {
         let release = CancellationToken::new();
         let mut failures = 0u32;
         let mut claims = 0u64;
-        let queue = LocalQueue::new(self.slots);
-        let (completer, completing) = Completer::start(self.ctx.clone());
+        let queue = LocalQueue::new(self.slots, self.ctx.settings.claim_ahead);
+        let (completer, mut completing) = Completer::start(self.ctx.clone());
+        // Set when the completer ended on its own: results would go nowhere.
+        let mut completer_ended = None;
         let node = &self.ctx.node;
         let mut paused = node.paused_signal();
         tracing::info!(node = %node.id, slots = self.slots, "worker pool started");
@@ -212,6 +216,13 @@ impl WorkerPool {
                 _ = paused.changed() => {}
                 _ = tokio::time::sleep(self.ctx.settings.poll_interval) => {}
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                ended = &mut completing => {
+                    // Jobs could still run, and every result would be lost:
+                    // the pool stops, and with it the node (its supervision
+                    // in `startup` sees the pool end).
+                    completer_ended = Some(ended);
+                    break;
+                }
             }
         }
         if !in_flight.is_empty() {
@@ -232,7 +243,17 @@ impl WorkerPool {
         }
         // Every result handed over is stored before the pool says it stopped.
         drop(completer);
-        let _ = completing.await;
+        let ended = match completer_ended {
+            Some(ended) => {
+                tracing::error!(outcome = ?ended, "the completer ended while the pool ran: stopping the pool");
+                crate::server::metrics::background_task_failed("completer");
+                ended
+            }
+            None => completing.await,
+        };
+        if let Err(e) = ended {
+            tracing::error!(error = %e, "the completer failed; results it held were not stored (their jobs run again once their leases expire)");
+        }
         node.set_busy(0);
         tracing::info!(node = %node.id, "worker pool stopped");
     }
@@ -308,7 +329,13 @@ impl Run {
             }
             RunEnd::TimedOut => {
                 let limit = ctx.settings.timeout.as_secs_f64();
-                // The same input would time out again: a permanent failure.
+                // The engine as a whole ran past the job's limit. The
+                // default engine does not: a tree-sitter child past its
+                // share of the budget is killed (and replaced), and syntect
+                // finishes in the time left, writing plain text past its
+                // own budget (`highlight::native`, `highlight::isolate`).
+                // A remote engine, or one that ignores its budget, can; the
+                // same input would time out again: a permanent failure.
                 let reason =
                     format!("Highlighting timed out: it took longer than the {limit} s limit.");
                 fail(ctx, &lease, &reason, ended).await;
@@ -530,10 +557,10 @@ mod tests {
 
     #[test]
     fn short_jobs_are_claimed_ahead_and_only_when_the_queue_runs_low() {
-        let queue = LocalQueue::new(2);
-        let capacity = 2 + 2 * PREFETCH_PER_SLOT;
+        let queue = LocalQueue::new(2, 8);
+        let capacity = 2 + 2 * 8;
         assert_eq!(queue.to_claim(0), capacity, "an empty queue fills up");
-        let low_water = 2 + PREFETCH_PER_SLOT;
+        let low_water = 2 + 8;
         assert_eq!(queue.to_claim(low_water), capacity - low_water);
         assert_eq!(
             queue.to_claim(low_water + 1),
@@ -541,11 +568,16 @@ mod tests {
             "no claim while enough wait"
         );
         assert_eq!(queue.to_claim(capacity), 0);
+        // `claim_ahead = 0`: only for free slots, whatever the jobs' length.
+        let exact = LocalQueue::new(2, 0);
+        assert_eq!(exact.to_claim(0), 2);
+        assert_eq!(exact.to_claim(1), 1);
+        assert_eq!(exact.to_claim(2), 0);
     }
 
     #[test]
     fn long_jobs_are_claimed_only_for_free_slots() {
-        let queue = LocalQueue::new(2);
+        let queue = LocalQueue::new(2, 8);
         for _ in 0..32 {
             queue.recent.record(PREFETCH_BELOW * 2);
         }
@@ -556,6 +588,6 @@ mod tests {
         for _ in 0..64 {
             queue.recent.record(Duration::from_micros(100));
         }
-        assert_eq!(queue.to_claim(2), 2 * PREFETCH_PER_SLOT);
+        assert_eq!(queue.to_claim(2), 2 * 8);
     }
 }

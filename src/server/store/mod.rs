@@ -174,6 +174,7 @@ pub fn pack_notices<S: AsRef<str>>(notices: impl IntoIterator<Item = S>) -> Vec<
                 bytes = notice.len(),
                 "a notice too large for NOTIFY was dropped"
             );
+            crate::server::metrics::notice_dropped("too_large", 1);
             continue;
         }
         match payloads.last_mut() {
@@ -235,6 +236,13 @@ pub trait SnippetStore: Send + Sync + 'static {
     /// Why a snippet that existed is gone; `None` if it never existed (or
     /// still does).
     async fn gone_reason(&self, id: &SnippetId) -> Result<Option<GoneReason>, StoreError>;
+
+    /// [`gone_reason`](SnippetStore::gone_reason) for many ids in one
+    /// read: those of `ids` that are gone, with why.
+    async fn gone_reasons(
+        &self,
+        ids: &[SnippetId],
+    ) -> Result<Vec<(SnippetId, GoneReason)>, StoreError>;
 
     /// Deletes a snippet (its job goes with it) and leaves a tombstone
     /// with the reason. `false` when it was already gone or never was.
@@ -395,6 +403,28 @@ pub struct Connected {
     pub jobs: DynJobStore,
     pub operations: DynOperations,
     pub postgres: Option<sqlx::PgPool>,
+    /// Closes the pool when the node stops.
+    pub closer: Closer,
+}
+
+/// The database's pool, to close when the node stops: SQLite checkpoints
+/// its write-ahead log into the database file when its last connection
+/// closes, so a stopped node leaves one file, whole, not a database plus
+/// a log a copy could miss.
+#[derive(Clone)]
+pub enum Closer {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Closer {
+    /// Waits for connections in use to be returned, then closes them all.
+    pub async fn close(&self) {
+        match self {
+            Closer::Sqlite(pool) => pool.close().await,
+            Closer::Postgres(pool) => pool.close().await,
+        }
+    }
 }
 
 /// Opens the store the URL names and brings its schema up to date.
@@ -402,6 +432,7 @@ pub async fn connect(url: &str) -> Result<Connected, StoreError> {
     if url.starts_with("sqlite:") {
         let store = Arc::new(SqliteStore::connect(url).await?);
         Ok(Connected {
+            closer: Closer::Sqlite(store.pool().clone()),
             snippets: store.clone(),
             jobs: store.clone(),
             operations: store,
@@ -411,6 +442,7 @@ pub async fn connect(url: &str) -> Result<Connected, StoreError> {
         let store = Arc::new(PgStore::connect(url).await?);
         let pool = store.pool().clone();
         Ok(Connected {
+            closer: Closer::Postgres(pool.clone()),
             snippets: store.clone(),
             jobs: store.clone(),
             operations: store,

@@ -104,6 +104,11 @@ pub trait Operations: Send + Sync + 'static {
     async fn set_paused(&self, paused: bool) -> Result<(), StoreError>;
 
     async fn paused(&self) -> Result<bool, StoreError>;
+
+    /// The secret every node of the cluster shares under `name`: the one
+    /// stored, or `fresh` if none was, stored now. (The first node to ask
+    /// decides it; every other node reads the same.)
+    async fn shared_secret(&self, name: &str, fresh: &str) -> Result<String, StoreError>;
 }
 
 #[cfg(test)]

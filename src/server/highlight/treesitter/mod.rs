@@ -515,13 +515,6 @@ mod tests {
         assert_eq!(by_a_job, after, "warming never replaces a compiled grammar");
     }
 
-    pub(super) fn highlight_for_probe(code: &str, language: &str) -> String {
-        match highlight(code, language) {
-            Ok(html) => html,
-            Err(e) => format!("({e})"),
-        }
-    }
-
     fn highlight(code: &str, language: &str) -> Result<String, TreeSitterError> {
         let engine = TreeSitter::default();
         let mut progress = |_| {};
@@ -617,87 +610,5 @@ mod tests {
                 .replace("&amp;", "&"),
             code
         );
-    }
-}
-
-#[cfg(test)]
-mod corpus_probe {
-    /// Every corpus file of a served language: the text round-trips, and
-    /// the classes used, to eyeball (`cargo test corpus_probe -- --ignored`).
-    #[test]
-    #[ignore]
-    fn print_corpus_classes() {
-        let dir =
-            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"));
-        let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
-        let languages = crate::server::highlight::Languages::load();
-        for row in manifest.lines().skip(1) {
-            let cols: Vec<&str> = row.split('\t').collect();
-            let code = std::fs::read_to_string(dir.join(cols[0])).unwrap();
-            let name = languages
-                .resolve(cols[1])
-                .map(str::to_owned)
-                .unwrap_or_else(|| {
-                    let f =
-                        crate::domain::Filename::parse(Some(cols[0].rsplit('/').next().unwrap()))
-                            .unwrap();
-                    languages.detect(f.as_ref(), &code)
-                });
-            if !super::TreeSitter::languages().any(|l| l == name) {
-                continue;
-            }
-            let html = super::tests::highlight_for_probe(&code, &name);
-            let mut counts = std::collections::BTreeMap::new();
-            for part in html.split("<span class=").skip(1) {
-                *counts
-                    .entry(part.split('>').next().unwrap().to_owned())
-                    .or_insert(0) += 1;
-            }
-            eprintln!(
-                "{:45} {:18} ratio {:.2} {:?}",
-                cols[0],
-                name,
-                html.len() as f64 / code.len() as f64,
-                counts
-            );
-        }
-    }
-}
-
-#[cfg(test)]
-mod warm_probe {
-    /// How long each grammar's queries take to compile
-    /// (`cargo test warm_probe -- --ignored --nocapture`).
-    #[test]
-    #[ignore]
-    fn print_compile_times() {
-        for def in super::GRAMMARS {
-            let started = std::time::Instant::now();
-            let result = super::compile(def);
-            eprintln!(
-                "{:20} {:>6} ms {}",
-                def.injection_name,
-                started.elapsed().as_millis(),
-                if result.is_ok() { "" } else { "FAILED" }
-            );
-        }
-    }
-}
-
-#[cfg(test)]
-mod quality_probe {
-    #[test]
-    #[ignore]
-    fn print_classes_per_language() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/quality.txt"
-        ))
-        .unwrap();
-        for section in text.split("== ").skip(1) {
-            let (language, code) = section.split_once('\n').unwrap();
-            let html = super::tests::highlight_for_probe(code, language.trim());
-            eprintln!("{language}: {}", html.replace('\n', " \u{23ce} "));
-        }
     }
 }

@@ -10,8 +10,9 @@
 //! With no token configured, the dashboard is off for the world (404, as if
 //! it did not exist) and on for this machine: a loopback peer whose request
 //! names no forwarding. A reverse proxy on the same machine connects from
-//! loopback too, but it adds `X-Forwarded-For` or `Forwarded`; a request
-//! carrying either came from elsewhere and is refused.
+//! loopback too, but it adds `X-Forwarded-For`, `Forwarded`, `Via` or one
+//! of their kind; a request carrying any came from elsewhere and is
+//! refused.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -88,9 +89,7 @@ pub fn role_of(
 ) -> Result<AdminRole, Refusal> {
     if !tokens.any() {
         let local = peer.is_some_and(|ip| ip.is_loopback() || is_mapped_loopback(ip));
-        let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"]
-            .iter()
-            .any(|name| headers.contains_key(*name));
+        let forwarded = headers.keys().any(|name| is_proxy_header(name.as_str()));
         return if local && !forwarded {
             Ok(AdminRole::Full)
         } else {
@@ -104,6 +103,22 @@ pub fn role_of(
         Some(value) => verify_session(value, tokens, now).ok_or(Refusal::SignInNeeded),
         None => Err(Refusal::SignInNeeded),
     }
+}
+
+/// Headers a proxy adds to say who it forwards: any of them on a request
+/// from loopback means a stranger may be behind it.
+fn is_proxy_header(name: &str) -> bool {
+    matches!(
+        name,
+        "forwarded"
+            | "x-real-ip"
+            | "cf-connecting-ip"
+            | "true-client-ip"
+            | "x-client-ip"
+            | "x-cluster-client-ip"
+            | "fastly-client-ip"
+            | "via"
+    ) || name.starts_with("x-forwarded-")
 }
 
 fn is_mapped_loopback(ip: IpAddr) -> bool {
@@ -167,9 +182,7 @@ fn verify_session(value: &str, tokens: &AdminTokens, now: DateTime<Utc>) -> Opti
     if parts.next().is_some() || expires <= now.timestamp() || hex.len() != 64 {
         return None;
     }
-    let tag: Vec<u8> = (0..32)
-        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect::<Option<_>>()?;
+    let tag = crate::server::unhex(hex)?;
     // `verify_slice` compares in constant time.
     mac_for(role, expires, tokens)?.verify_slice(&tag).ok()?;
     Some(role)
@@ -273,10 +286,21 @@ mod tests {
             role_of(&with("x-forwarded-for", "1.2.3.4"), LOOPBACK, &none, now),
             Err(Refusal::Hidden)
         );
-        assert_eq!(
-            role_of(&with("forwarded", "for=1.2.3.4"), LOOPBACK, &none, now),
-            Err(Refusal::Hidden)
-        );
+        for (proxy_header, value) in [
+            ("forwarded", "for=1.2.3.4"),
+            ("x-real-ip", "1.2.3.4"),
+            ("cf-connecting-ip", "1.2.3.4"),
+            ("true-client-ip", "1.2.3.4"),
+            ("x-client-ip", "1.2.3.4"),
+            ("via", "1.1 proxy"),
+            ("x-forwarded-host", "paste.example"),
+        ] {
+            assert_eq!(
+                role_of(&with(proxy_header, value), LOOPBACK, &none, now),
+                Err(Refusal::Hidden),
+                "{proxy_header}"
+            );
+        }
         assert_eq!(
             role_of(
                 &HeaderMap::new(),

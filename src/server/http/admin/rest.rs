@@ -247,8 +247,7 @@ pub async fn metrics(_: Operator, State(state): State<AppState>) -> Result<Respo
     let gauges = board::gauges(&state, Utc::now())
         .await
         .map_err(ServiceError::from)?;
-    let text =
-        crate::server::metrics::render(&handle, &gauges, state.limits.streams.open_streams());
+    let text = crate::server::metrics::render(&handle, &gauges, state.limits.streams.open());
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -20,8 +20,9 @@ use crate::{
     domain::operations::Stats,
     server::{
         AppState, board,
+        events::{EventBody, frame},
         http::{ApiError, admin::Operator, client::ClientIp},
-        limits::StreamPermit,
+        limits::Permit,
     },
 };
 
@@ -59,7 +60,7 @@ pub async fn admin_events(
 
 struct StatsFeed {
     state: AppState,
-    _permit: StreamPermit,
+    _permit: Permit,
 }
 
 impl StatsFeed {
@@ -73,11 +74,11 @@ impl StatsFeed {
             match board::stats(&self.state).await {
                 Ok(stats) => {
                     if changed(last_sent.as_ref(), &stats) {
-                        let Ok(json) = serde_json::to_string(&stats) else {
-                            return;
-                        };
-                        let frame = format!("event: stats\ndata: {json}\n\n");
-                        if connection.send(Bytes::from(frame)).await.is_err() {
+                        if connection
+                            .send_event(&EventBody::of("stats", &stats))
+                            .await
+                            .is_err()
+                        {
                             return connection.resync_and_close();
                         }
                         last_sent = Some(stats);
@@ -113,13 +114,19 @@ impl StatsFeed {
         loop {
             tokio::select! {
                 _ = connection.shutdown.cancelled() => return false,
-                changed = activity.changed() => return changed.is_ok(),
+                changed = activity.changed() => {
+                    if changed.is_err() {
+                        tracing::warn!("the hub is gone: closing the dashboard's stream");
+                    }
+                    return changed.is_ok();
+                }
                 _ = tokio::time::sleep_until(latest) => return true,
                 _ = connection.keep_alive.as_mut() => {
-                    if connection.send(Bytes::from_static(super::KEEP_ALIVE_FRAME)).await.is_err() {
+                    if connection.put(Bytes::from_static(frame::KEEP_ALIVE)).is_err() {
                         connection.resync_and_close();
                         return false;
                     }
+                    super::yield_to_body().await;
                 }
             }
         }

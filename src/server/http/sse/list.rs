@@ -40,9 +40,9 @@ use crate::{
     domain::{Deleted, GoneReason, SnippetEvent, SnippetId},
     server::{
         AppState,
-        events::{IdKey, IdKeyMap, IdKeySet, Published, sse_frame},
+        events::{EventBody, IdKey, IdKeyMap, IdKeySet, Published},
         http::{ApiError, client::ClientIp},
-        limits::StreamPermit,
+        limits::Permit,
         owner::{Credentials, OwnerHash},
     },
 };
@@ -109,7 +109,7 @@ pub async fn list_events(
     for id in ids.into_iter().rev() {
         followed.follow(IdKey::new(id));
     }
-    let list = ListFollower {
+    let mut list = ListFollower {
         state: state.clone(),
         all,
         followed,
@@ -117,7 +117,24 @@ pub async fn list_events(
         clock: WriteClock::starting_at_random(tokio::time::Instant::now()),
         _permit: permit,
     };
-    Ok(event_stream(&state, move |connection| list.run(connection)))
+    // The first snapshot is read before answering: an id that never
+    // existed counts as a miss, and a list of guesses is refused as one.
+    let seen = state.hub.current_seq();
+    let snapshot = list.read_snapshot().await?;
+    if snapshot.unknown > 0 {
+        super::super::limits::count_misses(&state, client, snapshot.unknown)?;
+    }
+    Ok(event_stream(&state, move |connection| {
+        list.run(seen, snapshot.events, connection)
+    }))
+}
+
+/// What a list stream's snapshot found.
+struct ListSnapshot {
+    /// A `state` for each followed snippet, a `deleted` for each gone.
+    events: Vec<(IdKey, SnippetEvent)>,
+    /// Ids that never existed (no snippet, no tombstone).
+    unknown: usize,
 }
 
 struct ListFollower {
@@ -127,19 +144,39 @@ struct ListFollower {
     /// The browser whose snippets this page also lists.
     owner: Option<OwnerHash>,
     clock: WriteClock,
-    _permit: StreamPermit,
+    _permit: Permit,
 }
 
 impl ListFollower {
-    async fn run(mut self, mut connection: Connection) {
+    /// Feeds the stream from its first snapshot (`first`, read when the
+    /// hub's sequence was `seen`) until the client leaves or the server
+    /// stops.
+    async fn run(
+        mut self,
+        seen: u64,
+        first: Vec<(IdKey, SnippetEvent)>,
+        mut connection: Connection,
+    ) {
+        let mut first = Some((seen, first));
         loop {
             let mut failures = 0;
             let seen = loop {
-                let seen = self.state.hub.current_seq();
-                match self.snapshot(seen, &mut connection).await {
-                    Ok(true) => break seen,
-                    Ok(false) => return connection.resync_and_close(),
+                let (seen, read) = match first.take() {
+                    Some((seen, events)) => (seen, Ok(events)),
+                    None => {
+                        let seen = self.state.hub.current_seq();
+                        (seen, self.read_snapshot().await.map(|s| s.events))
+                    }
+                };
+                match read {
+                    Ok(events) => {
+                        if Self::send_snapshot(&events, &mut connection).await {
+                            break seen;
+                        }
+                        return connection.resync_and_close();
+                    }
                     Err(e) => {
+                        crate::server::metrics::stream_snapshot_failed();
                         failures += 1;
                         if !connection.pause_before_retry(failures).await {
                             tracing::warn!(error = ?e, "list snapshot failed; closing stream so the client reconnects");
@@ -238,13 +275,9 @@ impl ListFollower {
         }
     }
 
-    /// Sends each followed snippet's state, and `deleted` for those that
-    /// are gone. `Ok(false)`: the client is too slow for it.
-    async fn snapshot(
-        &mut self,
-        seen: u64,
-        connection: &mut Connection,
-    ) -> Result<bool, crate::server::store::StoreError> {
+    /// Reads each followed snippet's state, and why each one that is
+    /// not there is gone (it stops being followed).
+    async fn read_snapshot(&mut self) -> Result<ListSnapshot, crate::server::store::StoreError> {
         let keys: Vec<IdKey> = self.followed.order.iter().cloned().collect();
         let ids: Vec<SnippetId> = keys.iter().map(|k| k.id().clone()).collect();
         let states: HashMap<SnippetId, _> = self
@@ -254,30 +287,55 @@ impl ListFollower {
             .await?
             .into_iter()
             .collect();
+        let missing: Vec<SnippetId> = ids
+            .iter()
+            .filter(|id| !states.contains_key(*id))
+            .cloned()
+            .collect();
+        let gone: HashMap<SnippetId, GoneReason> = self
+            .state
+            .snippets
+            .gone_reasons(&missing)
+            .await?
+            .into_iter()
+            .collect();
+        let mut snapshot = ListSnapshot {
+            events: Vec::with_capacity(keys.len()),
+            unknown: 0,
+        };
         for key in keys {
-            let id = key.id();
-            let event = match states.get(id) {
+            let event = match states.get(key.id()) {
                 Some(state) => SnippetEvent::State(state.clone()),
                 None => {
                     self.followed.unfollow(&key);
-                    let reason = self
-                        .state
-                        .snippets
-                        .gone_reason(id)
-                        .await?
-                        .unwrap_or(GoneReason::Deleted);
+                    let reason = gone.get(key.id()).copied().unwrap_or_else(|| {
+                        snapshot.unknown += 1;
+                        GoneReason::Deleted
+                    });
                     SnippetEvent::Deleted(Deleted { reason })
                 }
             };
-            if connection
-                .put(sse_frame(seen, event.name(), &event.to_list_json(id)))
-                .is_err()
-            {
-                return Ok(false);
-            }
+            snapshot.events.push((key, event));
+        }
+        Ok(snapshot)
+    }
+
+    /// Sends a snapshot's events in one write. `false`: the client is too
+    /// slow for it.
+    async fn send_snapshot(events: &[(IdKey, SnippetEvent)], connection: &mut Connection) -> bool {
+        if events.is_empty() {
+            return true;
+        }
+        let mut write = BytesMut::new();
+        for (key, event) in events {
+            let body = EventBody::new(event.name(), &event.to_list_json(key.id()));
+            connection.ids.write(&body, &mut write);
+        }
+        if connection.put(write.freeze()).is_err() {
+            return false;
         }
         super::yield_to_body().await;
-        Ok(true)
+        true
     }
 }
 
@@ -315,31 +373,28 @@ impl Followed {
     }
 }
 
-/// Which of an event's frames, encoded once by the hub, a list stream
-/// sends. A batch holds this choice rather than a clone of the frame: a
+/// Which of an event's bodies, encoded once by the hub, a list stream
+/// sends. A batch holds this choice rather than a clone of the body: a
 /// clone is an atomic increment on a count every stream shares, and a
 /// thousand streams on two cores fight over that cache line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ListFrame {
-    /// `frame`: a public `created`.
+    /// `body`: a public `created`.
     Whole,
-    /// `list_frame`: the events of a followed snippet.
+    /// `list_body`: the events of a followed snippet.
     ForLists,
-    /// The owner's frame in `audience`: `yours`, for the owner's own pages.
+    /// The owner's body in `audience`: `yours`, for the owner's own pages.
     Yours,
 }
 
 impl ListFrame {
-    fn bytes(self, published: &Published) -> &[u8] {
+    /// The body to send; `None` only for `Yours` of an event without an
+    /// owner, which `frame_for` never chooses.
+    fn body(self, published: &Published) -> Option<&EventBody> {
         match self {
-            ListFrame::Whole => &published.frame,
-            ListFrame::ForLists => &published.list_frame,
-            // Chosen only for an event with an owner (`frame_for`).
-            ListFrame::Yours => published
-                .audience
-                .owner
-                .as_ref()
-                .map_or(&[], |(_, frame)| frame),
+            ListFrame::Whole => Some(&published.body),
+            ListFrame::ForLists => Some(&published.list_body),
+            ListFrame::Yours => published.audience.owner.as_ref().map(|(_, body)| body),
         }
     }
 }
@@ -395,7 +450,8 @@ impl ListBatch {
             .events
             .iter()
             .flatten()
-            .map(|(published, frame)| frame.bytes(published).len())
+            .filter_map(|(published, frame)| frame.body(published))
+            .map(|body| body.len() + 16)
             .sum();
         if len == 0 {
             self.events.clear();
@@ -405,7 +461,9 @@ impl ListBatch {
         }
         let mut write = BytesMut::with_capacity(len);
         for (published, frame) in self.events.drain(..).flatten() {
-            write.extend_from_slice(frame.bytes(&published));
+            if let Some(body) = frame.body(&published) {
+                connection.ids.write(body, &mut write);
+            }
         }
         connection.put(write.freeze())?;
         super::yield_to_body().await;
@@ -509,6 +567,7 @@ mod tests {
         let (_, resync) = tokio::sync::watch::channel(0);
         Connection {
             outbox,
+            ids: crate::server::events::EventIds::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
             resync,
             keep_alive: Box::pin(tokio::time::sleep(Duration::from_secs(15))),
@@ -548,7 +607,13 @@ mod tests {
         let written = outbox.take().expect("the window's events, as one frame");
         assert_eq!(
             written,
-            [&created.frame[..], &processing.list_frame[..]].concat()
+            [
+                &b"id: 1\n"[..],
+                created.body.as_ref(),
+                b"id: 2\n",
+                processing.list_body.as_ref()
+            ]
+            .concat()
         );
         assert!(outbox.take().is_none(), "one write per window");
     }

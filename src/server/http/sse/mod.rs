@@ -13,10 +13,11 @@
 //! user subscribed" race) cannot be lost: either the snapshot holds it, or
 //! the subscription, already open, receives it.
 //!
-//! Events carry the hub's sequence number as their SSE `id:`. The snapshot
-//! is stamped with the sequence read just before it was taken, so every
+//! Every event the hub publishes carries its sequence number. A stream
+//! notes the sequence read just before it took its snapshot, so every
 //! buffered event at or below that number is already in the snapshot and
-//! is skipped.
+//! is skipped. What a stream sends as `id:` is its own count of events
+//! (see `events/frame.rs`, which writes every byte of the wire format).
 
 mod admin;
 mod list;
@@ -44,15 +45,13 @@ pub use admin::{__path_admin_events, admin_events};
 pub use list::{__path_list_events, list_events};
 pub use snippet::{__path_snippet_events, snippet_events};
 
-use crate::server::{AppState, events::Published};
+use crate::server::{
+    AppState,
+    events::{EventBody, EventIds, Published, frame},
+};
 
-/// How long a browser waits before reconnecting a dropped stream.
-/// It has no blank line of its own: it joins the first event sent.
-const RETRY_HINT: &[u8] = b"retry: 2000\n";
-/// A comment line every so often keeps proxies from timing out an idle
-/// stream, and finds clients that left.
+/// How often an idle stream sends a keep-alive comment.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-const KEEP_ALIVE_FRAME: &[u8] = b":\n\n";
 /// Times a stream tries its snapshot read again after a database error
 /// before it closes (pausing 100 ms, then twice as long each time: about
 /// 3 s in all).
@@ -108,7 +107,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let outbox = Outbox::new(state.settings.limits.stream_buffer_bytes);
-    let _ = outbox.push(Bytes::from_static(RETRY_HINT));
+    let _ = outbox.push(Bytes::from_static(frame::RETRY_HINT));
     let connection = Connection::new(state, outbox.clone());
     let body = EventStream {
         producer: Box::pin(producer(connection)),
@@ -158,12 +157,20 @@ impl Outbox {
     }
 
     fn push(&self, frame: Bytes) -> Result<(), Overflow> {
+        self.push_all([frame])
+    }
+
+    /// Pushes frames that belong together (an event's `id:` line and its
+    /// body) all or none: as one frame, they are accepted whatever their
+    /// size when nothing waits.
+    fn push_all<const N: usize>(&self, frames: [Bytes; N]) -> Result<(), Overflow> {
         let mut queue = self.queue();
-        if !queue.frames.is_empty() && queue.bytes + frame.len() > queue.cap {
+        let len: usize = frames.iter().map(Bytes::len).sum();
+        if !queue.frames.is_empty() && queue.bytes + len > queue.cap {
             return Err(Overflow);
         }
-        queue.bytes += frame.len();
-        queue.frames.push_back(frame);
+        queue.bytes += len;
+        queue.frames.extend(frames);
         Ok(())
     }
 
@@ -206,6 +213,8 @@ async fn yield_to_body() {
 /// connection alive, and knows when to stop waiting.
 struct Connection {
     outbox: Outbox,
+    /// This stream's event ids.
+    ids: EventIds,
     shutdown: tokio_util::sync::CancellationToken,
     resync: tokio::sync::watch::Receiver<u64>,
     keep_alive: Pin<Box<tokio::time::Sleep>>,
@@ -228,20 +237,36 @@ impl Connection {
     fn new(state: &AppState, outbox: Outbox) -> Self {
         Connection {
             outbox,
+            ids: EventIds::default(),
             shutdown: state.shutdown.clone(),
             resync: state.hub.resync_signal(),
             keep_alive: Box::pin(tokio::time::sleep(KEEP_ALIVE)),
         }
     }
 
-    /// Sends one frame and lets the body take it.
-    async fn send(&mut self, frame: Bytes) -> Result<(), Overflow> {
-        self.put(frame)?;
+    /// Sends one event, under this stream's next id, and lets the body
+    /// take it.
+    async fn send_event(&mut self, body: &EventBody) -> Result<(), Overflow> {
+        self.put_event(body)?;
         yield_to_body().await;
         Ok(())
     }
 
-    /// Puts one frame without yielding (for a batch of frames).
+    /// Puts one event under this stream's next id, without yielding (for
+    /// a batch of events). The body's bytes are the hub's, shared; only
+    /// the `id:` line is this stream's.
+    fn put_event(&mut self, body: &EventBody) -> Result<(), Overflow> {
+        let id = self.ids.next_line();
+        self.outbox.push_all([id, body.bytes().clone()])?;
+        self.keep_alive
+            .as_mut()
+            .reset(tokio::time::Instant::now() + KEEP_ALIVE);
+        Ok(())
+    }
+
+    /// Puts bytes already spelled as the wire format wants them (a batch
+    /// of events written with [`EventIds::write`], a keep-alive), without
+    /// yielding.
     fn put(&mut self, frame: Bytes) -> Result<(), Overflow> {
         self.outbox.push(frame)?;
         self.keep_alive
@@ -255,9 +280,9 @@ impl Connection {
     /// fresh snapshot (a browser's EventSource reconnects by itself once
     /// the stream ends). Without an `id:` the client's last event id stays.
     fn resync_and_close(&mut self) {
-        self.outbox.replace_all(Bytes::from_static(
-            b"event: resync\ndata: {\"reason\":\"This stream fell behind; reconnect to catch up.\"}\n\n",
-        ));
+        tracing::info!("an event stream fell behind: told to resync and closed");
+        crate::server::metrics::event_stream_cut();
+        self.outbox.replace_all(Bytes::from_static(frame::RESYNC));
     }
 
     async fn wait(
@@ -299,7 +324,7 @@ impl Connection {
                 _ = self.shutdown.cancelled() => return Err(Wait::Stop),
                 _ = self.resync.changed() => return Err(Wait::Resync),
                 _ = self.keep_alive.as_mut() => {
-                    if self.put(Bytes::from_static(KEEP_ALIVE_FRAME)).is_err() {
+                    if self.put(Bytes::from_static(frame::KEEP_ALIVE)).is_err() {
                         return Err(Wait::Behind);
                     }
                     yield_to_body().await;
@@ -358,6 +383,23 @@ mod tests {
             next(&mut stream).await.is_none(),
             "the stream ends with its producer"
         );
+    }
+
+    #[test]
+    fn an_event_and_its_id_line_go_in_together_whatever_their_size() {
+        let outbox = Outbox::new(10);
+        outbox
+            .push_all([Bytes::from_static(b"id: 1\n"), Bytes::from(vec![b'x'; 100])])
+            .unwrap();
+        assert!(
+            outbox
+                .push_all([Bytes::from_static(b"id: 2\n"), Bytes::from_static(b"y")])
+                .is_err(),
+            "over the cap, and nothing of it is queued"
+        );
+        assert_eq!(outbox.take().unwrap(), "id: 1\n");
+        assert_eq!(outbox.take().unwrap().len(), 100);
+        assert!(outbox.take().is_none());
     }
 
     #[test]

@@ -18,9 +18,9 @@ use crate::{
     domain::{Deleted, SnippetEvent, SnippetId, SnippetView},
     server::{
         AppState,
-        events::{Subscription, sse_frame},
+        events::{EventBody, Subscription},
         http::{ApiError, client::ClientIp},
-        limits::StreamPermit,
+        limits::Permit,
         owner::Credentials,
         service::{Lookup, ServiceError},
     },
@@ -74,7 +74,7 @@ struct Follower {
     /// Burn after reading, and this reader is not the owner.
     sealed: bool,
     /// Counted as an open stream until dropped with it.
-    _permit: StreamPermit,
+    _permit: Permit,
 }
 
 impl Follower {
@@ -84,7 +84,7 @@ impl Follower {
         let id = self.subscription.snippet_id().clone();
         loop {
             if self
-                .send_snapshot(&id, seen, &snapshot, &mut connection)
+                .send_snapshot(&id, &snapshot, &mut connection)
                 .await
                 .is_err()
             {
@@ -102,12 +102,12 @@ impl Follower {
                     Wait::Resync => break,
                     Wait::Event(published) if published.seq <= seen => continue,
                     Wait::Event(published) => {
-                        let frame = if self.sealed {
-                            published.list_frame.clone()
+                        let body = if self.sealed {
+                            &published.list_body
                         } else {
-                            published.frame.clone()
+                            &published.body
                         };
-                        if connection.send(frame).await.is_err() {
+                        if connection.send_event(body).await.is_err() {
                             return connection.resync_and_close();
                         }
                         if published.event.is_final() {
@@ -125,12 +125,13 @@ impl Follower {
                     Ok(Lookup::Gone(reason)) => {
                         let event = SnippetEvent::Deleted(Deleted { reason });
                         let _ = connection
-                            .send(sse_frame(seen, event.name(), &event.to_json(&id)))
+                            .send_event(&EventBody::new(event.name(), &event.to_json(&id)))
                             .await;
                         return;
                     }
                     Ok(Lookup::Missing) => return,
                     Err(e) => {
+                        crate::server::metrics::stream_snapshot_failed();
                         failures += 1;
                         if !connection.pause_before_retry(failures).await {
                             tracing::warn!(error = ?e, snippet = %id, "resync failed; closing stream so the client reconnects");
@@ -146,24 +147,18 @@ impl Follower {
     async fn send_snapshot(
         &self,
         id: &SnippetId,
-        seen: u64,
         snapshot: &SnippetView,
         connection: &mut Connection,
     ) -> Result<(), super::Overflow> {
-        for (index, event) in snapshot.snapshot_events().into_iter().enumerate() {
-            // Ids rise strictly: the state is stamped `seen`, a result that
-            // follows it gets a fresh number of its own.
-            let seq = if index == 0 {
-                seen
-            } else {
-                self.state.hub.reserve_seq()
-            };
+        for event in snapshot.snapshot_events() {
             let json = if self.sealed {
                 event.to_list_json(id)
             } else {
                 event.to_json(id)
             };
-            connection.send(sse_frame(seq, event.name(), &json)).await?;
+            connection
+                .send_event(&EventBody::new(event.name(), &json))
+                .await?;
         }
         Ok(())
     }

@@ -386,10 +386,10 @@ where
     async fn heartbeat(&self, node: &NodeRow) -> Result<(), StoreError> {
         during("recording a node's heartbeat", async {
             sqlx::query(
-                "INSERT INTO nodes (id, role, host, workers, busy, started_at, last_heartbeat)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                "INSERT INTO nodes (id, role, host, workers, busy, started_at, last_heartbeat, paused)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (id) DO UPDATE SET busy = excluded.busy,
-                     last_heartbeat = excluded.last_heartbeat",
+                     last_heartbeat = excluded.last_heartbeat, paused = excluded.paused",
             )
             .bind(node.id.as_str())
             .bind(node.role.as_str())
@@ -398,6 +398,7 @@ where
             .bind(i64::from(node.busy))
             .bind(millis(node.started_at))
             .bind(millis(node.last_heartbeat))
+            .bind(node.paused)
             .execute(&self.pool)
             .await?;
             Ok(())
@@ -408,7 +409,7 @@ where
     async fn nodes(&self, gone_before: DateTime<Utc>) -> Result<Vec<NodeRow>, StoreError> {
         during("listing nodes", async {
             let rows = sqlx::query(
-                "SELECT id, role, host, workers, busy, started_at, last_heartbeat
+                "SELECT id, role, host, workers, busy, started_at, last_heartbeat, paused
                  FROM nodes ORDER BY started_at, id",
             )
             .fetch_all(&self.pool)
@@ -425,6 +426,7 @@ where
                         started_at: from_millis(row.try_get("started_at")?)?,
                         last_heartbeat,
                         gone: last_heartbeat < gone_before,
+                        paused: row.try_get("paused")?,
                     })
                 })
                 .collect()
@@ -477,6 +479,28 @@ where
                 Some(row) => row.try_get::<String, _>("value")? == "true",
                 None => false,
             })
+        })
+        .await
+    }
+
+    async fn shared_secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
+        during("reading a shared secret", async {
+            // Write first (SQLite takes its write lock at once), and never
+            // over a secret already there: two nodes starting together
+            // agree on whichever insert landed first.
+            sqlx::query(
+                "INSERT INTO cluster_flags (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(fresh)
+            .execute(&self.pool)
+            .await?;
+            let row = sqlx::query("SELECT value FROM cluster_flags WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?;
+            Ok(row.try_get("value")?)
         })
         .await
     }

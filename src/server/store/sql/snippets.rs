@@ -90,12 +90,17 @@ where
             let sql = format!(
                 "{SUMMARY_SELECT}
                  WHERE s.visibility = 'public' AND (s.expires_at IS NULL OR s.expires_at > $1)
+                   AND s.burn_after_reading = $3
                  ORDER BY s.created_at DESC, s.id DESC
                  LIMIT $2"
             );
+            // Never a burn-after-reading snippet (submits refuse listing
+            // one, and a migration unlisted the older rows): a row shows
+            // the code's first line.
             let rows = sqlx::query(&sql)
                 .bind(millis(now))
                 .bind(i64::from(limit))
+                .bind(false)
                 .fetch_all(&self.pool)
                 .await?;
             rows.iter().map(Self::summary_from_row).collect()
@@ -164,6 +169,35 @@ where
                     .ok_or_else(|| StoreError::corrupt(format!("tombstone reason {raw}")))
             })
             .transpose()
+        })
+        .await
+    }
+
+    async fn gone_reasons(
+        &self,
+        ids: &[SnippetId],
+    ) -> Result<Vec<(SnippetId, GoneReason)>, StoreError> {
+        during("reading tombstones", async {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let sql = format!(
+                "SELECT id, reason FROM tombstones WHERE id IN ({})",
+                placeholders(1, ids.len())
+            );
+            let query = ids
+                .iter()
+                .fold(sqlx::query(&sql), |query, id| query.bind(id.as_str()));
+            let rows = query.fetch_all(&self.pool).await?;
+            rows.iter()
+                .map(|row| {
+                    let id = super::parse_id(&row.try_get::<String, _>("id")?)?;
+                    let raw: String = row.try_get("reason")?;
+                    let reason = GoneReason::parse(&raw)
+                        .ok_or_else(|| StoreError::corrupt(format!("tombstone reason {raw}")))?;
+                    Ok((id, reason))
+                })
+                .collect()
         })
         .await
     }
