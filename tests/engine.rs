@@ -14,7 +14,8 @@ use std::{
 use common::{TestApp, html_text};
 use highlighter::server::{
     highlight::{
-        IsolatedTreeSitter, Languages, NativeEngine, SyntectEngine, isolate::CRASH_ON_ENV,
+        IsolatedTreeSitter, Languages, NativeEngine, SyntectEngine,
+        isolate::{CRASH_ON_ENV, HANG_ON_ENV},
     },
     settings::SettingsLayer,
 };
@@ -141,6 +142,73 @@ async fn a_crashing_child_takes_no_one_down_and_its_snippet_still_succeeds() {
     let next = app.submit("fn main() { let n = 7; }\n", Some("rust")).await;
     assert_eq!(app.wait_final(&next).await.event, "highlighted");
     assert_eq!(pool.restarts(), 1, "no crash since");
+    app.stop().await;
+    shutdown.cancel();
+}
+
+/// The real time-limit path, with a real child: a grammar caught in a loop
+/// (deaf to its budget, as C code can be) is killed once its share of the
+/// budget and the grace are spent, the pool replaces it, and syntect
+/// finishes the snippet in the time left: highlighted, within the job's
+/// limit, never failed for time (see `highlight::native` and the time-out
+/// end in `jobs::worker`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_child_is_killed_and_replaced_and_its_snippet_still_succeeds_in_time() {
+    let shutdown = CancellationToken::new();
+    let pool = Arc::new(IsolatedTreeSitter::start_with_env(
+        server_binary(),
+        1,
+        shutdown.clone(),
+        vec![(HANG_ON_ENV.to_owned(), "HANG_ME".to_owned())],
+    ));
+    assert!(pool.wait_ready(1, Duration::from_secs(60)).await);
+    let languages = Languages::load();
+    let engine = Arc::new(NativeEngine::new(
+        SyntectEngine::new(Arc::clone(languages.syntaxes())),
+        Some(Arc::clone(&pool)),
+    ));
+    let limit = Duration::from_secs(4);
+    let app = TestApp::spawn_with(
+        |s| {
+            s.workers = Some(1);
+            s.job_timeout_secs = Some(limit.as_secs_f64());
+        },
+        Some(engine),
+    )
+    .await;
+    let code = "def f():\n    return 'HANG_ME'  # a grammar caught in a loop\n";
+    let submitted = Instant::now();
+    let id = app.submit(code, Some("python")).await;
+    let event = app.wait_final(&id).await;
+    let took = submitted.elapsed();
+    assert_eq!(event.event, "highlighted", "{:?}", event.data);
+    let html = event.json()["html"].as_str().unwrap().to_owned();
+    assert_eq!(html_text(&html), code);
+    assert!(
+        html.contains("<span class=k>def</span>"),
+        "syntect's colours: {html}"
+    );
+    assert!(took < limit, "within the job's limit: {took:?}");
+    assert_eq!(
+        event.json()["highlighted_in_ms"]
+            .as_u64()
+            .map(|ms| ms >= 500),
+        Some(true),
+        "the child really held the snippet until it was killed"
+    );
+    assert_eq!(
+        app.snippet(&id).await["attempts"],
+        1,
+        "one attempt, not a retry"
+    );
+    // The hung child was killed and replaced; the next snippet is
+    // tree-sitter's again.
+    assert!(pool.wait_ready(1, Duration::from_secs(60)).await);
+    assert_eq!(pool.restarts(), 1, "the hung child was replaced");
+    let next = app.submit("fn main() { let n = 7; }\n", Some("rust")).await;
+    assert_eq!(app.wait_final(&next).await.event, "highlighted");
+    assert_eq!(pool.restarts(), 1, "no hang since");
+    assert_eq!(app.get("/api/health").await.status(), 200);
     app.stop().await;
     shutdown.cancel();
 }

@@ -91,23 +91,40 @@ async fn wait_highlighted(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_run_then_restart_every_snippet_ends_highlighted_once() {
     let dir = tempfile::tempdir().unwrap();
-    let codes = snippets(200, 24 * 1024);
-    // Default lease, heartbeat and rescue period: the measured rescue time
-    // is the one users get.
-    let settings = [("HIGHLIGHTER_WORKERS", "2")];
+    // 200 snippets; every twentieth is big (2 MiB of C, most of a second
+    // in the engine), so that the kill can be timed to land while a job
+    // is surely mid-engine.
+    let mut codes = snippets(200, 24 * 1024);
+    let big: Vec<usize> = (10..200).step_by(20).collect();
+    let big_code = snippets(1, 2 * 1024 * 1024).remove(0);
+    for &at in &big {
+        codes[at] = format!("/* big {at} */\n{big_code}");
+    }
+    let max_bytes = ("HIGHLIGHTER_MAX_SNIPPET_BYTES", "4194304");
     let client = common::client();
     // Everything is queued first, by a node that runs no workers: a fast
     // machine highlighted all 200 while they were still being submitted,
     // and the kill then found nothing left to interrupt.
-    let mut queueing = ServerProcess::start(dir.path(), &[("HIGHLIGHTER_ROLE", "web")]);
+    let mut queueing = ServerProcess::start(dir.path(), &[("HIGHLIGHTER_ROLE", "web"), max_bytes]);
     let ids = submit_all(&client, &queueing.base, &codes).await;
     queueing.sigterm();
     queueing
         .wait_exit(Duration::from_secs(15))
         .expect("the web node stops");
-    let mut server = ServerProcess::start(dir.path(), &settings);
-    // Let some finish, so the kill lands mid-queue.
-    wait_highlighted(&client, &server.base, &ids[3], Duration::from_secs(60)).await;
+    // Claims only for free slots: every job claimed is a job running, so
+    // the jobs in flight at the kill are exactly those that ran. Default
+    // lease, heartbeat and rescue period: the measured rescue time is the
+    // one users get.
+    let mut server = ServerProcess::start(
+        dir.path(),
+        &[
+            ("HIGHLIGHTER_WORKERS", "2"),
+            ("HIGHLIGHTER_CLAIM_AHEAD", "0"),
+            max_bytes,
+        ],
+    );
+    let big_ids: Vec<String> = big.iter().map(|&at| ids[at].clone()).collect();
+    let mid_engine = common::first_running(&client, &server.base, &big_ids).await;
     server.sigkill();
     let killed_at = Instant::now();
 
@@ -129,11 +146,17 @@ async fn sigkill_mid_run_then_restart_every_snippet_ends_highlighted_once() {
         at_kill.iter().filter(|s| **s == JobState::Queued).count()
     );
     assert!(
+        running.contains(&mid_engine),
+        "the job seen running its engine was still running at the kill"
+    );
+    // Nothing was claimed ahead (`claim_ahead = 0`): each of them ran its
+    // engine, or had run it and waited for its result to be stored.
+    assert!(
         done_at_kill < ids.len(),
         "the kill must land while jobs are left"
     );
 
-    let server = ServerProcess::start(dir.path(), &settings);
+    let server = ServerProcess::start(dir.path(), &[("HIGHLIGHTER_WORKERS", "2"), max_bytes]);
     for id in &running {
         wait_highlighted(&client, &server.base, id, Duration::from_secs(90)).await;
     }
@@ -152,25 +175,21 @@ async fn sigkill_mid_run_then_restart_every_snippet_ends_highlighted_once() {
         let result = wait_highlighted(&client, &server.base, id, Duration::from_secs(120)).await;
         assert_eq!(&html_text(result["html"].as_str().unwrap()), code, "{id}");
     }
-    // Exactly one visible result each: the snapshot and the stored result agree,
-    // and no job is left in any state but succeeded.
-    assert!(
-        states(&store, &ids)
-            .await
-            .iter()
-            .all(|s| *s == JobState::Succeeded)
+    // Exactly one visible result each, and exactly the jobs running at the
+    // kill ran twice: once before it, once after.
+    assert_eq!(
+        states(&store, &ids).await,
+        vec![JobState::Succeeded; ids.len()]
     );
-    for id in &running {
+    for id in &ids {
         let view = store
             .snippet(&SnippetId::parse(id).unwrap())
             .await
             .unwrap()
             .unwrap()
             .view;
-        assert_eq!(
-            view.attempts, 2,
-            "{id} ran once before the kill and once after"
-        );
+        let expected = if running.contains(id) { 2 } else { 1 };
+        assert_eq!(view.attempts, expected, "{id}: attempts");
     }
 }
 

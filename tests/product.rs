@@ -82,16 +82,31 @@ async fn expired_snippets_answer_410_everywhere_and_leave_the_list() {
     }
     let page = app.get(&format!("/s/{id}")).await;
     assert!(page.text().await.unwrap().contains("expired"));
-    // Deleted by the sweeper, not just hidden: the raw code is gone.
-    let recent: Vec<String> = app
-        .get("/")
+    // Deleted by the sweeper, not just hidden: the row and its code are
+    // gone from the database, and a tombstone says why.
+    let snippet_id = highlighter::domain::SnippetId::parse(&id).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app
+        .state
+        .snippets
+        .snippet(&snippet_id)
         .await
-        .text()
-        .await
-        .map(|page| vec![page])
-        .unwrap();
-    assert!(!recent[0].contains(&id));
-    assert!(recent[0].contains(&kept));
+        .unwrap()
+        .is_some()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sweeper never deleted the row"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.state.snippets.gone_reason(&snippet_id).await.unwrap(),
+        Some(highlighter::domain::GoneReason::Expired)
+    );
+    let home = app.get("/").await.text().await.unwrap();
+    assert!(!home.contains(&id));
+    assert!(home.contains(&kept));
     app.stop().await;
 }
 

@@ -28,7 +28,7 @@ pub struct TestApp {
     pub languages: Languages,
     /// The running app's state (its hub, store and settings).
     pub state: AppState,
-    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+    handle: tokio::task::JoinHandle<Result<(), highlighter::server::supervisor::TaskEnded>>,
     dir: tempfile::TempDir,
 }
 
@@ -54,6 +54,8 @@ pub fn test_layer(dir: &tempfile::TempDir) -> SettingsLayer {
         site_root: Some(PathBuf::from("target/site")),
         submit_per_minute: Some(0),
         streams_per_client: Some(0),
+        misses_per_minute: Some(0),
+        connections_per_peer: Some(0),
         // The default engine's tree-sitter children are the server binary.
         engine_program: Some(PathBuf::from(env!("CARGO_BIN_EXE_highlighter"))),
         ..Default::default()
@@ -262,6 +264,43 @@ impl TestApp {
         self.shutdown.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(30), self.handle).await;
     }
+
+    /// Stops the app and hands back its directory (the database files),
+    /// which `stop` would delete.
+    pub async fn stop_keeping_files(self) -> tempfile::TempDir {
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.handle).await;
+        self.dir
+    }
+
+    /// Waits (at most `limit`) for the app to stop on its own; what its
+    /// run ended with.
+    pub async fn stopped_within(
+        self,
+        limit: Duration,
+    ) -> Result<(), highlighter::server::supervisor::TaskEnded> {
+        tokio::time::timeout(limit, self.handle)
+            .await
+            .expect("the app stopped in time")
+            .expect("the app's task did not panic")
+    }
+
+    /// The app with `task` running among its supervised background tasks
+    /// (to inject a failure there).
+    pub async fn spawn_with_task(
+        name: &'static str,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = Settings::from_layer(test_layer(&dir)).expect("valid test settings");
+        let shutdown = CancellationToken::new();
+        let mut app = Application::build(settings, shutdown.clone())
+            .await
+            .expect("app builds");
+        assert!(app.wait_engine_ready(Duration::from_secs(60)).await);
+        app.spawn_supervised(name, task);
+        Self::serve(app, shutdown, dir)
+    }
 }
 
 /// A client for the tests: like `reqwest::Client::new()`, but a request
@@ -356,4 +395,33 @@ pub async fn submit_to(
     );
     let body: Value = response.json().await.unwrap();
     body["id"].as_str().unwrap().to_owned()
+}
+
+/// Waits until one of `ids` reports progress on a stream of `base`, that
+/// is, until its job is running its engine (a job merely claimed reports
+/// none); returns that id.
+pub async fn first_running(client: &reqwest::Client, base: &str, ids: &[String]) -> String {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut watchers = Vec::new();
+    for id in ids {
+        let mut stream =
+            SseClient::connect(client, &format!("{base}/api/snippets/{id}/events")).await;
+        let (tx, id) = (tx.clone(), id.clone());
+        watchers.push(tokio::spawn(async move {
+            while let Some(event) = stream.next().await {
+                if event.event == "progress" {
+                    let _ = tx.send(id);
+                    return;
+                }
+            }
+        }));
+    }
+    let running = tokio::time::timeout(Duration::from_secs(120), rx.recv())
+        .await
+        .expect("a big job reports progress within two minutes")
+        .expect("a watcher reports");
+    for watcher in watchers {
+        watcher.abort();
+    }
+    running
 }

@@ -24,7 +24,10 @@ impl SseEvent {
 pub struct SseClient {
     pub status: reqwest::StatusCode,
     body: Option<futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>>,
-    buffer: String,
+    /// Bytes received and not yet read as events. The network cuts the
+    /// stream anywhere, even inside a character; an event's block (up to
+    /// its blank line) is whole UTF-8, so blocks are decoded, not chunks.
+    buffer: Vec<u8>,
 }
 
 impl SseClient {
@@ -43,15 +46,26 @@ impl SseClient {
         SseClient {
             status,
             body: Some(response.bytes_stream().boxed()),
-            buffer: String::new(),
+            buffer: Vec::new(),
+        }
+    }
+
+    /// A client reading `chunks` as the network would deliver them.
+    pub fn from_chunks(chunks: Vec<bytes::Bytes>) -> SseClient {
+        let chunks: Vec<reqwest::Result<bytes::Bytes>> = chunks.into_iter().map(Ok).collect();
+        SseClient {
+            status: reqwest::StatusCode::OK,
+            body: Some(futures_util::stream::iter(chunks).boxed()),
+            buffer: Vec::new(),
         }
     }
 
     /// The next event, or `None` when the server ended the stream.
     pub async fn next(&mut self) -> Option<SseEvent> {
         loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
+            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let block = String::from_utf8(block).expect("an event's block is UTF-8");
                 if let Some(event) = parse_block(&block) {
                     return Some(event);
                 }
@@ -59,9 +73,7 @@ impl SseClient {
             }
             let chunk = self.body.as_mut()?.next().await;
             match chunk {
-                Some(Ok(bytes)) => self
-                    .buffer
-                    .push_str(core::str::from_utf8(&bytes).expect("UTF-8 stream")),
+                Some(Ok(bytes)) => self.buffer.extend_from_slice(&bytes),
                 _ => {
                     self.body = None;
                     return None;
