@@ -300,12 +300,23 @@ test('(p8) a hash naming lines far past the end marks only the snippet\'s lines 
   expect(Date.now() - started, 'ms to handle a click').toBeLessThan(5000);
 });
 
-test('(p9) highlighted code in both themes: screenshots to look at', async ({ page, request }) => {
+test('(p9) highlighted code in both themes: every token class has a colour of its own, readable on the page', async ({ page, request }) => {
   const samples = [
     ['rust', 'engine.rs', 'use std::collections::HashMap;\n\n/// Counts words.\n#[derive(Debug)]\npub struct Counter<\'a> { counts: HashMap<&\'a str, usize> }\n\nimpl<\'a> Counter<\'a> {\n    pub fn add(&mut self, word: &\'a str) -> usize {\n        let n = self.counts.entry(word).or_insert(0);\n        *n += 1; // one more\n        println!("{word}: {n}\\n");\n        *n\n    }\n}\n'],
     ['python', 'app.py', 'import re\n\n@dataclass\nclass Item:\n    """An item."""\n    name: str = "x"\n\ndef parse(text: str, limit=10) -> list[Item]:\n    # split on commas\n    return [Item(p.strip()) for p in re.split(r",\\s*", text)[:limit] if p]\n'],
-    ['markdown', 'README.md', '# Title\n\nSome *emphasis*, **strong**, `code` and a [link](https://example.com).\n\n- one\n- two\n'],
   ];
+  // WCAG's contrast ratio of two rgb() colours.
+  const contrast = (a, b) => {
+    const luminance = (rgb) => {
+      const [r, g, bl] = rgb.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((c) => {
+        const s = c / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+    };
+    const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+  };
   for (const [language, filename, code] of samples) {
     const { id } = await submitViaApi(request, { code, language, filename });
     await waitSucceededViaApi(request, id);
@@ -315,6 +326,36 @@ test('(p9) highlighted code in both themes: screenshots to look at', async ({ pa
       await page.goto(`/s/${id}`);
       await waitHydrated(page);
       await waitSucceeded(page);
+      const colours = await page.evaluate(() => {
+        const pre = document.querySelector('div.highlighted pre');
+        // The first opaque background from the code outward.
+        let background = 'rgb(255, 255, 255)';
+        for (let el = pre; el; el = el.parentElement) {
+          const c = getComputedStyle(el).backgroundColor;
+          if (c !== 'transparent' && !/^rgba\(.*,\s*0\)$/.test(c)) {
+            background = c;
+            break;
+          }
+        }
+        const byClass = {};
+        for (const span of pre.querySelectorAll('span[class]')) {
+          byClass[span.className] ??= getComputedStyle(span).color;
+        }
+        return { background, plain: getComputedStyle(pre).color, byClass };
+      });
+      const what = `${language} in the ${theme} theme`;
+      // Keywords, strings and comments are told apart from plain text
+      // and from each other.
+      for (const cls of ['k', 's', 'c']) {
+        expect(colours.byClass[cls], `${what}: class ${cls} is used`).toBeTruthy();
+        expect(colours.byClass[cls], `${what}: class ${cls} has a colour`).not.toBe(colours.plain);
+      }
+      expect(new Set(['k', 's', 'c'].map((c) => colours.byClass[c])).size, `${what}: three colours`).toBe(3);
+      // Every colour is readable on the code's background (WCAG AA for
+      // large text and UI: 3:1).
+      for (const [cls, colour] of Object.entries(colours.byClass)) {
+        expect(contrast(colour, colours.background), `${what}: class ${cls} (${colour} on ${colours.background})`).toBeGreaterThanOrEqual(3);
+      }
       await page.locator('div.code-view').screenshot({ path: `test-results/themes/${language}-${theme}.png` });
     }
   }
