@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Fuzzes the running server against its own OpenAPI document with
-# schemathesis: every operation, a bounded number of generated requests
-# each (FUZZ_EXAMPLES, default 100), checked for server errors (5xx) and for
-# answers that break the document (statuses, content types, headers and
-# bodies it does not describe). The event streams are left out: they stay
-# open by design, which a request-response fuzzer would wait out.
+# schemathesis: every operation (the REST API and the pages' server
+# functions, with form and JSON bodies), a bounded number of generated
+# requests each (FUZZ_EXAMPLES, default 100), checked for server errors
+# (5xx) and for answers that break the document (statuses, content types,
+# headers and bodies it does not describe). The event streams are left
+# out: they stay open by design, which a request-response fuzzer would
+# wait out. Then tools/probe_edges.py sends what schemathesis does not:
+# HEAD on every GET route, and every operation with a foreign Host.
 #
 # Uses the debug server the test command builds (HIGHLIGHTER_BIN to pick
 # another) on a free port with a temporary SQLite database. The per-client
-# limits are off: the fuzzer is one client sending thousands of requests,
-# and a 429 would hide what it is looking for.
+# limits are off: the fuzzer is one client sending thousands of requests
+# (thousands of them for ids it made up), and a 429 would hide what it is
+# looking for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -27,6 +31,8 @@ HIGHLIGHTER_ADDR="127.0.0.1:$port" \
 HIGHLIGHTER_DATABASE_URL="sqlite://$dir/fuzz.db" \
 HIGHLIGHTER_SUBMIT_PER_MINUTE=0 \
 HIGHLIGHTER_STREAMS_PER_CLIENT=0 \
+HIGHLIGHTER_MISSES_PER_MINUTE=0 \
+HIGHLIGHTER_CONNECTIONS_PER_PEER=0 \
 LEPTOS_SITE_ROOT="$PWD/target/site" \
 RUST_LOG=warn \
   "$bin" > "$dir/server.log" 2>&1 &
@@ -95,6 +101,9 @@ new_snippet
 printf '[parameters]\n"path.id" = "%s"\n' "$id" > "$dir/delete.toml"
 echo "==> schemathesis, deleting as the owner of $id: $examples examples" >&2
 fuzz owner-delete "$dir/delete.toml" -H "Authorization: Bearer $token" --exclude-tag admin --include-method DELETE || status=$?
+# 5. HEAD requests and a foreign Host (tools/probe_edges.py).
+echo "==> HEAD on every GET route, and every operation with a foreign Host" >&2
+python3 tools/probe_edges.py "http://127.0.0.1:$port" || status=$?
 if grep -q "panicked" "$dir/server.log"; then
   echo "the server panicked while fuzzed:" >&2
   grep -A5 "panicked" "$dir/server.log" >&2
