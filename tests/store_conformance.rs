@@ -1,5 +1,7 @@
 //! One conformance suite for every storage driver (as River runs one
 //! driver suite on every driver): each test takes a fresh, empty store.
+//! The few that check what is stored underneath (which code is still
+//! kept, which rows went) also get the database itself ([`Raw`]).
 
 mod common;
 
@@ -7,25 +9,59 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use highlighter::{
-    domain::{Filename, GoneReason, JobState, Progress, SnippetId, SourceCode, Visibility},
+    domain::{
+        FileView, ForkOrigin, GoneReason, JobState, Progress, SnippetId, SnippetSummary,
+        SnippetView, Visibility,
+    },
     server::{
         owner::OwnerSecret,
-        store::{Completed, DynStore, Lease, NewSnippet, Rescued, SqliteStore},
+        store::{
+            ClaimedJob, Completed, DynStore, FileResult, JobFile, Lease, NewFile, NewRevision,
+            NewSnippet, PgStore, Rescued, Saved, SnippetStore, SqliteStore, content_hash,
+        },
     },
 };
 
+/// The engine version every test highlights with, unless it says.
+const ENGINE: &str = "conformance/1";
+
+/// A named Rust file.
+fn file(name: &str, code: &str) -> NewFile {
+    NewFile::new(name.to_owned(), true, "Rust".to_owned(), code.to_owned())
+}
+
+/// A public snippet of one file, `main.rs`.
 fn new_snippet(code: &str, at: DateTime<Utc>) -> NewSnippet {
     NewSnippet {
         id: SnippetId::random(),
-        code: SourceCode::parse(code.to_owned(), 1 << 20).unwrap(),
-        language: "Rust".to_owned(),
-        filename: Filename::parse(Some("main.rs")).unwrap(),
+        files: vec![file("main.rs", code)],
         max_attempts: 3,
         created_at: at,
         expires_at: None,
         owner: Some(OwnerSecret::random().hash()),
         visibility: Visibility::Public,
         burn_after_reading: false,
+        forked_from: None,
+    }
+}
+
+/// A revision of `id` saved over `base` at `at`, keeping `keep`.
+fn new_revision(
+    id: &SnippetId,
+    base: u32,
+    files: Vec<NewFile>,
+    at: DateTime<Utc>,
+    keep: u32,
+) -> NewRevision {
+    NewRevision {
+        id: id.clone(),
+        base,
+        files,
+        lines_added: 0,
+        lines_removed: 0,
+        max_attempts: 3,
+        now: at,
+        keep,
     }
 }
 
@@ -33,29 +69,155 @@ fn secs(n: i64) -> chrono::Duration {
     chrono::Duration::seconds(n)
 }
 
-/// Claims the one due job for `worker` at `at`, leased for 30 s.
-async fn claim_one(store: &DynStore, worker: &str, at: DateTime<Utc>) -> Lease {
+/// Claims up to `limit` due jobs for `worker` at `at`, leased for 30 s.
+async fn claim(store: &DynStore, worker: &str, limit: u32, at: DateTime<Utc>) -> Vec<ClaimedJob> {
     store
-        .claim_jobs(worker, 1, at, at + secs(30))
+        .claim_jobs(worker, limit, at, at + secs(30), ENGINE)
         .await
         .unwrap()
-        .remove(0)
-        .lease
+}
+
+/// Claims the one due job for `worker` at `at`, leased for 30 s.
+async fn claim_one(store: &DynStore, worker: &str, at: DateTime<Utc>) -> ClaimedJob {
+    let mut claimed = claim(store, worker, 1, at).await;
+    assert_eq!(claimed.len(), 1, "one job is due");
+    claimed.remove(0)
+}
+
+/// A result for each file of a job that needs highlighting (those without
+/// a stored result), each `html`.
+fn results<'a>(files: &'a [JobFile], html: &'a str, took_ms: u64) -> Vec<FileResult<'a>> {
+    files
+        .iter()
+        .filter(|f| f.code.is_some())
+        .map(|f| FileResult {
+            hash: &f.hash,
+            language: &f.language,
+            html,
+            rendered: None,
+            highlighted_in_ms: took_ms,
+        })
+        .collect()
+}
+
+/// Completes `job` as its worker would: `html` for every file it had to
+/// highlight. Whether the result was stored.
+async fn complete(
+    store: &DynStore,
+    job: &ClaimedJob,
+    html: &str,
+    took_ms: u64,
+    at: DateTime<Utc>,
+) -> bool {
+    let files = results(&job.files, html, took_ms);
+    store
+        .complete_job(&job.lease, &files, ENGINE, took_ms, at)
+        .await
+        .unwrap()
+}
+
+/// The one file of a one-file revision.
+fn only_file(view: &SnippetView) -> &FileView {
+    assert_eq!(view.files.len(), 1, "{:?}", view.files);
+    &view.files[0]
+}
+
+async fn view_of(store: &DynStore, id: &SnippetId) -> SnippetView {
+    store
+        .snippet(id)
+        .await
+        .unwrap()
+        .expect("the snippet is there")
+        .view
+}
+
+fn ids(list: &[SnippetSummary]) -> Vec<SnippetId> {
+    list.iter().map(|s| s.id.clone()).collect()
+}
+
+fn numbers(revisions: &[highlighter::domain::RevisionInfo]) -> Vec<u32> {
+    revisions.iter().map(|r| r.number).collect()
+}
+
+/// The database under a store, for what no store method reads: which
+/// rows and which code are still there.
+#[derive(Clone)]
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Raw {
+    /// `sql` (a `SELECT COUNT(*)`) with `binds` as `$1...`.
+    async fn count(&self, sql: &str, binds: &[&str]) -> i64 {
+        match self {
+            Raw::Sqlite(pool) => binds
+                .iter()
+                .fold(sqlx::query_scalar::<_, i64>(sql), |q, b| q.bind(*b))
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+            Raw::Postgres(pool) => binds
+                .iter()
+                .fold(sqlx::query_scalar::<_, i64>(sql), |q, b| q.bind(*b))
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+        }
+    }
+
+    /// Rows of `table` (with a `snippet_id` column) that belong to `id`.
+    async fn rows_of(&self, table: &str, id: &SnippetId) -> i64 {
+        self.count(
+            &format!("SELECT COUNT(*) FROM {table} WHERE snippet_id = $1"),
+            &[id.as_str()],
+        )
+        .await
+    }
+
+    /// Whether `code` is stored (0 or 1: one blob per content).
+    async fn blobs_of(&self, code: &str) -> i64 {
+        self.count(
+            "SELECT COUNT(*) FROM blobs WHERE hash = $1",
+            &[&content_hash(code)],
+        )
+        .await
+    }
+
+    /// Stored results for `code`, in any language and engine.
+    async fn highlights_of(&self, code: &str) -> i64 {
+        self.count(
+            "SELECT COUNT(*) FROM highlights WHERE hash = $1",
+            &[&content_hash(code)],
+        )
+        .await
+    }
 }
 
 async fn create_and_read_back(store: DynStore) {
     let now = Utc::now();
     let new = new_snippet("fn main() {}\n", now);
     store.create_snippet(&new).await.unwrap();
-    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
-    assert_eq!(view.code, "fn main() {}\n");
-    assert_eq!(view.language, "Rust");
-    assert_eq!(view.filename.as_deref(), Some("main.rs"));
+    let view = view_of(&store, &new.id).await;
+    let file = only_file(&view);
+    assert_eq!(file.code, "fn main() {}\n");
+    assert_eq!(file.language, "Rust");
+    assert_eq!(file.name, "main.rs");
+    assert!(file.named);
+    assert_eq!(file.hash, content_hash("fn main() {}\n"));
+    assert_eq!(file.bytes, 13);
+    assert_eq!(file.lines, 1);
+    assert!(file.html.is_none());
+    assert_eq!(
+        (view.revision, view.latest_revision, view.first_revision),
+        (1, 1, 1)
+    );
+    assert_eq!(view.forked_from, None);
     assert_eq!(view.state, JobState::Queued);
     assert_eq!(view.attempts, 0);
     assert_eq!(view.max_attempts, 3);
     assert_eq!(view.created_at.timestamp_millis(), now.timestamp_millis());
-    assert!(view.html.is_none());
+    assert_eq!(view.revised_at.timestamp_millis(), now.timestamp_millis());
     assert!(store.snippet(&SnippetId::random()).await.unwrap().is_none());
 }
 
@@ -68,10 +230,15 @@ async fn recent_lists_newest_first(store: DynStore) {
         ids.push(new.id);
     }
     let recent = store.recent_snippets(3, t0 + secs(10)).await.unwrap();
-    let got: Vec<_> = recent.iter().map(|s| s.id.clone()).collect();
-    assert_eq!(got, vec![ids[4].clone(), ids[3].clone(), ids[2].clone()]);
+    assert_eq!(
+        self::ids(&recent),
+        vec![ids[4].clone(), ids[3].clone(), ids[2].clone()]
+    );
     assert_eq!(recent[0].preview, "line 4");
     assert_eq!(recent[0].lines, 4);
+    assert_eq!(recent[0].files, 1);
+    assert_eq!(recent[0].filename.as_deref(), Some("main.rs"));
+    assert_eq!(recent[0].language, "Rust");
     assert_eq!(recent[0].state, JobState::Queued);
 }
 
@@ -84,23 +251,11 @@ async fn claims_respect_the_limit_and_never_hand_out_a_job_twice(store: DynStore
             .unwrap();
     }
     let later = now + secs(1);
-    let a = store
-        .claim_jobs("a", 2, later, later + secs(30))
-        .await
-        .unwrap();
+    let a = claim(&store, "a", 2, later).await;
     assert_eq!(a.len(), 2);
-    let b = store
-        .claim_jobs("b", 10, later, later + secs(30))
-        .await
-        .unwrap();
+    let b = claim(&store, "b", 10, later).await;
     assert_eq!(b.len(), 3);
-    assert!(
-        store
-            .claim_jobs("c", 10, later, later + secs(30))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(claim(&store, "c", 10, later).await.is_empty());
     let mut all: Vec<_> = a
         .iter()
         .chain(&b)
@@ -108,29 +263,17 @@ async fn claims_respect_the_limit_and_never_hand_out_a_job_twice(store: DynStore
         .collect();
     all.sort();
     all.dedup();
-    assert_eq!(all, {
-        let mut v: Vec<_> = a
-            .iter()
-            .chain(&b)
-            .map(|j| j.lease.snippet_id.clone())
-            .collect();
-        v.sort();
-        v
-    });
-    assert_eq!(all.len(), 5);
+    assert_eq!(all.len(), 5, "five different jobs");
     assert!(
         a.iter()
-            .all(|j| j.lease.attempt == 1 && j.lease.worker == "a")
+            .all(|j| j.lease.attempt == 1 && j.lease.worker == "a" && j.lease.revision == 1)
     );
-    let view = store
-        .snippet(&a[0].lease.snippet_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .view;
+    let view = view_of(&store, &a[0].lease.snippet_id).await;
     assert_eq!(view.state, JobState::Processing);
     assert_eq!(view.attempts, 1);
-    assert_eq!(a[0].code.len(), 1);
+    // What a worker needs comes with the claim: each file's code.
+    assert_eq!(a[0].files.len(), 1);
+    assert_eq!(a[0].files[0].code.as_deref().map(str::len), Some(1));
 }
 
 async fn concurrent_claims_split_the_queue(store: DynStore) {
@@ -148,10 +291,7 @@ async fn concurrent_claims_split_the_queue(store: DynStore) {
         handles.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let jobs = store
-                    .claim_jobs(&format!("w{w}"), 3, later, later + secs(30))
-                    .await
-                    .unwrap();
+                let jobs = claim(&store, &format!("w{w}"), 3, later).await;
                 if jobs.is_empty() {
                     return mine;
                 }
@@ -177,42 +317,53 @@ async fn completion_is_fenced_by_the_lease(store: DynStore) {
     let first = claim_one(&store, "w1", now).await;
     // w1 stalls; its lease expires and the rescuer requeues the job.
     let rescued = store.rescue_expired(now + secs(31)).await.unwrap();
-    assert_eq!(rescued, vec![Rescued::Requeued(new.id.clone())]);
+    assert_eq!(rescued, vec![Rescued::Requeued(new.id.clone(), 1)]);
     let t = now + secs(32);
     let second = claim_one(&store, "w2", t).await;
-    assert_eq!(second.attempt, 2);
+    assert_eq!(second.lease.attempt, 2);
+    let (first, stale_files) = (&first.lease, &first.files);
     // The stale worker can neither renew, report, fail nor complete.
-    assert!(!store.renew_lease(&first, t, t + secs(30)).await.unwrap());
+    assert!(!store.renew_lease(first, t, t + secs(30)).await.unwrap());
     assert!(
         !store
-            .save_progress(&first, Progress { done: 1, total: 1 })
+            .save_progress(first, Progress { done: 1, total: 1 })
             .await
             .unwrap()
     );
-    assert!(!store.complete_job(&first, "<stale/>", 1, t).await.unwrap());
-    assert!(!store.fail_job(&first, "stale", t).await.unwrap());
-    assert!(!store.retry_job(&first, "stale", t, t).await.unwrap());
-    assert!(!store.release_job(&first, t).await.unwrap());
+    assert!(
+        !store
+            .complete_job(first, &results(stale_files, "<stale/>", 1), ENGINE, 1, t)
+            .await
+            .unwrap()
+    );
+    assert!(!store.fail_job(first, "stale", t).await.unwrap());
+    assert!(!store.retry_job(first, "stale", t, t).await.unwrap());
+    assert!(!store.release_job(first, t).await.unwrap());
     // The holder can.
-    assert!(store.renew_lease(&second, t, t + secs(30)).await.unwrap());
     assert!(
         store
-            .save_progress(&second, Progress { done: 1, total: 1 })
+            .renew_lease(&second.lease, t, t + secs(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .save_progress(&second.lease, Progress { done: 1, total: 1 })
             .await
             .unwrap()
     );
     assert_eq!(
-        store.snippet(&new.id).await.unwrap().unwrap().view.progress,
+        view_of(&store, &new.id).await.progress,
         Some(Progress { done: 1, total: 1 })
     );
-    assert!(store.complete_job(&second, "<fresh/>", 5, t).await.unwrap());
-    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
+    assert!(complete(&store, &second, "<fresh/>", 5, t).await);
+    let view = view_of(&store, &new.id).await;
     assert_eq!(view.state, JobState::Succeeded);
-    assert_eq!(view.html.as_deref(), Some("<fresh/>"));
+    assert_eq!(only_file(&view).html.as_deref(), Some("<fresh/>"));
     assert_eq!(view.highlighted_in_ms, Some(5));
     assert!(view.progress.is_none());
     // And completing twice is refused too.
-    assert!(!store.complete_job(&second, "<again/>", 5, t).await.unwrap());
+    assert!(!complete(&store, &second, "<again/>", 5, t).await);
 }
 
 async fn a_batch_of_completions_is_fenced_job_by_job(store: DynStore) {
@@ -221,35 +372,46 @@ async fn a_batch_of_completions_is_fenced_job_by_job(store: DynStore) {
         let new = new_snippet(&format!("fn f{i}() {{}}\n"), now);
         store.create_snippet(&new).await.unwrap();
     }
-    let claimed = store.claim_jobs("w", 3, now, now + secs(30)).await.unwrap();
+    let claimed = claim(&store, "w", 3, now).await;
     assert_eq!(claimed.len(), 3);
     // What a worker needs comes with the claim.
-    assert!(
-        claimed
-            .iter()
-            .all(|j| j.code.starts_with("fn f") && j.language == "Rust")
-    );
+    assert!(claimed.iter().all(|j| {
+        j.files.len() == 1
+            && j.files[0]
+                .code
+                .as_deref()
+                .is_some_and(|code| code.starts_with("fn f"))
+            && j.files[0].language == "Rust"
+    }));
     // The middle job's lease is stale: it was taken over after expiring.
     let stale = Lease {
         attempt: 99,
         ..claimed[1].lease.clone()
     };
+    let files = [
+        results(&claimed[0].files, "<a/>", 1),
+        results(&claimed[1].files, "<stale/>", 2),
+        results(&claimed[2].files, "<c/>", 3),
+    ];
     let done = [
         Completed {
             lease: &claimed[0].lease,
-            html: "<a/>",
+            files: &files[0],
+            engine: ENGINE,
             highlighted_in_ms: 1,
             notice: None,
         },
         Completed {
             lease: &stale,
-            html: "<stale/>",
+            files: &files[1],
+            engine: ENGINE,
             highlighted_in_ms: 2,
             notice: None,
         },
         Completed {
             lease: &claimed[2].lease,
-            html: "<c/>",
+            files: &files[2],
+            engine: ENGINE,
             highlighted_in_ms: 3,
             notice: None,
         },
@@ -264,13 +426,8 @@ async fn a_batch_of_completions_is_fenced_job_by_job(store: DynStore) {
             .zip([Some("<a/>"), None, Some("<c/>")])
             .zip([Some(1), None, Some(3)])
     {
-        let view = store
-            .snippet(&job.lease.snippet_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .view;
-        assert_eq!(view.html.as_deref(), html);
+        let view = view_of(&store, &job.lease.snippet_id).await;
+        assert_eq!(only_file(&view).html.as_deref(), html);
         assert_eq!(view.highlighted_in_ms, took_ms);
         let state = if html.is_some() {
             JobState::Succeeded
@@ -286,27 +443,18 @@ async fn retries_wait_for_their_time(store: DynStore) {
     let now = Utc::now();
     let new = new_snippet("x", now);
     store.create_snippet(&new).await.unwrap();
-    let lease = claim_one(&store, "w", now).await;
+    let lease = claim_one(&store, "w", now).await.lease;
     let run_at = now + secs(10);
     assert!(store.retry_job(&lease, "down", run_at, now).await.unwrap());
-    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
+    let view = view_of(&store, &new.id).await;
     assert_eq!(view.state, JobState::Retrying);
     assert_eq!(view.error.as_deref(), Some("down"));
     assert_eq!(
         view.next_attempt_at.unwrap().timestamp_millis(),
         run_at.timestamp_millis()
     );
-    assert!(
-        store
-            .claim_jobs("w", 1, now + secs(9), now + secs(39))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    let again = store
-        .claim_jobs("w", 1, now + secs(10), now + secs(40))
-        .await
-        .unwrap();
+    assert!(claim(&store, "w", 1, now + secs(9)).await.is_empty());
+    let again = claim(&store, "w", 1, now + secs(10)).await;
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].lease.attempt, 2);
 }
@@ -317,44 +465,31 @@ async fn failure_is_final_until_requeued(store: DynStore) {
     store.create_snippet(&new).await.unwrap();
     // Not failed: nothing to requeue.
     assert!(!store.requeue_failed(&new.id, 3, now).await.unwrap());
-    let lease = claim_one(&store, "w", now).await;
+    let lease = claim_one(&store, "w", now).await.lease;
     assert!(store.fail_job(&lease, "bad input", now).await.unwrap());
-    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
+    let view = view_of(&store, &new.id).await;
     assert_eq!(view.state, JobState::Failed);
     assert_eq!(view.error.as_deref(), Some("bad input"));
-    assert!(
-        store
-            .claim_jobs("w", 1, now + secs(100), now + secs(130))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(claim(&store, "w", 1, now + secs(100)).await.is_empty());
     assert!(store.requeue_failed(&new.id, 3, now).await.unwrap());
-    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
+    let view = view_of(&store, &new.id).await;
     assert_eq!(view.state, JobState::Queued);
     assert_eq!(view.attempts, 0);
     assert!(view.error.is_none());
-    assert_eq!(
-        store
-            .claim_jobs("w", 1, now, now + secs(30))
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(claim(&store, "w", 1, now).await.len(), 1);
 }
 
 async fn release_gives_the_attempt_back(store: DynStore) {
     let now = Utc::now();
     let new = new_snippet("x", now);
     store.create_snippet(&new).await.unwrap();
-    let lease = claim_one(&store, "w", now).await;
+    let lease = claim_one(&store, "w", now).await.lease;
     assert!(store.release_job(&lease, now).await.unwrap());
-    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
+    let view = view_of(&store, &new.id).await;
     assert_eq!(view.state, JobState::Queued);
     assert_eq!(view.attempts, 0);
-    let again = store.claim_jobs("w", 1, now, now + secs(30)).await.unwrap();
-    assert_eq!(again[0].lease.attempt, 1);
+    let again = claim_one(&store, "w", now).await;
+    assert_eq!(again.lease.attempt, 1);
 }
 
 async fn rescue_fails_jobs_with_no_attempts_left(store: DynStore) {
@@ -363,30 +498,31 @@ async fn rescue_fails_jobs_with_no_attempts_left(store: DynStore) {
     store.create_snippet(&new).await.unwrap();
     let mut t = now;
     for attempt in 1..=3 {
-        let claimed = store.claim_jobs("w", 1, t, t + secs(30)).await.unwrap();
-        assert_eq!(claimed[0].lease.attempt, attempt);
+        let claimed = claim_one(&store, "w", t).await;
+        assert_eq!(claimed.lease.attempt, attempt);
         t += secs(31);
         let rescued = store.rescue_expired(t).await.unwrap();
         if attempt < 3 {
-            assert_eq!(rescued, vec![Rescued::Requeued(new.id.clone())]);
+            assert_eq!(rescued, vec![Rescued::Requeued(new.id.clone(), 1)]);
         } else {
             let [Rescued::Failed(id, failed)] = &rescued[..] else {
                 panic!("{rescued:?}");
             };
             assert_eq!(id, &new.id);
             assert_eq!(failed.attempts, 3);
+            assert_eq!(failed.revision, 1);
             assert!(failed.error.contains("stopped responding"), "{failed:?}");
         }
     }
     // The rescue told its pages what they now show.
-    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
+    let view = view_of(&store, &new.id).await;
     assert_eq!(view.state, JobState::Failed);
     assert_eq!(view.attempts, 3);
     assert!(view.error.unwrap().contains("stopped responding"));
     // Leases that have not expired are left alone.
     let other = new_snippet("y", t);
     store.create_snippet(&other).await.unwrap();
-    store.claim_jobs("w", 1, t, t + secs(30)).await.unwrap();
+    claim_one(&store, "w", t).await;
     assert!(store.rescue_expired(t + secs(29)).await.unwrap().is_empty());
 }
 
@@ -398,19 +534,19 @@ async fn pruning_removes_old_job_records_but_keeps_outcomes(store: DynStore) {
     for s in [&ok, &bad, &open] {
         store.create_snippet(s).await.unwrap();
     }
-    let mut claimed = store.claim_jobs("w", 2, now, now + secs(30)).await.unwrap();
+    let mut claimed = claim(&store, "w", 2, now).await;
+    assert_eq!(claimed.len(), 2);
     claimed.sort_by_key(|j| if j.lease.snippet_id == ok.id { 0 } else { 1 });
-    let leases: Vec<Lease> = claimed.into_iter().map(|j| j.lease).collect();
     // Whichever two were claimed: succeed one, fail the other.
+    assert!(complete(&store, &claimed[0], "<ok/>", 1, now).await);
     assert!(
         store
-            .complete_job(&leases[0], "<ok/>", 1, now)
+            .fail_job(&claimed[1].lease, "nope", now)
             .await
             .unwrap()
     );
-    assert!(store.fail_job(&leases[1], "nope", now).await.unwrap());
-    let succeeded_id = leases[0].snippet_id.clone();
-    let failed_id = leases[1].snippet_id.clone();
+    let succeeded_id = claimed[0].lease.snippet_id.clone();
+    let failed_id = claimed[1].lease.snippet_id.clone();
 
     // Nothing is old enough yet.
     assert_eq!(
@@ -444,18 +580,15 @@ async fn pruning_removes_old_job_records_but_keeps_outcomes(store: DynStore) {
         0
     );
 
-    let s = store.snippet(&succeeded_id).await.unwrap().unwrap().view;
+    let s = view_of(&store, &succeeded_id).await;
     assert_eq!(s.state, JobState::Succeeded);
-    assert_eq!(s.html.as_deref(), Some("<ok/>"));
-    let f = store.snippet(&failed_id).await.unwrap().unwrap().view;
+    assert_eq!(only_file(&s).html.as_deref(), Some("<ok/>"));
+    let f = view_of(&store, &failed_id).await;
     assert_eq!(f.state, JobState::Failed);
     assert_eq!(f.error.as_deref(), Some("nope"));
     // A pruned failure can still be tried again.
     assert!(store.requeue_failed(&failed_id, 3, now).await.unwrap());
-    assert_eq!(
-        store.snippet(&failed_id).await.unwrap().unwrap().view.state,
-        JobState::Queued
-    );
+    assert_eq!(view_of(&store, &failed_id).await.state, JobState::Queued);
 }
 
 async fn expired_snippets_are_swept_and_remembered(store: DynStore) {
@@ -501,10 +634,8 @@ async fn expired_snippets_are_swept_and_remembered(store: DynStore) {
     assert_eq!(store.gone_reason(&keep.id).await.unwrap(), None);
     assert!(store.snippet(&keep.id).await.unwrap().is_some());
     // Its job went with it: the one job left to claim is the kept one's.
-    let claimed: Vec<SnippetId> = store
-        .claim_jobs("w", 10, now + secs(61), now + secs(91))
+    let claimed: Vec<SnippetId> = claim(&store, "w", 10, now + secs(61))
         .await
-        .unwrap()
         .into_iter()
         .map(|j| j.lease.snippet_id)
         .collect();
@@ -523,15 +654,9 @@ async fn owners_and_visibility_decide_what_is_listed(store: DynStore) {
     for new in [&public, &unlisted, &someone_elses] {
         store.create_snippet(new).await.unwrap();
     }
-    let recent: Vec<_> = store
-        .recent_snippets(10, now + secs(5))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
+    let recent = store.recent_snippets(10, now + secs(5)).await.unwrap();
     assert_eq!(
-        recent,
+        ids(&recent),
         vec![someone_elses.id.clone(), public.id.clone()],
         "unlisted is never listed"
     );
@@ -539,8 +664,7 @@ async fn owners_and_visibility_decide_what_is_listed(store: DynStore) {
         .owner_snippets(&alice, 10, now + secs(5))
         .await
         .unwrap();
-    let ids: Vec<_> = mine.iter().map(|s| s.id.clone()).collect();
-    assert_eq!(ids, vec![unlisted.id.clone(), public.id.clone()]);
+    assert_eq!(ids(&mine), vec![unlisted.id.clone(), public.id.clone()]);
     assert_eq!(mine[0].visibility, Visibility::Unlisted);
     assert_eq!(mine[0].preview, "unlisted");
     let stored = store.snippet(&public.id).await.unwrap().unwrap();
@@ -556,11 +680,19 @@ async fn list_states_read_states_of_live_snippets_only(store: DynStore) {
     expired.expires_at = Some(now + secs(1));
     store.create_snippet(&running).await.unwrap();
     store.create_snippet(&expired).await.unwrap();
-    let lease = claim_one(&store, "w", now).await;
-    store
-        .save_progress(&lease, Progress { done: 1, total: 4 })
-        .await
-        .unwrap();
+    // Whichever is claimed, the one that stays is the running one.
+    let mut claimed = claim(&store, "w", 2, now).await;
+    assert_eq!(claimed.len(), 2);
+    claimed.retain(|j| j.lease.snippet_id == running.id);
+    let [job] = &claimed[..] else {
+        panic!("{claimed:?}")
+    };
+    assert!(
+        store
+            .save_progress(&job.lease, Progress { done: 1, total: 4 })
+            .await
+            .unwrap()
+    );
     let unknown = SnippetId::random();
     let states = store
         .list_states(
@@ -579,6 +711,7 @@ async fn list_states_read_states_of_live_snippets_only(store: DynStore) {
     assert_eq!(state.state, JobState::Processing);
     assert_eq!(state.progress, Some(Progress { done: 1, total: 4 }));
     assert_eq!(state.attempts, 1);
+    assert_eq!(state.revision, 1);
     assert!(store.list_states(&[], now).await.unwrap().is_empty());
 }
 
@@ -605,11 +738,7 @@ async fn deletion_leaves_a_tombstone_with_its_reason(store: DynStore) {
         "a second delete finds nothing"
     );
     assert!(
-        store
-            .claim_jobs("w", 10, now + secs(1), now + secs(30))
-            .await
-            .unwrap()
-            .is_empty(),
+        claim(&store, "w", 10, now + secs(1)).await.is_empty(),
         "its job went with it"
     );
     assert!(
@@ -647,7 +776,7 @@ async fn a_burned_snippet_is_taken_by_exactly_one_reader(store: DynStore) {
         }
     }
     assert_eq!(taken.len(), 1, "exactly one reader gets it");
-    assert_eq!(taken[0].code, "secret\n");
+    assert_eq!(only_file(&taken[0]).code, "secret\n");
     assert!(taken[0].burn_after_reading);
     assert!(store.snippet(&secret.id).await.unwrap().is_none());
     assert_eq!(
@@ -663,36 +792,595 @@ async fn changing_the_language_queues_a_fresh_job_and_fences_the_old_one(store: 
     let old = claim_one(&store, "w", now).await;
     assert!(
         store
-            .change_language(&new.id, "Python", 3, now)
+            .change_language(&new.id, None, "Python", 3, now)
             .await
             .unwrap()
     );
-    let view = store.snippet(&new.id).await.unwrap().unwrap().view;
-    assert_eq!(view.language, "Python");
+    let view = view_of(&store, &new.id).await;
+    assert_eq!(only_file(&view).language, "Python");
     assert_eq!(view.state, JobState::Queued);
-    assert!(!store.complete_job(&old, "<old/>", 1, now).await.unwrap());
-    let fresh = store
-        .claim_jobs("w", 1, now, now + secs(30))
-        .await
-        .unwrap()
-        .remove(0);
-    assert_eq!(fresh.language, "Python");
-    assert!(
-        store
-            .complete_job(&fresh.lease, "<new/>", 1, now)
-            .await
-            .unwrap()
-    );
+    assert!(!complete(&store, &old, "<old/>", 1, now).await);
+    let fresh = claim_one(&store, "w", now).await;
+    assert_eq!(fresh.files.len(), 1);
+    assert_eq!(fresh.files[0].language, "Python");
+    assert_eq!(fresh.files[0].code.as_deref(), Some("x"));
+    assert!(complete(&store, &fresh, "<new/>", 1, now).await);
+    let view = view_of(&store, &new.id).await;
+    assert_eq!(view.state, JobState::Succeeded);
+    assert_eq!(only_file(&view).html.as_deref(), Some("<new/>"));
+    // A file that is not there, or a snippet that is not: nothing changes.
     assert!(
         !store
-            .change_language(&SnippetId::random(), "Python", 3, now)
+            .change_language(&new.id, Some(1), "C", 3, now)
             .await
             .unwrap()
+    );
+    assert_eq!(view_of(&store, &new.id).await.state, JobState::Succeeded);
+    assert!(
+        !store
+            .change_language(&SnippetId::random(), None, "Python", 3, now)
+            .await
+            .unwrap()
+    );
+
+    // One file of several: the others keep their language, and their
+    // stored result is handed over with the claim instead of their code.
+    let mut two = new_snippet("a", now);
+    two.files = vec![file("a.rs", "fn a() {}\n"), file("b.rs", "fn b() {}\n")];
+    store.create_snippet(&two).await.unwrap();
+    let first = claim_one(&store, "w", now).await;
+    assert!(complete(&store, &first, "<rust/>", 1, now).await);
+    assert!(
+        store
+            .change_language(&two.id, Some(1), "C", 3, now)
+            .await
+            .unwrap()
+    );
+    let view = view_of(&store, &two.id).await;
+    let languages: Vec<&str> = view.files.iter().map(|f| f.language.as_str()).collect();
+    assert_eq!(languages, vec!["Rust", "C"]);
+    let again = claim_one(&store, "w", now).await;
+    assert_eq!(again.lease.snippet_id, two.id);
+    assert_eq!(again.files.len(), 2);
+    assert_eq!(again.files[0].code, None);
+    assert_eq!(again.files[0].cached_html.as_deref(), Some("<rust/>"));
+    assert_eq!(again.files[1].code.as_deref(), Some("fn b() {}\n"));
+    assert_eq!(again.files[1].language, "C");
+}
+
+async fn saving_a_revision_moves_the_latest_and_refuses_stale_bases(store: DynStore) {
+    let t0 = Utc::now();
+    let new = new_snippet("fn a() {}\n", t0);
+    store.create_snippet(&new).await.unwrap();
+    let first = claim_one(&store, "w", t0).await;
+    assert_eq!(first.lease.revision, 1);
+    assert!(complete(&store, &first, "<r1/>", 1, t0).await);
+
+    let t1 = t0 + secs(5);
+    let mut save = new_revision(&new.id, 1, vec![file("main.rs", "fn a() { 1 }\n")], t1, 10);
+    save.lines_added = 1;
+    save.lines_removed = 1;
+    assert_eq!(store.save_revision(&save).await.unwrap(), Saved::As(2));
+
+    // Another author who also saw revision 1 (or one who names a revision
+    // that never was) is told which is the latest now.
+    let stale = new_revision(
+        &new.id,
+        1,
+        vec![file("main.rs", "fn a() { 2 }\n")],
+        t1 + secs(1),
+        10,
+    );
+    assert_eq!(
+        store.save_revision(&stale).await.unwrap(),
+        Saved::Stale { latest: 2 }
+    );
+    let ahead = NewRevision {
+        base: 7,
+        ..stale.clone()
+    };
+    assert_eq!(
+        store.save_revision(&ahead).await.unwrap(),
+        Saved::Stale { latest: 2 }
+    );
+    let nowhere = NewRevision {
+        id: SnippetId::random(),
+        ..stale.clone()
+    };
+    assert_eq!(store.save_revision(&nowhere).await.unwrap(), Saved::Missing);
+
+    // The latest is the new revision, not yet highlighted.
+    let view = view_of(&store, &new.id).await;
+    assert_eq!(
+        (view.revision, view.latest_revision, view.first_revision),
+        (2, 2, 1)
+    );
+    assert_eq!(only_file(&view).code, "fn a() { 1 }\n");
+    assert_eq!(only_file(&view).html, None);
+    assert_eq!(view.state, JobState::Queued);
+    assert_eq!((view.lines_added, view.lines_removed), (1, 1));
+    assert_eq!(view.revised_at.timestamp_millis(), t1.timestamp_millis());
+    assert_eq!(view.created_at.timestamp_millis(), t0.timestamp_millis());
+
+    // The old revision is still there, as it was.
+    let old = store
+        .snippet_revision(&new.id, 1)
+        .await
+        .unwrap()
+        .expect("revision 1 is kept")
+        .view;
+    assert_eq!(
+        (old.revision, old.latest_revision, old.first_revision),
+        (1, 2, 1)
+    );
+    assert!(!old.is_latest());
+    assert_eq!(only_file(&old).code, "fn a() {}\n");
+    assert_eq!(old.state, JobState::Succeeded);
+    assert_eq!(only_file(&old).html.as_deref(), Some("<r1/>"));
+    assert!(store.snippet_revision(&new.id, 3).await.unwrap().is_none());
+    assert!(
+        store
+            .snippet_revision(&SnippetId::random(), 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let revisions = store.revisions(&new.id).await.unwrap();
+    assert_eq!(numbers(&revisions), vec![1, 2]);
+    assert_eq!(revisions[1].files.len(), 1);
+    assert_eq!(revisions[1].files[0].hash, content_hash("fn a() { 1 }\n"));
+    assert_eq!(
+        (revisions[1].lines_added, revisions[1].lines_removed),
+        (1, 1)
+    );
+
+    // Its job is queued (and only its: the refused saves queued nothing),
+    // and a worker claims it with the changed code.
+    assert_eq!(store.unfinished_jobs().await.unwrap(), 1);
+    let t2 = t1 + secs(2);
+    let second = claim_one(&store, "w", t2).await;
+    assert_eq!(second.lease.snippet_id, new.id);
+    assert_eq!(second.lease.revision, 2);
+    assert_eq!(second.files.len(), 1);
+    assert_eq!(second.files[0].code.as_deref(), Some("fn a() { 1 }\n"));
+    assert!(claim(&store, "w", 10, t2).await.is_empty());
+    assert!(complete(&store, &second, "<r2/>", 2, t2).await);
+    let view = view_of(&store, &new.id).await;
+    assert_eq!(view.state, JobState::Succeeded);
+    assert_eq!(only_file(&view).html.as_deref(), Some("<r2/>"));
+    let states = store
+        .list_states(std::slice::from_ref(&new.id), t2)
+        .await
+        .unwrap();
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].1.revision, 2);
+    let old = store
+        .snippet_revision(&new.id, 1)
+        .await
+        .unwrap()
+        .unwrap()
+        .view;
+    assert_eq!(only_file(&old).html.as_deref(), Some("<r1/>"));
+    // Saving over the new latest works.
+    let next = new_revision(&new.id, 2, vec![file("main.rs", "fn a() { 3 }\n")], t2, 10);
+    assert_eq!(store.save_revision(&next).await.unwrap(), Saved::As(3));
+}
+
+async fn pruning_keeps_the_newest_revisions_and_drops_code_nobody_holds(store: DynStore, raw: Raw) {
+    const KEEP: u32 = 2;
+    let t0 = Utc::now();
+    let same = "// the same in every revision\n";
+    let versions = ["v1\n", "v2\n", "v3\n", "v4\n"];
+    let files = |version: &str| vec![file("same.rs", same), file("vary.rs", version)];
+    let mut new = new_snippet(same, t0);
+    new.files = files(versions[0]);
+    store.create_snippet(&new).await.unwrap();
+    // Another snippet holds the first version's code too.
+    let other = new_snippet(versions[0], t0);
+    store.create_snippet(&other).await.unwrap();
+    // Everything is highlighted as it comes, so there are results to go.
+    let jobs = claim(&store, "w", 10, t0).await;
+    assert_eq!(jobs.len(), 2);
+    for job in &jobs {
+        assert!(complete(&store, job, "<h/>", 1, t0).await);
+    }
+    let mut t = t0;
+    for base in 1..versions.len() as u32 {
+        t += secs(1);
+        let save = new_revision(&new.id, base, files(versions[base as usize]), t, KEEP);
+        assert_eq!(
+            store.save_revision(&save).await.unwrap(),
+            Saved::As(base + 1)
+        );
+        let job = claim_one(&store, "w", t).await;
+        assert_eq!(job.lease.revision, base + 1);
+        assert!(complete(&store, &job, "<h/>", 1, t).await);
+        if base + 1 == KEEP {
+            // Not more than `keep` yet: nothing pruned.
+            assert_eq!(
+                numbers(&store.revisions(&new.id).await.unwrap()),
+                vec![1, 2]
+            );
+            assert_eq!(view_of(&store, &new.id).await.first_revision, 1);
+            assert_eq!(raw.highlights_of(versions[1]).await, 1, "v2 is highlighted");
+        }
+    }
+
+    // Only the newest `keep` revisions remain.
+    let view = view_of(&store, &new.id).await;
+    assert_eq!(
+        (view.revision, view.latest_revision, view.first_revision),
+        (4, 4, 3)
+    );
+    assert_eq!(
+        numbers(&store.revisions(&new.id).await.unwrap()),
+        vec![3, 4]
+    );
+    for pruned in [1, 2] {
+        assert!(
+            store
+                .snippet_revision(&new.id, pruned)
+                .await
+                .unwrap()
+                .is_none(),
+            "revision {pruned} was pruned"
+        );
+    }
+    let oldest = store
+        .snippet_revision(&new.id, 3)
+        .await
+        .unwrap()
+        .expect("revision 3 is kept")
+        .view;
+    assert_eq!(oldest.first_revision, 3);
+    assert_eq!(oldest.files[1].code, "v3\n");
+    assert_eq!(oldest.state, JobState::Succeeded);
+    // Their files, jobs and attempts went with them.
+    assert_eq!(raw.rows_of("revisions", &new.id).await, 2);
+    assert_eq!(raw.rows_of("files", &new.id).await, 4);
+    assert_eq!(raw.rows_of("jobs", &new.id).await, 2);
+    assert_eq!(raw.rows_of("job_attempts", &new.id).await, 2);
+    // Code only pruned revisions held is gone, with its results; code
+    // still held (by a kept revision, or by another snippet) stays.
+    assert_eq!(raw.blobs_of(versions[1]).await, 0, "v2 is held by nobody");
+    assert_eq!(raw.highlights_of(versions[1]).await, 0);
+    assert_eq!(
+        raw.blobs_of(versions[0]).await,
+        1,
+        "another snippet holds v1"
+    );
+    assert_eq!(raw.highlights_of(versions[0]).await, 1);
+    assert_eq!(raw.blobs_of(same).await, 1, "kept revisions hold it");
+    assert_eq!(raw.blobs_of(versions[2]).await, 1);
+    assert_eq!(raw.blobs_of(versions[3]).await, 1);
+    let other = view_of(&store, &other.id).await;
+    assert_eq!(only_file(&other).code, "v1\n");
+    assert_eq!(only_file(&other).html.as_deref(), Some("<h/>"));
+}
+
+async fn unchanged_files_are_claimed_with_their_stored_result(store: DynStore) {
+    let t0 = Utc::now();
+    let readme = "# Notes\n";
+    let markdown = |language: &str| {
+        NewFile::new(
+            "README.md".to_owned(),
+            true,
+            language.to_owned(),
+            readme.to_owned(),
+        )
+    };
+    let mut new = new_snippet("fn one() {}\n", t0);
+    new.files = vec![markdown("Markdown"), file("main.rs", "fn one() {}\n")];
+    store.create_snippet(&new).await.unwrap();
+    let first = claim_one(&store, "w", t0).await;
+    assert_eq!(first.files.len(), 2);
+    assert!(
+        first
+            .files
+            .iter()
+            .all(|f| f.code.is_some() && f.cached_html.is_none()),
+        "nothing is stored yet: {:?}",
+        first.files
+    );
+    let done = [
+        FileResult {
+            hash: &first.files[0].hash,
+            language: "Markdown",
+            html: "<readme/>",
+            rendered: Some("<h1>Notes</h1>"),
+            highlighted_in_ms: 1,
+        },
+        FileResult {
+            hash: &first.files[1].hash,
+            language: "Rust",
+            html: "<one/>",
+            rendered: None,
+            highlighted_in_ms: 1,
+        },
+    ];
+    assert!(
+        store
+            .complete_job(&first.lease, &done, ENGINE, 2, t0)
+            .await
+            .unwrap()
+    );
+
+    // Revision 2 changes main.rs only: README.md comes with its result.
+    let t1 = t0 + secs(1);
+    let save = new_revision(
+        &new.id,
+        1,
+        vec![markdown("Markdown"), file("main.rs", "fn two() {}\n")],
+        t1,
+        10,
+    );
+    assert_eq!(store.save_revision(&save).await.unwrap(), Saved::As(2));
+    let second = claim_one(&store, "w", t1).await;
+    assert_eq!(second.lease.revision, 2);
+    let [kept, changed] = &second.files[..] else {
+        panic!("{:?}", second.files)
+    };
+    assert_eq!(kept.name, "README.md");
+    assert_eq!(kept.hash, content_hash(readme));
+    assert_eq!((kept.bytes, kept.lines), (8, 1));
+    assert_eq!(kept.code, None, "not highlighted again");
+    assert_eq!(kept.cached_html.as_deref(), Some("<readme/>"));
+    assert_eq!(kept.cached_rendered.as_deref(), Some("<h1>Notes</h1>"));
+    assert_eq!(changed.name, "main.rs");
+    assert_eq!(changed.code.as_deref(), Some("fn two() {}\n"));
+    assert_eq!(changed.cached_html, None);
+    // The worker sends only what it highlighted; the revision shows both.
+    let done = results(&second.files, "<two/>", 1);
+    assert_eq!(done.len(), 1);
+    assert!(
+        store
+            .complete_job(&second.lease, &done, ENGINE, 1, t1)
+            .await
+            .unwrap()
+    );
+    let view = view_of(&store, &new.id).await;
+    assert_eq!(view.state, JobState::Succeeded);
+    assert_eq!(view.files[0].html.as_deref(), Some("<readme/>"));
+    assert_eq!(view.files[0].rendered.as_deref(), Some("<h1>Notes</h1>"));
+    assert_eq!(view.files[1].html.as_deref(), Some("<two/>"));
+
+    // Results are kept per content and language: the same code in
+    // another language is highlighted again, and code an older revision
+    // had (main.rs goes back to revision 1's) is not.
+    let t2 = t1 + secs(1);
+    let save = new_revision(
+        &new.id,
+        2,
+        vec![markdown("Plain Text"), file("main.rs", "fn one() {}\n")],
+        t2,
+        10,
+    );
+    assert_eq!(store.save_revision(&save).await.unwrap(), Saved::As(3));
+    let third = claim_one(&store, "w", t2).await;
+    assert_eq!(third.lease.revision, 3);
+    assert_eq!(third.files.len(), 2);
+    assert_eq!(third.files[0].code.as_deref(), Some(readme));
+    assert_eq!(third.files[0].cached_html, None);
+    assert_eq!(third.files[1].code, None);
+    assert_eq!(third.files[1].cached_html.as_deref(), Some("<one/>"));
+    assert!(complete(&store, &third, "<plain/>", 1, t2).await);
+
+    // And per content, not per snippet: another snippet with the same
+    // code gets the result too.
+    let copy = new_snippet("fn two() {}\n", t2);
+    store.create_snippet(&copy).await.unwrap();
+    let copied = claim_one(&store, "w", t2).await;
+    assert_eq!(copied.lease.snippet_id, copy.id);
+    assert_eq!(copied.files[0].code, None);
+    assert_eq!(copied.files[0].cached_html.as_deref(), Some("<two/>"));
+    assert!(complete(&store, &copied, "<unused/>", 1, t2).await);
+    assert_eq!(
+        only_file(&view_of(&store, &copy.id).await).html.as_deref(),
+        Some("<two/>")
+    );
+
+    // Another engine version has none of these results.
+    let t3 = t2 + secs(1);
+    let save = new_revision(
+        &new.id,
+        3,
+        vec![markdown("Plain Text"), file("main.rs", "fn one() {}\n")],
+        t3,
+        10,
+    );
+    assert_eq!(store.save_revision(&save).await.unwrap(), Saved::As(4));
+    let mut other_engine = store
+        .claim_jobs("w", 1, t3, t3 + secs(30), "conformance/2")
+        .await
+        .unwrap();
+    assert_eq!(other_engine.len(), 1);
+    let fourth = other_engine.remove(0);
+    assert_eq!(fourth.lease.revision, 4);
+    assert_eq!(fourth.files.len(), 2);
+    assert!(
+        fourth
+            .files
+            .iter()
+            .all(|f| f.code.is_some() && f.cached_html.is_none()),
+        "{:?}",
+        fourth.files
     );
 }
 
+async fn forks_are_listed_when_public_and_name_only_a_public_original(store: DynStore) {
+    let t0 = Utc::now();
+    let original = new_snippet("original\n", t0);
+    store.create_snippet(&original).await.unwrap();
+    let fork_of = |of: &NewSnippet, code: &str, at, visibility| {
+        let mut fork = new_snippet(code, at);
+        fork.forked_from = Some(of.id.clone());
+        fork.visibility = visibility;
+        fork
+    };
+    let public_fork = fork_of(&original, "fork a\n", t0 + secs(1), Visibility::Public);
+    let unlisted_fork = fork_of(&original, "fork b\n", t0 + secs(2), Visibility::Unlisted);
+    let newer_fork = fork_of(&original, "fork c\n", t0 + secs(3), Visibility::Public);
+    let unrelated = new_snippet("unrelated\n", t0 + secs(4));
+    for new in [&public_fork, &unlisted_fork, &newer_fork, &unrelated] {
+        store.create_snippet(new).await.unwrap();
+    }
+
+    // Public forks only, newest first, as many as asked for.
+    let forks = store.forks(&original.id, 10).await.unwrap();
+    assert_eq!(
+        ids(&forks),
+        vec![newer_fork.id.clone(), public_fork.id.clone()]
+    );
+    assert_eq!(forks[0].preview, "fork c");
+    assert_eq!(
+        ids(&store.forks(&original.id, 1).await.unwrap()),
+        vec![newer_fork.id.clone()]
+    );
+    assert!(store.forks(&public_fork.id, 10).await.unwrap().is_empty());
+
+    // A fork names its public original, listed or not itself.
+    let named = Some(ForkOrigin {
+        id: Some(original.id.clone()),
+    });
+    assert_eq!(view_of(&store, &public_fork.id).await.forked_from, named);
+    assert_eq!(view_of(&store, &unlisted_fork.id).await.forked_from, named);
+    assert_eq!(view_of(&store, &original.id).await.forked_from, None);
+    assert_eq!(view_of(&store, &unrelated.id).await.forked_from, None);
+    // Its revisions too.
+    let save = new_revision(
+        &public_fork.id,
+        1,
+        vec![file("main.rs", "fork a, edited\n")],
+        t0 + secs(5),
+        10,
+    );
+    assert_eq!(store.save_revision(&save).await.unwrap(), Saved::As(2));
+    assert_eq!(view_of(&store, &public_fork.id).await.forked_from, named);
+    let first = store
+        .snippet_revision(&public_fork.id, 1)
+        .await
+        .unwrap()
+        .unwrap()
+        .view;
+    assert_eq!(first.forked_from, named);
+
+    // A fork of an unlisted snippet does not hand out its link.
+    let mut hidden = new_snippet("hidden\n", t0 + secs(6));
+    hidden.visibility = Visibility::Unlisted;
+    store.create_snippet(&hidden).await.unwrap();
+    let of_hidden = fork_of(&hidden, "of hidden\n", t0 + secs(7), Visibility::Public);
+    store.create_snippet(&of_hidden).await.unwrap();
+    assert_eq!(
+        view_of(&store, &of_hidden.id).await.forked_from,
+        Some(ForkOrigin { id: None })
+    );
+    assert_eq!(
+        ids(&store.forks(&hidden.id, 10).await.unwrap()),
+        vec![of_hidden.id.clone()]
+    );
+
+    // Nor does one whose original is gone; the fork itself stays.
+    assert!(
+        store
+            .delete_snippet(&original.id, GoneReason::Deleted, t0 + secs(8))
+            .await
+            .unwrap()
+    );
+    let orphan = view_of(&store, &public_fork.id).await;
+    assert_eq!(orphan.forked_from, Some(ForkOrigin { id: None }));
+    assert_eq!(only_file(&orphan).code, "fork a, edited\n");
+}
+
+async fn deleting_a_snippet_removes_its_revisions_files_jobs_and_code(store: DynStore, raw: Raw) {
+    let t0 = Utc::now();
+    let shared = "// two snippets hold this\n";
+    let mut doomed = new_snippet(shared, t0);
+    doomed.files = vec![file("shared.rs", shared), file("own.rs", "own v1\n")];
+    let survivor = new_snippet(shared, t0);
+    store.create_snippet(&doomed).await.unwrap();
+    store.create_snippet(&survivor).await.unwrap();
+    let jobs = claim(&store, "w", 10, t0).await;
+    assert_eq!(jobs.len(), 2);
+    for job in &jobs {
+        assert!(complete(&store, job, "<h/>", 1, t0).await);
+    }
+    let t1 = t0 + secs(1);
+    let save = new_revision(
+        &doomed.id,
+        1,
+        vec![file("shared.rs", shared), file("own.rs", "own v2\n")],
+        t1,
+        10,
+    );
+    assert_eq!(store.save_revision(&save).await.unwrap(), Saved::As(2));
+    // Revision 2's job is running when the snippet is deleted.
+    let running = claim_one(&store, "w", t1).await;
+    assert_eq!(running.lease.snippet_id, doomed.id);
+
+    assert_eq!(raw.rows_of("revisions", &doomed.id).await, 2);
+    assert_eq!(raw.rows_of("files", &doomed.id).await, 4);
+    assert_eq!(raw.rows_of("jobs", &doomed.id).await, 2);
+    assert_eq!(raw.rows_of("job_attempts", &doomed.id).await, 1);
+    assert_eq!(raw.blobs_of("own v1\n").await, 1);
+    assert_eq!(raw.blobs_of("own v2\n").await, 1);
+    assert_eq!(raw.highlights_of("own v1\n").await, 1);
+
+    assert!(
+        store
+            .delete_snippet(&doomed.id, GoneReason::Deleted, t1)
+            .await
+            .unwrap()
+    );
+    for table in ["revisions", "files", "jobs", "job_attempts"] {
+        assert_eq!(raw.rows_of(table, &doomed.id).await, 0, "{table}");
+    }
+    assert_eq!(raw.blobs_of("own v1\n").await, 0);
+    assert_eq!(raw.blobs_of("own v2\n").await, 0);
+    assert_eq!(raw.highlights_of("own v1\n").await, 0);
+    // What another snippet holds stays, with its result.
+    assert_eq!(raw.blobs_of(shared).await, 1);
+    assert_eq!(raw.highlights_of(shared).await, 1);
+    let kept = view_of(&store, &survivor.id).await;
+    assert_eq!(only_file(&kept).code, shared);
+    assert_eq!(only_file(&kept).html.as_deref(), Some("<h/>"));
+    assert!(
+        store
+            .snippet_revision(&doomed.id, 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.revisions(&doomed.id).await.unwrap().is_empty());
+    // The worker still running its job finds it gone.
+    assert!(!complete(&store, &running, "<late/>", 1, t1).await);
+    assert_eq!(store.unfinished_jobs().await.unwrap(), 0);
+
+    // Burned and expired snippets leave no code behind either.
+    let mut burned = new_snippet("burned code\n", t1);
+    burned.burn_after_reading = true;
+    let mut expiring = new_snippet("expiring code\n", t1);
+    expiring.expires_at = Some(t1 + secs(10));
+    store.create_snippet(&burned).await.unwrap();
+    store.create_snippet(&expiring).await.unwrap();
+    assert_eq!(raw.blobs_of("burned code\n").await, 1);
+    assert_eq!(raw.blobs_of("expiring code\n").await, 1);
+    assert!(store.take_snippet(&burned.id, t1).await.unwrap().is_some());
+    assert_eq!(
+        store.sweep_expired(t1 + secs(10)).await.unwrap(),
+        vec![expiring.id.clone()]
+    );
+    for gone in [&burned, &expiring] {
+        assert_eq!(raw.rows_of("revisions", &gone.id).await, 0);
+        assert_eq!(raw.rows_of("files", &gone.id).await, 0);
+        assert_eq!(raw.rows_of("jobs", &gone.id).await, 0);
+    }
+    assert_eq!(raw.blobs_of("burned code\n").await, 0);
+    assert_eq!(raw.blobs_of("expiring code\n").await, 0);
+}
+
 /// Runs every conformance test against one driver. `$fresh` is an async
-/// expression giving a fresh, empty store.
+/// expression giving a fresh, empty store, the database under it (for the
+/// tests that read it: `@raw_tests`) and a guard that keeps it.
 macro_rules! conformance_suite {
     ($driver:ident, $fresh:expr) => {
         mod $driver {
@@ -715,6 +1403,13 @@ macro_rules! conformance_suite {
                 list_states_read_states_of_live_snippets_only,
                 deletion_leaves_a_tombstone_with_its_reason,
                 a_burned_snippet_is_taken_by_exactly_one_reader,
+                saving_a_revision_moves_the_latest_and_refuses_stale_bases,
+                unchanged_files_are_claimed_with_their_stored_result,
+                forks_are_listed_when_public_and_name_only_a_public_original,
+            );
+            conformance_suite!(@raw_tests $fresh;
+                pruning_keeps_the_newest_revisions_and_drops_code_nobody_holds,
+                deleting_a_snippet_removes_its_revisions_files_jobs_and_code,
             );
         }
     };
@@ -722,8 +1417,19 @@ macro_rules! conformance_suite {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
-                let (store, _guard) = $fresh.await;
+                let (store, _raw, _guard) = $fresh.await;
                 tokio::time::timeout(Duration::from_secs(60), super::$test(store))
+                    .await
+                    .expect("conformance test timed out");
+            }
+        )+
+    };
+    (@raw_tests $fresh:expr; $($test:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let (store, raw, _guard) = $fresh.await;
+                tokio::time::timeout(Duration::from_secs(60), super::$test(store, raw))
                     .await
                     .expect("conformance test timed out");
             }
@@ -731,24 +1437,142 @@ macro_rules! conformance_suite {
     };
 }
 
-async fn fresh_sqlite() -> (DynStore, tempfile::TempDir) {
+async fn fresh_sqlite() -> (DynStore, Raw, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
     let store = SqliteStore::connect(&url).await.unwrap();
-    (std::sync::Arc::new(store), dir)
+    let raw = Raw::Sqlite(store.pool().clone());
+    (std::sync::Arc::new(store), raw, dir)
 }
 
 conformance_suite!(sqlite, fresh_sqlite());
 
-async fn fresh_postgres() -> (DynStore, common::pg::PgDatabase) {
+async fn fresh_postgres() -> (DynStore, Raw, common::pg::PgDatabase) {
     let database = common::pg::PgDatabase::create().await;
-    let store = highlighter::server::store::PgStore::connect(&database.url)
-        .await
-        .unwrap();
-    (std::sync::Arc::new(store), database)
+    let store = PgStore::connect(&database.url).await.unwrap();
+    let raw = Raw::Postgres(store.pool().clone());
+    (std::sync::Arc::new(store), raw, database)
 }
 
 conformance_suite!(postgres, fresh_postgres());
+
+/// SQLite's upgrade stores code from before revisions under `legacy:`
+/// and its id (SQLite has no SHA-256); the store gives each its SHA-256
+/// when it opens the database, moving files and results to it, and keeps
+/// code two snippets share once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_rehashes_legacy_code_when_it_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let now = Utc::now();
+    // Its code is stored under its SHA-256 already.
+    let sharing = new_snippet("shared\n", now);
+    let alone = new_snippet("placeholder one\n", now);
+    let twin = new_snippet("placeholder two\n", now);
+    for new in [&sharing, &alone, &twin] {
+        SnippetStore::create_snippet(&store, new).await.unwrap();
+    }
+    // What the migration leaves: code and a result under `legacy:{id}`,
+    // the outcome on the revision, no job record.
+    let pool = store.pool().clone();
+    for (snippet, code) in [(&alone, "legacy only\n"), (&twin, "shared\n")] {
+        let (id, legacy) = (snippet.id.as_str(), format!("legacy:{}", snippet.id));
+        sqlx::query("INSERT INTO blobs (hash, bytes, lines, code) VALUES ($1, $2, 1, $3)")
+            .bind(&legacy)
+            .bind(code.len() as i64)
+            .bind(code)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO highlights (hash, language, engine, highlighted_in_ms, html)
+             VALUES ($1, 'Rust', 'legacy', 3, $2)",
+        )
+        .bind(&legacy)
+        .bind(format!("<legacy {id}/>"))
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE files SET hash = $1 WHERE snippet_id = $2")
+            .bind(&legacy)
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE revisions SET engine = 'legacy', highlighted_at = $2, highlighted_in_ms = 3
+             WHERE snippet_id = $1",
+        )
+        .bind(id)
+        .bind(now.timestamp_millis())
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("DELETE FROM jobs WHERE snippet_id = $1")
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    // The placeholders' code was never there.
+    for code in ["placeholder one\n", "placeholder two\n"] {
+        sqlx::query("DELETE FROM blobs WHERE hash = $1")
+            .bind(content_hash(code))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let raw = Raw::Sqlite(pool.clone());
+    let legacy_blobs = "SELECT COUNT(*) FROM blobs WHERE hash LIKE 'legacy:%'";
+    assert_eq!(raw.count(legacy_blobs, &[]).await, 2);
+    pool.close().await;
+    drop(store);
+
+    // Opened again, as after the upgrade.
+    let reopened = SqliteStore::connect(&url).await.unwrap();
+    let raw = Raw::Sqlite(reopened.pool().clone());
+    let store: DynStore = std::sync::Arc::new(reopened);
+    assert_eq!(raw.count(legacy_blobs, &[]).await, 0);
+    assert_eq!(
+        raw.count(
+            "SELECT COUNT(*) FROM highlights WHERE hash LIKE 'legacy:%'",
+            &[]
+        )
+        .await,
+        0
+    );
+    // Code of its own: its file points at its SHA-256, and its result
+    // moved with it.
+    let view = view_of(&store, &alone.id).await;
+    let file = only_file(&view);
+    assert_eq!(file.hash, content_hash("legacy only\n"));
+    assert_eq!(file.code, "legacy only\n");
+    assert_eq!(view.state, JobState::Succeeded);
+    assert_eq!(
+        file.html.as_deref(),
+        Some(format!("<legacy {}/>", alone.id).as_str())
+    );
+    assert_eq!(
+        raw.count(
+            "SELECT COUNT(*) FROM files WHERE snippet_id = $1 AND hash = $2",
+            &[alone.id.as_str(), &content_hash("legacy only\n")]
+        )
+        .await,
+        1
+    );
+    // Code another snippet holds too: stored once, both point at it.
+    assert_eq!(raw.blobs_of("shared\n").await, 1);
+    let twin_view = view_of(&store, &twin.id).await;
+    assert_eq!(only_file(&twin_view).hash, content_hash("shared\n"));
+    assert_eq!(only_file(&twin_view).code, "shared\n");
+    assert_eq!(
+        only_file(&twin_view).html.as_deref(),
+        Some(format!("<legacy {}/>", twin.id).as_str())
+    );
+    let sharing_view = view_of(&store, &sharing.id).await;
+    assert_eq!(only_file(&sharing_view).hash, content_hash("shared\n"));
+}
 
 /// The NOTIFY path between nodes: what one node's bus publishes reaches
 /// another node's hub through PostgreSQL, every event, in order, packed
@@ -757,13 +1581,13 @@ conformance_suite!(postgres, fresh_postgres());
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_notices_reach_other_nodes_in_order_and_never_twice() {
     use highlighter::{
-        domain::SnippetEvent,
+        domain::{Progressed, SnippetEvent},
         server::events::{EventBus, Hub, Relay, publisher},
     };
     use std::sync::Arc;
     use tokio_util::sync::CancellationToken;
 
-    let (store, _database) = fresh_postgres().await;
+    let (store, _raw, _database) = fresh_postgres().await;
     let pool = highlighter::server::store::connect(&_database.url)
         .await
         .unwrap()
@@ -798,7 +1622,12 @@ async fn postgres_notices_reach_other_nodes_in_order_and_never_twice() {
         loop {
             bus_a.publish(
                 &probe,
-                SnippetEvent::Progress(Progress { done: 0, total: 1 }),
+                SnippetEvent::Progress(Progressed {
+                    revision: 1,
+                    done: 0,
+                    total: 1,
+                    file: None,
+                }),
             );
             if tokio::time::timeout(Duration::from_millis(200), probe_on_b.recv())
                 .await
@@ -817,9 +1646,11 @@ async fn postgres_notices_reach_other_nodes_in_order_and_never_twice() {
     for done in 1..=EVENTS {
         bus_a.publish(
             &id,
-            SnippetEvent::Progress(Progress {
+            SnippetEvent::Progress(Progressed {
+                revision: 1,
                 done,
                 total: EVENTS,
+                file: None,
             }),
         );
     }
@@ -831,9 +1662,11 @@ async fn postgres_notices_reach_other_nodes_in_order_and_never_twice() {
                 .expect("the subscription is open");
             assert_eq!(
                 published.event,
-                SnippetEvent::Progress(Progress {
+                SnippetEvent::Progress(Progressed {
+                    revision: 1,
                     done,
-                    total: EVENTS
+                    total: EVENTS,
+                    file: None,
                 }),
                 "node {name}, in order"
             );
@@ -852,44 +1685,56 @@ async fn postgres_notices_reach_other_nodes_in_order_and_never_twice() {
     let now = Utc::now();
     let new = new_snippet("fn done() {}\n", now);
     store.create_snippet(&new).await.unwrap();
-    let lease = claim_one(&store, "node-a/1", now).await;
+    let job = claim_one(&store, "node-a/1", now).await;
     let mut done_on_b = hub_b.subscribe(&new.id);
     let highlighted = SnippetEvent::Highlighted(highlighter::domain::Highlighted {
+        revision: 1,
         html: String::new(),
         language: "Rust".into(),
         highlighted_in_ms: 7,
     });
     let notice = bus_a.notice_for(&new.id, &highlighted);
     assert!(notice.is_some(), "a PostgreSQL bus sends notices");
-    let complete = |html| {
+    let done = results(&job.files, "<b>done</b>", 7);
+    let again = results(&job.files, "<b>again</b>", 7);
+    assert_eq!(done.len(), 1);
+    let complete = |files| {
         [Completed {
-            lease: &lease,
-            html,
+            lease: &job.lease,
+            files,
+            engine: ENGINE,
             highlighted_in_ms: 7,
             notice: notice.as_deref(),
         }]
     };
     assert_eq!(
-        store
-            .complete_jobs(&complete("<b>done</b>"), now)
-            .await
-            .unwrap(),
+        store.complete_jobs(&complete(&done), now).await.unwrap(),
         vec![true]
     );
-    let published = tokio::time::timeout(Duration::from_secs(10), done_on_b.recv())
-        .await
-        .expect("node B hears of the result")
-        .unwrap();
-    match &published.event {
-        SnippetEvent::Highlighted(h) => assert_eq!(h.html, "<b>done</b>"),
-        other => panic!("{other:?}"),
+    // Each file's result first (read back from the database), then
+    // `highlighted`.
+    let mut files_heard = 0;
+    loop {
+        let published = tokio::time::timeout(Duration::from_secs(10), done_on_b.recv())
+            .await
+            .expect("node B hears of the result")
+            .unwrap();
+        match &published.event {
+            SnippetEvent::File(f) => {
+                assert_eq!((f.revision, f.html.as_str()), (1, "<b>done</b>"));
+                files_heard += 1;
+            }
+            SnippetEvent::Highlighted(h) => {
+                assert_eq!((h.revision, h.html.as_str()), (1, "<b>done</b>"));
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
     }
+    assert_eq!(files_heard, 1, "one file, one `file` event");
     // A result that is not stored (its lease is spent) says nothing.
     assert_eq!(
-        store
-            .complete_jobs(&complete("<b>again</b>"), now)
-            .await
-            .unwrap(),
+        store.complete_jobs(&complete(&again), now).await.unwrap(),
         vec![false]
     );
     assert!(

@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     domain::{
-        Failed, Filename, GoneReason, Progress, SnippetId, SnippetSummary, SnippetView, SourceCode,
+        Failed, GoneReason, Progress, RevisionInfo, SnippetId, SnippetSummary, SnippetView,
         StateChanged, Visibility,
     },
     server::owner::OwnerHash,
@@ -95,13 +95,45 @@ impl StoreError {
     }
 }
 
-/// A snippet about to be stored, with its first job.
+/// One file about to be stored: its code, and what is known of it.
+#[derive(Clone, Debug)]
+pub struct NewFile {
+    pub name: String,
+    /// Whether a person gave the name.
+    pub named: bool,
+    pub language: String,
+    pub code: String,
+    /// The SHA-256 of the code, in hex ([`content_hash`]).
+    pub hash: String,
+    pub lines: u32,
+}
+
+impl NewFile {
+    pub fn new(name: String, named: bool, language: String, code: String) -> Self {
+        NewFile {
+            hash: content_hash(&code),
+            lines: crate::domain::source::line_count(&code),
+            name,
+            named,
+            language,
+            code,
+        }
+    }
+}
+
+/// The SHA-256 of a file's code, in hex: how its blob is found, and how a
+/// page knows it already shows a file.
+pub fn content_hash(code: &str) -> String {
+    use sha2::{Digest, Sha256};
+    crate::server::hex(&Sha256::digest(code.as_bytes()))
+}
+
+/// A snippet about to be stored: its first revision, and that revision's
+/// job.
 #[derive(Clone, Debug)]
 pub struct NewSnippet {
     pub id: SnippetId,
-    pub code: SourceCode,
-    pub language: String,
-    pub filename: Option<Filename>,
+    pub files: Vec<NewFile>,
     pub max_attempts: u32,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -110,6 +142,33 @@ pub struct NewSnippet {
     pub owner: Option<OwnerHash>,
     pub visibility: Visibility,
     pub burn_after_reading: bool,
+    /// The snippet it was forked from.
+    pub forked_from: Option<SnippetId>,
+}
+
+/// A revision about to be saved over `base`, the revision its author saw.
+#[derive(Clone, Debug)]
+pub struct NewRevision {
+    pub id: SnippetId,
+    pub base: u32,
+    pub files: Vec<NewFile>,
+    pub lines_added: u32,
+    pub lines_removed: u32,
+    pub max_attempts: u32,
+    pub now: DateTime<Utc>,
+    /// Revisions kept: older ones are pruned with this save.
+    pub keep: u32,
+}
+
+/// How a save went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Saved {
+    /// Stored as this revision number.
+    As(u32),
+    /// Another save landed first: the latest revision is not the base.
+    Stale { latest: u32 },
+    /// The snippet is not there (gone, or never was).
+    Missing,
 }
 
 /// A snippet as stored: what pages show, and who owns it (which never
@@ -127,8 +186,26 @@ pub struct StoredSnippet {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
     pub snippet_id: SnippetId,
+    /// Jobs are per revision.
+    pub revision: u32,
     pub worker: String,
     pub attempt: u32,
+}
+
+/// A file of a claimed job.
+#[derive(Clone, Debug)]
+pub struct JobFile {
+    pub name: String,
+    pub language: String,
+    pub hash: String,
+    pub bytes: u64,
+    pub lines: u32,
+    /// `None`: this engine's result for it is stored already (it did not
+    /// change since it was last highlighted): nothing to do.
+    pub code: Option<String>,
+    /// That stored result, when `code` is `None`.
+    pub cached_html: Option<String>,
+    pub cached_rendered: Option<String>,
 }
 
 /// A job a worker has claimed, with what it needs to run it.
@@ -139,15 +216,27 @@ pub struct ClaimedJob {
     /// When the job was (last) queued: the start of its submit -> done
     /// latency.
     pub enqueued_at: Option<DateTime<Utc>>,
-    pub code: String,
-    pub language: String,
+    pub files: Vec<JobFile>,
 }
 
-/// A finished job's result, to be stored if its lease still holds.
+/// One file's result.
+#[derive(Clone, Copy, Debug)]
+pub struct FileResult<'a> {
+    pub hash: &'a str,
+    pub language: &'a str,
+    pub html: &'a str,
+    pub rendered: Option<&'a str>,
+    pub highlighted_in_ms: u64,
+}
+
+/// A finished job's results, to be stored if its lease still holds.
 #[derive(Clone, Copy, Debug)]
 pub struct Completed<'a> {
     pub lease: &'a Lease,
-    pub html: &'a str,
+    /// The results of the files it highlighted (not those it reused).
+    pub files: &'a [FileResult<'a>],
+    /// The engine version whose results the revision shows.
+    pub engine: &'a str,
     pub highlighted_in_ms: u64,
     /// A notice to send on [`NOTICE_CHANNEL`] if, and only if, this result
     /// is committed (PostgreSQL delivers it at commit). The store does not
@@ -191,8 +280,8 @@ pub fn pack_notices<S: AsRef<str>>(notices: impl IntoIterator<Item = S>) -> Vec<
 /// What happened to a job whose lease had expired.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rescued {
-    /// Due again now.
-    Requeued(SnippetId),
+    /// Due again now: the snippet and its revision.
+    Requeued(SnippetId, u32),
     /// It had used its last attempt: failed for good, with what its pages
     /// show.
     Failed(SnippetId, Failed),
@@ -203,11 +292,34 @@ pub enum Rescued {
 /// same transaction.
 #[async_trait]
 pub trait SnippetStore: Send + Sync + 'static {
-    /// Stores the snippet and queues its job, in one transaction.
+    /// Stores the snippet, its first revision and files, and queues that
+    /// revision's job, in one transaction.
     async fn create_snippet(&self, new: &NewSnippet) -> Result<(), StoreError>;
 
-    /// The snapshot of one snippet, with its job's state and its owner.
+    /// The latest revision of one snippet, with its files (code and
+    /// HTML), its job's state and its owner.
     async fn snippet(&self, id: &SnippetId) -> Result<Option<StoredSnippet>, StoreError>;
+
+    /// One revision of a snippet, as [`snippet`](SnippetStore::snippet)
+    /// reads the latest; `None` when the snippet or the revision is not
+    /// there (never was, or was pruned).
+    async fn snippet_revision(
+        &self,
+        id: &SnippetId,
+        revision: u32,
+    ) -> Result<Option<StoredSnippet>, StoreError>;
+
+    /// Every kept revision of a snippet, oldest first: numbers, times,
+    /// lines added and removed, files (names and sizes, never code).
+    async fn revisions(&self, id: &SnippetId) -> Result<Vec<RevisionInfo>, StoreError>;
+
+    /// Saves a new revision over `base` and queues its job, in one
+    /// transaction, unless another save landed first; prunes the oldest
+    /// revisions beyond `keep`.
+    async fn save_revision(&self, new: &NewRevision) -> Result<Saved, StoreError>;
+
+    /// The public forks of a snippet, newest first.
+    async fn forks(&self, id: &SnippetId, limit: u32) -> Result<Vec<SnippetSummary>, StoreError>;
 
     /// The newest public snippets that have not expired by `now`, newest
     /// first. Unlisted snippets are never listed.
@@ -225,8 +337,9 @@ pub trait SnippetStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Vec<SnippetSummary>, StoreError>;
 
-    /// The job states of the listed snippets that exist and have not
-    /// expired: what a list stream's snapshot needs, without code or HTML.
+    /// The states of the latest revisions of the listed snippets that
+    /// exist and have not expired: what a list stream's snapshot needs,
+    /// without code or HTML.
     async fn list_states(
         &self,
         ids: &[SnippetId],
@@ -244,8 +357,9 @@ pub trait SnippetStore: Send + Sync + 'static {
         ids: &[SnippetId],
     ) -> Result<Vec<(SnippetId, GoneReason)>, StoreError>;
 
-    /// Deletes a snippet (its job goes with it) and leaves a tombstone
-    /// with the reason. `false` when it was already gone or never was.
+    /// Deletes a snippet (its revisions, files and jobs go with it, and
+    /// code no other snippet holds) and leaves a tombstone with the reason.
+    /// `false` when it was already gone or never was.
     async fn delete_snippet(
         &self,
         id: &SnippetId,
@@ -253,29 +367,32 @@ pub trait SnippetStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
-    /// Burn after reading: returns a burn-after-reading snippet and deletes
-    /// it, in one transaction. Of two readers at once exactly one gets it;
-    /// `None` for the other, and for a snippet that is not burn after
-    /// reading.
+    /// Burn after reading: returns a burn-after-reading snippet's latest
+    /// revision and deletes it, in one transaction. Of two readers at once
+    /// exactly one gets it; `None` for the other, and for a snippet that is
+    /// not burn after reading.
     async fn take_snippet(
         &self,
         id: &SnippetId,
         now: DateTime<Utc>,
     ) -> Result<Option<SnippetView>, StoreError>;
 
-    /// Sets another language and queues a fresh job, whatever the state:
-    /// a worker still running the old job is fenced out. `false` when the
-    /// snippet is unknown.
+    /// Sets another language on files of the latest revision (the file at
+    /// `position`, or every file) and queues its job anew, whatever its
+    /// state: a worker still running the old job is fenced out. `false`
+    /// when the snippet (or the file) is unknown.
     async fn change_language(
         &self,
         id: &SnippetId,
+        position: Option<u32>,
         language: &str,
         max_attempts: u32,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
-    /// Queues a failed snippet anew ("Try again"): a fresh job with all its
-    /// attempts. `false` when the snippet is unknown or not failed.
+    /// Queues the failed latest revision anew ("Try again"): a fresh job
+    /// with all its attempts. `false` when the snippet is unknown or its
+    /// latest revision is not failed.
     async fn requeue_failed(
         &self,
         id: &SnippetId,
@@ -292,13 +409,16 @@ pub trait SnippetStore: Send + Sync + 'static {
 /// sweep). Every write of a job's outcome is fenced by its [`Lease`].
 #[async_trait]
 pub trait JobStore: Send + Sync + 'static {
-    /// Claims up to `limit` due jobs for `worker`, leased until `lease_until`.
+    /// Claims up to `limit` due jobs for `worker`, leased until
+    /// `lease_until`, with their files: the code of each that `engine`
+    /// has no stored result for.
     async fn claim_jobs(
         &self,
         worker: &str,
         limit: u32,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        engine: &str,
     ) -> Result<Vec<ClaimedJob>, StoreError>;
 
     /// Extends a lease. `false`: the lease was lost; stop working on the job.
@@ -312,10 +432,11 @@ pub trait JobStore: Send + Sync + 'static {
     /// Records how far the job got, for pages that open mid-way.
     async fn save_progress(&self, lease: &Lease, progress: Progress) -> Result<bool, StoreError>;
 
-    /// Stores each result and marks its job succeeded where its lease still
-    /// holds, all in one transaction: one answer per job, `false` where
-    /// someone else owns the job now. One commit for a whole batch is what
-    /// lets a busy queue keep up (see `jobs::completer`).
+    /// Stores each job's file results and marks its job (and revision)
+    /// succeeded where its lease still holds, all in one transaction: one
+    /// answer per job, `false` where someone else owns the job now. One
+    /// commit for a whole batch is what lets a busy queue keep up (see
+    /// `jobs::completer`).
     async fn complete_jobs(
         &self,
         done: &[Completed<'_>],
@@ -326,13 +447,15 @@ pub trait JobStore: Send + Sync + 'static {
     async fn complete_job(
         &self,
         lease: &Lease,
-        html: &str,
+        files: &[FileResult<'_>],
+        engine: &str,
         highlighted_in_ms: u64,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = [Completed {
             lease,
-            html,
+            files,
+            engine,
             highlighted_in_ms,
             notice: None,
         }];
@@ -365,9 +488,10 @@ pub trait JobStore: Send + Sync + 'static {
     /// they have no attempts left).
     async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError>;
 
-    /// Deletes finished job records (never snippets): succeeded ones that
-    /// finished before `succeeded_before`, failed ones before
-    /// `failed_before`. Returns how many went.
+    /// Deletes finished job records (never snippets or revisions, which
+    /// keep the outcome): succeeded ones that finished before
+    /// `succeeded_before`, failed ones before `failed_before`. Returns how
+    /// many went.
     async fn prune_finished_jobs(
         &self,
         succeeded_before: DateTime<Utc>,

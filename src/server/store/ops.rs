@@ -16,24 +16,28 @@ use crate::domain::{
     operations::{AttemptRow, Finished, JobCounts, JobFilter, JobRow, NodeRow},
 };
 
-/// Where a page of jobs starts: after this (queued time, id).
+/// Where a page of jobs starts: after this (queued time, snippet,
+/// revision).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobCursor {
     pub enqueued_at_ms: i64,
     pub id: SnippetId,
+    pub revision: u32,
 }
 
 impl JobCursor {
     pub fn encode(&self) -> String {
-        format!("{}.{}", self.enqueued_at_ms, self.id)
+        format!("{}.{}.{}", self.enqueued_at_ms, self.id, self.revision)
     }
 
     pub fn parse(raw: &str) -> Option<JobCursor> {
-        let (ms, id) = raw.split_once('.')?;
-        Some(JobCursor {
-            enqueued_at_ms: ms.parse().ok()?,
-            id: SnippetId::parse(id).ok()?,
-        })
+        let mut parts = raw.split('.');
+        let cursor = JobCursor {
+            enqueued_at_ms: parts.next()?.parse().ok()?,
+            id: SnippetId::parse(parts.next()?).ok()?,
+            revision: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(cursor)
     }
 }
 
@@ -65,23 +69,23 @@ pub trait Operations: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Vec<JobRow>, StoreError>;
 
-    /// One job's row.
+    /// The row of a snippet's latest revision's job.
     async fn job_row(&self, id: &SnippetId) -> Result<Option<JobRow>, StoreError>;
 
     /// How many jobs `filter` matches, over every page.
     async fn count_jobs(&self, filter: &JobFilter, now: DateTime<Utc>) -> Result<u64, StoreError>;
 
-    /// One job's attempts, oldest first.
+    /// Every attempt of a snippet's jobs (each revision's), oldest first.
     async fn attempts(&self, id: &SnippetId) -> Result<Vec<AttemptRow>, StoreError>;
 
     /// Queues anew (all attempts back) every failed or retrying job the
-    /// filter matches. Returns their ids.
+    /// filter matches. Returns them: each snippet and revision.
     async fn retry_matching(
         &self,
         filter: &JobFilter,
         max_attempts: u32,
         now: DateTime<Utc>,
-    ) -> Result<Vec<SnippetId>, StoreError>;
+    ) -> Result<Vec<(SnippetId, u32)>, StoreError>;
 
     /// Deletes the snippets (and jobs) the filter matches, with tombstones.
     async fn delete_matching(
@@ -120,6 +124,7 @@ mod tests {
         let cursor = JobCursor {
             enqueued_at_ms: 1_700_000_000_000,
             id: SnippetId::parse("abcdefABCDEF").unwrap(),
+            revision: 3,
         };
         assert_eq!(JobCursor::parse(&cursor.encode()), Some(cursor));
         assert_eq!(JobCursor::parse("nonsense"), None);

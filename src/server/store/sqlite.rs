@@ -56,6 +56,58 @@ impl SqlStore<Sqlite> {
             .await
             .map_err(|e| StoreError::from(e).during("opening the database"))?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        rehash_legacy_blobs(&pool).await?;
         Ok(SqlStore::new(pool))
     }
+}
+
+/// Gives the code the revisions migration stored under a provisional
+/// hash (`legacy:{id}`: SQLite has no SHA-256 of its own) its SHA-256,
+/// as every blob written since has. Files and results are moved to it;
+/// code two snippets share is kept once. Runs at every start and finds
+/// nothing to do after the first.
+pub async fn rehash_legacy_blobs(pool: &sqlx::SqlitePool) -> Result<(), StoreError> {
+    let legacy: Vec<(String, String)> =
+        sqlx::query_as("SELECT hash, code FROM blobs WHERE hash LIKE 'legacy:%'")
+            .fetch_all(pool)
+            .await
+            .map_err(|e| StoreError::from(e).during("finding code to rehash"))?;
+    if legacy.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    for (old, code) in &legacy {
+        let new = super::content_hash(code);
+        sqlx::query(
+            "INSERT INTO blobs (hash, bytes, lines, code) \
+             SELECT ?, bytes, lines, code FROM blobs WHERE hash = ? \
+             ON CONFLICT (hash) DO NOTHING",
+        )
+        .bind(&new)
+        .bind(old)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO highlights (hash, language, engine, highlighted_in_ms, html, rendered) \
+             SELECT ?, language, engine, highlighted_in_ms, html, rendered FROM highlights WHERE hash = ? \
+             ON CONFLICT (hash, language, engine) DO NOTHING",
+        )
+        .bind(&new)
+        .bind(old)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE files SET hash = ? WHERE hash = ?")
+            .bind(&new)
+            .bind(old)
+            .execute(&mut *tx)
+            .await?;
+        // Its results go with it (ON DELETE CASCADE).
+        sqlx::query("DELETE FROM blobs WHERE hash = ?")
+            .bind(old)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(blobs = legacy.len(), "code from before revisions rehashed");
+    Ok(())
 }

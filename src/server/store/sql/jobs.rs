@@ -1,13 +1,14 @@
 //! The job engine's side of the store ([`JobStore`]): claims, fenced
 //! outcomes, batched completions, and the maintenance passes.
 //!
-//! Every write of an attempt's outcome is fenced: it names the job, the
-//! worker and the attempt number it holds, and changes nothing when any
-//! of them no longer match (the lease expired and someone else claimed
-//! the job). The attempt is recorded in `job_attempts` in the same
-//! transaction, so the history and the job never disagree.
+//! A job is one revision's: it is named by its snippet and revision. Every
+//! write of an attempt's outcome is fenced: it names the job, the worker
+//! and the attempt number it holds, and changes nothing when any of them
+//! no longer match (the lease expired and someone else claimed the job).
+//! The attempt is recorded in `job_attempts` in the same transaction, so
+//! the history and the job never disagree.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,30 +18,33 @@ use super::{Dialect, SqlStore, Statement, checked, during, opt_time, parse_id, t
 use crate::{
     domain::{Failed, Progress, SnippetId},
     server::store::{
-        ClaimedJob, Completed, JobStore, Lease, NOTICE_CHANNEL, Rescued, StoreError, millis,
-        pack_notices,
+        ClaimedJob, Completed, JobFile, JobStore, Lease, NOTICE_CHANNEL, Rescued, StoreError,
+        millis, pack_notices,
     },
 };
 
-/// An update only the holder of a lease may make: `$1` to `$3` are the
-/// fence (the job, the worker, the attempt; bound by [`SqlStore::fenced`])
-/// and `set`'s own values are numbered from `$4`.
+/// An update only the holder of a lease may make: `$1` to `$4` are the
+/// fence (the snippet, the revision, the worker, the attempt; bound by
+/// [`SqlStore::fenced`]) and `set`'s own values are numbered from `$5`.
 fn fenced_update(set: &str) -> String {
     format!(
         "UPDATE jobs SET {set}
-         WHERE snippet_id = $1 AND state = 'processing' AND locked_by = $2 AND attempts = $3"
+         WHERE snippet_id = $1 AND revision = $2 AND state = 'processing' AND locked_by = $3
+           AND attempts = $4"
     )
 }
 
-/// Records how the attempt held by the fence `$1..$3` ended (`$5`, with
-/// error `$6`) as of `$4`: run it before the fenced update that ends the
+/// Records how the attempt held by the fence `$1..$4` ended (`$6`, with
+/// error `$7`) as of `$5`: run it before the fenced update that ends the
 /// attempt, in the same transaction. It inserts nothing when the fence
 /// does not hold, which is also how the caller learns that.
 const RECORD_ATTEMPT: &str = "
-    INSERT INTO job_attempts (snippet_id, attempt, holder, started_at, finished_at, outcome, error)
-    SELECT snippet_id, attempts, locked_by, COALESCE(attempt_started_at, $4), $4, $5, $6
+    INSERT INTO job_attempts (snippet_id, revision, attempt, holder, started_at, finished_at,
+                              outcome, error)
+    SELECT snippet_id, revision, attempts, locked_by, COALESCE(attempt_started_at, $5), $5, $6, $7
     FROM jobs
-    WHERE snippet_id = $1 AND state = 'processing' AND locked_by = $2 AND attempts = $3";
+    WHERE snippet_id = $1 AND revision = $2 AND state = 'processing' AND locked_by = $3
+      AND attempts = $4";
 
 const PRUNE_JOBS: &str = "
     DELETE FROM jobs
@@ -53,38 +57,54 @@ const ABANDONED: &str = "The worker running this job stopped responding, and no 
 /// parameters stay far below either database's limit.
 const COMPLETION_CHUNK: usize = 200;
 
+/// File results written by one statement, at most.
+const RESULTS_CHUNK: usize = 500;
+
 /// `done` cut into ranges of at most [`COMPLETION_CHUNK`] completions in
-/// which no snippet appears twice (two leases of one snippet in one
-/// batch is rare, but then the id alone would not say which one held).
+/// which no job appears twice (two leases of one job in one batch is
+/// rare, but then the job alone would not say which one held).
 fn completion_chunks(done: &[Completed<'_>]) -> Vec<std::ops::Range<usize>> {
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut seen = HashSet::new();
-    for (index, job) in done.iter().enumerate() {
-        if index - start == COMPLETION_CHUNK || !seen.insert(job.lease.snippet_id.as_str()) {
+    let job = |c: &Completed<'_>| (c.lease.snippet_id.clone(), c.lease.revision);
+    for (index, completed) in done.iter().enumerate() {
+        if index - start == COMPLETION_CHUNK || !seen.insert(job(completed)) {
             chunks.push(start..index);
             start = index;
             seen.clear();
-            seen.insert(job.lease.snippet_id.as_str());
+            seen.insert(job(completed));
         }
     }
     chunks.push(start..done.len());
     chunks
 }
 
-/// `VALUES ($1, $2, CAST($3 AS BIGINT)), ...`: `count` rows of two texts
-/// and a number, written so both dialects read the number as one (SQLite
-/// takes any type; PostgreSQL must be told). The fences (job, holder,
-/// attempt) of a batch of leases, and its results (job, HTML, time).
-fn text_text_number_rows(count: usize) -> String {
+/// `VALUES (...), ...`: `count` rows of the given column types (`text` or
+/// `bigint`), written so both dialects read each number as one (SQLite
+/// takes any type; PostgreSQL must be told).
+fn values_rows(count: usize, columns: &[&str]) -> String {
     let rows: Vec<String> = (0..count)
         .map(|row| {
-            let n = 3 * row;
-            format!("(${}, ${}, CAST(${} AS BIGINT))", n + 1, n + 2, n + 3)
+            let cells: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(column, kind)| {
+                    let n = row * columns.len() + column + 1;
+                    match *kind {
+                        "bigint" => format!("CAST(${n} AS BIGINT)"),
+                        _ => format!("${n}"),
+                    }
+                })
+                .collect();
+            format!("({})", cells.join(", "))
         })
         .collect();
     format!("VALUES {}", rows.join(", "))
 }
+
+/// The fence of a lease as a row: (snippet, revision, holder, attempt).
+const FENCE_COLUMNS: [&str; 4] = ["text", "bigint", "text", "bigint"];
 
 impl<D> SqlStore<D>
 where
@@ -102,16 +122,18 @@ where
     fn fenced<'q>(sql: &'q str, lease: &'q Lease) -> Statement<'q, D> {
         sqlx::query(sql)
             .bind(lease.snippet_id.as_str())
+            .bind(i64::from(lease.revision))
             .bind(lease.worker.as_str())
             .bind(i64::from(lease.attempt))
     }
 
     /// A statement whose parameters start with the fences of `jobs`, as
-    /// [`text_text_number_rows`] numbers them.
+    /// [`values_rows`] numbers them.
     fn with_fences<'q>(sql: &'q str, jobs: &'q [Completed<'q>]) -> Statement<'q, D> {
         jobs.iter().fold(sqlx::query(sql), |query, job| {
             query
                 .bind(job.lease.snippet_id.as_str())
+                .bind(i64::from(job.lease.revision))
                 .bind(job.lease.worker.as_str())
                 .bind(i64::from(job.lease.attempt))
         })
@@ -136,7 +158,7 @@ where
     }
 
     /// Ends the attempt `lease` holds with `outcome`: records it, then sets
-    /// `set` on the job (numbered from `$4`: `values`, then `error` when
+    /// `set` on the job (numbered from `$5`: `values`, then `error` when
     /// there is one). Returns the transaction for the caller to add to and
     /// commit; `None`, with nothing changed, when the lease no longer holds.
     async fn end_attempt(
@@ -165,24 +187,26 @@ where
         Ok(Some(tx))
     }
 
-    /// Stores one chunk of completions (no snippet twice) in `tx`: the
-    /// attempts, the fenced update of the jobs, then the HTML of those
-    /// whose lease held. Three statements, not three per job: on SQLite
-    /// each statement is a round trip to its worker thread, on PostgreSQL
-    /// one over the network. Returns the indexes (into `jobs`) stored.
+    /// Stores one chunk of completions (no job twice) in `tx`: the
+    /// attempts, the fenced update of the jobs, then the file results and
+    /// the revisions' outcomes of those whose lease held. A few statements,
+    /// not a few per job: on SQLite each statement is a round trip to its
+    /// worker thread, on PostgreSQL one over the network. Returns the
+    /// indexes (into `jobs`) stored.
     async fn complete_chunk(
         tx: &mut sqlx::Transaction<'_, D>,
         jobs: &[Completed<'_>],
         now: DateTime<Utc>,
     ) -> Result<Vec<usize>, StoreError> {
-        let fences = text_text_number_rows(jobs.len());
-        let now_param = 3 * jobs.len() + 1;
+        let fences = values_rows(jobs.len(), &FENCE_COLUMNS);
+        let now_param = FENCE_COLUMNS.len() * jobs.len() + 1;
         let record = format!(
-            "INSERT INTO job_attempts (snippet_id, attempt, holder, started_at, finished_at, outcome, error)
-             SELECT snippet_id, attempts, locked_by, COALESCE(attempt_started_at, ${now_param}),
-                    ${now_param}, 'succeeded', NULL
+            "INSERT INTO job_attempts (snippet_id, revision, attempt, holder, started_at,
+                                       finished_at, outcome, error)
+             SELECT snippet_id, revision, attempts, locked_by,
+                    COALESCE(attempt_started_at, ${now_param}), ${now_param}, 'succeeded', NULL
              FROM jobs
-             WHERE state = 'processing' AND (snippet_id, locked_by, attempts) IN ({fences})"
+             WHERE state = 'processing' AND (snippet_id, revision, locked_by, attempts) IN ({fences})"
         );
         Self::with_fences(&record, jobs)
             .bind(millis(now))
@@ -193,47 +217,160 @@ where
              SET state = 'succeeded', locked_by = NULL, lease_until = NULL, last_error = NULL,
                  progress_done = NULL, progress_total = NULL,
                  updated_at = ${now_param}, finished_at = ${now_param}
-             WHERE state = 'processing' AND (snippet_id, locked_by, attempts) IN ({fences})
-             RETURNING snippet_id"
+             WHERE state = 'processing' AND (snippet_id, revision, locked_by, attempts) IN ({fences})
+             RETURNING snippet_id, revision"
         );
-        let held: HashSet<String> = Self::with_fences(&succeed, jobs)
+        let held: HashSet<(String, i64)> = Self::with_fences(&succeed, jobs)
             .bind(millis(now))
             .fetch_all(&mut **tx)
             .await?
             .iter()
-            .map(|row| row.try_get("snippet_id"))
-            .collect::<Result<_, _>>()?;
-        // A chunk never names a snippet twice, so its id says which of the
+            .map(|row| Ok((row.try_get("snippet_id")?, row.try_get("revision")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        // A chunk never names a job twice, so the job says which of the
         // chunk's leases held.
         let stored: Vec<usize> = (0..jobs.len())
-            .filter(|&index| held.contains(jobs[index].lease.snippet_id.as_str()))
+            .filter(|&index| {
+                let lease = jobs[index].lease;
+                held.contains(&(lease.snippet_id.to_string(), i64::from(lease.revision)))
+            })
             .collect();
         if stored.is_empty() {
             return Ok(stored);
         }
-        let store_html = format!(
-            "WITH results (id, html, took_ms) AS ({})
-             UPDATE snippets
-             SET html = results.html, highlighted_at = ${}, highlighted_in_ms = results.took_ms,
+        // The files' results, kept for every revision that shows them.
+        let results: Vec<(&Completed<'_>, &crate::server::store::FileResult<'_>)> = stored
+            .iter()
+            .flat_map(|&index| {
+                jobs[index]
+                    .files
+                    .iter()
+                    .map(move |file| (&jobs[index], file))
+            })
+            .collect();
+        for chunk in results.chunks(RESULTS_CHUNK) {
+            let sql =
+                format!(
+                "INSERT INTO highlights (hash, language, engine, highlighted_in_ms, html, rendered)
+                 {}
+                 ON CONFLICT (hash, language, engine) DO NOTHING",
+                values_rows(chunk.len(), &["text", "text", "text", "bigint", "text", "text"])
+            );
+            chunk
+                .iter()
+                .fold(sqlx::query(&sql), |query, (job, file)| {
+                    query
+                        .bind(file.hash)
+                        .bind(file.language)
+                        .bind(job.engine)
+                        .bind(to_i64(file.highlighted_in_ms))
+                        .bind(file.html)
+                        .bind(file.rendered)
+                })
+                .execute(&mut **tx)
+                .await?;
+        }
+        let outcome = format!(
+            "WITH results (id, revision, took_ms, engine) AS ({})
+             UPDATE revisions
+             SET engine = results.engine, highlighted_at = ${}, highlighted_in_ms = results.took_ms,
                  error = NULL
-             FROM results WHERE snippets.id = results.id",
-            text_text_number_rows(stored.len()),
-            3 * stored.len() + 1
+             FROM results WHERE revisions.snippet_id = results.id AND revisions.number = results.revision",
+            values_rows(stored.len(), &["text", "bigint", "bigint", "text"]),
+            4 * stored.len() + 1
         );
         stored
             .iter()
-            .fold(sqlx::query(&store_html), |query, &index| {
+            .fold(sqlx::query(&outcome), |query, &index| {
                 let job = &jobs[index];
                 query
                     .bind(job.lease.snippet_id.as_str())
-                    .bind(job.html)
+                    .bind(i64::from(job.lease.revision))
                     .bind(to_i64(job.highlighted_in_ms))
+                    .bind(job.engine)
             })
             .bind(millis(now))
             .execute(&mut **tx)
             .await?;
         Ok(stored)
     }
+
+    /// The files of claimed jobs, in order, each with its code unless
+    /// `engine` has a stored result for it.
+    async fn claimed_files(
+        &self,
+        jobs: &[(SnippetId, u32)],
+        engine: &str,
+    ) -> Result<HashMap<(SnippetId, u32), Vec<JobFile>>, StoreError> {
+        let mut files: HashMap<(SnippetId, u32), Vec<JobFile>> = HashMap::new();
+        for chunk in jobs.chunks(COMPLETION_CHUNK) {
+            let sql = format!(
+                "SELECT f.snippet_id, f.revision, f.name, f.language, f.hash, b.bytes, b.lines,
+                        CASE WHEN h.hash IS NULL THEN b.code END AS code, h.html, h.rendered
+                 FROM files f
+                 JOIN blobs b ON b.hash = f.hash
+                 LEFT JOIN highlights h
+                   ON h.hash = f.hash AND h.language = f.language AND h.engine = $1
+                 WHERE (f.snippet_id, f.revision) IN ({})
+                 ORDER BY f.snippet_id, f.revision, f.position",
+                values_rows(chunk.len(), &["text", "bigint"])
+            );
+            // Parameters after the engine: renumber from $2.
+            let sql = renumber(&sql, 1);
+            let rows = chunk
+                .iter()
+                .fold(sqlx::query(&sql).bind(engine), |query, (id, revision)| {
+                    query.bind(id.as_str()).bind(i64::from(*revision))
+                })
+                .fetch_all(&self.pool)
+                .await?;
+            for row in &rows {
+                let key = (
+                    parse_id(&row.try_get::<String, _>("snippet_id")?)?,
+                    checked(row.try_get("revision")?, "revision")?,
+                );
+                files.entry(key).or_default().push(JobFile {
+                    name: row.try_get("name")?,
+                    language: row.try_get("language")?,
+                    hash: row.try_get("hash")?,
+                    bytes: checked(row.try_get("bytes")?, "bytes")?,
+                    lines: checked(row.try_get("lines")?, "lines")?,
+                    code: row.try_get("code")?,
+                    cached_html: row.try_get("html")?,
+                    cached_rendered: row.try_get("rendered")?,
+                });
+            }
+        }
+        Ok(files)
+    }
+}
+
+/// `sql` with every `$n` of its `VALUES` list moved up by `by` (the
+/// numbers [`values_rows`] wrote start at 1; a statement with parameters
+/// of its own before them needs them later). Only the list after `IN (`
+/// is renumbered.
+fn renumber(sql: &str, by: usize) -> String {
+    let Some(at) = sql.find("IN (VALUES") else {
+        return sql.to_owned();
+    };
+    let (head, tail) = sql.split_at(at);
+    let mut out = String::from(head);
+    let mut chars = tail.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' {
+            let mut digits = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                digits.push(*d);
+                chars.next();
+            }
+            let n: usize = digits.parse().unwrap_or(0);
+            out.push('$');
+            out.push_str(&(n + by).to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[async_trait]
@@ -255,6 +392,7 @@ where
         limit: u32,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        engine: &str,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
         during("claiming jobs", async {
             if limit == 0 {
@@ -277,22 +415,36 @@ where
                 }
                 None => claim.fetch_all(&self.pool).await?,
             };
-            claimed
+            let mut jobs = claimed
                 .iter()
                 .map(|row| {
                     Ok(ClaimedJob {
                         lease: Lease {
                             snippet_id: parse_id(&row.try_get::<String, _>("snippet_id")?)?,
+                            revision: checked(row.try_get("revision")?, "revision")?,
                             worker: worker.to_owned(),
                             attempt: checked(row.try_get("attempts")?, "attempts")?,
                         },
                         max_attempts: checked(row.try_get("max_attempts")?, "max attempts")?,
                         enqueued_at: opt_time(row.try_get("enqueued_at")?)?,
-                        code: row.try_get("code")?,
-                        language: row.try_get("language")?,
+                        files: Vec::new(),
                     })
                 })
-                .collect()
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            if jobs.is_empty() {
+                return Ok(jobs);
+            }
+            let keys: Vec<(SnippetId, u32)> = jobs
+                .iter()
+                .map(|job| (job.lease.snippet_id.clone(), job.lease.revision))
+                .collect();
+            let mut files = self.claimed_files(&keys, engine).await?;
+            for job in &mut jobs {
+                job.files = files
+                    .remove(&(job.lease.snippet_id.clone(), job.lease.revision))
+                    .unwrap_or_default();
+            }
+            Ok(jobs)
         })
         .await
     }
@@ -304,7 +456,7 @@ where
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         during("renewing a lease", async {
-            let sql = fenced_update("lease_until = $4, updated_at = $5");
+            let sql = fenced_update("lease_until = $5, updated_at = $6");
             let done = Self::fenced(&sql, lease)
                 .bind(millis(lease_until))
                 .bind(millis(now))
@@ -317,7 +469,7 @@ where
 
     async fn save_progress(&self, lease: &Lease, progress: Progress) -> Result<bool, StoreError> {
         during("saving progress", async {
-            let sql = fenced_update("progress_done = $4, progress_total = $5");
+            let sql = fenced_update("progress_done = $5, progress_total = $6");
             let done = Self::fenced(&sql, lease)
                 .bind(i64::from(progress.done))
                 .bind(i64::from(progress.total))
@@ -379,8 +531,8 @@ where
                     lease,
                     "retrying",
                     Some(error),
-                    "state = 'retrying', locked_by = NULL, lease_until = NULL, run_at = $4,
-                     updated_at = $5, progress_done = NULL, progress_total = NULL, last_error = $6",
+                    "state = 'retrying', locked_by = NULL, lease_until = NULL, run_at = $5,
+                     updated_at = $6, progress_done = NULL, progress_total = NULL, last_error = $7",
                     &[millis(run_at), millis(now)],
                     now,
                 )
@@ -405,7 +557,7 @@ where
                     "failed",
                     Some(error),
                     "state = 'failed', locked_by = NULL, lease_until = NULL, progress_done = NULL,
-                     progress_total = NULL, updated_at = $4, finished_at = $4, last_error = $5",
+                     progress_total = NULL, updated_at = $5, finished_at = $5, last_error = $6",
                     &[millis(now)],
                     now,
                 )
@@ -413,9 +565,10 @@ where
             let Some(mut tx) = ended else {
                 return Ok(false);
             };
-            sqlx::query("UPDATE snippets SET error = $1 WHERE id = $2")
+            sqlx::query("UPDATE revisions SET error = $1 WHERE snippet_id = $2 AND number = $3")
                 .bind(error)
                 .bind(lease.snippet_id.as_str())
+                .bind(i64::from(lease.revision))
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -432,7 +585,7 @@ where
                     "released",
                     None,
                     "state = 'queued', locked_by = NULL, lease_until = NULL, attempts = attempts - 1,
-                     run_at = $4, progress_done = NULL, progress_total = NULL, updated_at = $4",
+                     run_at = $5, progress_done = NULL, progress_total = NULL, updated_at = $5",
                     &[millis(now)],
                     now,
                 )
@@ -450,8 +603,10 @@ where
             // Their holders stopped answering: the attempts are recorded as
             // abandoned, then the jobs are failed or queued again.
             sqlx::query(
-                "INSERT INTO job_attempts (snippet_id, attempt, holder, started_at, finished_at, outcome, error)
-                 SELECT snippet_id, attempts, COALESCE(locked_by, ''), COALESCE(attempt_started_at, $1), $1,
+                "INSERT INTO job_attempts (snippet_id, revision, attempt, holder, started_at,
+                                           finished_at, outcome, error)
+                 SELECT snippet_id, revision, attempts, COALESCE(locked_by, ''),
+                        COALESCE(attempt_started_at, $1), $1,
                         'abandoned', 'The worker running this attempt stopped responding.'
                  FROM jobs WHERE state = 'processing' AND lease_until < $1",
             )
@@ -463,7 +618,7 @@ where
                  SET state = 'failed', locked_by = NULL, lease_until = NULL, last_error = $1,
                      progress_done = NULL, progress_total = NULL, updated_at = $2, finished_at = $2
                  WHERE state = 'processing' AND lease_until < $2 AND attempts >= max_attempts
-                 RETURNING snippet_id, attempts",
+                 RETURNING snippet_id, revision, attempts",
             )
             .bind(ABANDONED)
             .bind(millis(now))
@@ -472,17 +627,22 @@ where
             let mut rescued = Vec::new();
             for row in &failed {
                 let id = parse_id(&row.try_get::<String, _>("snippet_id")?)?;
-                sqlx::query("UPDATE snippets SET error = $1 WHERE id = $2")
-                    .bind(ABANDONED)
-                    .bind(id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+                let revision: u32 = checked(row.try_get("revision")?, "revision")?;
+                sqlx::query(
+                    "UPDATE revisions SET error = $1 WHERE snippet_id = $2 AND number = $3",
+                )
+                .bind(ABANDONED)
+                .bind(id.as_str())
+                .bind(i64::from(revision))
+                .execute(&mut *tx)
+                .await?;
                 let attempts = checked(row.try_get("attempts")?, "attempts")?;
                 rescued.push(Rescued::Failed(
                     id,
                     Failed {
                         error: ABANDONED.to_owned(),
                         attempts,
+                        revision,
                     },
                 ));
             }
@@ -491,14 +651,17 @@ where
                  SET state = 'queued', locked_by = NULL, lease_until = NULL, run_at = $1,
                      progress_done = NULL, progress_total = NULL, updated_at = $1
                  WHERE state = 'processing' AND lease_until < $1
-                 RETURNING snippet_id",
+                 RETURNING snippet_id, revision",
             )
             .bind(millis(now))
             .fetch_all(&mut *tx)
             .await?;
             tx.commit().await?;
-            for id in Self::ids_of(&requeued, "snippet_id")? {
-                rescued.push(Rescued::Requeued(id));
+            for row in &requeued {
+                rescued.push(Rescued::Requeued(
+                    parse_id(&row.try_get::<String, _>("snippet_id")?)?,
+                    checked(row.try_get("revision")?, "revision")?,
+                ));
             }
             Ok(rescued)
         })
@@ -524,20 +687,19 @@ where
     async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError> {
         during("sweeping expired snippets", async {
             let mut tx = self.pool.begin().await?;
-            sqlx::query(
+            let gone = sqlx::query(
                 "INSERT INTO tombstones (id, gone_at, reason)
                  SELECT id, expires_at, 'expired' FROM snippets WHERE expires_at <= $1
-                 ON CONFLICT (id) DO NOTHING",
+                 ON CONFLICT (id) DO NOTHING
+                 RETURNING id",
             )
             .bind(millis(now))
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
-            let gone = sqlx::query("DELETE FROM snippets WHERE expires_at <= $1 RETURNING id")
-                .bind(millis(now))
-                .fetch_all(&mut *tx)
-                .await?;
+            let ids = Self::ids_of(&gone, "id")?;
+            Self::delete_in(&mut tx, &ids).await?;
             tx.commit().await?;
-            Self::ids_of(&gone, "id")
+            Ok(ids)
         })
         .await
     }
@@ -564,6 +726,7 @@ mod tests {
     fn lease(snippet_id: &SnippetId, n: usize) -> Lease {
         Lease {
             snippet_id: snippet_id.clone(),
+            revision: 1,
             worker: format!("w/{n}"),
             attempt: 1,
         }
@@ -574,7 +737,8 @@ mod tests {
             .iter()
             .map(|lease| Completed {
                 lease,
-                html: "",
+                files: &[],
+                engine: "test",
                 highlighted_in_ms: 0,
                 notice: None,
             })
@@ -582,7 +746,7 @@ mod tests {
     }
 
     #[test]
-    fn completion_chunks_are_bounded_and_never_name_a_snippet_twice() {
+    fn completion_chunks_are_bounded_and_never_name_a_job_twice() {
         let ids: Vec<SnippetId> = (0..3).map(|_| SnippetId::random()).collect();
         let twice: Vec<Lease> = [0, 1, 0, 2, 2]
             .iter()
@@ -606,8 +770,12 @@ mod tests {
     #[test]
     fn rows_number_their_parameters_in_order() {
         assert_eq!(
-            text_text_number_rows(2),
+            values_rows(2, &["text", "text", "bigint"]),
             "VALUES ($1, $2, CAST($3 AS BIGINT)), ($4, $5, CAST($6 AS BIGINT))"
+        );
+        assert_eq!(
+            renumber("SELECT $1 WHERE x IN (VALUES ($1, $2))", 1),
+            "SELECT $1 WHERE x IN (VALUES ($2, $3))"
         );
     }
 }

@@ -26,11 +26,11 @@ use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type, query::Query,
 };
 
-use super::{StoreError, StoredSnippet, from_millis};
+use super::{NewFile, StoreError, StoredSnippet, from_millis};
 use crate::{
     domain::{
-        JobState, Progress, SnippetId, SnippetSummary, SnippetView, StateChanged, Visibility,
-        source::preview,
+        FileView, ForkOrigin, JobState, Progress, SnippetId, SnippetSummary, SnippetView,
+        StateChanged, Visibility, source::preview,
     },
     server::owner::OwnerHash,
 };
@@ -92,37 +92,69 @@ async fn during<T>(
     work.await.map_err(|error| error.during(operation))
 }
 
-/// A fresh job for a snippet, replacing a finished record if one is left.
+/// A fresh job for a revision (`$1` snippet, `$4` revision), replacing a
+/// finished record if one is left.
 const REQUEUE_JOB: &str = "
-    INSERT INTO jobs (snippet_id, state, attempts, max_attempts, run_at, created_at, updated_at, enqueued_at)
-    VALUES ($1, 'queued', 0, $2, $3, $3, $3, $3)
-    ON CONFLICT (snippet_id) DO UPDATE SET
+    INSERT INTO jobs (snippet_id, revision, state, attempts, max_attempts, run_at, created_at,
+                      updated_at, enqueued_at)
+    VALUES ($1, $4, 'queued', 0, $2, $3, $3, $3, $3)
+    ON CONFLICT (snippet_id, revision) DO UPDATE SET
         state = 'queued', attempts = 0, max_attempts = excluded.max_attempts,
         run_at = excluded.run_at, locked_by = NULL, lease_until = NULL, last_error = NULL,
         progress_done = NULL, progress_total = NULL, updated_at = excluded.updated_at,
         finished_at = NULL, attempt_started_at = NULL, enqueued_at = excluded.enqueued_at";
 
-/// What a list row needs: never the code, never the HTML (`IS NOT NULL`
-/// reads only the row's header, not the value).
-const SUMMARY_SELECT: &str = "
-    SELECT s.id, s.language, s.filename, s.line_count, s.created_at, s.preview, s.visibility,
-           s.html IS NOT NULL AS has_html, s.error IS NOT NULL AS has_error,
-           j.state, j.progress_done, j.progress_total
-    FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id";
+/// The latest revision of each snippet, and its job: the join every list
+/// and snapshot starts from.
+const LATEST: &str = "
+    FROM snippets s
+    JOIN revisions r ON r.snippet_id = s.id AND r.number = s.revision
+    LEFT JOIN jobs j ON j.snippet_id = s.id AND j.revision = s.revision";
+
+/// What a list row needs, from the revision's summary: never files, code
+/// or HTML.
+const SUMMARY_COLUMNS: &str = "
+    SELECT s.id, s.created_at, s.visibility, r.first_language, r.first_name, r.file_count,
+           r.lines, r.preview, r.engine IS NOT NULL AS has_html, r.error IS NOT NULL AS has_error,
+           j.state, j.progress_done, j.progress_total";
 
 /// The states of a list's snippets, for a list stream's snapshot.
-const STATE_SELECT: &str = "
-    SELECT s.id, s.html IS NOT NULL AS has_html, s.error IS NOT NULL AS has_error,
-           j.state, j.attempts, j.run_at, j.progress_done, j.progress_total
-    FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id";
+const STATE_COLUMNS: &str = "
+    SELECT s.id, s.revision, r.engine IS NOT NULL AS has_html, r.error IS NOT NULL AS has_error,
+           j.state, j.attempts, j.run_at, j.progress_done, j.progress_total";
 
-/// One snippet with its job, everything a page shows.
-const VIEW_SELECT: &str = "
-    SELECT s.id, s.code, s.language, s.filename, s.created_at, s.html, s.highlighted_at,
-           s.highlighted_in_ms, s.error, s.expires_at, s.visibility, s.burn_after_reading,
-           s.owner_hash, j.state, j.attempts, j.max_attempts, j.run_at, j.progress_done,
-           j.progress_total, j.last_error
-    FROM snippets s LEFT JOIN jobs j ON j.snippet_id = s.id";
+/// One revision of a snippet with its job and where it was forked from:
+/// everything a page shows but its files. `$1` is the snippet; the
+/// revision is the latest, or `$2` ([`view_sql`]).
+fn view_sql(latest: bool) -> String {
+    let revision = if latest { "s.revision" } else { "$2" };
+    format!(
+        "SELECT s.id, s.created_at, s.expires_at, s.visibility, s.burn_after_reading, s.owner_hash,
+                s.revision AS latest_revision, s.first_revision, s.forked_from,
+                o.visibility AS origin_visibility,
+                r.number, r.created_at AS revised_at, r.lines_added, r.lines_removed, r.engine,
+                r.highlighted_at, r.highlighted_in_ms, r.error, r.engine IS NOT NULL AS has_html,
+                r.error IS NOT NULL AS has_error,
+                j.state, j.attempts, j.max_attempts, j.run_at, j.progress_done, j.progress_total,
+                j.last_error
+         FROM snippets s
+         JOIN revisions r ON r.snippet_id = s.id AND r.number = {revision}
+         LEFT JOIN jobs j ON j.snippet_id = s.id AND j.revision = r.number
+         LEFT JOIN snippets o ON o.id = s.forked_from
+         WHERE s.id = $1"
+    )
+}
+
+/// A revision's files (`$1` snippet, `$2` revision), each with its code
+/// and the HTML of engine `$3` (none when the revision is not highlighted).
+const FILES_SELECT: &str = "
+    SELECT f.position, f.name, f.named, f.language, f.hash, b.bytes, b.lines, b.code,
+           h.html, h.rendered
+    FROM files f
+    JOIN blobs b ON b.hash = f.hash
+    LEFT JOIN highlights h ON h.hash = f.hash AND h.language = f.language AND h.engine = $3
+    WHERE f.snippet_id = $1 AND f.revision = $2
+    ORDER BY f.position";
 
 /// `$1, $2, ... $n`, for an `IN (...)` list.
 fn placeholders(from: usize, count: usize) -> String {
@@ -167,7 +199,7 @@ fn progress(done: Option<i64>, total: Option<i64>) -> Result<Option<Progress>, S
     })
 }
 
-/// A snippet whose job record was pruned still has its outcome on the row.
+/// A revision whose job record was pruned still has its outcome on its row.
 fn derived_state(job: Option<JobState>, has_html: bool, has_error: bool) -> JobState {
     job.unwrap_or(if has_html {
         JobState::Succeeded
@@ -183,23 +215,22 @@ fn opt_time(ms: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
 }
 
 /// The claim: the oldest due jobs, up to `$4`, leased to worker `$1` until
-/// `$2` as of `$3`, with what running them needs, in one statement (one
-/// round trip, atomic without a transaction around it). `lock` keeps two
-/// concurrent claims off the same row ([`Dialect::CLAIM_LOCK`]).
+/// `$2` as of `$3`, in one statement (one round trip, atomic without a
+/// transaction around it). `lock` keeps two concurrent claims off the same
+/// row ([`Dialect::CLAIM_LOCK`]). Their files are read after
+/// (`claimed_files_sql`): files never change once written.
 fn claim_sql(lock: &str) -> String {
     format!(
         "UPDATE jobs
          SET state = 'processing', locked_by = $1, lease_until = $2, attempts = attempts + 1,
              progress_done = NULL, progress_total = NULL, updated_at = $3,
              attempt_started_at = $3
-         WHERE snippet_id IN (
-             SELECT snippet_id FROM jobs
+         WHERE (snippet_id, revision) IN (
+             SELECT snippet_id, revision FROM jobs
              WHERE state IN ('queued', 'retrying') AND run_at <= $3
              ORDER BY run_at
              LIMIT $4 {lock})
-         RETURNING snippet_id, attempts, max_attempts, enqueued_at,
-             (SELECT code FROM snippets WHERE snippets.id = jobs.snippet_id) AS code,
-             (SELECT language FROM snippets WHERE snippets.id = jobs.snippet_id) AS language"
+         RETURNING snippet_id, revision, attempts, max_attempts, enqueued_at"
     )
 }
 
@@ -219,13 +250,14 @@ where
     for<'q> Option<&'q str>: Encode<'q, D>,
     for<'q> Option<i64>: Encode<'q, D>,
 {
-    /// Ends a requeue: when the snippet update that guards it changed the
-    /// row (`guard_held`), a fresh job replaces the old record; otherwise
-    /// nothing changes.
+    /// Ends a requeue of revision `revision`: when the update that guards
+    /// it changed a row (`guard_held`), a fresh job replaces the old
+    /// record; otherwise nothing changes.
     async fn requeue_in(
         mut tx: sqlx::Transaction<'_, D>,
         guard_held: bool,
         id: &SnippetId,
+        revision: u32,
         max_attempts: u32,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
@@ -237,10 +269,175 @@ where
             .bind(id.as_str())
             .bind(i64::from(max_attempts))
             .bind(super::millis(now))
+            .bind(i64::from(revision))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Stores the code of `files` that is not stored yet. A blob is never
+    /// changed once written: the same hash is the same code.
+    async fn insert_blobs(
+        tx: &mut sqlx::Transaction<'_, D>,
+        files: &[NewFile],
+    ) -> Result<(), StoreError> {
+        for file in files {
+            sqlx::query(
+                "INSERT INTO blobs (hash, bytes, lines, code) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (hash) DO NOTHING",
+            )
+            .bind(file.hash.as_str())
+            .bind(to_i64(file.code.len()))
+            .bind(i64::from(file.lines))
+            .bind(file.code.as_str())
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Stores revision `number` of snippet `id` with its files and summary,
+    /// and queues its job.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_revision(
+        tx: &mut sqlx::Transaction<'_, D>,
+        id: &SnippetId,
+        number: u32,
+        files: &[NewFile],
+        lines_added: u32,
+        lines_removed: u32,
+        max_attempts: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        Self::insert_blobs(tx, files).await?;
+        let first = files
+            .first()
+            .ok_or_else(|| StoreError::corrupt("a revision without files"))?;
+        let bytes: usize = files.iter().map(|f| f.code.len()).sum();
+        let lines: i64 = files.iter().map(|f| i64::from(f.lines)).sum();
+        sqlx::query(
+            "INSERT INTO revisions (snippet_id, number, created_at, lines_added, lines_removed,
+                                    file_count, bytes, lines, first_name, first_language, preview)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(id.as_str())
+        .bind(i64::from(number))
+        .bind(super::millis(now))
+        .bind(i64::from(lines_added))
+        .bind(i64::from(lines_removed))
+        .bind(to_i64(files.len()))
+        .bind(to_i64(bytes))
+        .bind(lines)
+        .bind(first.named.then_some(first.name.as_str()))
+        .bind(first.language.as_str())
+        .bind(preview(&first.code))
+        .execute(&mut **tx)
+        .await?;
+        for (position, file) in files.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO files (snippet_id, revision, position, name, named, language, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id.as_str())
+            .bind(i64::from(number))
+            .bind(to_i64(position))
+            .bind(file.name.as_str())
+            .bind(file.named)
+            .bind(file.language.as_str())
+            .bind(file.hash.as_str())
+            .execute(&mut **tx)
+            .await?;
+        }
+        sqlx::query(REQUEUE_JOB)
+            .bind(id.as_str())
+            .bind(i64::from(max_attempts))
+            .bind(super::millis(now))
+            .bind(i64::from(number))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes snippets `ids` (their revisions, files and jobs go with
+    /// them) and then the code they held that no other snippet holds: a
+    /// deleted paste's code does not linger.
+    async fn delete_in(
+        tx: &mut sqlx::Transaction<'_, D>,
+        ids: &[SnippetId],
+    ) -> Result<(), StoreError> {
+        for chunk in ids.chunks(500) {
+            let list = placeholders(1, chunk.len());
+            let hashes_sql =
+                format!("SELECT DISTINCT hash FROM files WHERE snippet_id IN ({list})");
+            let hashes: Vec<String> = chunk
+                .iter()
+                .fold(sqlx::query(&hashes_sql), |q, id| q.bind(id.as_str()))
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|row| row.try_get("hash"))
+                .collect::<Result<_, _>>()?;
+            let delete_sql = format!("DELETE FROM snippets WHERE id IN ({list})");
+            chunk
+                .iter()
+                .fold(sqlx::query(&delete_sql), |q, id| q.bind(id.as_str()))
+                .execute(&mut **tx)
+                .await?;
+            Self::drop_orphan_blobs(tx, &hashes).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the blobs of `hashes` that no file holds any more (their
+    /// highlights go with them).
+    async fn drop_orphan_blobs(
+        tx: &mut sqlx::Transaction<'_, D>,
+        hashes: &[String],
+    ) -> Result<(), StoreError> {
+        for chunk in hashes.chunks(500) {
+            let sql = format!(
+                "DELETE FROM blobs WHERE hash IN ({})
+                 AND NOT EXISTS (SELECT 1 FROM files f WHERE f.hash = blobs.hash)",
+                placeholders(1, chunk.len())
+            );
+            chunk
+                .iter()
+                .fold(sqlx::query(&sql), |q, hash| q.bind(hash.as_str()))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// One revision's view: the row read with [`view_sql`], and its files.
+    async fn read_view(
+        executor: &mut D::Connection,
+        id: &SnippetId,
+        revision: Option<u32>,
+    ) -> Result<Option<StoredSnippet>, StoreError> {
+        let sql = view_sql(revision.is_none());
+        let mut query = sqlx::query(&sql).bind(id.as_str());
+        if let Some(revision) = revision {
+            query = query.bind(i64::from(revision));
+        }
+        let Some(row) = query.fetch_optional(&mut *executor).await? else {
+            return Ok(None);
+        };
+        let mut stored = Self::stored_from_row(&row)?;
+        let engine: Option<String> = row.try_get("engine")?;
+        let files = sqlx::query(FILES_SELECT)
+            .bind(id.as_str())
+            .bind(i64::from(stored.view.revision))
+            .bind(engine.as_deref().unwrap_or(""))
+            .fetch_all(&mut *executor)
+            .await?;
+        let succeeded = stored.view.state == JobState::Succeeded;
+        stored.view.files = files
+            .iter()
+            .map(|row| Self::file_from_row(row, succeeded))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(stored))
     }
 
     /// A job's progress, read only while it runs.
@@ -272,10 +469,11 @@ where
         let state = Self::state_of(row)?;
         Ok(SnippetSummary {
             id: parse_id(&row.try_get::<String, _>("id")?)?,
-            language: row.try_get("language")?,
-            filename: row.try_get("filename")?,
+            language: row.try_get("first_language")?,
+            filename: row.try_get("first_name")?,
+            files: checked(row.try_get("file_count")?, "file count")?,
             preview: preview(&row.try_get::<String, _>("preview")?),
-            lines: checked(row.try_get("line_count")?, "line count")?,
+            lines: checked(row.try_get("lines")?, "line count")?,
             visibility: visibility(&row.try_get::<String, _>("visibility")?)?,
             state,
             progress: Self::progress_of(row, state)?,
@@ -283,17 +481,46 @@ where
         })
     }
 
-    fn view_from_row(row: &D::Row) -> Result<SnippetView, StoreError> {
+    fn file_from_row(row: &D::Row, highlighted: bool) -> Result<FileView, StoreError> {
         let html: Option<String> = row.try_get("html")?;
-        let snippet_error: Option<String> = row.try_get("error")?;
-        let job = job_state(row.try_get("state")?)?;
-        let state = derived_state(job, html.is_some(), snippet_error.is_some());
+        Ok(FileView {
+            name: row.try_get("name")?,
+            named: row.try_get("named")?,
+            language: row.try_get("language")?,
+            code: row.try_get("code")?,
+            bytes: checked(row.try_get("bytes")?, "bytes")?,
+            lines: checked(row.try_get("lines")?, "lines")?,
+            hash: row.try_get("hash")?,
+            html: html.filter(|_| highlighted),
+            rendered: row
+                .try_get::<Option<String>, _>("rendered")?
+                .filter(|_| highlighted),
+        })
+    }
+
+    /// A revision's view without its files (read apart: [`read_view`]).
+    fn view_from_row(row: &D::Row) -> Result<SnippetView, StoreError> {
+        let state = Self::state_of(row)?;
+        let revision_error: Option<String> = row.try_get("error")?;
         let last_error: Option<String> = row.try_get("last_error")?;
+        let forked_from = match row.try_get::<Option<String>, _>("forked_from")? {
+            None => None,
+            Some(origin) => {
+                let public = row
+                    .try_get::<Option<String>, _>("origin_visibility")?
+                    .as_deref()
+                    == Some(Visibility::Public.as_str());
+                Some(ForkOrigin {
+                    id: public.then(|| parse_id(&origin)).transpose()?,
+                })
+            }
+        };
         Ok(SnippetView {
             id: parse_id(&row.try_get::<String, _>("id")?)?,
-            language: row.try_get("language")?,
-            filename: row.try_get("filename")?,
-            code: row.try_get("code")?,
+            revision: checked(row.try_get("number")?, "revision")?,
+            latest_revision: checked(row.try_get("latest_revision")?, "latest revision")?,
+            first_revision: checked(row.try_get("first_revision")?, "first revision")?,
+            files: Vec::new(),
             state,
             progress: Self::progress_of(row, state)?,
             attempts: Self::attempts_of(row, "attempts")?,
@@ -303,21 +530,26 @@ where
                 _ => None,
             },
             created_at: from_millis(row.try_get("created_at")?)?,
-            highlighted_at: opt_time(row.try_get("highlighted_at")?)?,
+            revised_at: from_millis(row.try_get("revised_at")?)?,
+            highlighted_at: opt_time(row.try_get("highlighted_at")?)?
+                .filter(|_| state == JobState::Succeeded),
             highlighted_in_ms: row
                 .try_get::<Option<i64>, _>("highlighted_in_ms")?
                 .map(|ms| checked(ms, "highlight time"))
-                .transpose()?,
+                .transpose()?
+                .filter(|_| state == JobState::Succeeded),
             expires_at: opt_time(row.try_get("expires_at")?)?,
-            html: html.filter(|_| state == JobState::Succeeded),
             error: match state {
-                JobState::Failed => snippet_error.or(last_error),
+                JobState::Failed => revision_error.or(last_error),
                 JobState::Retrying => last_error,
                 _ => None,
             },
             visibility: visibility(&row.try_get::<String, _>("visibility")?)?,
             burn_after_reading: row.try_get("burn_after_reading")?,
             is_owner: false,
+            lines_added: checked(row.try_get("lines_added")?, "lines added")?,
+            lines_removed: checked(row.try_get("lines_removed")?, "lines removed")?,
+            forked_from,
         })
     }
 
@@ -345,6 +577,7 @@ where
                     JobState::Retrying => opt_time(row.try_get("run_at")?)?,
                     _ => None,
                 },
+                revision: checked(row.try_get("revision")?, "revision")?,
             },
         ))
     }

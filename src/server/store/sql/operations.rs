@@ -11,9 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use super::{
-    Dialect, SqlStore, Statement, checked, during, job_state, opt_time, parse_id, placeholders,
-};
+use super::{Dialect, SqlStore, Statement, checked, during, job_state, opt_time, parse_id};
 use crate::{
     domain::{
         JobState, SnippetId,
@@ -23,11 +21,13 @@ use crate::{
     server::store::{JobCursor, Operations, StoreError, from_millis, millis},
 };
 
-const JOBS_FROM: &str = "FROM jobs j JOIN snippets s ON s.id = j.snippet_id";
+/// A job (one revision's) with its revision's summary.
+const JOBS_FROM: &str = "FROM jobs j
+    JOIN revisions r ON r.snippet_id = j.snippet_id AND r.number = j.revision";
 
-const JOB_COLUMNS: &str = "j.snippet_id, j.state, j.attempts, j.max_attempts, j.run_at,
+const JOB_COLUMNS: &str = "j.snippet_id, j.revision, j.state, j.attempts, j.max_attempts, j.run_at,
     j.finished_at, j.locked_by, COALESCE(j.enqueued_at, j.created_at) AS enqueued_at,
-    COALESCE(j.last_error, s.error) AS error, s.language, s.filename, s.preview";
+    COALESCE(j.last_error, r.error) AS error, r.first_language, r.first_name, r.preview";
 
 /// A value bound to a filter's placeholder.
 enum Bind {
@@ -35,8 +35,9 @@ enum Bind {
     Int(i64),
 }
 
-/// The `WHERE` clause of a filter over `jobs j JOIN snippets s`, with its
-/// values numbered from `$first`.
+/// The `WHERE` clause of a filter over `jobs j JOIN revisions r`, with its
+/// values numbered from `$first`. The language and the text look at every
+/// file of the job's revision.
 fn filter_sql(filter: &JobFilter, now: DateTime<Utc>, first: usize) -> (String, Vec<Bind>) {
     let mut clauses = vec!["1 = 1".to_owned()];
     let mut binds = Vec::new();
@@ -50,7 +51,10 @@ fn filter_sql(filter: &JobFilter, now: DateTime<Utc>, first: usize) -> (String, 
     }
     if let Some(language) = &filter.language {
         let p = next(Bind::Text(language.clone()), &mut binds);
-        clauses.push(format!("s.language = {p}"));
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM files f WHERE f.snippet_id = j.snippet_id
+                     AND f.revision = j.revision AND f.language = {p})"
+        ));
     }
     if let Some(text) = filter.q.as_deref().filter(|t| !t.is_empty()) {
         let escaped: String = text
@@ -63,8 +67,11 @@ fn filter_sql(filter: &JobFilter, now: DateTime<Utc>, first: usize) -> (String, 
             .collect();
         let p = next(Bind::Text(format!("%{escaped}%")), &mut binds);
         clauses.push(format!(
-            "(LOWER(s.code) LIKE {p} ESCAPE '\\' OR LOWER(COALESCE(j.last_error, '')) LIKE {p} ESCAPE '\\' \
-             OR LOWER(COALESCE(s.error, '')) LIKE {p} ESCAPE '\\')"
+            "(EXISTS (SELECT 1 FROM files f JOIN blobs b ON b.hash = f.hash
+                      WHERE f.snippet_id = j.snippet_id AND f.revision = j.revision
+                        AND LOWER(b.code) LIKE {p} ESCAPE '\\')
+              OR LOWER(COALESCE(j.last_error, '')) LIKE {p} ESCAPE '\\'
+              OR LOWER(COALESCE(r.error, '')) LIKE {p} ESCAPE '\\')"
         ));
     }
     if let Some(min) = filter.min_attempts {
@@ -102,9 +109,10 @@ where
         let state: Option<String> = row.try_get("state")?;
         Ok(JobRow {
             id: parse_id(&row.try_get::<String, _>("snippet_id")?)?,
+            revision: checked(row.try_get("revision")?, "revision")?,
             state: job_state(state)?.unwrap_or(JobState::Queued),
-            language: row.try_get("language")?,
-            filename: row.try_get("filename")?,
+            language: row.try_get("first_language")?,
+            filename: row.try_get("first_name")?,
             preview: preview(&row.try_get::<String, _>("preview")?),
             attempts: checked(row.try_get("attempts")?, "attempts")?,
             max_attempts: checked(row.try_get("max_attempts")?, "max attempts")?,
@@ -234,17 +242,22 @@ where
                 let a = binds.len() + 1;
                 clause.push_str(&format!(
                     " AND (COALESCE(j.enqueued_at, j.created_at) < ${a}
-                          OR (COALESCE(j.enqueued_at, j.created_at) = ${a} AND j.snippet_id < ${}))",
-                    a + 1
+                          OR (COALESCE(j.enqueued_at, j.created_at) = ${a} AND j.snippet_id < ${b})
+                          OR (COALESCE(j.enqueued_at, j.created_at) = ${a} AND j.snippet_id = ${b}
+                              AND j.revision < ${c}))",
+                    b = a + 1,
+                    c = a + 2
                 ));
                 binds.push(Bind::Int(cursor.enqueued_at_ms));
                 binds.push(Bind::Text(cursor.id.to_string()));
+                binds.push(Bind::Int(i64::from(cursor.revision)));
             }
             binds.push(Bind::Int(i64::from(limit)));
             let sql = format!(
                 "SELECT {JOB_COLUMNS}
                  {JOBS_FROM} WHERE {clause}
-                 ORDER BY COALESCE(j.enqueued_at, j.created_at) DESC, j.snippet_id DESC
+                 ORDER BY COALESCE(j.enqueued_at, j.created_at) DESC, j.snippet_id DESC,
+                          j.revision DESC
                  LIMIT ${}",
                 binds.len()
             );
@@ -258,7 +271,11 @@ where
 
     async fn job_row(&self, id: &SnippetId) -> Result<Option<JobRow>, StoreError> {
         during("reading a job", async {
-            let sql = format!("SELECT {JOB_COLUMNS} {JOBS_FROM} WHERE j.snippet_id = $1");
+            // The latest revision's job.
+            let sql = format!(
+                "SELECT {JOB_COLUMNS} {JOBS_FROM} WHERE j.snippet_id = $1
+                 ORDER BY j.revision DESC LIMIT 1"
+            );
             let row = sqlx::query(&sql)
                 .bind(id.as_str())
                 .fetch_optional(&self.pool)
@@ -283,7 +300,7 @@ where
     async fn attempts(&self, id: &SnippetId) -> Result<Vec<AttemptRow>, StoreError> {
         during("reading a job's attempts", async {
             let rows = sqlx::query(
-                "SELECT attempt, holder, started_at, finished_at, outcome, error
+                "SELECT revision, attempt, holder, started_at, finished_at, outcome, error
                  FROM job_attempts WHERE snippet_id = $1 ORDER BY id",
             )
             .bind(id.as_str())
@@ -294,6 +311,7 @@ where
                     let started: i64 = row.try_get("started_at")?;
                     let finished: i64 = row.try_get("finished_at")?;
                     Ok(AttemptRow {
+                        revision: checked(row.try_get("revision")?, "revision")?,
                         attempt: checked(row.try_get("attempt")?, "attempt")?,
                         holder: row.try_get("holder")?,
                         started_at: from_millis(started)?,
@@ -316,35 +334,42 @@ where
         filter: &JobFilter,
         max_attempts: u32,
         now: DateTime<Utc>,
-    ) -> Result<Vec<SnippetId>, StoreError> {
+    ) -> Result<Vec<(SnippetId, u32)>, StoreError> {
         during("retrying matching jobs", async {
             let (clause, binds) = filter_sql(filter, now, 3);
             let mut tx = self.pool.begin().await?;
             // One statement: the matching failed or retrying jobs are queued
-            // anew with all their attempts; a failed snippet's error goes
+            // anew with all their attempts; a failed revision's error goes
             // with it.
             let sql = format!(
                 "UPDATE jobs SET state = 'queued', attempts = 0, max_attempts = $1, run_at = $2,
                      locked_by = NULL, lease_until = NULL, last_error = NULL, progress_done = NULL,
                      progress_total = NULL, updated_at = $2, finished_at = NULL,
                      attempt_started_at = NULL, enqueued_at = $2
-                 WHERE state IN ('failed', 'retrying') AND snippet_id IN (
-                     SELECT j.snippet_id {JOBS_FROM} WHERE {clause})
-                 RETURNING snippet_id"
+                 WHERE state IN ('failed', 'retrying') AND (snippet_id, revision) IN (
+                     SELECT j.snippet_id, j.revision {JOBS_FROM} WHERE {clause})
+                 RETURNING snippet_id, revision"
             );
             let query = sqlx::query(&sql)
                 .bind(i64::from(max_attempts))
                 .bind(millis(now));
             let rows = Self::bind_all(query, binds).fetch_all(&mut *tx).await?;
-            let ids = Self::ids_of(&rows, "snippet_id")?;
-            for id in &ids {
-                sqlx::query("UPDATE snippets SET error = NULL WHERE id = $1 AND html IS NULL")
-                    .bind(id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+            let mut jobs = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let id = parse_id(&row.try_get::<String, _>("snippet_id")?)?;
+                let revision: u32 = checked(row.try_get("revision")?, "revision")?;
+                sqlx::query(
+                    "UPDATE revisions SET error = NULL
+                     WHERE snippet_id = $1 AND number = $2 AND engine IS NULL",
+                )
+                .bind(id.as_str())
+                .bind(i64::from(revision))
+                .execute(&mut *tx)
+                .await?;
+                jobs.push((id, revision));
             }
             tx.commit().await?;
-            Ok(ids)
+            Ok(jobs)
         })
         .await
     }
@@ -359,7 +384,7 @@ where
             let mut tx = self.pool.begin().await?;
             let sql = format!(
                 "INSERT INTO tombstones (id, gone_at, reason)
-                 SELECT j.snippet_id, $1, 'deleted' {JOBS_FROM} WHERE {clause}
+                 SELECT DISTINCT j.snippet_id, $1, 'deleted' {JOBS_FROM} WHERE {clause}
                  ON CONFLICT (id) DO NOTHING
                  RETURNING id"
             );
@@ -367,16 +392,7 @@ where
                 .fetch_all(&mut *tx)
                 .await?;
             let ids = Self::ids_of(&rows, "id")?;
-            for chunk in ids.chunks(500) {
-                let sql = format!(
-                    "DELETE FROM snippets WHERE id IN ({})",
-                    placeholders(1, chunk.len())
-                );
-                let query = chunk
-                    .iter()
-                    .fold(sqlx::query(&sql), |query, id| query.bind(id.as_str()));
-                query.execute(&mut *tx).await?;
-            }
+            Self::delete_in(&mut tx, &ids).await?;
             tx.commit().await?;
             Ok(ids)
         })
