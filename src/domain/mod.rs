@@ -8,7 +8,9 @@
 //! the same input with the same words.
 
 pub mod clock;
+pub mod diff;
 mod event;
+pub mod files;
 mod id;
 mod job;
 pub mod operations;
@@ -17,12 +19,16 @@ pub mod source;
 pub mod submission;
 mod view;
 
-pub use event::{Deleted, Failed, Highlighted, Retrying, SnippetEvent, StateChanged};
+pub use event::{
+    Deleted, Failed, FileHighlighted, Highlighted, Progressed, Retrying, SnippetEvent, StateChanged,
+};
+pub use files::{FileMeta, FileView};
 pub use id::{InvalidSnippetId, SnippetId};
 pub use job::{JobState, Progress};
 pub use privacy::{GoneReason, Visibility};
 pub use source::{Expiry, Filename, LanguageRequest, SourceCode, SourceError};
-pub use submission::{Submission, SubmissionText};
+pub use submission::{Draft, FileSubmission, FileText, Files, Submission, SubmissionText};
 pub use view::{
-    LIST_LENGTH, LanguageInfo, SealedSnippet, SnippetPage, SnippetSummary, SnippetView, UserError,
+    ChangedLines, ForkOrigin, LIST_LENGTH, LanguageInfo, RevisionInfo, SealedSnippet, SnippetPage,
+    SnippetSummary, SnippetView, UserError,
 };

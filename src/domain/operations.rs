@@ -19,9 +19,11 @@ pub struct JobFilter {
     #[serde(default, deserialize_with = "blank_is_none")]
     #[cfg_attr(feature = "ssr", param(value_type = Option<JobState>))]
     pub state: Option<JobState>,
-    /// Only snippets in this language (its catalogue name, exactly).
+    /// Only jobs with a file in this language (its catalogue name,
+    /// exactly).
     pub language: Option<String>,
-    /// Only jobs whose code or error holds this text (any case).
+    /// Only jobs whose code (of any file) or error holds this text (any
+    /// case).
     pub q: Option<String>,
     /// Only jobs that have been tried at least this many times.
     #[serde(default, deserialize_with = "blank_is_none")]
@@ -108,6 +110,10 @@ impl JobFilter {
 pub struct JobRow {
     #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub id: SnippetId,
+    /// The revision this job highlights (a snippet has one job a
+    /// revision).
+    #[serde(default = "first_revision")]
+    pub revision: u32,
     pub state: JobState,
     pub language: String,
     pub filename: Option<String>,
@@ -138,6 +144,10 @@ pub struct JobRow {
     pub error: Option<String>,
 }
 
+fn first_revision() -> u32 {
+    1
+}
+
 /// A page of the jobs table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -153,6 +163,9 @@ pub struct JobsPage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AttemptRow {
+    /// The revision whose job made it.
+    #[serde(default = "first_revision")]
+    pub revision: u32,
     pub attempt: u32,
     /// The node that ran it, and its claim: `node/claim`.
     pub holder: String,

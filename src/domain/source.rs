@@ -38,6 +38,14 @@ pub enum SourceError {
         "A burn-after-reading snippet cannot be listed on the front page: the list would show it before anyone reads it. Choose one of the two."
     )]
     BurnCannotBeListed,
+    #[error("A snippet needs at least one file.")]
+    NoFiles,
+    #[error("A snippet holds at most {limit} files; this one has {count}.")]
+    TooManyFiles { count: usize, limit: usize },
+    #[error(
+        "Two files are named `{0}` (names are compared ignoring case): every file needs a name of its own."
+    )]
+    DuplicateName(String),
 }
 
 impl SourceError {
