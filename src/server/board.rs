@@ -124,6 +124,7 @@ pub async fn jobs(
             JobCursor {
                 enqueued_at_ms: last.enqueued_at.timestamp_millis(),
                 id: last.id.clone(),
+                revision: last.revision,
             }
             .encode()
         })
@@ -181,10 +182,10 @@ pub async fn retry(state: &AppState, filter: &JobFilter) -> Result<u64, StoreErr
         .operations
         .retry_matching(filter, state.settings.jobs.max_attempts, Utc::now())
         .await?;
-    for id in &ids {
+    for (id, revision) in &ids {
         state
             .events
-            .publish(id, SnippetEvent::state(JobState::Queued, 0));
+            .publish(id, SnippetEvent::state(JobState::Queued, 0, *revision));
     }
     if !ids.is_empty() {
         state.wake.notify_one();

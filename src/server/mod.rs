@@ -6,6 +6,7 @@
 //!   [`Application`](startup::Application) tests spawn on port 0.
 //! - `service.rs`: shared state and the operations both front doors use
 //!   (submit, read, change, delete), with one error type for both.
+//! - `diff.rs`: what changed between two revisions, file by file.
 //! - `owner.rs`: owner secrets, their hashes, the owner cookie;
 //!   `cookie.rs`: reading one cookie from a request.
 //! - `store/`: the store by area ([`SnippetStore`](store::SnippetStore),
@@ -35,6 +36,7 @@
 
 pub mod board;
 pub mod cookie;
+pub mod diff;
 pub mod events;
 pub mod highlight;
 pub mod http;

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Hub;
 use crate::{
-    domain::{Highlighted, SnippetEvent, SnippetId, SnippetSummary},
+    domain::{SnippetEvent, SnippetId, SnippetSummary},
     server::owner::OwnerHash,
 };
 
@@ -134,8 +134,8 @@ struct Notice<'a> {
     owner: Option<String>,
 }
 
-/// The NOTIFY payload of an event, with the HTML of a result left out and
-/// long error sentences cut.
+/// The NOTIFY payload of an event, with the HTML of a result left out, a
+/// revision's files left out, and long error sentences cut.
 pub fn encode_notice(
     from: &str,
     id: &SnippetId,
@@ -143,10 +143,12 @@ pub fn encode_notice(
     owner: Option<&OwnerHash>,
 ) -> String {
     let slim = match event {
-        SnippetEvent::Highlighted(h) => SnippetEvent::Highlighted(Highlighted {
-            html: String::new(),
-            language: h.language.clone(),
-            highlighted_in_ms: h.highlighted_in_ms,
+        SnippetEvent::Highlighted(_) | SnippetEvent::File(_) => event.without_html(),
+        // Its files and changed lines may not fit: the relay reads them.
+        SnippetEvent::Revision(r) => SnippetEvent::Revision(crate::domain::RevisionInfo {
+            files: Vec::new(),
+            changed: Vec::new(),
+            ..r.clone()
         }),
         SnippetEvent::Retrying(r) => {
             let mut r = r.clone();
@@ -206,12 +208,17 @@ pub fn decode_notice(payload: &str) -> Option<DecodedNotice> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Failed, Progress};
+    use crate::domain::{Failed, Highlighted, Progressed};
 
     #[test]
     fn notices_round_trip_small() {
         let id = SnippetId::parse("abcdefabcdef").unwrap();
-        let progress = SnippetEvent::Progress(Progress { done: 3, total: 9 });
+        let progress = SnippetEvent::Progress(Progressed {
+            revision: 1,
+            done: 3,
+            total: 9,
+            file: Some("main.rs".into()),
+        });
         let notice = encode_notice("node-a", &id, &progress, None);
         assert!(
             !notice.contains("\\\""),
@@ -228,6 +235,7 @@ mod tests {
         );
 
         let big = SnippetEvent::Highlighted(Highlighted {
+            revision: 1,
             html: "<span>x</span>".repeat(100_000),
             language: "Rust".into(),
             highlighted_in_ms: 4,
@@ -245,6 +253,7 @@ mod tests {
         let failed = SnippetEvent::Failed(Failed {
             error: "e".repeat(50_000),
             attempts: 5,
+            revision: 1,
         });
         assert!(encode_notice("node-a", &id, &failed, None).len() < 8000);
     }
@@ -257,6 +266,7 @@ mod tests {
             language: "Rust".into(),
             filename: None,
             preview: "fn main".into(),
+            files: 1,
             lines: 1,
             state: crate::domain::JobState::Queued,
             progress: None,

@@ -183,7 +183,7 @@ impl Hub {
         }
         let json = event.to_json(snippet_id);
         let body = EventBody::new(event.name(), &json);
-        let list_body = if matches!(event, SnippetEvent::Highlighted(_)) {
+        let list_body = if event.carries_html() {
             EventBody::new(event.name(), &event.to_list_json(snippet_id))
         } else {
             body.clone()
@@ -283,7 +283,6 @@ impl Drop for Subscription {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Progress;
 
     fn id(n: u8) -> SnippetId {
         SnippetId::parse(&format!("aaaaaaaaaaa{n}")).unwrap()
@@ -296,22 +295,42 @@ mod tests {
         let mut two = hub.subscribe(&id(2));
         hub.publish(
             &id(1),
-            SnippetEvent::Progress(Progress { done: 1, total: 2 }),
+            SnippetEvent::Progress(crate::domain::Progressed {
+                revision: 1,
+                done: 1,
+                total: 2,
+                file: None,
+            }),
         );
         hub.publish(
             &id(2),
-            SnippetEvent::Progress(Progress { done: 5, total: 9 }),
+            SnippetEvent::Progress(crate::domain::Progressed {
+                revision: 1,
+                done: 5,
+                total: 9,
+                file: None,
+            }),
         );
         hub.publish(
             &id(1),
-            SnippetEvent::Progress(Progress { done: 2, total: 2 }),
+            SnippetEvent::Progress(crate::domain::Progressed {
+                revision: 1,
+                done: 2,
+                total: 2,
+                file: None,
+            }),
         );
         let a = one.recv().await.unwrap();
         let b = one.recv().await.unwrap();
         assert!(a.seq < b.seq);
         assert_eq!(
             b.event,
-            SnippetEvent::Progress(Progress { done: 2, total: 2 })
+            SnippetEvent::Progress(crate::domain::Progressed {
+                revision: 1,
+                done: 2,
+                total: 2,
+                file: None
+            })
         );
         let c = two.recv().await.unwrap();
         assert_eq!(c.snippet_id(), &id(2));
@@ -332,7 +351,12 @@ mod tests {
         let before = hub.current_seq();
         hub.publish(
             &id(1),
-            SnippetEvent::Progress(Progress { done: 1, total: 1 }),
+            SnippetEvent::Progress(crate::domain::Progressed {
+                revision: 1,
+                done: 1,
+                total: 1,
+                file: None,
+            }),
         );
         assert_eq!(hub.current_seq(), before + 1);
     }

@@ -21,7 +21,7 @@ use super::{
     bus::{DecodedNotice, decode_notice},
 };
 use crate::{
-    domain::{Highlighted, JobState, SnippetEvent},
+    domain::{JobState, SnippetEvent},
     server::store::{DynSnippetStore, NOTICE_CHANNEL, pack_notices},
 };
 
@@ -119,16 +119,12 @@ impl Relay {
             // snippet (the hub drops what nobody follows).
             SnippetEvent::Highlighted(h) if !self.hub.follows(&id) => SnippetEvent::Highlighted(h),
             SnippetEvent::Highlighted(h) => {
-                match self.snippets.snippet(&id).await {
+                match self.snippets.snippet_revision(&id, h.revision).await {
                     Ok(Some(stored)) if stored.view.state == JobState::Succeeded => {
-                        let view = stored.view;
-                        SnippetEvent::Highlighted(Highlighted {
-                            html: view.html.unwrap_or_default(),
-                            language: view.language,
-                            highlighted_in_ms: view
-                                .highlighted_in_ms
-                                .unwrap_or(h.highlighted_in_ms),
-                        })
+                        for event in stored.view.file_events() {
+                            self.hub.publish(&id, event);
+                        }
+                        SnippetEvent::Highlighted(stored.view.highlighted())
                     }
                     // Requeued or deleted since: the notice of that follows.
                     Ok(_) => return,
@@ -141,9 +137,42 @@ impl Relay {
                     }
                 }
             }
+            // A new revision's notice names it only: its files, and the
+            // lines it changed, are read here for the pages that show it.
+            SnippetEvent::Revision(r) if !self.hub.follows(&id) => SnippetEvent::Revision(r),
+            SnippetEvent::Revision(r) => match self.revision_event(&id, r.number).await {
+                Ok(Some(event)) => event,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!(error = ?e, snippet = %id, "relay could not read a revision; resyncing streams");
+                    self.hub.resync_all();
+                    return;
+                }
+            },
             other => other,
         };
         self.hub.publish(&id, event);
+    }
+}
+
+impl Relay {
+    /// The `revision` event of revision `number`, as the node that saved
+    /// it published it: its files, and the lines it changed against the
+    /// one before. `None` when it is gone since.
+    async fn revision_event(
+        &self,
+        id: &crate::domain::SnippetId,
+        number: u32,
+    ) -> Result<Option<SnippetEvent>, crate::server::store::StoreError> {
+        let Some(new) = self.snippets.snippet_revision(id, number).await? else {
+            return Ok(None);
+        };
+        let old = match number {
+            1 => None,
+            n => self.snippets.snippet_revision(id, n - 1).await?,
+        };
+        let info = crate::server::diff::revision_info(&new.view, old.as_ref().map(|o| &o.view));
+        Ok(Some(SnippetEvent::Revision(info)))
     }
 }
 

@@ -12,12 +12,15 @@
 //!   compact HTML writer both engines share; `theme.rs` its stylesheet.
 //! - `remote.rs`: a hilite.me-compatible service.
 //! - `languages.rs`: the catalogue of names and aliases, and detection.
+//! - `markdown.rs`: Markdown files rendered (their fences highlighted by
+//!   the engine), and sanitised.
 //!
 //! Tests plug in engines of their own through the same trait.
 
 pub mod classes;
 pub mod isolate;
 mod languages;
+pub mod markdown;
 mod native;
 mod remote;
 pub mod render;
@@ -131,8 +134,21 @@ impl ProgressSink {
     }
 }
 
+/// The version of what the built-in engines write. Results are stored by
+/// it (a file that did not change is not highlighted again by the same
+/// engine): bump it with any change to the HTML they write (classes,
+/// grammars, the writer), and every file is highlighted anew as it is
+/// next saved or retried.
+pub const ENGINE_VERSION: &str = "2026-12-06";
+
 #[async_trait]
 pub trait Engine: Send + Sync + 'static {
+    /// What this engine writes, as a version: stored results are reused
+    /// only by the engine that wrote them (see [`ENGINE_VERSION`]).
+    fn version(&self) -> String {
+        "unversioned".to_owned()
+    }
+
     /// Highlights `request`, returning an HTML fragment whose text is the
     /// code, byte for byte, with every character escaped.
     async fn highlight(

@@ -48,6 +48,16 @@ impl NativeEngine {
 
 #[async_trait]
 impl Engine for NativeEngine {
+    fn version(&self) -> String {
+        // Without children, syntect highlights everything: other HTML.
+        let kind = if self.tree_sitter.is_some() {
+            "native"
+        } else {
+            "native-syntect"
+        };
+        format!("{kind}/{}", super::ENGINE_VERSION)
+    }
+
     async fn highlight(
         &self,
         request: HighlightRequest,

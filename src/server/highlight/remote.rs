@@ -85,6 +85,12 @@ fn lexer_for(language: &str) -> String {
 
 #[async_trait]
 impl Engine for RemoteEngine {
+    /// Another service's HTML, and it may change with it: one version per
+    /// service address.
+    fn version(&self) -> String {
+        format!("remote/{}", self.url)
+    }
+
     async fn highlight(
         &self,
         request: HighlightRequest,

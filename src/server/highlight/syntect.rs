@@ -166,6 +166,10 @@ impl SyntectEngine {
 /// syntect alone, for every language (`engine = "syntect"`).
 #[async_trait::async_trait]
 impl super::Engine for SyntectEngine {
+    fn version(&self) -> String {
+        format!("syntect/{}", super::ENGINE_VERSION)
+    }
+
     async fn highlight(
         &self,
         request: super::HighlightRequest,

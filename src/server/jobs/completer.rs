@@ -20,12 +20,12 @@ use std::time::Duration;
 
 use tokio::{sync::mpsc, task::JoinHandle};
 
-use super::{JobContext, retry_delay};
+use super::{JobContext, retry_delay, worker::FileOutput};
 use crate::{
-    domain::{Highlighted, SnippetEvent},
+    domain::{FileHighlighted, Highlighted, SnippetEvent},
     server::{
         metrics::{self, Outcome},
-        store::{Completed, Lease, StoreError},
+        store::{Completed, FileResult, Lease, StoreError},
     },
 };
 
@@ -38,15 +38,57 @@ const MAX_BATCH: usize = 256;
 /// Results waiting to be written before workers wait to hand theirs over.
 const BACKLOG: usize = 1024;
 
-/// A highlighted snippet whose result is not stored yet.
+/// A highlighted revision whose result is not stored yet.
 pub struct Finished {
     pub lease: Lease,
     pub max_attempts: u32,
-    pub html: String,
-    pub language: String,
+    /// Every file, in order: those highlighted now and those reused.
+    pub files: Vec<FileOutput>,
+    /// The engine version that wrote them.
+    pub engine: String,
     pub highlighted_in_ms: u64,
     /// When the job was queued (for the submit -> done latency).
     pub enqueued_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Finished {
+    /// The `highlighted` event of this revision: a one-file revision's
+    /// HTML with it (with `html`), or without.
+    fn highlighted(&self, html: bool) -> Highlighted {
+        let one = (self.files.len() == 1).then(|| &self.files[0]);
+        Highlighted {
+            revision: self.lease.revision,
+            html: one
+                .filter(|_| html)
+                .map(|f| f.html.clone())
+                .unwrap_or_default(),
+            language: self
+                .files
+                .first()
+                .map(|f| f.language.clone())
+                .unwrap_or_default(),
+            highlighted_in_ms: self.highlighted_in_ms,
+        }
+    }
+
+    /// Each file's result as a `file` event: pages take results from
+    /// these (and skip those they show already); a one-file revision's
+    /// API stream takes it from `highlighted`.
+    fn file_events(&self) -> Vec<SnippetEvent> {
+        self.files
+            .iter()
+            .map(|f| {
+                SnippetEvent::File(FileHighlighted {
+                    revision: self.lease.revision,
+                    name: f.name.clone(),
+                    hash: f.hash.clone(),
+                    language: f.language.clone(),
+                    html: f.html.clone(),
+                    rendered: f.rendered.clone(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// The workers' end: hands results to the completer.
@@ -89,20 +131,35 @@ async fn write_with_backoff(ctx: &JobContext, batch: &[Finished]) -> Result<Vec<
         .map(|f| {
             ctx.events.notice_for(
                 &f.lease.snippet_id,
-                &SnippetEvent::Highlighted(Highlighted {
-                    html: String::new(),
-                    language: f.language.clone(),
-                    highlighted_in_ms: f.highlighted_in_ms,
-                }),
+                &SnippetEvent::Highlighted(f.highlighted(false)),
             )
+        })
+        .collect();
+    // Only what was highlighted now is stored: a reused result is there.
+    let results: Vec<Vec<FileResult<'_>>> = batch
+        .iter()
+        .map(|f| {
+            f.files
+                .iter()
+                .filter(|file| file.fresh)
+                .map(|file| FileResult {
+                    hash: &file.hash,
+                    language: &file.language,
+                    html: &file.html,
+                    rendered: file.rendered.as_deref(),
+                    highlighted_in_ms: file.took_ms,
+                })
+                .collect()
         })
         .collect();
     let done: Vec<Completed<'_>> = batch
         .iter()
         .zip(&notices)
-        .map(|(f, notice)| Completed {
+        .zip(&results)
+        .map(|((f, notice), files)| Completed {
             lease: &f.lease,
-            html: &f.html,
+            files,
+            engine: &f.engine,
             highlighted_in_ms: f.highlighted_in_ms,
             notice: notice.as_deref(),
         })
@@ -154,20 +211,19 @@ async fn store_batch(ctx: &JobContext, batch: &mut Vec<Finished>) {
     match stored {
         Ok(stored) => {
             for (finished, stored) in batch.drain(..).zip(stored) {
-                let id = finished.lease.snippet_id;
+                let id = &finished.lease.snippet_id;
                 if stored {
                     metrics::attempt_ended(
                         Outcome::Succeeded,
                         Duration::from_millis(finished.highlighted_in_ms),
                         finished.enqueued_at,
                     );
+                    for event in finished.file_events() {
+                        ctx.events.publish_committed(id, event);
+                    }
                     ctx.events.publish_committed(
-                        &id,
-                        SnippetEvent::Highlighted(Highlighted {
-                            html: finished.html,
-                            language: finished.language,
-                            highlighted_in_ms: finished.highlighted_in_ms,
-                        }),
+                        id,
+                        SnippetEvent::Highlighted(finished.highlighted(true)),
                     );
                 } else {
                     tracing::warn!(job = %id, "lease lost before completion; result discarded");
@@ -199,12 +255,21 @@ mod tests {
         Finished {
             lease: Lease {
                 snippet_id: id.clone(),
+                revision: 1,
                 worker: "w/1".into(),
                 attempt,
             },
             max_attempts: 5,
-            html: "<pre>x</pre>".into(),
-            language: "Plain Text".into(),
+            files: vec![FileOutput {
+                name: "file1".into(),
+                hash: "abc".into(),
+                language: "Plain Text".into(),
+                html: "<pre>x</pre>".into(),
+                rendered: None,
+                fresh: true,
+                took_ms: 1,
+            }],
+            engine: "test".into(),
             enqueued_at: None,
             highlighted_in_ms: 1,
         }
@@ -219,6 +284,9 @@ mod tests {
         let mut events = ctx.events.hub().subscribe(&id);
         let (completer, done) = Completer::start(ctx);
         completer.complete(finished(&id, 1)).await;
+        // Each file's result, then the revision's.
+        let file = events.recv().await.unwrap();
+        assert_eq!(file.event.name(), "file");
         let published = events.recv().await.unwrap();
         assert_eq!(published.event.name(), "highlighted");
         assert_eq!(store.complete_calls.load(Ordering::SeqCst), 4);

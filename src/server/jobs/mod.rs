@@ -31,7 +31,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::server::{
-    events::EventBus, highlight::DynEngine, node::Node, settings::JobSettings, store::DynJobStore,
+    events::EventBus,
+    highlight::{DynEngine, Languages},
+    node::Node,
+    settings::JobSettings,
+    store::DynJobStore,
 };
 
 pub use backoff::retry_delay;
@@ -45,6 +49,8 @@ pub use worker::WorkerPool;
 pub struct JobContext {
     pub store: DynJobStore,
     pub engine: DynEngine,
+    /// The languages a Markdown fence may name.
+    pub languages: Languages,
     pub events: EventBus,
     pub settings: JobSettings,
     /// Rung after a job is enqueued (or made due) so idle workers claim it

@@ -49,11 +49,11 @@ impl Rescuer {
         let mut requeued = 0;
         for job in rescued {
             match job {
-                Rescued::Requeued(id) => {
+                Rescued::Requeued(id, revision) => {
                     requeued += 1;
                     self.ctx
                         .events
-                        .publish(&id, SnippetEvent::state(JobState::Queued, 0));
+                        .publish(&id, SnippetEvent::state(JobState::Queued, 0, revision));
                 }
                 Rescued::Failed(id, failed) => {
                     self.ctx.events.publish(&id, SnippetEvent::Failed(failed));
@@ -82,8 +82,11 @@ mod tests {
     async fn it_runs_every_period_and_announces_what_it_rescued() {
         let store = Arc::new(RecordingStore::default());
         let id = SnippetId::parse("abcdefabcdef").unwrap();
-        *store.rescue_answers.lock().unwrap() =
-            vec![Vec::new(), Vec::new(), vec![Rescued::Requeued(id.clone())]];
+        *store.rescue_answers.lock().unwrap() = vec![
+            Vec::new(),
+            Vec::new(),
+            vec![Rescued::Requeued(id.clone(), 1)],
+        ];
         let ctx = context(Arc::clone(&store));
         let start = ctx.now();
         let mut events = ctx.events.hub().subscribe(&id);

@@ -52,6 +52,7 @@ impl JobStore for RecordingStore {
         _: u32,
         _: DateTime<Utc>,
         _: DateTime<Utc>,
+        _: &str,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
         Ok(Vec::new())
     }
@@ -148,6 +149,7 @@ pub fn context(store: Arc<RecordingStore>) -> JobContext {
     JobContext {
         store,
         engine: Arc::new(NoEngine),
+        languages: crate::server::highlight::Languages::load(),
         events: EventBus::local(Hub::new()),
         settings: JobSettings::default(),
         wake: Arc::new(Notify::new()),

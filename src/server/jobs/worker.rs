@@ -37,11 +37,11 @@ use super::{
     retry_delay,
 };
 use crate::{
-    domain::{Failed, JobState, Progress, Retrying, SnippetEvent},
+    domain::{Failed, JobState, Progress, Progressed, Retrying, SnippetEvent},
     server::{
         highlight::{CancelFlag, EngineError, HighlightRequest, ProgressSink},
         metrics::{self, Outcome},
-        store::{ClaimedJob, Lease},
+        store::{ClaimedJob, JobFile, Lease},
     },
 };
 
@@ -58,7 +58,7 @@ pub struct WorkerPool {
 
 /// How one run of a job ended, before its outcome is written.
 enum RunEnd {
-    Finished(Result<String, EngineError>),
+    Finished(Result<Vec<FileOutput>, EngineError>),
     TimedOut,
     Released,
     LostLease,
@@ -157,7 +157,10 @@ impl WorkerPool {
         let mut completer_ended = None;
         let node = &self.ctx.node;
         let mut paused = node.paused_signal();
-        tracing::info!(node = %node.id, slots = self.slots, "worker pool started");
+        // Stored results are this engine's to reuse (a file unchanged
+        // since it was last highlighted is not highlighted again).
+        let engine = self.ctx.engine.version();
+        tracing::info!(node = %node.id, slots = self.slots, %engine, "worker pool started");
         while !shutdown.is_cancelled() {
             while in_flight.try_join_next().is_some() {}
             node.set_busy(in_flight.len().min(self.slots));
@@ -175,7 +178,7 @@ impl WorkerPool {
                 match self
                     .ctx
                     .store
-                    .claim_jobs(&holder, wanted as u32, now, lease_until)
+                    .claim_jobs(&holder, wanted as u32, now, lease_until, &engine)
                     .await
                 {
                     Ok(jobs) => {
@@ -274,7 +277,7 @@ struct Run {
 }
 
 impl Run {
-    #[tracing::instrument(name = "job", skip_all, fields(snippet = %self.job.lease.snippet_id, attempt = self.job.lease.attempt))]
+    #[tracing::instrument(name = "job", skip_all, fields(snippet = %self.job.lease.snippet_id, revision = self.job.lease.revision, attempt = self.job.lease.attempt))]
     async fn run(mut self) {
         let Some(_slot) = self.wait_for_slot().await else {
             return;
@@ -283,12 +286,17 @@ impl Run {
         let lease = self.job.lease.clone();
         let max_attempts = self.job.max_attempts;
         let enqueued_at = self.job.enqueued_at;
-        let language = self.job.language.clone();
+        let language = self
+            .job
+            .files
+            .first()
+            .map(|f| f.language.clone())
+            .unwrap_or_default();
         self.ctx.events.publish(
             &lease.snippet_id,
-            SnippetEvent::state(JobState::Processing, lease.attempt),
+            SnippetEvent::state(JobState::Processing, lease.attempt, lease.revision),
         );
-        let (end, last_pushed, progress) = self.highlight().await;
+        let end = self.highlight().await;
         let ran_for = started.elapsed();
         self.recent.record(ran_for);
         if let RunEnd::Finished(_) = &end {
@@ -301,17 +309,13 @@ impl Run {
         let ctx = &self.ctx;
         let id = &lease.snippet_id;
         match end {
-            RunEnd::Finished(Ok(html)) => {
-                // The last progress is always sent, even inside the throttle window.
-                if let Some(p) = progress.filter(|p| Some(*p) != last_pushed) {
-                    ctx.events.publish(id, SnippetEvent::Progress(p));
-                }
+            RunEnd::Finished(Ok(files)) => {
                 self.completer
                     .complete(Finished {
                         lease,
                         max_attempts,
-                        html,
-                        language,
+                        files,
+                        engine: ctx.engine.version(),
                         highlighted_in_ms: ran_for.as_millis() as u64,
                         enqueued_at,
                     })
@@ -376,24 +380,155 @@ impl Run {
         }
     }
 
-    /// Runs the engine under the job's time limit, with lease heartbeats
-    /// and throttled progress. Returns how it ended, the last progress
-    /// pushed, and the last progress made.
-    async fn highlight(&mut self) -> (RunEnd, Option<Progress>, Option<Progress>) {
+    /// Highlights every file of the revision in turn (a file whose result
+    /// this engine stored before, because it did not change, is taken as
+    /// it is), under the job's time limit, with lease heartbeats and
+    /// throttled progress in bytes of all its files. A Markdown file is
+    /// also rendered, its fences highlighted by the same engine.
+    async fn highlight(&mut self) -> RunEnd {
+        let files = std::mem::take(&mut self.job.files);
+        let to_do: u64 = files
+            .iter()
+            .filter(|f| f.code.is_some())
+            .map(|f| f.bytes)
+            .sum();
+        let mut driver = Driver {
+            deadline: Box::pin(tokio::time::sleep(self.ctx.settings.timeout)),
+            ends_at: tokio::time::Instant::now() + self.ctx.settings.timeout,
+            heartbeat: heartbeat(&self.ctx),
+            tick: {
+                let mut tick = tokio::time::interval(PROGRESS_EVERY);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                tick
+            },
+            last_pushed: None,
+            last_saved: Instant::now(),
+            done_bytes: 0,
+            total_bytes: to_do,
+            current: None,
+            latest: None,
+        };
+        let mut outputs = Vec::with_capacity(files.len());
+        let mut left_to_do = to_do;
+        for file in files {
+            let JobFile {
+                name,
+                language,
+                hash,
+                bytes,
+                code,
+                cached_html,
+                cached_rendered,
+                ..
+            } = file;
+            let Some(code) = code else {
+                outputs.push(FileOutput {
+                    name,
+                    hash,
+                    language,
+                    html: cached_html.unwrap_or_default(),
+                    rendered: cached_rendered,
+                    fresh: false,
+                    took_ms: 0,
+                });
+                continue;
+            };
+            let started = Instant::now();
+            // Each file gets the share of the time left that its size is of
+            // the work left, so every file is done before the limit.
+            let left = driver
+                .ends_at
+                .saturating_duration_since(tokio::time::Instant::now());
+            let share = bytes as f64 / left_to_do.max(1) as f64;
+            let budget = left.mul_f64(0.8 * share.clamp(0.05, 1.0));
+            let markdown = crate::domain::files::is_markdown(&name);
+            let markdown_source = markdown.then(|| code.clone());
+            let request = HighlightRequest {
+                code,
+                language: language.clone(),
+                budget,
+            };
+            driver.start_file(&name, bytes);
+            let html = match self.drive(&mut driver, request, true).await {
+                Ok(Ok(html)) => html,
+                Ok(Err(e)) => return RunEnd::Finished(Err(e)),
+                Err(end) => return end,
+            };
+            let rendered = match markdown_source {
+                Some(source) => match self.render_markdown(&mut driver, &source).await {
+                    Ok(rendered) => Some(rendered),
+                    Err(end) => return end,
+                },
+                None => None,
+            };
+            driver.finish_file(bytes);
+            left_to_do = left_to_do.saturating_sub(bytes);
+            outputs.push(FileOutput {
+                name,
+                hash,
+                language,
+                html,
+                rendered,
+                fresh: true,
+                took_ms: started.elapsed().as_millis() as u64,
+            });
+        }
+        // The last progress is always sent, even inside the throttle window.
+        driver.push_latest(&self.ctx, &self.job.lease);
+        RunEnd::Finished(Ok(outputs))
+    }
+
+    /// A Markdown file rendered, each fence highlighted in the language
+    /// its info string names (plain where it names none this server
+    /// knows).
+    async fn render_markdown(&self, driver: &mut Driver, code: &str) -> Result<String, RunEnd> {
+        let fences = crate::server::highlight::markdown::fences(code);
+        let mut highlighted = Vec::with_capacity(fences.len());
+        for fence in fences {
+            let Some(language) = self
+                .ctx
+                .languages
+                .resolve(&fence.language)
+                .map(str::to_owned)
+            else {
+                highlighted.push(None);
+                continue;
+            };
+            let left = driver
+                .ends_at
+                .saturating_duration_since(tokio::time::Instant::now());
+            let request = HighlightRequest {
+                code: fence.code,
+                language,
+                budget: left.mul_f64(0.2),
+            };
+            highlighted.push(match self.drive(driver, request, false).await? {
+                Ok(html) => Some(html),
+                // A fence is a courtesy: shown plain rather than fail the file.
+                Err(EngineError::Cancelled) => return Err(RunEnd::Released),
+                Err(_) => None,
+            });
+        }
+        Ok(crate::server::highlight::markdown::render(
+            code,
+            &highlighted,
+        ))
+    }
+
+    /// Runs the engine on one request under the job's limit, renewing the
+    /// lease and (with `report`) pushing progress meanwhile. `Err`: the
+    /// job ended otherwise (time, release, lost lease).
+    async fn drive(
+        &self,
+        driver: &mut Driver,
+        request: HighlightRequest,
+        report: bool,
+    ) -> Result<Result<String, EngineError>, RunEnd> {
         let ctx = &self.ctx;
         let lease = &self.job.lease;
-        let id = &lease.snippet_id;
         let cancel = CancelFlag::default();
         let (sink, mut progress) = ProgressSink::new();
         let engine = Arc::clone(&ctx.engine);
-        let request = HighlightRequest {
-            // The code goes to the engine; nothing after needs it.
-            code: std::mem::take(&mut self.job.code),
-            language: self.job.language.clone(),
-            // The engine's fallbacks must end before the worker's own limit
-            // cuts the job off as failed.
-            budget: ctx.settings.timeout.mul_f64(0.8),
-        };
         // A panic inside the engine's own future (not only on its blocking
         // thread) must fail the job, never take the worker down with it.
         let work = AssertUnwindSafe(engine.highlight(request, sink, cancel.clone()))
@@ -406,49 +541,139 @@ impl Run {
                 })
             });
         tokio::pin!(work);
-        let deadline = tokio::time::sleep(ctx.settings.timeout);
-        tokio::pin!(deadline);
-        let mut heartbeat = heartbeat(ctx);
-        let mut progress_tick = tokio::time::interval(PROGRESS_EVERY);
-        progress_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut last_pushed: Option<Progress> = None;
-        let mut last_saved = Instant::now();
-
-        let end = loop {
+        let outcome = loop {
             tokio::select! {
                 biased;
-                result = &mut work => break RunEnd::Finished(result),
-                _ = &mut deadline => break RunEnd::TimedOut,
-                _ = self.release.cancelled() => break RunEnd::Released,
-                _ = heartbeat.tick() => {
+                result = &mut work => break Ok(result),
+                _ = driver.deadline.as_mut() => break Err(RunEnd::TimedOut),
+                _ = self.release.cancelled() => break Err(RunEnd::Released),
+                _ = driver.heartbeat.tick() => {
                     if !renew(ctx, lease).await {
-                        break RunEnd::LostLease;
+                        break Err(RunEnd::LostLease);
                     }
                 }
-                _ = progress_tick.tick() => {
+                _ = driver.tick.tick(), if report => {
                     let latest = *progress.borrow_and_update();
-                    if let Some(p) = latest.filter(|p| Some(*p) != last_pushed) {
-                        last_pushed = Some(p);
-                        ctx.events.publish(id, SnippetEvent::Progress(p));
-                        if last_saved.elapsed() >= PROGRESS_SAVE_EVERY {
-                            last_saved = Instant::now();
-                            match ctx.store.save_progress(lease, p).await {
-                                Ok(true) => {}
-                                // Someone else holds the job now: this attempt
-                                // is over, whatever it would produce.
-                                Ok(false) => break RunEnd::LostLease,
-                                // Progress is a courtesy; the heartbeat decides.
-                                Err(e) => tracing::warn!(error = ?e, job = %id, "could not save progress"),
-                            }
-                        }
+                    if !driver.push(ctx, lease, latest).await {
+                        break Err(RunEnd::LostLease);
                     }
                 }
             }
         };
         // Whatever happened, an engine still running must stop using CPU.
         cancel.cancel();
-        let latest = *progress.borrow();
-        (end, last_pushed, latest)
+        if report {
+            driver.note(*progress.borrow());
+        }
+        outcome
+    }
+}
+
+/// One file's result, as the worker hands it to the completer.
+pub struct FileOutput {
+    pub name: String,
+    pub hash: String,
+    pub language: String,
+    pub html: String,
+    pub rendered: Option<String>,
+    /// Highlighted now (`false`: this engine's stored result, reused).
+    pub fresh: bool,
+    pub took_ms: u64,
+}
+
+/// What runs one job's engine calls share: the job's time limit, its
+/// lease heartbeat, and its progress across files.
+struct Driver {
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    ends_at: tokio::time::Instant,
+    heartbeat: tokio::time::Interval,
+    tick: tokio::time::Interval,
+    last_pushed: Option<Progressed>,
+    last_saved: Instant,
+    /// Bytes of the files done, and of the one under way as far as it got.
+    done_bytes: u64,
+    total_bytes: u64,
+    /// The file under way: its name, its bytes, and the bytes done before it.
+    current: Option<(String, u64, u64)>,
+    /// The latest progress seen (pushed or not).
+    latest: Option<Progressed>,
+}
+
+impl Driver {
+    fn start_file(&mut self, name: &str, bytes: u64) {
+        self.current = Some((name.to_owned(), bytes, self.done_bytes));
+    }
+
+    fn finish_file(&mut self, bytes: u64) {
+        if let Some((_, _, before)) = self.current.take() {
+            self.done_bytes = before + bytes;
+        }
+    }
+
+    /// The engine's progress in the current file (lines) as bytes of all.
+    fn progressed(&self, lines: Option<Progress>, revision: u32) -> Option<Progressed> {
+        let (name, bytes, before) = self.current.as_ref()?;
+        let within = match lines {
+            Some(p) if p.total > 0 => bytes * u64::from(p.done.min(p.total)) / u64::from(p.total),
+            _ => 0,
+        };
+        let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        Some(Progressed {
+            revision,
+            done: clamp(before + within),
+            total: clamp(self.total_bytes),
+            file: Some(name.clone()),
+        })
+    }
+
+    fn note(&mut self, lines: Option<Progress>) {
+        if let Some(p) = self.progressed(lines, 0) {
+            self.latest = Some(p);
+        }
+    }
+
+    /// Pushes the progress (throttled by the caller's tick) and saves it
+    /// now and then. `false`: the lease is lost.
+    async fn push(&mut self, ctx: &JobContext, lease: &Lease, lines: Option<Progress>) -> bool {
+        let Some(mut p) = self.progressed(lines, lease.revision) else {
+            return true;
+        };
+        p.revision = lease.revision;
+        self.latest = Some(p.clone());
+        if self.last_pushed.as_ref() != Some(&p) {
+            self.last_pushed = Some(p.clone());
+            ctx.events
+                .publish(&lease.snippet_id, SnippetEvent::Progress(p.clone()));
+        }
+        // Saved now and then even when it did not move (a long line, or
+        // bytes too few to count): the save is also how a worker learns
+        // that its lease was taken.
+        if self.last_saved.elapsed() >= PROGRESS_SAVE_EVERY {
+            self.last_saved = Instant::now();
+            match ctx.store.save_progress(lease, p.progress()).await {
+                Ok(true) => {}
+                // Someone else holds the job now: this attempt is over,
+                // whatever it would produce.
+                Ok(false) => return false,
+                // Progress is a courtesy; the heartbeat decides.
+                Err(e) => {
+                    tracing::warn!(error = ?e, job = %lease.snippet_id, "could not save progress")
+                }
+            }
+        }
+        true
+    }
+
+    /// The last progress, if it was not pushed yet.
+    fn push_latest(&mut self, ctx: &JobContext, lease: &Lease) {
+        if let Some(mut latest) = self.latest.clone() {
+            latest.revision = lease.revision;
+            if self.last_pushed.as_ref() != Some(&latest) {
+                self.last_pushed = Some(latest.clone());
+                ctx.events
+                    .publish(&lease.snippet_id, SnippetEvent::Progress(latest));
+            }
+        }
     }
 }
 
@@ -485,8 +710,10 @@ async fn release(ctx: &JobContext, lease: &Lease, ran_for: Option<Duration>) {
     match ctx.store.release_job(lease, ctx.now()).await {
         Ok(true) => {
             metrics::attempt_ended(Outcome::Released, ran_for.unwrap_or_default(), None);
-            ctx.events
-                .publish(id, SnippetEvent::state(JobState::Queued, lease.attempt - 1))
+            ctx.events.publish(
+                id,
+                SnippetEvent::state(JobState::Queued, lease.attempt - 1, lease.revision),
+            )
         }
         Ok(false) => {}
         Err(e) => {
@@ -518,6 +745,7 @@ async fn retry(ctx: &JobContext, lease: &Lease, reason: String, ended: Ended) {
                     error: reason,
                     attempt: lease.attempt,
                     next_attempt_at,
+                    revision: lease.revision,
                 }),
             )
         }
@@ -543,6 +771,7 @@ async fn fail(ctx: &JobContext, lease: &Lease, reason: &str, ended: Ended) {
                 SnippetEvent::Failed(Failed {
                     error: reason.to_owned(),
                     attempts: lease.attempt,
+                    revision: lease.revision,
                 }),
             )
         }

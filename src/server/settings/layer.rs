@@ -48,9 +48,17 @@ pub struct SettingsLayer {
     #[arg(long, env = "HIGHLIGHTER_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
 
-    /// Largest snippet accepted, in bytes [default: 524288].
+    /// Largest snippet accepted (all its files together), in bytes [default: 524288].
     #[arg(long, env = "HIGHLIGHTER_MAX_SNIPPET_BYTES", value_name = "BYTES")]
     pub max_snippet_bytes: Option<usize>,
+
+    /// Files one snippet may hold [default: 20].
+    #[arg(long, env = "HIGHLIGHTER_MAX_FILES", value_name = "N")]
+    pub max_files: Option<usize>,
+
+    /// Revisions one snippet keeps: saving one more prunes the oldest [default: 100].
+    #[arg(long, env = "HIGHLIGHTER_MAX_REVISIONS", value_name = "N")]
+    pub max_revisions: Option<u32>,
 
     /// Attempts per job before it fails for good [default: 5].
     #[arg(long, env = "HIGHLIGHTER_MAX_ATTEMPTS", value_name = "N")]

@@ -70,6 +70,8 @@ pub struct Settings {
     pub role: Role,
     pub workers: usize,
     pub max_snippet_bytes: usize,
+    pub max_files: usize,
+    pub max_revisions: u32,
     pub jobs: JobSettings,
     pub engine: EngineSettings,
     pub site_root: PathBuf,
@@ -229,6 +231,14 @@ impl Default for JobSettings {
 }
 
 impl Settings {
+    /// What one revision may hold.
+    pub fn file_limits(&self) -> crate::domain::submission::Limits {
+        crate::domain::submission::Limits {
+            max_bytes: self.max_snippet_bytes,
+            max_files: self.max_files,
+        }
+    }
+
     /// Reads the command line, the environment and the settings file.
     pub fn load() -> Result<Settings, SettingsError> {
         Settings::from_layer(SettingsLayer::parse())
@@ -307,6 +317,22 @@ impl Settings {
         if max_snippet_bytes == 0 {
             return Err(SettingsError::Invalid {
                 name: "max_snippet_bytes",
+                problem: "must be at least 1".into(),
+            });
+        }
+        let max_files = layer
+            .max_files
+            .unwrap_or(crate::domain::files::DEFAULT_MAX_FILES);
+        let max_revisions = layer
+            .max_revisions
+            .unwrap_or(crate::domain::files::DEFAULT_MAX_REVISIONS);
+        if max_files == 0 || max_revisions == 0 {
+            return Err(SettingsError::Invalid {
+                name: if max_files == 0 {
+                    "max_files"
+                } else {
+                    "max_revisions"
+                },
                 problem: "must be at least 1".into(),
             });
         }
@@ -471,6 +497,8 @@ impl Settings {
             role: layer.role.unwrap_or(Role::All),
             workers,
             max_snippet_bytes,
+            max_files,
+            max_revisions,
             jobs,
             engine,
             site_root,
