@@ -240,6 +240,7 @@ impl Application {
             let ctx = JobContext {
                 store: jobs,
                 engine,
+                languages: state.languages.clone(),
                 events: state.events.clone(),
                 settings: state.settings.jobs.clone(),
                 wake: Arc::clone(&state.wake),
@@ -370,7 +371,12 @@ fn router(state: AppState) -> Router {
     let web = Router::new()
         .merge(health)
         .merge(http::api_routes())
+        .merge(http::embed_routes())
         .merge(http::admin::routes())
+        // Forms with files posted without JavaScript ("Add file", the edit
+        // page's save): the same addresses as the pages they redraw.
+        .route("/", axum::routing::post(http::drafts::home))
+        .route("/s/{id}/edit", axum::routing::post(http::drafts::edit))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -11,7 +11,10 @@
 
 pub mod admin;
 pub mod client;
+pub mod drafts;
 mod edge;
+mod embed;
+mod files;
 mod health;
 mod limits;
 pub mod openapi;
@@ -42,17 +45,56 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/snippets", post(rest::create_snippet))
         .route(
             "/api/snippets/{id}",
-            get(rest::show_snippet).delete(rest::delete_snippet),
+            get(rest::show_snippet)
+                .put(rest::save_snippet)
+                .delete(rest::delete_snippet),
         )
+        .route("/api/snippets/{id}/fork", post(rest::fork_snippet))
+        .route("/api/snippets/{id}/revisions", get(rest::revisions))
+        .route(
+            "/api/snippets/{id}/revisions/{revision}",
+            get(rest::revision),
+        )
+        .route("/api/snippets/{id}/diff/{from}/{to}", get(rest::diff))
         .route("/api/snippets/{id}/highlighted", get(rest::highlighted))
         .route("/api/snippets/{id}/retry", post(rest::retry_snippet))
         .route("/api/snippets/{id}/language", post(rest::change_language))
-        .route("/s/{id}/raw", get(rest::raw))
-        .route("/s/{id}/download", get(rest::download))
+        .route("/s/{id}/raw", get(files::raw))
+        .route("/s/{id}/raw/{file}", get(files::raw_file))
+        .route("/s/{id}/download", get(files::download))
         .route("/s/{id}/reveal", post(rest::reveal))
         .route("/api/languages", get(rest::languages))
         .route("/api/openapi.json", get(openapi::document))
         .route("/theme.css", get(rest::theme_css))
+}
+
+/// What other sites embed: a snippet's frame and the script that places
+/// it, oEmbed, and the live script (with the worker that shares one
+/// stream between every embed of a page). Their headers differ from the
+/// rest of the site's: they are meant to be framed and loaded anywhere.
+pub fn embed_routes() -> Router<AppState> {
+    Router::new()
+        .route("/s/{id}/embed", get(embed::frame))
+        .route("/s/{id}/embed.js", get(embed::script))
+        .route("/api/oembed", get(embed::oembed))
+        .route("/embed.css", get(embed::stylesheet))
+        .route("/embed-live.js", get(embed::live_script))
+        .route("/embed-worker.js", get(embed::worker_script))
+}
+
+/// The origin links are made absolute with: the configured public origin,
+/// or else the scheme and host the request came to (the host has passed
+/// the allow-list by then).
+pub fn site_origin(state: &AppState, headers: &axum::http::HeaderMap) -> String {
+    if let Some(origin) = state.settings.public_origin.as_deref() {
+        return origin.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or("localhost");
+    format!("http://{host}")
 }
 
 /// The event streams. They are served outside the compression layer: an

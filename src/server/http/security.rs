@@ -193,7 +193,9 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
     if not_modified {
         // The browser keeps the policy stored with the page it reuses: a
         // new nonce here would not match that page's scripts.
-    } else if is_html {
+    } else if is_html && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        // A page that set its own policy (an embed's frame, meant to be
+        // framed anywhere) keeps it, and is not refused framing either.
         if let Ok(policy) = HeaderValue::from_str(&page_policy(&nonce)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, policy);
         }

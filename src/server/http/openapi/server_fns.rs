@@ -21,16 +21,42 @@ use crate::server::http::rest::ErrorBody;
 /// `POST /rpc/submit`: the paste form.
 #[derive(ToSchema)]
 pub struct SubmitForm {
-    /// The code: not blank, no NUL, at most `max_snippet_bytes`.
-    code: String,
-    language: Option<String>,
-    filename: Option<String>,
+    /// The files, posted as `files[0][name]`, `files[0][language]`,
+    /// `files[0][code]`, `files[1][name]`...: 1 to `max_files`, at most
+    /// `max_snippet_bytes` together, names unique.
+    files: Vec<crate::domain::FileText>,
     /// Seconds (60 to 31536000), blank or `never`.
     expires_in: Option<String>,
     /// The "List on the front page" checkbox: `on` when ticked.
     public: Option<String>,
     /// The "Burn after reading" checkbox (not with `public`).
     burn_after_reading: Option<String>,
+}
+
+/// `POST /rpc/snippet`.
+#[derive(ToSchema)]
+pub struct SnippetForm {
+    id: String,
+    /// A revision; absent: the latest.
+    revision: Option<u32>,
+}
+
+/// `POST /rpc/diff`.
+#[derive(ToSchema)]
+pub struct DiffForm {
+    id: String,
+    from: u32,
+    to: u32,
+}
+
+/// `POST /rpc/save`.
+#[derive(ToSchema)]
+pub struct SaveForm {
+    id: String,
+    /// The revision the changes were made to (409 when another landed).
+    base_revision: u32,
+    /// Every file of the new revision, as the paste form posts them.
+    files: Vec<crate::domain::FileText>,
 }
 
 /// The argument of the functions that act on one snippet.
@@ -46,6 +72,8 @@ pub struct LanguageForm {
     id: String,
     /// A language name or alias.
     language: String,
+    /// The file to highlight in it; absent: every file.
+    file: Option<String>,
 }
 
 /// `POST /rpc/admin/jobs`.
@@ -129,7 +157,28 @@ described!(
     snippet,
     "/rpc/snippet",
     "server functions",
-    "What the snippet page shows this reader (never burns).",
+    "What the snippet page shows this reader (never burns), with its revisions and forks.",
+    SnippetForm
+);
+described!(
+    diff,
+    "/rpc/diff",
+    "server functions",
+    "Two revisions compared, file by file, highlighted.",
+    DiffForm
+);
+described!(
+    save,
+    "/rpc/save",
+    "server functions",
+    "Saves a new revision (owner); 409 when another landed first.",
+    SaveForm
+);
+described!(
+    fork,
+    "/rpc/fork",
+    "server functions",
+    "Forks a snippet: a new one with its files, owned by this browser.",
     IdForm
 );
 described!(

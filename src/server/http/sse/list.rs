@@ -4,7 +4,8 @@
 //! `created` for every new public snippet, `yours` for every new snippet of
 //! the page's owner (the owner cookie's, listed or not), and it follows
 //! each new one it announces. Unlisted snippets are never announced to
-//! anyone else. It never ends on its own.
+//! anyone else (and nothing is announced with `?announce=false`, which
+//! embedded snippets' frames ask for). It never ends on its own.
 //!
 //! A list needs states, not code: the snapshot is read with
 //! [`list_states`](crate::server::store::SnippetStore::list_states) (never code
@@ -59,6 +60,14 @@ pub struct ListQuery {
     /// Comma-separated ids of the snippets the page shows (at most 500).
     #[serde(default)]
     snippets: String,
+    /// `false`: only the listed snippets' events, no `created` or `yours`
+    /// (what an embedded snippet's frames ask for).
+    #[serde(default = "announce_by_default")]
+    announce: bool,
+}
+
+fn announce_by_default() -> bool {
+    true
 }
 
 /// One stream for a page that shows many snippets.
@@ -68,7 +77,7 @@ pub struct ListQuery {
     tag = "streams",
     params(ListQuery),
     responses(
-        (status = 200, description = "Server-sent events: a `state` for each listed snippet, then their events (`highlighted` without HTML), `created` for new public snippets, `yours` for new snippets of the owner cookie's browser, `deleted` when one goes. Never ends on its own.", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: a `state` for each listed snippet, then their events (`revision`, `progress`, `highlighted` without HTML...), `created` for new public snippets, `yours` for new snippets of the owner cookie's browser, `deleted` when one goes. Never ends on its own. With `announce=false`, no `created` or `yours`.", content_type = "text/event-stream", body = String),
         (status = 400, description = "A malformed id, or too many.", body = super::super::rest::ErrorBody),
         (status = 429, description = "Too many open streams from this client.", body = super::super::rest::ErrorBody),
         (status = 503, description = "This node holds as many streams as it can.", body = super::super::rest::ErrorBody),
@@ -101,6 +110,7 @@ pub async fn list_events(
     }
     let permit = state.limits.streams.acquire(client.limit_key())?;
     let owner = Credentials::from_headers(&headers).cookie_owner().cloned();
+    let announce = query.announce;
     // Subscribe first, then read snapshots: the same order as one snippet's
     // stream, for the same reason.
     let all = state.hub.subscribe_all();
@@ -114,6 +124,7 @@ pub async fn list_events(
         all,
         followed,
         owner,
+        announce,
         clock: WriteClock::starting_at_random(tokio::time::Instant::now()),
         _permit: permit,
     };
@@ -124,9 +135,19 @@ pub async fn list_events(
     if snapshot.unknown > 0 {
         super::super::limits::count_misses(&state, client, snapshot.unknown)?;
     }
-    Ok(event_stream(&state, move |connection| {
+    let mut response = event_stream(&state, move |connection| {
         list.run(seen, snapshot.events, connection)
-    }))
+    });
+    if !announce {
+        // Embeds follow their snippets from other sites' pages. Without
+        // credentials (no cookie crosses): what the stream says is what
+        // the frames show anyone.
+        response.headers_mut().insert(
+            axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            axum::http::HeaderValue::from_static("*"),
+        );
+    }
+    Ok(response)
 }
 
 /// What a list stream's snapshot found.
@@ -143,6 +164,8 @@ struct ListFollower {
     followed: Followed,
     /// The browser whose snippets this page also lists.
     owner: Option<OwnerHash>,
+    /// Whether new snippets are announced (`created`, `yours`).
+    announce: bool,
     clock: WriteClock,
     _permit: Permit,
 }
@@ -256,6 +279,9 @@ impl ListFollower {
     fn frame_for(&mut self, published: &Published) -> Option<ListFrame> {
         let key = &published.key;
         match &published.event {
+            SnippetEvent::Created(_) if !self.announce => None,
+            // A list shows states; a file's result is for its page.
+            SnippetEvent::File(_) => None,
             SnippetEvent::Created(_) => {
                 let audience = &published.audience;
                 let frame = match (&audience.owner, &self.owner) {
@@ -504,7 +530,7 @@ impl WriteClock {
 mod tests {
     use super::*;
     use crate::{
-        domain::{JobState, Progress, SnippetSummary, Visibility},
+        domain::{JobState, SnippetSummary, Visibility},
         server::events::Hub,
     };
 
@@ -514,6 +540,7 @@ mod tests {
             language: "Rust".into(),
             filename: None,
             preview: "fn main".into(),
+            files: 1,
             lines: 1,
             state: JobState::Queued,
             progress: None,
@@ -528,11 +555,19 @@ mod tests {
         let mut all = hub.subscribe_all();
         let (a, b) = (SnippetId::random(), SnippetId::random());
         hub.publish_created(summary(&a), None);
-        hub.publish(&a, SnippetEvent::state(JobState::Processing, 1));
+        hub.publish(&a, SnippetEvent::state(JobState::Processing, 1, 1));
         hub.publish_created(summary(&b), None);
-        hub.publish(&a, SnippetEvent::Progress(Progress { done: 1, total: 2 }));
-        hub.publish(&b, SnippetEvent::state(JobState::Processing, 1));
-        hub.publish(&a, SnippetEvent::state(JobState::Succeeded, 1));
+        hub.publish(
+            &a,
+            SnippetEvent::Progress(crate::domain::Progressed {
+                revision: 1,
+                done: 1,
+                total: 2,
+                file: None,
+            }),
+        );
+        hub.publish(&b, SnippetEvent::state(JobState::Processing, 1, 1));
+        hub.publish(&a, SnippetEvent::state(JobState::Succeeded, 1, 1));
         let mut batch = ListBatch::new(WriteClock::starting_at_random(tokio::time::Instant::now()));
         for _ in 0..6 {
             let published = all.recv().await.unwrap();
@@ -595,7 +630,7 @@ mod tests {
         hub.publish_created(summary(&a), None);
         let created = all.recv().await.unwrap();
         batch.push(created.clone(), ListFrame::Whole);
-        hub.publish(&a, SnippetEvent::state(JobState::Processing, 1));
+        hub.publish(&a, SnippetEvent::state(JobState::Processing, 1, 1));
         let processing = all.recv().await.unwrap();
         batch.push(processing.clone(), ListFrame::ForLists);
         let mut flush = Box::pin(batch.flush(&mut connection));

@@ -1,24 +1,43 @@
 //! One snippet's stream: `GET /api/snippets/{id}/events`.
 //!
-//! It sends the snapshot (`state`, then `highlighted` or `failed` if there
-//! is a result), then every event newer than the snapshot, and ends after a
-//! final one (`highlighted`, `failed`, `deleted`). A reader who may not see
-//! the result (burn after reading, not the owner) gets `highlighted`
-//! without its HTML: reading it is what burns the snippet.
+//! Two readers use it, and it serves each the way it reads:
+//!
+//! - **An API client** (no query): the snapshot of the latest revision
+//!   (`state`, then `highlighted` or `failed` if there is a result), then
+//!   every newer event of that revision and of any revision saved while it
+//!   listens, and it ends after a final one (`highlighted`, `failed`,
+//!   `deleted`). A revision of several files sends a `file` before its
+//!   `highlighted`; a one-file revision's HTML is in `highlighted`, as it
+//!   has always been.
+//! - **A page** (`?since=N`, the revision it shows; `&highlighted=true`
+//!   when it shows it highlighted): the stream stays open for as long as
+//!   the page does. Each new revision comes as `revision` (its files and
+//!   the lines it changed), its `state` and `progress`, a `file` for each
+//!   file the page does not show already (same content, same language:
+//!   nothing is sent again), then `highlighted` without HTML. A page that
+//!   shows an old revision on purpose (`&pinned=true`) hears only of newer
+//!   revisions (`revision`) and of the snippet's end (`deleted`).
+//!
+//! A reader who may not see the result (burn after reading, not the
+//! owner) gets `highlighted` without its HTML and no `file`: reading it is
+//! what burns the snippet.
+
+use std::collections::{HashMap, HashSet};
 
 use axum::{
     Extension,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::HeaderMap,
     response::Response,
 };
+use serde::Deserialize;
 
-use super::{Connection, Wait, event_stream};
+use super::{Connection, Overflow, Wait, event_stream};
 use crate::{
-    domain::{Deleted, SnippetEvent, SnippetId, SnippetView},
+    domain::{Deleted, FileView, JobState, SnippetEvent, SnippetId, SnippetView},
     server::{
         AppState,
-        events::{EventBody, Subscription},
+        events::{EventBody, Published, Subscription},
         http::{ApiError, client::ClientIp},
         limits::Permit,
         owner::Credentials,
@@ -26,14 +45,30 @@ use crate::{
     },
 };
 
-/// Pushes one snippet's progress and result.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FollowQuery {
+    /// The revision the page shows: the stream follows the snippet for as
+    /// long as the page is open (see the module's documentation).
+    #[serde(default)]
+    since: Option<u32>,
+    /// With `since`: the page shows that revision highlighted.
+    #[serde(default)]
+    highlighted: bool,
+    /// With `since`: the page shows an old revision on purpose; only
+    /// `revision` and `deleted` are sent.
+    #[serde(default)]
+    pinned: bool,
+}
+
+/// Pushes one snippet's progress, results and revisions.
 #[utoipa::path(
     get,
     path = "/api/snippets/{id}/events",
     tag = "streams",
-    params(("id" = String, Path, description = "The snippet's id.")),
+    params(("id" = String, Path, description = "The snippet's id."), FollowQuery),
     responses(
-        (status = 200, description = "Server-sent events: `state` first, then `progress`, `retrying`, and `highlighted`, `failed` or `deleted`, after which the stream ends.", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events. Without `since`: `state` first, then `revision`, `progress`, `retrying`, `file` (revisions of several files), and `highlighted`, `failed` or `deleted`, after which the stream ends. With `since` (a page): every new revision's `revision`, `state`, `progress`, the `file`s the page does not show yet and `highlighted` (without HTML), until the page leaves.", content_type = "text/event-stream", body = String),
         (status = 404, description = "No snippet has this id.", body = super::super::rest::ErrorBody),
         (status = 410, description = "Gone.", body = super::super::rest::ErrorBody),
         (status = 429, description = "Too many open streams from this client.", body = super::super::rest::ErrorBody),
@@ -44,6 +79,7 @@ pub async fn snippet_events(
     State(state): State<AppState>,
     Extension(client): Extension<ClientIp>,
     Path(raw_id): Path<String>,
+    Query(query): Query<FollowQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = SnippetId::parse(&raw_id).map_err(|_| ApiError::not_found())?;
@@ -57,10 +93,41 @@ pub async fn snippet_events(
     };
     let sealed = stored.view.burn_after_reading
         && !Credentials::from_headers(&headers).owns(stored.owner.as_ref());
+    let mode = match query.since {
+        None => Mode::Api {
+            following: stored.view.revision,
+            files: stored.view.files.len(),
+        },
+        Some(since) => {
+            let mut page = PageFollow {
+                shows: since,
+                shown: HashSet::new(),
+                heard: since,
+                arriving: HashMap::new(),
+                pinned: query.pinned,
+            };
+            if query.highlighted && !sealed {
+                // What the page shows: the snapshot itself, mostly.
+                let shown = if stored.view.revision == since {
+                    Some(stored.view.clone())
+                } else {
+                    match state.find_revision(&id, since).await? {
+                        Lookup::Found(old) => Some(old.view),
+                        _ => None,
+                    }
+                };
+                if let Some(view) = shown.filter(|v| v.state == JobState::Succeeded) {
+                    page.shown = view.files.iter().map(shown_key).collect();
+                }
+            }
+            Mode::Page(page)
+        }
+    };
     let follower = Follower {
         state: state.clone(),
         subscription,
         sealed,
+        mode,
         _permit: permit,
     };
     Ok(event_stream(&state, move |connection| {
@@ -68,33 +135,68 @@ pub async fn snippet_events(
     }))
 }
 
+/// What identifies a file's result: its content and its language.
+type Shown = (String, String);
+
+fn shown_key(file: &FileView) -> Shown {
+    (file.hash.clone(), file.language.clone())
+}
+
+enum Mode {
+    /// Until the result of the latest revision.
+    Api {
+        /// The revision it waits for (the latest it heard of).
+        following: u32,
+        /// Files in that revision: one file's result is in `highlighted`.
+        files: usize,
+    },
+    /// For as long as the page is open.
+    Page(PageFollow),
+}
+
+struct PageFollow {
+    /// The revision the page shows, whole.
+    shows: u32,
+    /// The results the page shows (what it need not be sent again).
+    shown: HashSet<Shown>,
+    /// The newest revision the page was told of.
+    heard: u32,
+    /// The results of revisions on their way, as their `file` events pass.
+    arriving: HashMap<u32, Vec<Shown>>,
+    pinned: bool,
+}
+
+/// What to do with one event.
+enum Verdict {
+    Skip,
+    Send,
+    /// Send, then end the stream.
+    SendAndEnd,
+}
+
 struct Follower {
     state: AppState,
     subscription: Subscription,
     /// Burn after reading, and this reader is not the owner.
     sealed: bool,
+    mode: Mode,
     /// Counted as an open stream until dropped with it.
     _permit: Permit,
 }
 
 impl Follower {
-    /// Feeds the stream until its final event is sent, the client leaves,
-    /// or the server shuts down.
+    /// Feeds the stream until it ends (API mode), the client leaves, or
+    /// the server shuts down.
     async fn run(mut self, mut seen: u64, mut snapshot: SnippetView, mut connection: Connection) {
         let id = self.subscription.snippet_id().clone();
         loop {
-            if self
-                .send_snapshot(&id, &snapshot, &mut connection)
-                .await
-                .is_err()
-            {
-                return connection.resync_and_close();
+            match self.send_snapshot(&id, &snapshot, &mut connection).await {
+                Err(_) => return connection.resync_and_close(),
+                Ok(true) => return,
+                Ok(false) => {}
             }
-            if snapshot.state.is_final() {
-                return;
-            }
-            // Forward live events until the result, or until events may
-            // have been lost.
+            // Forward live events until the end, or until events may have
+            // been lost.
             loop {
                 match connection.wait(self.subscription.recv()).await {
                     Wait::Stop => return,
@@ -102,15 +204,14 @@ impl Follower {
                     Wait::Resync => break,
                     Wait::Event(published) if published.seq <= seen => continue,
                     Wait::Event(published) => {
-                        let body = if self.sealed {
-                            &published.list_body
-                        } else {
-                            &published.body
-                        };
-                        if connection.send_event(body).await.is_err() {
+                        let verdict = self.judge(&published.event);
+                        if matches!(verdict, Verdict::Skip) {
+                            continue;
+                        }
+                        if connection.send_event(self.body(&published)).await.is_err() {
                             return connection.resync_and_close();
                         }
-                        if published.event.is_final() {
+                        if matches!(verdict, Verdict::SendAndEnd) {
                             return;
                         }
                     }
@@ -144,22 +245,162 @@ impl Follower {
         }
     }
 
+    /// Which of the event's bodies this reader gets.
+    fn body<'p>(&self, published: &'p Published) -> &'p EventBody {
+        let page = matches!(self.mode, Mode::Page(_));
+        if self.sealed || (page && matches!(published.event, SnippetEvent::Highlighted(_))) {
+            &published.list_body
+        } else {
+            &published.body
+        }
+    }
+
+    /// Whether a live event is for this reader, and whether it ends the
+    /// stream. Keeps the reader's account of what it was sent.
+    fn judge(&mut self, event: &SnippetEvent) -> Verdict {
+        if matches!(event, SnippetEvent::Deleted(_)) {
+            return Verdict::SendAndEnd;
+        }
+        let revision = event.revision();
+        match &mut self.mode {
+            Mode::Api { following, files } => {
+                if let SnippetEvent::Revision(info) = event {
+                    if info.number > *following {
+                        *following = info.number;
+                        *files = info.files.len();
+                        return Verdict::Send;
+                    }
+                    return Verdict::Skip;
+                }
+                // A job of an older revision, still finishing: not news.
+                if revision != 0 && revision < *following {
+                    return Verdict::Skip;
+                }
+                match event {
+                    SnippetEvent::File(_) if self.sealed || *files < 2 => Verdict::Skip,
+                    e if e.is_final() => Verdict::SendAndEnd,
+                    _ => Verdict::Send,
+                }
+            }
+            Mode::Page(page) => {
+                if let SnippetEvent::Revision(info) = event {
+                    if info.number > page.heard {
+                        page.heard = info.number;
+                        return Verdict::Send;
+                    }
+                    return Verdict::Skip;
+                }
+                if page.pinned || revision < page.heard {
+                    return Verdict::Skip;
+                }
+                match event {
+                    SnippetEvent::File(_) if self.sealed => Verdict::Skip,
+                    SnippetEvent::File(file) => {
+                        let key = (file.hash.clone(), file.language.clone());
+                        let send = !page.shown.contains(&key);
+                        page.arriving.entry(revision).or_default().push(key);
+                        if send { Verdict::Send } else { Verdict::Skip }
+                    }
+                    SnippetEvent::Highlighted(_) => {
+                        if let Some(arrived) = page.arriving.remove(&revision) {
+                            page.shown = arrived.into_iter().collect();
+                        }
+                        page.arriving.retain(|&r, _| r > revision);
+                        page.shows = revision;
+                        Verdict::Send
+                    }
+                    _ => Verdict::Send,
+                }
+            }
+        }
+    }
+
+    /// Sends where the snippet stands. `Ok(true)`: that was all this
+    /// reader needed (an API stream whose revision has its result).
     async fn send_snapshot(
-        &self,
+        &mut self,
         id: &SnippetId,
         snapshot: &SnippetView,
         connection: &mut Connection,
-    ) -> Result<(), super::Overflow> {
-        for event in snapshot.snapshot_events() {
-            let json = if self.sealed {
+    ) -> Result<bool, Overflow> {
+        let mut events = Vec::new();
+        let mut whole_page = false;
+        match &mut self.mode {
+            Mode::Api { following, files } => {
+                *following = snapshot.revision;
+                *files = snapshot.files.len();
+                events = snapshot.snapshot_events();
+            }
+            Mode::Page(page) => {
+                if snapshot.revision > page.heard {
+                    page.heard = snapshot.revision;
+                    // The lines changed since what the page shows.
+                    let info = match self.state.find_revision(id, page.shows).await {
+                        Ok(Lookup::Found(old)) if !page.pinned => {
+                            crate::server::diff::revision_info(snapshot, Some(&old.view))
+                        }
+                        _ => snapshot.revision_info(),
+                    };
+                    events.push(SnippetEvent::Revision(info));
+                }
+                whole_page = !page.pinned;
+            }
+        }
+        if whole_page {
+            events.extend(self.page_snapshot(snapshot));
+        }
+        for event in &events {
+            let json = if self.sealed || matches!(self.mode, Mode::Page(_)) {
                 event.to_list_json(id)
             } else {
                 event.to_json(id)
+            };
+            // A page's `file` events carry their HTML (the page needs it).
+            let json = match event {
+                SnippetEvent::File(_) if !self.sealed => event.to_json(id),
+                _ => json,
             };
             connection
                 .send_event(&EventBody::new(event.name(), &json))
                 .await?;
         }
-        Ok(())
+        Ok(matches!(self.mode, Mode::Api { .. }) && snapshot.state.is_final())
+    }
+
+    /// A page's snapshot: the state, and once highlighted the files it
+    /// does not show, then `highlighted`.
+    fn page_snapshot(&mut self, snapshot: &SnippetView) -> Vec<SnippetEvent> {
+        let Mode::Page(page) = &mut self.mode else {
+            return Vec::new();
+        };
+        let mut events = vec![SnippetEvent::State(crate::domain::StateChanged {
+            state: snapshot.state,
+            progress: snapshot.progress,
+            attempts: snapshot.attempts,
+            next_attempt_at: snapshot.next_attempt_at,
+            revision: snapshot.revision,
+        })];
+        match snapshot.state {
+            JobState::Succeeded => {
+                if !self.sealed {
+                    events.extend(snapshot.file_events().into_iter().filter(|event| {
+                        matches!(event, SnippetEvent::File(f)
+                            if !page.shown.contains(&(f.hash.clone(), f.language.clone())))
+                    }));
+                    page.shown = snapshot.files.iter().map(shown_key).collect();
+                }
+                page.shows = snapshot.revision;
+                page.arriving.clear();
+                events.push(SnippetEvent::Highlighted(snapshot.highlighted()));
+            }
+            JobState::Failed => events.extend(
+                snapshot
+                    .snapshot_events()
+                    .into_iter()
+                    .filter(|e| matches!(e, SnippetEvent::Failed(_))),
+            ),
+            _ => {}
+        }
+        events
     }
 }
