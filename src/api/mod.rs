@@ -6,7 +6,9 @@
 use leptos::prelude::*;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
-use crate::domain::{SnippetPage, SnippetSummary, SnippetView, UserError};
+use crate::domain::{
+    FileText, RevisionInfo, SnippetPage, SnippetSummary, SnippetView, UserError, diff::RevisionDiff,
+};
 
 mod admin;
 mod codec;
@@ -118,6 +120,21 @@ mod request {
                 .is_some_and(|o| o.starts_with("https://"))
     }
 
+    /// This browser's owner key (its cookie), or a new one, set (again)
+    /// on the answer: a new browser gets its key, and a kept one lives
+    /// another year.
+    pub fn owner_secret(state: &AppState) -> crate::server::owner::OwnerSecret {
+        use crate::server::owner::{self, OwnerSecret};
+        let secret = parts()
+            .and_then(|p| owner::cookie_secret(&p.headers))
+            .unwrap_or_else(OwnerSecret::random);
+        set_header(
+            header::SET_COOKIE,
+            owner::set_cookie(&secret, over_https(state)),
+        );
+        secret
+    }
+
     pub fn set_status(status: StatusCode) {
         if let Some(options) = use_context::<ResponseOptions>() {
             options.set_status(status);
@@ -131,49 +148,37 @@ mod request {
     }
 }
 
-/// Stores a pasted snippet, queues its highlighting, and sends the browser
-/// to its page (a redirect for a plain form post, a client-side navigation
-/// when the app is running). The browser's owner key (a cookie, made on its
-/// first submit) owns it.
+/// Stores a pasted snippet (its files), queues its highlighting, and sends
+/// the browser to its page (a redirect for a plain form post, a
+/// client-side navigation when the app is running). The browser's owner
+/// key (a cookie, made on its first submit) owns it.
+///
+/// Without JavaScript the form posts `files[0][name]`, `files[0][code]`...
+/// as it was written; with it, the client sends the same.
 #[server(prefix = "/rpc", endpoint = "submit", output = JsonTextOutput)]
 pub async fn submit_snippet(
-    code: String,
-    language: Option<String>,
-    filename: Option<String>,
+    files: Vec<FileText>,
     expires_in: Option<String>,
     // The "List on the front page" and "Burn after reading" checkboxes.
     public: Option<String>,
     burn_after_reading: Option<String>,
 ) -> Result<String, UserError> {
     use crate::{
-        domain::{SourceCode, Submission, SubmissionText, submission::parse_flag},
-        server::{
-            owner::{self, OwnerSecret},
-            service::ServiceError,
-        },
+        domain::{Files, Submission, SubmissionText, submission::parse_flag},
+        server::service::ServiceError,
     };
     let state = request::state()?;
     let invalid = |e| request::fail(ServiceError::Invalid(e));
     // The form's "List on the front page" is a checkbox, not a field.
     let listed = parse_flag("public", public.as_deref()).map_err(invalid)?;
     let text = SubmissionText {
-        language,
-        filename,
         expires_in,
         visibility: listed.then(|| "public".to_owned()),
         burn_after_reading,
     };
-    let code = SourceCode::parse(code, state.settings.max_snippet_bytes).map_err(invalid)?;
-    let submission = Submission::from_text(code, &text).map_err(invalid)?;
-    let secret = request::parts()
-        .and_then(|p| owner::cookie_secret(&p.headers))
-        .unwrap_or_else(OwnerSecret::random);
-    // (Re)set on every submit: a new browser gets its key, and a kept one
-    // lives another year.
-    request::set_header(
-        axum::http::header::SET_COOKIE,
-        owner::set_cookie(&secret, request::over_https(&state)),
-    );
+    let files = Files::parse(files, state.settings.file_limits()).map_err(invalid)?;
+    let submission = Submission::from_text(files, &text).map_err(invalid)?;
+    let secret = request::owner_secret(&state);
     let id = state
         .submit(submission, secret.hash())
         .await
@@ -182,22 +187,57 @@ pub async fn submit_snippet(
     Ok(id.to_string())
 }
 
-/// What the page at `/s/{id}` shows this reader. Never burns anything.
+/// What a snippet's page shows: the snippet (or why there is none), its
+/// revisions and its public forks.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SnippetPageData {
+    pub page: SnippetPage,
+    pub revisions: Vec<RevisionInfo>,
+    pub forks: Vec<SnippetSummary>,
+    /// This site's origin, for the embed code the page offers.
+    #[serde(default)]
+    pub origin: String,
+}
+
+/// What the page at `/s/{id}` (or `/s/{id}/r/{revision}`) shows this
+/// reader. Never burns anything.
 #[server(prefix = "/rpc", endpoint = "snippet", output = JsonTextOutput)]
-pub async fn get_snippet(id: String) -> Result<SnippetPage, UserError> {
+pub async fn get_snippet(id: String, revision: Option<u32>) -> Result<SnippetPageData, UserError> {
     let state = request::state()?;
-    let Ok(id) = crate::domain::SnippetId::parse(&id) else {
+    let missing = || {
         request::set_status(axum::http::StatusCode::NOT_FOUND);
-        return Ok(SnippetPage::Missing);
+        SnippetPageData {
+            page: SnippetPage::Missing,
+            revisions: Vec::new(),
+            forks: Vec::new(),
+            origin: String::new(),
+        }
     };
+    let Ok(id) = crate::domain::SnippetId::parse(&id) else {
+        return Ok(missing());
+    };
+    let credentials = request::credentials();
     let (page, cacheable) = state
-        .page(&id, &request::credentials())
+        .page(&id, revision, &credentials)
         .await
         .map_err(|e| request::fail(e.into()))?;
     // An unknown id is a miss (see `http::limits`), however it is asked.
     if page == SnippetPage::Missing {
-        request::set_status(axum::http::StatusCode::NOT_FOUND);
+        return Ok(missing());
     }
+    let (revisions, forks) = match &page {
+        SnippetPage::Found(_) => {
+            let fail = |e: crate::server::service::ServiceError| request::fail(e);
+            (
+                state.revisions(&id, &credentials).await.map_err(fail)?,
+                state
+                    .forks(&id)
+                    .await
+                    .map_err(|e| request::fail(e.into()))?,
+            )
+        }
+        _ => (Vec::new(), Vec::new()),
+    };
     // Rendering the page for a request that can keep it (see
     // `http::page_cache`): say whether it may.
     if let (Some(cacheable), Some(slot)) = (
@@ -210,7 +250,26 @@ pub async fn get_snippet(id: String) -> Result<SnippetPage, UserError> {
     ) {
         slot.offer(cacheable);
     }
-    Ok(page)
+    let origin = request::parts()
+        .map(|parts| crate::server::http::site_origin(&state, &parts.headers))
+        .unwrap_or_default();
+    Ok(SnippetPageData {
+        page,
+        revisions,
+        forks,
+        origin,
+    })
+}
+
+/// What changed between two revisions, file by file, highlighted.
+#[server(prefix = "/rpc", endpoint = "diff", output = JsonTextOutput)]
+pub async fn get_diff(id: String, from: u32, to: u32) -> Result<RevisionDiff, UserError> {
+    let state = request::state()?;
+    let id = request::snippet_id(&id)?;
+    state
+        .diff(&id, from, to, &request::credentials(), true)
+        .await
+        .map_err(request::fail)
 }
 
 /// "Show it once": reads a burn-after-reading snippet, which deletes it.
@@ -221,6 +280,7 @@ pub async fn reveal_snippet(id: String) -> Result<SnippetView, UserError> {
     state
         .read(
             &id,
+            None,
             &request::credentials(),
             crate::server::service::ReadIntent::Read,
         )
@@ -228,13 +288,60 @@ pub async fn reveal_snippet(id: String) -> Result<SnippetView, UserError> {
         .map_err(request::fail)
 }
 
-/// Highlights a snippet again in another language; the page follows live.
+/// Saves a new revision of a snippet with `files`, over `base_revision`
+/// (the one its author edited), and sends the browser to it. Refused
+/// (409) when another save landed first. Owner only.
+#[server(prefix = "/rpc", endpoint = "save", output = JsonTextOutput)]
+pub async fn save_snippet(
+    id: String,
+    base_revision: u32,
+    files: Vec<FileText>,
+) -> Result<u32, UserError> {
+    use crate::{domain::Files, server::service::ServiceError};
+    let state = request::state()?;
+    let id = request::snippet_id(&id)?;
+    let files = Files::parse(files, state.settings.file_limits())
+        .map_err(|e| request::fail(ServiceError::Invalid(e)))?;
+    let revision = state
+        .save(&id, &request::credentials(), files, base_revision)
+        .await
+        .map_err(request::fail)?;
+    leptos_axum::redirect(&id.url());
+    Ok(revision)
+}
+
+/// Forks a snippet: a new one with its files, owned by this browser, and
+/// sends the browser to it.
+#[server(prefix = "/rpc", endpoint = "fork", output = JsonTextOutput)]
+pub async fn fork_snippet(id: String) -> Result<String, UserError> {
+    let state = request::state()?;
+    let id = request::snippet_id(&id)?;
+    let secret = request::owner_secret(&state);
+    let fork = state
+        .fork(&id, secret.hash(), crate::domain::Visibility::Unlisted)
+        .await
+        .map_err(request::fail)?;
+    leptos_axum::redirect(&fork.url());
+    Ok(fork.to_string())
+}
+
+/// Highlights a snippet's latest revision again in another language (the
+/// file named `file`, or every file); the page follows live.
 #[server(prefix = "/rpc", endpoint = "language", output = JsonTextOutput)]
-pub async fn change_language(id: String, language: String) -> Result<(), UserError> {
+pub async fn change_language(
+    id: String,
+    language: String,
+    file: Option<String>,
+) -> Result<(), UserError> {
     let state = request::state()?;
     let id = request::snippet_id(&id)?;
     state
-        .change_language(&id, &request::credentials(), &language)
+        .change_language(
+            &id,
+            &request::credentials(),
+            &language,
+            file.as_deref().filter(|f| !f.is_empty()),
+        )
         .await
         .map_err(request::fail)
 }

@@ -4,24 +4,31 @@
 //! The form is an island around a plain form that posts to a server
 //! function: with JavaScript off the post is answered by a redirect to the
 //! new snippet; with it on, the submit handler calls the same function and
-//! the islands router shows the new snippet without a reload. Both
-//! lists are one island on ONE event stream (`/api/events`): the events of
-//! the snippets they show, `created` for new public snippets, `yours` for
-//! new snippets of this browser.
+//! the islands router shows the new snippet without a reload. "Add file"
+//! and "Remove" add and take away a file in place; without JavaScript they
+//! post the form to `/`, which shows it again with everything typed kept
+//! (`server::http::drafts`). Both lists are one island on ONE event
+//! stream (`/api/events`): the events of the snippets they show, `created`
+//! for new public snippets, `yours` for new snippets of this browser.
 
 use leptos::{prelude::*, server_fn::ServerFn};
 
 use super::{lines_label, snippet::LanguageList};
 use crate::{
     api::{SnippetLists, SubmitSnippet, home_lists, submit_snippet},
-    domain::{JobState, LIST_LENGTH, SnippetEvent, SnippetSummary, UserError, Visibility},
+    domain::{
+        Draft, FileText, JobState, LIST_LENGTH, SnippetEvent, SnippetSummary, UserError, Visibility,
+    },
 };
 
 #[component]
 pub fn HomePage() -> impl IntoView {
     let lists = Resource::new(|| (), |_| home_lists());
+    // A form shown again (no JavaScript): what was typed, with a file more
+    // or less.
+    let draft = use_context::<Draft>().unwrap_or_else(Draft::empty);
     view! {
-        <PasteForm/>
+        <PasteForm draft/>
         <LanguageList/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -36,59 +43,182 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// The paste form. Its language input offers the page's `LanguageList`.
+/// The fields of one file of a form: name, language and code, named
+/// `files[{key}][...]` as the server function reads them. `key` is the
+/// file's place when the server draws the form.
+#[component]
+pub fn FileFields(
+    key: usize,
+    file: FileText,
+    /// Offer "Remove" (a form keeps at least one file).
+    removable: Signal<bool>,
+    /// Where the buttons post without JavaScript.
+    draft_action: String,
+    #[prop(optional)] on_remove: Option<Callback<usize>>,
+    /// The language the file has now, shown when the field is blank.
+    #[prop(optional)]
+    placeholder_language: Option<String>,
+) -> impl IntoView {
+    let remove = move |ev: leptos::ev::MouseEvent| {
+        if let Some(on_remove) = on_remove {
+            ev.prevent_default();
+            on_remove.run(key);
+        }
+    };
+    view! {
+        <fieldset class="file-fields" data-key=key.to_string()>
+            <legend class="visually-hidden">{format!("File {}", key + 1)}</legend>
+            <div class="file-line">
+                <label>
+                    "File name "
+                    <input name=format!("files[{key}][name]") id=format!("name-{key}") class="file-name"
+                        placeholder="main.rs" autocomplete="off" maxlength="255" value=file.name.unwrap_or_default()/>
+                </label>
+                <label>
+                    "Language "
+                    <input name=format!("files[{key}][language]") id=format!("language-{key}") class="file-language"
+                        list="language-list" autocomplete="off"
+                        placeholder=placeholder_language.unwrap_or_else(|| "Auto-detect".to_owned())
+                        value=file.language.unwrap_or_default()/>
+                </label>
+                <Show when=move || removable.get()>
+                    <button type="submit" class="remove-file" formaction=draft_action.clone() formnovalidate
+                        name="action" value=format!("remove:{key}") on:click=remove>
+                        "Remove"
+                    </button>
+                </Show>
+            </div>
+            <label class="visually-hidden" for=format!("code-{key}")>{format!("Code of file {}", key + 1)}</label>
+            <textarea
+                id=format!("code-{key}")
+                name=format!("files[{key}][code]")
+                class="file-code"
+                required
+                spellcheck="false"
+                autocomplete="off"
+                placeholder="Paste your code here…"
+            >{file.code}</textarea>
+        </fieldset>
+    }
+}
+
+/// The paste form. Its language inputs offer the page's `LanguageList`.
 #[island]
-fn PasteForm() -> impl IntoView {
+fn PasteForm(draft: Draft) -> impl IntoView {
     let submit = super::FormCall::new(&[SubmitSnippet::PATH]);
-    let fields = PasteFields::default();
+    let form = NodeRef::<leptos::html::Form>::new();
+    let expires_in = NodeRef::<leptos::html::Select>::new();
+    let public = NodeRef::<leptos::html::Input>::new();
+    let burn_after_reading = NodeRef::<leptos::html::Input>::new();
+    let Draft {
+        files,
+        expires_in: expires_value,
+        public: public_value,
+        burn_after_reading: burn_value,
+        error,
+        ..
+    } = draft;
+    // Each file's key, and what it started with. Keys are never reused:
+    // a removed file's fields go with it.
+    let next_key = StoredValue::new(files.len());
+    let rows = RwSignal::new(files.into_iter().enumerate().collect::<Vec<_>>());
+    let removable = Signal::derive(move || rows.with(|r| r.len() > 1));
+    let on_remove = Callback::new(move |key: usize| {
+        rows.update(|r| {
+            if r.len() > 1 {
+                r.retain(|(k, _)| *k != key);
+            }
+        });
+    });
+    let add_file = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        let key = next_key.get_value();
+        next_key.set_value(key + 1);
+        rows.update(|r| r.push((key, FileText::default())));
+    };
+    let read_files = move || -> Vec<FileText> {
+        #[cfg(feature = "hydrate")]
+        {
+            let data = form
+                .get_untracked()
+                .and_then(|form| web_sys::FormData::new_with_form(&form).ok());
+            let Some(data) = data else {
+                return Vec::new();
+            };
+            let field =
+                |key: usize, name: &str| data.get(&format!("files[{key}][{name}]")).as_string();
+            rows.with_untracked(|r| {
+                r.iter()
+                    .map(|(key, _)| FileText {
+                        name: field(*key, "name"),
+                        language: field(*key, "language"),
+                        code: field(*key, "code").unwrap_or_default(),
+                    })
+                    .collect()
+            })
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = form;
+            Vec::new()
+        }
+    };
+    let on_submit = submit.on_submit(
+        move || {
+            let ticked = |input: NodeRef<leptos::html::Input>| {
+                input
+                    .get_untracked()
+                    .filter(|el| el.checked())
+                    .map(|_| "on".to_owned())
+            };
+            send(
+                read_files(),
+                expires_in.get_untracked().map(|el| el.value()),
+                ticked(public),
+                ticked(burn_after_reading),
+            )
+        },
+        |_| (),
+    );
+    let expires = expires_value.unwrap_or_default();
+    let option = move |value: &'static str, label: &'static str| {
+        let selected = expires == value;
+        view! { <option value=value selected=selected>{label}</option> }
+    };
+    if let Some(error) = error {
+        submit.fail(error);
+    }
     view! {
         <section class="paste">
             <h1 class="visually-hidden">"Paste code to highlight"</h1>
             <form method="post" action=SubmitSnippet::url() id="paste-form" data-live=super::liveness()
-                on:submit=submit.on_submit(move || fields.submit(), |_| ())>
-                <label class="visually-hidden" for="code">"Code"</label>
-                <textarea
-                    id="code"
-                    name="code"
-                    required
-                    spellcheck="false"
-                    autocomplete="off"
-                    placeholder="Paste your code here…"
-                    node_ref=fields.code
-                ></textarea>
+                node_ref=form on:submit=on_submit>
+                <For each=move || rows.get() key=|(key, _)| *key let:row>
+                    <FileFields key=row.0 file=row.1 removable draft_action="/".to_owned() on_remove/>
+                </For>
                 <div class="controls">
-                    <label>
-                        "Language "
-                        <input
-                            name="language"
-                            list="language-list"
-                            placeholder="Auto-detect"
-                            autocomplete="off"
-                            node_ref=fields.language
-                        />
-                    </label>
-                    <label>
-                        "File name "
-                        <input name="filename" placeholder="main.rs" autocomplete="off" maxlength="255" node_ref=fields.filename/>
-                    </label>
+                    <button type="submit" id="add-file" formaction="/" formnovalidate name="action" value="add"
+                        on:click=add_file>
+                        "Add file"
+                    </button>
                     <label>
                         "Expires "
-                        <select name="expires_in" node_ref=fields.expires_in>
-                            <option value="" selected>"never"</option>
-                            <option value="3600">"in 1 hour"</option>
-                            <option value="86400">"in 1 day"</option>
-                            <option value="604800">"in 1 week"</option>
+                        <select name="expires_in" node_ref=expires_in>
+                            {option("", "never")}
+                            {option("3600", "in 1 hour")}
+                            {option("86400", "in 1 day")}
+                            {option("604800", "in 1 week")}
                         </select>
                     </label>
                     <label class="check" title="Unlisted snippets are reachable only by their link">
-                        <input type="checkbox" name="public" value="on" node_ref=fields.public/>
+                        <input type="checkbox" name="public" value="on" checked=public_value node_ref=public/>
                         " List on the front page"
                     </label>
                     <label class="check" title="Deleted the first time someone else reads it">
-                        <input type="checkbox" name="burn_after_reading" value="on" node_ref=fields.burn_after_reading/>
+                        <input type="checkbox" name="burn_after_reading" value="on" checked=burn_value node_ref=burn_after_reading/>
                         " Burn after reading"
                     </label>
-                    <button type="submit" disabled=move || submit.pending()>
+                    <button type="submit" id="submit" disabled=move || submit.pending()>
                         {move || if submit.pending() { "Submitting…" } else { "Highlight" }}
                     </button>
                 </div>
@@ -98,41 +228,15 @@ fn PasteForm() -> impl IntoView {
     }
 }
 
-/// The paste form's fields, read when it is submitted. (The server
+/// Submits what a plain post of the form would send. (The server
 /// redirects to the new snippet, through the islands router.)
-#[derive(Clone, Copy, Default)]
-struct PasteFields {
-    code: NodeRef<leptos::html::Textarea>,
-    language: NodeRef<leptos::html::Input>,
-    filename: NodeRef<leptos::html::Input>,
-    expires_in: NodeRef<leptos::html::Select>,
-    public: NodeRef<leptos::html::Input>,
-    burn_after_reading: NodeRef<leptos::html::Input>,
-}
-
-impl PasteFields {
-    /// Submits what a plain post of the form would send: every text field,
-    /// even empty, and a ticked checkbox as `on`.
-    fn submit(&self) -> impl std::future::Future<Output = Result<String, UserError>> + use<> {
-        let text = |input: NodeRef<leptos::html::Input>| input.get_untracked().map(|el| el.value());
-        let ticked = |input: NodeRef<leptos::html::Input>| {
-            input
-                .get_untracked()
-                .filter(|el| el.checked())
-                .map(|_| "on".to_owned())
-        };
-        submit_snippet(
-            self.code
-                .get_untracked()
-                .map(|el| el.value())
-                .unwrap_or_default(),
-            text(self.language),
-            text(self.filename),
-            self.expires_in.get_untracked().map(|el| el.value()),
-            ticked(self.public),
-            ticked(self.burn_after_reading),
-        )
-    }
+fn send(
+    files: Vec<FileText>,
+    expires_in: Option<String>,
+    public: Option<String>,
+    burn_after_reading: Option<String>,
+) -> impl std::future::Future<Output = Result<String, UserError>> {
+    submit_snippet(files, expires_in, public, burn_after_reading)
 }
 
 /// The reader's snippets and the recent public ones, kept live by one
@@ -254,7 +358,7 @@ fn apply_to_list(list: &mut Vec<SnippetSummary>, id: &str, event: &SnippetEvent)
         }
         SnippetEvent::Progress(p) => {
             row.state = JobState::Processing;
-            row.progress = Some(*p);
+            row.progress = Some(p.progress());
         }
         SnippetEvent::Highlighted(h) => {
             row.state = JobState::Succeeded;
@@ -269,7 +373,15 @@ fn apply_to_list(list: &mut Vec<SnippetSummary>, id: &str, event: &SnippetEvent)
             row.state = JobState::Failed;
             row.progress = None;
         }
-        SnippetEvent::Created(_) | SnippetEvent::Deleted(_) => {}
+        SnippetEvent::Revision(r) => {
+            row.files = r.files.len() as u32;
+            row.lines = r.files.iter().map(|f| f.lines).sum();
+            if let Some(first) = r.files.first() {
+                row.language = first.language.clone();
+                row.filename = first.named.then(|| first.name.clone());
+            }
+        }
+        SnippetEvent::File(_) | SnippetEvent::Created(_) | SnippetEvent::Deleted(_) => {}
     }
 }
 
@@ -301,6 +413,7 @@ fn Row(s: SnippetSummary) -> impl IntoView {
             <a href=s.id.url() class="title">{title}</a>
             <span class="meta">
                 <span class="language">{s.language}</span>
+                {(s.files > 1).then(|| view! { <span class="files-count">{format!("{} files", s.files)}</span> })}
                 <span class="lines">{lines_label(s.lines)}</span>
                 {unlisted.map(|u| view! { <span class="visibility">{u}</span> })}
                 <time>{when}</time>
@@ -321,6 +434,7 @@ mod tests {
             language: "Plain Text".into(),
             filename: None,
             preview: "x".into(),
+            files: 1,
             lines: 1,
             state: JobState::Queued,
             progress: None,
@@ -338,6 +452,7 @@ mod tests {
             &mut list,
             "aaaaaaaaaaaa",
             &SnippetEvent::Highlighted(Highlighted {
+                revision: 1,
                 html: String::new(),
                 language: "Rust".into(),
                 highlighted_in_ms: 1,

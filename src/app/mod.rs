@@ -12,14 +12,17 @@
 //! router (a small script, not WASM) fetches the next page on a link click
 //! or a form post and patches the document, leaving hydrated islands alone.
 //! An island therefore keeps its state across a navigation that renders it
-//! at the same place; the pages here never link one snippet to another, and
-//! the dashboard follows its own query string (see `admin`). An island the
+//! at the same place with the same props; the dashboard follows its own
+//! query string (see `admin`). An island the
 //! router removes is disposed by us, not by Leptos (see `islands`).
 mod admin;
+mod diff;
+mod edit;
 mod home;
 mod islands;
 mod live;
 mod reading;
+mod sections;
 mod snippet;
 
 use leptos::prelude::*;
@@ -32,8 +35,10 @@ use leptos_router::{
 };
 
 pub use admin::{AdminLoginPage, AdminPage};
+pub use diff::DiffPage;
+pub use edit::EditPage;
 pub use home::HomePage;
-pub use snippet::SnippetPage;
+pub use snippet::{RevisionPage, SnippetPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -80,6 +85,9 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/s/:id") view=SnippetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:id/r/:revision") view=RevisionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:id/diff/:from/:to") view=DiffPage ssr=SsrMode::Async/>
+                    <Route path=path!("/s/:id/edit") view=EditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/login") view=AdminLoginPage ssr=SsrMode::Async/>
                 </Routes>
@@ -235,6 +243,12 @@ impl FormCall {
     /// The last call's error, in words (tracked).
     pub fn error(self) -> Option<String> {
         self.error.get()
+    }
+
+    /// Shows an error the server found before the page was drawn (a
+    /// form posted without JavaScript, shown again).
+    pub fn fail(self, message: String) {
+        self.error.set(Some(message));
     }
 
     /// A submit handler that runs `call()` instead of posting the form (one
