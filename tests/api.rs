@@ -47,9 +47,9 @@ async fn a_stream_opened_while_pending_receives_progress_and_the_result() {
     );
     let counted: Vec<u64> = (1..=ids.len() as u64).collect();
     assert_eq!(ids, counted, "ids count the stream's events");
-    // Progress, when it is sent, counts lines.
+    // Progress, when it is sent, counts bytes (of every file together).
     for e in events.iter().filter(|e| e.event == "progress") {
-        assert_eq!(e.json()["total"], 3);
+        assert_eq!(e.json()["total"], RUST.len());
     }
     app.stop().await;
 }
@@ -179,7 +179,8 @@ async fn the_snippet_json_has_the_documented_fields() {
     let body: Value = created.json().await.unwrap();
     let id = body["id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 12);
-    assert_eq!(body["url"], format!("/s/{id}"));
+    // Absolute: from the request's host (no public origin is set).
+    assert_eq!(body["url"], app.url(&format!("/s/{id}")));
     assert_eq!(body["state"], "queued");
 
     app.wait_final(&id).await;
@@ -275,7 +276,7 @@ async fn bad_input_gets_a_clear_status_and_sentence() {
     expect_error(
         app.post_json(&json!({ "language": "rust" })).await,
         400,
-        "JSON",
+        "`files`",
     )
     .await;
     let malformed = app
@@ -408,7 +409,7 @@ async fn post_the_form_without_javascript(app: &TestApp, fields: &[(&str, &str)]
         .post(app.url("/rpc/submit"))
         .header("accept", "text/html")
         .header("referer", app.url("/"))
-        .form(fields)
+        .form(&common::form_fields(fields))
         .send()
         .await
         .unwrap();

@@ -13,7 +13,7 @@ use std::{
 };
 
 use common::{SseClient, TestApp};
-use highlighter::domain::{JobState, Progress, SnippetEvent, SnippetId};
+use highlighter::domain::{JobState, SnippetEvent, SnippetId};
 use highlighter::server::settings::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -124,7 +124,7 @@ async fn the_configured_public_url_is_the_site() {
         .header("accept", "text/html")
         .header("referer", "https://paste.example/")
         .header("origin", "https://paste.example")
-        .form(&[("code", "y\n")])
+        .form(&[("files[0][code]", "y\n")])
         .send()
         .await
         .unwrap();
@@ -299,7 +299,7 @@ async fn submits_beyond_the_rate_are_refused_with_retry_after() {
         .client
         .post(app.url("/rpc/submit"))
         .header("accept", "application/json")
-        .form(&[("code", "y\n")])
+        .form(&[("files[0][code]", "y\n")])
         .send()
         .await
         .unwrap();
@@ -492,6 +492,7 @@ async fn a_stream_that_cannot_keep_up_is_told_to_resync_and_closed() {
                 error: padding.clone(),
                 attempt: done,
                 next_attempt_at: chrono::Utc::now(),
+                revision: 1,
             }),
         );
         if done % 1000 == 0 {
@@ -500,7 +501,12 @@ async fn a_stream_that_cannot_keep_up_is_told_to_resync_and_closed() {
     }
     app.state.hub.publish(
         &snippet,
-        SnippetEvent::Progress(Progress { done: 1, total: 1 }),
+        SnippetEvent::Progress(highlighter::domain::Progressed {
+            revision: 1,
+            done: 1,
+            total: 1,
+            file: None,
+        }),
     );
     let events = stream.collect_until_end(Duration::from_secs(30)).await;
     let last = events.last().unwrap();
@@ -529,7 +535,7 @@ async fn server_functions_answer_mistakes_as_the_rest_api_does() {
             .send()
     };
     // Empty code: 400 and the same sentence on both doors.
-    let rpc = form("/rpc/submit", vec![("code", "  \n".into())])
+    let rpc = form("/rpc/submit", vec![("files[0][code]", "  \n".into())])
         .await
         .unwrap();
     let rest = app.post_json(&json!({ "code": "  \n" })).await;
@@ -538,7 +544,10 @@ async fn server_functions_answer_mistakes_as_the_rest_api_does() {
     let long = "k".repeat(500);
     let rpc = form(
         "/rpc/submit",
-        vec![("code", "x".into()), ("language", long.clone())],
+        vec![
+            ("files[0][code]", "x".into()),
+            ("files[0][language]", long.clone()),
+        ],
     )
     .await
     .unwrap();
@@ -552,8 +561,8 @@ async fn server_functions_answer_mistakes_as_the_rest_api_does() {
     let rpc = form(
         "/rpc/submit",
         vec![
-            ("code", "x".into()),
-            ("filename", "invoice\u{202E}fdp.exe".into()),
+            ("files[0][code]", "x".into()),
+            ("files[0][name]", "invoice\u{202E}fdp.exe".into()),
         ],
     )
     .await
@@ -568,7 +577,7 @@ async fn server_functions_answer_mistakes_as_the_rest_api_does() {
         .post(app.url("/rpc/submit"))
         .header("accept", "application/json")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body("code=%66%6F%FF%FE")
+        .body("files%5B0%5D%5Bcode%5D=%66%6F%FF%FE")
         .send()
         .await
         .unwrap();
@@ -590,9 +599,12 @@ async fn server_functions_answer_mistakes_as_the_rest_api_does() {
     )
     .await;
     // Too large.
-    let huge = form("/rpc/submit", vec![("code", "x".repeat(600 * 1024))])
-        .await
-        .unwrap();
+    let huge = form(
+        "/rpc/submit",
+        vec![("files[0][code]", "x".repeat(600 * 1024))],
+    )
+    .await
+    .unwrap();
     error_of(huge, 413).await;
     app.stop().await;
 }

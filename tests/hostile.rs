@@ -89,7 +89,7 @@ async fn a_burn_after_reading_snippet_is_never_listed() {
         .post(app.url("/rpc/submit"))
         .header("accept", "application/json")
         .form(&[
-            ("code", "secret\n"),
+            ("files[0][code]", "secret\n"),
             ("public", "on"),
             ("burn_after_reading", "on"),
         ])
@@ -465,7 +465,7 @@ async fn server_functions_refuse_malformed_calls_with_400_and_unknown_ones_with_
         ("/rpc/submit", "language=rust"),
         ("/rpc/language", "id=abcdefabcdef"),
         ("/rpc/reveal", ""),
-        ("/rpc/submit", "code=x&code=y"),
+        ("/rpc/submit", "files[0][code]=x&files[0][code]=y"),
     ] {
         let response = post(path)
             .header("content-type", "application/x-www-form-urlencoded")
@@ -498,7 +498,7 @@ async fn a_form_post_redirects_only_within_the_site_and_shows_only_signed_errors
             .post(app.url("/rpc/submit"))
             .header("accept", "text/html")
             .header("referer", referer)
-            .form(&[("code", code)])
+            .form(&[("files[0][code]", code)])
             .send()
     };
     // A failed post from a page of another site comes back here.

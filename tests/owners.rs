@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::{Owned, SseClient, TestApp};
 use highlighter::server::settings::Role;
 use highlighter::{
-    domain::{Filename, SnippetId, SourceCode, Visibility},
-    server::store::NewSnippet,
+    domain::{SnippetId, Visibility},
+    server::store::{NewFile, NewSnippet},
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -150,7 +150,7 @@ async fn the_browser_that_submitted_owns_its_snippets_through_its_cookie() {
         .header("accept", "text/html")
         .header("referer", app.url("/"))
         .header("cookie", &cookie)
-        .form(&[("code", "y = 2\n")])
+        .form(&[("files[0][code]", "y = 2\n")])
         .send()
         .await
         .unwrap();
@@ -279,15 +279,19 @@ async fn snippets_from_before_owners_belong_to_nobody() {
         .snippets
         .create_snippet(&NewSnippet {
             id: id.clone(),
-            code: SourceCode::parse("legacy\n".into(), 1000).unwrap(),
-            language: "Plain Text".into(),
-            filename: Filename::parse(None).unwrap(),
+            files: vec![NewFile::new(
+                "file1".into(),
+                false,
+                "Plain Text".into(),
+                "legacy\n".into(),
+            )],
             max_attempts: 3,
             created_at: chrono::Utc::now(),
             expires_at: None,
             owner: None,
             visibility: Visibility::Unlisted,
             burn_after_reading: false,
+            forked_from: None,
         })
         .await
         .unwrap();

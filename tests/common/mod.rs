@@ -198,7 +198,7 @@ impl TestApp {
             .post(self.url("/rpc/submit"))
             .header("accept", "text/html")
             .header("referer", self.url("/"))
-            .form(fields);
+            .form(&form_fields(fields));
         if let Some(cookie) = cookie {
             request = request.header("cookie", cookie);
         }
@@ -375,6 +375,24 @@ fn decode_entities(text: &str) -> String {
 }
 
 /// Submits `code` to the server at `base` and returns the new snippet's id.
+/// The paste form's fields as a browser posts them: the one file's
+/// `code`, `language` and `filename` are `files[0][code]`... (the other
+/// fields as they are).
+pub fn form_fields(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(name, value)| {
+            let name = match *name {
+                "code" => "files[0][code]".to_owned(),
+                "language" => "files[0][language]".to_owned(),
+                "filename" => "files[0][name]".to_owned(),
+                other => other.to_owned(),
+            };
+            (name, (*value).to_owned())
+        })
+        .collect()
+}
+
 pub async fn submit_to(
     client: &reqwest::Client,
     base: &str,
