@@ -572,7 +572,52 @@ async fn embeds_may_be_framed_anywhere_and_oembed_answers_absolute_links() {
         .send()
         .await
         .unwrap();
-    error_of(xml, 501).await;
+    assert_eq!(xml.status(), 200);
+    let xml = xml.text().await.unwrap();
+    assert!(xml.contains("<type>rich</type>"), "{xml}");
+    assert!(
+        xml.contains("&lt;iframe src=&quot;"),
+        "the HTML is escaped: {xml}"
+    );
+    let unknown = app
+        .client
+        .get(app.url("/api/oembed"))
+        .query(&[("url", url.as_str()), ("format", "yaml")])
+        .send()
+        .await
+        .unwrap();
+    error_of(unknown, 400).await;
+    // A malformed field is refused in a sentence a client can read, even
+    // one that takes compressed answers (the sentence is made before the
+    // answer is compressed, not after).
+    let malformed = app
+        .client
+        .get(app.url("/api/oembed"))
+        .query(&[("url", url.as_str()), ("maxwidth", "wide")])
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let gzipped = malformed
+        .headers()
+        .get("content-encoding")
+        .is_some_and(|v| v == "gzip");
+    let bytes = malformed.bytes().await.unwrap();
+    let text = if gzipped {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .expect("a gzip answer is gzip");
+        text
+    } else {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+    let sentence: Value = serde_json::from_str(&text).expect("a JSON refusal");
+    assert!(
+        sentence["error"].as_str().unwrap().contains("maxwidth"),
+        "{sentence}"
+    );
     // Burn after reading never embeds, and showing the refusal burns
     // nothing.
     let burning = app

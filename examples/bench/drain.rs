@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use highlighter::{
-    domain::{SnippetId, SourceCode},
+    domain::SnippetId,
     server::{
         settings::{Settings, SettingsLayer},
         startup::Application,
@@ -92,15 +92,19 @@ async fn drain_once(url: &str, jobs: usize, server_bin: &std::path::Path) -> (Du
         snippets
             .create_snippet(&NewSnippet {
                 id: SnippetId::random(),
-                code: SourceCode::parse(format!("let x{i} = {i};\n"), 1024).unwrap(),
-                language: "Rust".into(),
-                filename: None,
+                files: vec![store::NewFile::new(
+                    "file1".into(),
+                    false,
+                    "Rust".into(),
+                    format!("let x{i} = {i};\n"),
+                )],
                 max_attempts: 5,
                 created_at: Utc::now(),
                 expires_at: None,
                 owner: None,
                 visibility: highlighter::domain::Visibility::Unlisted,
                 burn_after_reading: false,
+                forked_from: None,
             })
             .await
             .expect("enqueued");

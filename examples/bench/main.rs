@@ -8,6 +8,7 @@
 //! - [`drain`]: 10,000 queued jobs emptied, on SQLite and PostgreSQL;
 //! - [`latency`]: submit -> pushed result with 1,000 streams open;
 //! - [`capacity`]: 10,000 idle streams, memory each, one push to all;
+//! - [`revision`]: one line of a 20-file gist saved -> pushed to open pages;
 //! - [`ssr`]: a snippet page under `wrk` vs a bare axum handler;
 //! - [`wasm`]: the gzipped size of the release client.
 //!
@@ -21,6 +22,7 @@ mod corpus;
 mod drain;
 mod latency;
 mod report;
+mod revision;
 mod server;
 mod sse;
 mod ssr;
@@ -37,6 +39,7 @@ enum Measure {
     Drain,
     Latency,
     Capacity,
+    Revision,
     Ssr,
     Wasm,
 }
@@ -81,6 +84,12 @@ struct Args {
     /// Seconds of submitting per latency run.
     #[arg(long, default_value_t = 30)]
     seconds: u64,
+    /// Open pages during the revision runs.
+    #[arg(long, default_value_t = 100)]
+    revision_pages: usize,
+    /// Saves per revision run.
+    #[arg(long, default_value_t = 20)]
+    revision_edits: usize,
     /// Idle streams per capacity run.
     #[arg(long, default_value_t = 10_000)]
     idle_streams: usize,
@@ -139,6 +148,19 @@ async fn main() {
     if wanted(Measure::Capacity) {
         eprintln!("==> stream capacity");
         sections.push(capacity::run(&files, args.idle_streams, args.runs).await);
+    }
+    if wanted(Measure::Revision) {
+        eprintln!("==> a revision pushed to open pages");
+        sections.push(
+            revision::run(
+                &files,
+                &corpus,
+                args.revision_pages,
+                args.revision_edits,
+                args.runs,
+            )
+            .await,
+        );
     }
     if wanted(Measure::Ssr) {
         eprintln!("==> server-side rendering");

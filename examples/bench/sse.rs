@@ -9,6 +9,8 @@ pub struct Event {
 pub struct EventStream {
     response: reqwest::Response,
     buffer: Vec<u8>,
+    /// Bytes of the body received so far.
+    pub received: usize,
 }
 
 impl EventStream {
@@ -27,6 +29,7 @@ impl EventStream {
         Ok(EventStream {
             response,
             buffer: Vec::new(),
+            received: 0,
         })
     }
 
@@ -41,7 +44,10 @@ impl EventStream {
                 continue;
             }
             match self.response.chunk().await {
-                Ok(Some(bytes)) => self.buffer.extend_from_slice(&bytes),
+                Ok(Some(bytes)) => {
+                    self.received += bytes.len();
+                    self.buffer.extend_from_slice(&bytes);
+                }
                 _ => return None,
             }
         }

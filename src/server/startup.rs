@@ -394,6 +394,9 @@ fn router(state: AppState) -> Router {
             state.clone(),
             http::page_cache::serve_cached_pages,
         ))
+        // Refusals become JSON before they are compressed (the outer net
+        // could not read a compressed sentence).
+        .layer(middleware::from_fn(http::json_errors))
         // Pages and fragments compress well; streams are merged after the
         // layer, so they never pass through it.
         .layer(CompressionLayer::new())

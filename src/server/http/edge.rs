@@ -262,6 +262,8 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         return response;
     }
     let (parts, body) = response.into_parts();
+    // A body already compressed is not text to read: the status says it.
+    let is_text = is_text && !parts.headers.contains_key(header::CONTENT_ENCODING);
     let text = if is_text {
         to_bytes(body, 64 * 1024)
             .await
@@ -286,7 +288,10 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     // Keep what the refusal said besides its body (Allow on a 405,
     // Retry-After, Connection: close).
     for (name, value) in &parts.headers {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && name != header::CONTENT_ENCODING
+        {
             json.headers_mut().insert(name.clone(), value.clone());
         }
     }

@@ -557,8 +557,9 @@ pub struct OembedQuery {
     maxwidth: Option<u32>,
     #[serde(default)]
     maxheight: Option<u32>,
-    /// Only `json`.
+    /// `json` (the default) or `xml`.
     #[serde(default)]
+    #[param(pattern = "^(json|xml)?$")]
     format: Option<String>,
 }
 
@@ -585,12 +586,11 @@ pub struct Oembed {
     tag = "embeds",
     params(OembedQuery),
     responses(
-        (status = 200, description = "oEmbed 1.0, type `rich`: an iframe of the snippet's embed page, with absolute links.", body = Oembed),
-        (status = 400, description = "Not a snippet's address on this site.", body = ErrorBody),
+        (status = 200, description = "oEmbed 1.0, type `rich`: an iframe of the snippet's embed page, with absolute links (JSON, or XML with `format=xml`).", content((Oembed = "application/json"), (String = "text/xml"))),
+        (status = 400, description = "Not a snippet's address on this site, or an unknown format.", body = ErrorBody),
         (status = 401, description = "A burn-after-reading snippet: it does not embed.", body = ErrorBody),
         (status = 404, description = "No snippet has this id.", body = ErrorBody),
         (status = 410, description = "Gone.", body = ErrorBody),
-        (status = 501, description = "A format other than JSON.", body = ErrorBody),
     ),
 )]
 pub async fn oembed(
@@ -598,14 +598,16 @@ pub async fn oembed(
     Query(query): Query<OembedQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Some(format) = query.format.as_deref()
-        && format != "json"
-    {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "Only format=json is answered.",
-        ));
-    }
+    let xml = match query.format.as_deref().map(str::trim) {
+        None | Some("" | "json") => false,
+        Some("xml") => true,
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "`format` is json (the default) or xml.",
+            ));
+        }
+    };
     let origin = site_origin(&state, &headers);
     let id = snippet_of_url(&query.url, &origin).ok_or_else(|| {
         ApiError::new(
@@ -635,7 +637,7 @@ pub async fn oembed(
         "<iframe src=\"{src}\" width=\"{width}\" height=\"{height}\" style=\"border:0;width:100%;max-width:{width}px\" loading=\"lazy\" title=\"{}\"></iframe>",
         escape(&title)
     );
-    Ok(Json(Oembed {
+    let answer = Oembed {
         version: "1.0",
         kind: "rich",
         title,
@@ -645,8 +647,40 @@ pub async fn oembed(
         width,
         height,
         cache_age: 300,
-    })
-    .into_response())
+    };
+    if xml {
+        return Ok((
+            [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+            answer.to_xml(),
+        )
+            .into_response());
+    }
+    Ok(Json(answer).into_response())
+}
+
+impl Oembed {
+    /// oEmbed's XML form: the same fields, one element each.
+    fn to_xml(&self) -> String {
+        let fields = [
+            ("version", self.version.to_owned()),
+            ("type", self.kind.to_owned()),
+            ("title", self.title.clone()),
+            ("provider_name", self.provider_name.to_owned()),
+            ("provider_url", self.provider_url.clone()),
+            ("html", self.html.clone()),
+            ("width", self.width.to_string()),
+            ("height", self.height.to_string()),
+            ("cache_age", self.cache_age.to_string()),
+        ];
+        let mut xml = String::from(
+            "<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"yes\"?>\n<oembed>\n",
+        );
+        for (name, value) in fields {
+            xml.push_str(&format!("  <{name}>{}</{name}>\n", escape(&value)));
+        }
+        xml.push_str("</oembed>\n");
+        xml
+    }
 }
 
 /// The id in a snippet's address: `{origin}/s/{id}` (any host this
