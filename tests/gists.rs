@@ -488,9 +488,24 @@ async fn files_come_raw_one_by_one_and_all_together_as_a_zip() {
     let bytes = download.bytes().await.unwrap();
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
     assert_eq!(archive.len(), 3);
+    let saved: chrono::DateTime<chrono::Utc> =
+        snippet["revised_at"].as_str().unwrap().parse().unwrap();
     for (n, f) in snippet["files"].as_array().unwrap().iter().enumerate() {
         let mut entry = archive.by_index(n).unwrap();
         assert_eq!(entry.name(), f["name"].as_str().unwrap());
+        // Dated when the revision was saved, not 1980.
+        let dated = entry.last_modified().expect("a date");
+        assert_eq!(
+            (
+                u32::from(dated.year()),
+                u32::from(dated.month()),
+                u32::from(dated.day())
+            ),
+            {
+                use chrono::Datelike;
+                (saved.year() as u32, saved.month(), saved.day())
+            }
+        );
         let mut text = String::new();
         entry.read_to_string(&mut text).unwrap();
         assert_eq!(text, f["code"].as_str().unwrap());

@@ -212,8 +212,26 @@ fn zip_stream(view: SnippetView) -> Body {
     tokio::task::spawn_blocking(move || {
         let sink = ChannelWriter { tx: tx.clone() };
         let mut zip = zip::ZipWriter::new_stream(sink);
-        let options = zip::write::SimpleFileOptions::default()
+        let mut options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
+        // Each file is dated when its revision was saved (zip keeps local
+        // time with two-second steps; UTC is written as it is).
+        {
+            use chrono::{Datelike, Timelike};
+            let at = view.revised_at;
+            if let Ok(year) = u16::try_from(at.year())
+                && let Ok(when) = zip::DateTime::from_date_and_time(
+                    year,
+                    at.month() as u8,
+                    at.day() as u8,
+                    at.hour() as u8,
+                    at.minute() as u8,
+                    at.second() as u8,
+                )
+            {
+                options = options.last_modified_time(when);
+            }
+        }
         let written = (|| -> zip::result::ZipResult<()> {
             for file in &view.files {
                 zip.start_file(file.name.as_str(), options)?;
