@@ -1,5 +1,8 @@
-//! Logging: human-readable lines on stderr, filtered by `RUST_LOG`
-//! (default `info`, with sqlx's per-query lines kept at warn).
+//! Logging: lines on stderr, filtered by `RUST_LOG` (default `info`, with
+//! sqlx's per-query lines kept at warn). Human-readable, in colour only
+//! when stderr is a terminal (a log file or a journal gets no escape
+//! codes); with `HIGHLIGHTER_LOG_FORMAT=json`, one JSON object a line,
+//! span fields included, for log shippers.
 //!
 //! Logging must never take a task down. When stderr is a pipe whose
 //! reader has gone (a supervisor or `cargo leptos serve` killed), a write
@@ -18,15 +21,58 @@ use tower_http::classify::{
 };
 use tracing_subscriber::{EnvFilter, fmt};
 
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people: colours on a terminal only.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+impl LogFormat {
+    /// `HIGHLIGHTER_LOG_FORMAT`: `json`, or `text` (the default). An
+    /// unknown value is said once, on stderr, and text is used: logging
+    /// must start whatever the environment says.
+    pub fn from_env() -> LogFormat {
+        match std::env::var("HIGHLIGHTER_LOG_FORMAT").as_deref() {
+            Ok("json") => LogFormat::Json,
+            Ok("" | "text") | Err(_) => LogFormat::Text,
+            Ok(other) => {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "highlighter: HIGHLIGHTER_LOG_FORMAT={other:?} is not `text` or `json`; writing text"
+                );
+                LogFormat::Text
+            }
+        }
+    }
+}
+
 pub fn init() {
+    init_as(LogFormat::from_env());
+}
+
+pub fn init_as(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    // A second init (tests start several apps) is harmless: keep the first.
-    let _ = fmt()
+    let builder = fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .log_internal_errors(false)
-        .try_init();
+        .log_internal_errors(false);
+    // A second init (tests start several apps) is harmless: keep the first.
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .try_init(),
+    };
 }
 
 /// The request trace's classifier: server errors are failures, logged at
