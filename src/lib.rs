@@ -10,6 +10,9 @@
 //! - [`app`]: the Leptos pages and components.
 //! - [`api`]: server functions the pages call.
 //! - `server` (ssr only): settings, storage, jobs, engines, events, HTTP.
+//! - `client` (ssr only): a client of the REST API and its event streams.
+//! - `cli` (ssr only): the command line: `serve`, `paste`, `edit`,
+//!   `delete`, `check`, `backup`.
 //!
 //! The one data path: submit (snippet + job in one transaction) -> a
 //! worker claims the job under a lease -> the engine highlights line by
@@ -20,6 +23,10 @@
 
 pub mod api;
 pub mod app;
+#[cfg(feature = "ssr")]
+pub mod cli;
+#[cfg(feature = "ssr")]
+pub mod client;
 pub mod domain;
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -1,7 +1,17 @@
-//! The server binary: read settings, start the application, stop cleanly
-//! on SIGTERM or Ctrl-C.
+//! The binary: the server (read settings, start the application, stop
+//! cleanly on SIGTERM or Ctrl-C), the command line's other commands
+//! (`cli`), and the tree-sitter engine's child process.
 
-use highlighter::server::{highlight, settings::Settings, startup::Application, telemetry};
+use clap::Parser;
+use highlighter::{
+    cli::{self, Cli, Command, error_chain},
+    server::{
+        highlight,
+        settings::{Settings, SettingsLayer},
+        startup::Application,
+        telemetry,
+    },
+};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> std::process::ExitCode {
@@ -9,13 +19,18 @@ fn main() -> std::process::ExitCode {
     if std::env::args().nth(1).as_deref() == Some(highlight::isolate::CHILD_FLAG) {
         return highlight::isolate::child_main();
     }
-    serve()
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(cli.serve),
+        Some(Command::Serve(settings)) => serve(settings),
+        Some(Command::Tool(tool)) => cli::run(tool),
+    }
 }
 
 #[tokio::main]
-async fn serve() -> std::process::ExitCode {
+async fn serve(layer: SettingsLayer) -> std::process::ExitCode {
     telemetry::init();
-    let settings = match Settings::load() {
+    let settings = match Settings::from_layer(layer) {
         Ok(settings) => settings,
         Err(e) => {
             report(&e);
@@ -69,16 +84,4 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
 fn report(error: &dyn std::error::Error) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "highlighter: {}", error_chain(error));
-}
-
-/// "outer: inner: innermost", so the cause is never hidden.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }

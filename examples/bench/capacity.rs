@@ -17,7 +17,7 @@ use tokio::sync::Barrier;
 use crate::{
     report::{Row, Section, median},
     server::{Server, ServerFiles, submit},
-    sse::EventStream,
+    sse,
 };
 
 const GOAL_BYTES_PER_STREAM: f64 = 16.0 * 1024.0;
@@ -93,19 +93,15 @@ async fn run_once(files: &ServerFiles, streams: usize) -> RunResult {
     // Warm the server's lazy parts (thread pools, first allocations) with
     // a few streams opened and closed, so "before" is a server at work.
     for _ in 0..20 {
-        drop(
-            EventStream::open(&client, &url)
-                .await
-                .expect("a stream opens"),
-        );
+        drop(sse::open(&client, &url).await.expect("a stream opens"));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = server.rss_bytes();
 
-    let opened: Vec<EventStream> = stream::iter(0..streams)
+    let opened: Vec<sse::EventStream> = stream::iter(0..streams)
         .map(|_| {
             let (client, url) = (client.clone(), url.clone());
-            async move { EventStream::open(&client, &url).await }
+            async move { sse::open(&client, &url).await }
         })
         .buffer_unordered(200)
         .map(|opened| opened.expect("a stream opens (is the file limit raised?)"))

@@ -19,7 +19,7 @@ use crate::{
     corpus::Corpus,
     report::{Row, Section, median, percentile},
     server::{CpuTime, Server, ServerFiles, submit},
-    sse::EventStream,
+    sse,
 };
 
 const GOAL_P50_MS: f64 = 15.0;
@@ -181,10 +181,10 @@ async fn run_once(
 
     // The home pages: each counts the `created` events it receives.
     let stop = CancellationToken::new();
-    let home_streams: Vec<EventStream> = stream::iter(0..load.streams)
+    let home_streams: Vec<sse::EventStream> = stream::iter(0..load.streams)
         .map(|_| {
             let (client, url) = (client.clone(), format!("{base}/api/events"));
-            async move { EventStream::open(&client, &url).await }
+            async move { sse::open(&client, &url).await }
         })
         .buffer_unordered(200)
         .map(|opened| opened.expect("a home stream opens"))
@@ -226,7 +226,7 @@ async fn run_once(
                 let id = submit(&client, &base, code, Some(filename)).await?;
                 let submitted = Instant::now();
                 let url = format!("{base}/api/snippets/{id}/events");
-                let mut events = EventStream::open(&client, &url).await?;
+                let mut events = sse::open(&client, &url).await?;
                 let opened = Instant::now();
                 while let Some(event) = events.next().await {
                     match event.name.as_str() {

@@ -19,7 +19,7 @@ use crate::{
     corpus::Corpus,
     report::{Row, Section, median, percentile},
     server::{Server, ServerFiles, wait_highlighted},
-    sse::EventStream,
+    sse,
 };
 
 /// Files in the snippet, and the bytes of each.
@@ -134,7 +134,7 @@ async fn one_run(files: &ServerFiles, corpus: &Corpus, pages: usize, edits: usiz
     // The pages, each past its snapshot.
     let mut streams = Vec::with_capacity(pages);
     for _ in 0..pages {
-        let mut stream = EventStream::open(
+        let mut stream = sse::open(
             &client,
             &format!(
                 "{}/api/snippets/{id}/events?since=1&highlighted=true",

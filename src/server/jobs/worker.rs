@@ -449,6 +449,8 @@ impl Run {
                 budget,
             };
             driver.start_file(&name, bytes);
+            // Pages say which file is under way from its first moment.
+            driver.push_latest_of_file(&self.ctx, &self.job.lease);
             let html = match self.drive(&mut driver, request, true).await {
                 Ok(Ok(html)) => html,
                 Ok(Err(e)) => return RunEnd::Finished(Err(e)),
@@ -662,6 +664,14 @@ impl Driver {
             }
         }
         true
+    }
+
+    /// The file just started, at its first byte.
+    fn push_latest_of_file(&mut self, ctx: &JobContext, lease: &Lease) {
+        if let Some(p) = self.progressed(None, lease.revision) {
+            self.latest = Some(p);
+            self.push_latest(ctx, lease);
+        }
     }
 
     /// The last progress, if it was not pushed yet.
