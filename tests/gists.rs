@@ -684,7 +684,7 @@ async fn without_javascript_add_file_keeps_the_text_and_a_stale_edit_keeps_the_c
             ("files[0][name]", "kept.py"),
             ("files[0][code]", "print('kept text')\n"),
             ("public", "on"),
-            ("action", "add"),
+            ("do", "add"),
         ])
         .send()
         .await
@@ -699,7 +699,8 @@ async fn without_javascript_add_file_keeps_the_text_and_a_stale_edit_keeps_the_c
         .browser_submit(
             &[
                 ("files[0][name]", "a.py"),
-                ("files[0][code]", "a = 1\n"),
+                // As a browser sends a textarea: CRLF, whatever was typed.
+                ("files[0][code]", "a = 1\r\nb = 1\r\n"),
                 ("files[1][name]", "b.py"),
                 ("files[1][code]", "b = 2\n"),
             ],
@@ -709,6 +710,10 @@ async fn without_javascript_add_file_keeps_the_text_and_a_stale_edit_keeps_the_c
     app.wait_final(&id).await;
     let snippet = app.snippet(&id).await;
     assert_eq!(snippet["files"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        snippet["files"][0]["code"], "a = 1\nb = 1\n",
+        "kept with LF"
+    );
     assert_eq!(snippet["files"][1]["code"], "b = 2\n");
 
     // The owner edits revision 1 while another save lands: the form comes
@@ -721,7 +726,7 @@ async fn without_javascript_add_file_keeps_the_text_and_a_stale_edit_keeps_the_c
             ("base_revision", "1"),
             ("files[0][name]", "a.py"),
             ("files[0][code]", "a = 'first save'\n"),
-            ("action", "save"),
+            ("do", "save"),
         ])
         .send()
         .await
@@ -736,7 +741,7 @@ async fn without_javascript_add_file_keeps_the_text_and_a_stale_edit_keeps_the_c
             ("base_revision", "1"),
             ("files[0][name]", "a.py"),
             ("files[0][code]", "a = 'my stale edit'\n"),
-            ("action", "save"),
+            ("do", "save"),
         ])
         .send()
         .await
@@ -755,7 +760,7 @@ async fn without_javascript_add_file_keeps_the_text_and_a_stale_edit_keeps_the_c
         .form(&[
             ("base_revision", "2"),
             ("files[0][code]", "x\n"),
-            ("action", "save"),
+            ("do", "save"),
         ])
         .send()
         .await

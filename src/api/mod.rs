@@ -176,6 +176,7 @@ pub async fn submit_snippet(
         visibility: listed.then(|| "public".to_owned()),
         burn_after_reading,
     };
+    let files = files.into_iter().map(FileText::from_form).collect();
     let files = Files::parse(files, state.settings.file_limits()).map_err(invalid)?;
     let submission = Submission::from_text(files, &text).map_err(invalid)?;
     let secret = request::owner_secret(&state);
@@ -300,6 +301,7 @@ pub async fn save_snippet(
     use crate::{domain::Files, server::service::ServiceError};
     let state = request::state()?;
     let id = request::snippet_id(&id)?;
+    let files = files.into_iter().map(FileText::from_form).collect();
     let files = Files::parse(files, state.settings.file_limits())
         .map_err(|e| request::fail(ServiceError::Invalid(e)))?;
     let revision = state

@@ -122,18 +122,35 @@ fn EditForm(
                     "."
                 </p>
             })}
+            <PostedByTheBrowser>
             <form method="post" action=action.clone() id="edit-form">
                 // Enter in a field saves: the first submit button is the
                 // form's default, so it is this one, not a "Remove".
-                <button type="submit" name="action" value="save" class="visually-hidden" tabindex="-1" aria-hidden="true">"Save"</button>
+                <button type="submit" name="do" value="save" class="visually-hidden" tabindex="-1" aria-hidden="true">"Save"</button>
                 <input type="hidden" name="base_revision" value=base.to_string()/>
                 {fields}
                 <div class="controls">
-                    <button type="submit" id="add-file" formnovalidate name="action" value="add">"Add file"</button>
-                    <button type="submit" id="save" name="action" value="save">"Save revision"</button>
+                    <button type="submit" id="add-file" formnovalidate name="do" value="add">"Add file"</button>
+                    <button type="submit" id="save" name="do" value="save">"Save revision"</button>
                     <a href=format!("/s/{id}")>"Cancel"</a>
                 </div>
             </form>
+            </PostedByTheBrowser>
         </section>
+    }
+}
+
+/// The edit form is posted by the browser itself, with JavaScript on as
+/// without: the islands router, which takes over forms to patch the page
+/// in place, posts none of the clicked button's name and value and
+/// ignores its `formaction`, and "Add file", "Remove" and "Save" are told
+/// apart by exactly those. Stopping the submit event here, before it
+/// reaches the router's listener on the window, leaves it to the browser.
+#[island]
+fn PostedByTheBrowser(children: Children) -> impl IntoView {
+    view! {
+        <div class="posted-by-the-browser" on:submit=|ev: leptos::ev::SubmitEvent| ev.stop_propagation()>
+            {children()}
+        </div>
     }
 }

@@ -83,7 +83,7 @@ pub fn FileFields(
                 </label>
                 <Show when=move || removable.get()>
                     <button type="submit" class="remove-file" formaction=draft_action.clone() formnovalidate
-                        name="action" value=format!("remove:{key}") on:click=remove>
+                        name="do" value=format!("remove:{key}") on:click=remove>
                         "Remove"
                     </button>
                 </Show>
@@ -197,7 +197,7 @@ fn PasteForm(draft: Draft) -> impl IntoView {
                     <FileFields key=row.0 file=row.1 removable draft_action="/".to_owned() on_remove/>
                 </For>
                 <div class="controls">
-                    <button type="submit" id="add-file" formaction="/" formnovalidate name="action" value="add"
+                    <button type="submit" id="add-file" formaction="/" formnovalidate name="do" value="add"
                         on:click=add_file>
                         "Add file"
                     </button>

@@ -236,7 +236,9 @@ fn LiveSnippet(snippet: PageSnippet, children: Children) -> impl IntoView {
         DeleteSnippet::PATH,
     ]);
     let fork_call = FormCall::new(&[ForkSnippet::PATH]);
-    let requeued = move |()| live_state.update(LiveState::requeued);
+    // A new run is told by the stream (`state: queued`, then its results):
+    // setting it here too could undo a result that came before the answer.
+    let requeued = |()| ();
     let language_input = NodeRef::<leptos::html::Input>::new();
     let file_select = NodeRef::<leptos::html::Select>::new();
     let id = snippet.id.to_string();

@@ -30,6 +30,22 @@ pub struct FileText {
     pub code: String,
 }
 
+impl FileText {
+    /// A file as a browser's form sent it: a textarea's lines end in CRLF
+    /// on the wire whatever was typed or pasted, so a form's code is kept
+    /// with LF. (The API keeps exactly what it is sent.)
+    pub fn from_form(self) -> FileText {
+        FileText {
+            code: if self.code.contains('\r') {
+                self.code.replace("\r\n", "\n")
+            } else {
+                self.code
+            },
+            ..self
+        }
+    }
+}
+
 /// One file whose name, language request and code are each valid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileSubmission {

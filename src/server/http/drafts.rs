@@ -37,8 +37,9 @@ struct DraftForm {
     burn_after_reading: Option<String>,
     #[serde(default)]
     base_revision: Option<u32>,
-    /// `add`, `remove:{n}` or `save`.
-    #[serde(default)]
+    /// The button: `add`, `remove:{n}` or `save`. (Not `action`: a field
+    /// of that name hides the form's own `action` from scripts.)
+    #[serde(default, rename = "do")]
     action: Option<String>,
 }
 
@@ -69,7 +70,7 @@ impl DraftForm {
             crate::domain::submission::parse_flag("flag", flag.as_deref()).unwrap_or(false)
         };
         Draft {
-            files: self.files,
+            files: self.files.into_iter().map(FileText::from_form).collect(),
             expires_in: self.expires_in,
             public: ticked(self.public),
             burn_after_reading: ticked(self.burn_after_reading),
