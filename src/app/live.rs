@@ -298,49 +298,46 @@ pub fn updated_label(updated: &Updated) -> String {
 
 /// Opens one EventSource on `url` for the named events and hands every
 /// event to `on_event` (name, data) until it returns `false` or the calling
-/// component goes away. Errors are dropped connections: the browser
+/// component goes away. Dropped connections are the browser's to mend: it
 /// reconnects by itself and the server starts the new stream from a
-/// snapshot, so nothing is lost.
+/// snapshot, so nothing is lost. A stream the browser gave up on (the
+/// snippet is gone: 404, 410) ends the listening.
 ///
-/// The browser's `EventSource` directly, one listener per name: a stream
-/// adapter around it cost the bundle its channels and combinators.
+/// gloo-net's `EventSource` gives each event name a stream; they are read
+/// as one.
 #[cfg(feature = "hydrate")]
-pub fn listen(url: String, names: &[&str], on_event: impl FnMut(&str, &str) -> bool + 'static) {
+pub fn listen(url: String, names: &[&str], mut on_event: impl FnMut(&str, &str) -> bool + 'static) {
     use std::{cell::RefCell, rc::Rc};
 
+    use futures_util::StreamExt;
+    use gloo_net::eventsource::futures::EventSource;
     use leptos::prelude::*;
-    use wasm_bindgen::{JsCast, closure::Closure};
 
-    let Ok(source) = web_sys::EventSource::new(&url) else {
+    let Ok(mut source) = EventSource::new(&url) else {
         return;
     };
-    let on_event = Rc::new(RefCell::new(on_event));
-    let listeners: Vec<_> = names
+    let subscriptions: Vec<_> = names
         .iter()
-        .map(|&name| {
-            let event_name = name.to_owned();
-            let on_event = Rc::clone(&on_event);
-            let this_source = source.clone();
-            let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-                move |message: web_sys::MessageEvent| {
-                    let Some(data) = message.data().as_string() else {
-                        return;
-                    };
-                    if !(on_event.borrow_mut())(&event_name, &data) {
-                        // Closing matters: a stream the server ended would
-                        // otherwise be reopened by the browser.
-                        this_source.close();
-                    }
-                },
-            );
-            let _ =
-                source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
-            listener
-        })
+        .filter_map(|name| source.subscribe(*name).ok())
         .collect();
-    // Kept with the component: closed and dropped when it goes away.
-    let open = StoredValue::new_local((source, listeners));
-    on_cleanup(move || open.with_value(|(source, _)| source.close()));
+    let mut events = futures_util::stream::select_all(subscriptions);
+    // Dropping the one `EventSource` closes the connection: when the
+    // events say so, or when the component goes.
+    let open = Rc::new(RefCell::new(Some(source)));
+    let closer = Rc::clone(&open);
+    leptos::task::spawn_local(async move {
+        while let Some(Ok((name, message))) = events.next().await {
+            let Some(data) = message.data().as_string() else {
+                continue;
+            };
+            if !on_event(&name, &data) {
+                break;
+            }
+        }
+        closer.borrow_mut().take();
+    });
+    let open = StoredValue::new_local(open);
+    on_cleanup(move || open.with_value(|open| drop(open.borrow_mut().take())));
 }
 
 /// The event names of one snippet's stream.
