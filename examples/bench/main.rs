@@ -59,7 +59,7 @@ struct Args {
     /// A profiler to run the server under, e.g. `--server-wrapper "heaptrack -o /tmp/ht"`.
     #[arg(long, default_value = "")]
     server_wrapper: String,
-    /// The site root holding `pkg/highlighter.wasm`.
+    /// The site root holding `pkg/` (the client's `.wasm`).
     #[arg(long, default_value = "target/site")]
     site_root: PathBuf,
     /// The shared corpus.
@@ -125,7 +125,7 @@ async fn main() {
     let mut sections = Vec::new();
 
     if wanted(Measure::Wasm) {
-        sections.push(wasm::run(&args.site_root));
+        sections.push(wasm::run(&args.site_root, &args.server_bin));
     }
     if wanted(Measure::Throughput) {
         eprintln!("==> highlight throughput");

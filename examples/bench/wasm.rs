@@ -9,8 +9,27 @@ use crate::report::{Row, Section};
 
 const GOAL_GZIP_BYTES: f64 = 200.0 * 1024.0;
 
-pub fn run(site_root: &Path) -> Section {
-    let path = site_root.join("pkg/highlighter.wasm");
+/// The client's file: `highlighter.{hash}.wasm` when the build names files
+/// by their content (its `hash.txt`, beside the server binary, says the
+/// hash), else `highlighter.wasm`.
+fn wasm_path(site_root: &Path, server_bin: &Path) -> std::path::PathBuf {
+    let hashes = server_bin
+        .parent()
+        .map(|dir| dir.join("hash.txt"))
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .unwrap_or_default();
+    let hash = hashes
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("wasm:"))
+        .map(str::trim);
+    match hash {
+        Some(hash) => site_root.join(format!("pkg/highlighter.{hash}.wasm")),
+        None => site_root.join("pkg/highlighter.wasm"),
+    }
+}
+
+pub fn run(site_root: &Path, server_bin: &Path) -> Section {
+    let path = wasm_path(site_root, server_bin);
     let wasm = std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
             "{} cannot be read ({e}): build it first with `cargo leptos build --release --split`",

@@ -26,7 +26,7 @@ mod sections;
 mod snippet;
 
 use leptos::prelude::*;
-use leptos_meta::{Meta, MetaTags, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, Meta, MetaTags, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{Route, Router, Routes},
@@ -39,6 +39,15 @@ pub use diff::DiffPage;
 pub use edit::EditPage;
 pub use home::HomePage;
 pub use snippet::{RevisionPage, SnippetPage};
+
+/// Where the code's colours are: `/theme.{hash}.css` (see `AppState`).
+fn theme_href() -> String {
+    #[cfg(feature = "ssr")]
+    if let Some(state) = use_context::<crate::server::AppState>() {
+        return state.theme_href.to_string();
+    }
+    "/theme.css".to_owned()
+}
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -55,8 +64,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <script nonce=leptos::nonce::use_nonce()>
                     "try{var t=localStorage.getItem('highlighter-theme');if(t==='dark'||t==='light')document.documentElement.dataset.theme=t}catch(e){}"
                 </script>
-                <link rel="stylesheet" href="/pkg/highlighter.css"/>
-                <link rel="stylesheet" href="/theme.css"/>
+                // Both named by their content where the build hashes files:
+                // browsers keep them for good.
+                <HashedStylesheet options=options.clone()/>
+                <link rel="stylesheet" href=theme_href()/>
                 <HydrationScripts options islands=true islands_router=true/>
                 <MetaTags/>
             </head>

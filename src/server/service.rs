@@ -71,6 +71,9 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// The highlight stylesheet, generated once at start-up.
     pub theme_css: Arc<str>,
+    /// Where pages link it: `/theme.{hash}.css`, named by its content, so
+    /// browsers keep it for good.
+    pub theme_href: Arc<str>,
     /// Submit rate and open streams, per client and per node.
     pub limits: Arc<Limiters>,
     /// What the dashboard reads and does across the whole queue.

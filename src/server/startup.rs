@@ -173,11 +173,13 @@ impl Application {
             addr: settings.addr,
             source,
         })?;
+        let theme_css = theme::stylesheet();
         let leptos = LeptosOptions::builder()
             .output_name("highlighter")
             .site_root(settings.site_root.to_string_lossy().to_string())
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
+            .hash_files(site_files_are_hashed())
             .build();
         let hub = Hub::new();
         let pages = Arc::new(PageCache::new(settings.limits.page_cache_bytes));
@@ -231,7 +233,8 @@ impl Application {
             leptos,
             wake,
             shutdown,
-            theme_css: theme::stylesheet().into(),
+            theme_href: content_named("/theme", "css", &theme_css).into(),
+            theme_css: theme_css.into(),
             pages,
             form_errors,
         });
@@ -337,6 +340,23 @@ impl Application {
     }
 }
 
+/// Whether the site's files carry content hashes in their names: the
+/// build (`hash-files`) writes `hash.txt` beside the server binary, and
+/// Leptos reads the names from it. A binary without one (a test's) links
+/// the plain names.
+fn site_files_are_hashed() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("hash.txt")))
+        .is_some_and(|hashes| hashes.is_file())
+}
+
+/// `{stem}.{first 16 hex digits of the content's SHA-256}.{extension}`.
+fn content_named(stem: &str, extension: &str, content: &str) -> String {
+    let hash = crate::server::store::content_hash(content);
+    format!("{stem}.{}.{extension}", &hash[..16])
+}
+
 /// What every page render and server function finds in its context: the
 /// state, and this response's CSP nonce (made by the security layer), so
 /// the inline scripts Leptos writes carry the nonce the header names.
@@ -372,6 +392,10 @@ fn router(state: AppState) -> Router {
         .merge(health)
         .merge(http::api_routes())
         .merge(http::embed_routes())
+        .route(
+            &state.theme_href,
+            axum::routing::get(http::theme_css_for_good),
+        )
         .merge(http::admin::routes())
         // Forms with files posted without JavaScript ("Add file", the edit
         // page's save): the same addresses as the pages they redraw.
@@ -389,6 +413,7 @@ fn router(state: AppState) -> Router {
         >(
             move || provide_request_context(&fallback_state), shell
         ))
+        .layer(middleware::from_fn(http::cache_site_files))
         // Inside compression: the cache keeps and serves the plain document.
         .layer(middleware::from_fn_with_state(
             state.clone(),

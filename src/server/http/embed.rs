@@ -189,7 +189,7 @@ pub async fn frame(
     let origin = site_origin(&state, &headers);
     Ok(frame_response(
         StatusCode::OK,
-        frame_document(&view, &files, theme, &origin),
+        frame_document(&view, &files, theme, &origin, &state.theme_href),
     ))
 }
 
@@ -200,6 +200,7 @@ fn frame_document(
     files: &[&FileView],
     theme: Option<&str>,
     origin: &str,
+    theme_href: &str,
 ) -> String {
     let title = escape(&view.title());
     let link = format!("{origin}{}", view.id.url());
@@ -250,7 +251,7 @@ fn frame_document(
         "<!DOCTYPE html><html lang=\"en\"{theme} data-snippet=\"{id}\" data-revision=\"{revision}\" data-state=\"{state}\">\
          <head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex\"><title>{title}</title>\
-         <link rel=\"stylesheet\" href=\"/embed.css\"><link rel=\"stylesheet\" href=\"/theme.css\">\
+         <link rel=\"stylesheet\" href=\"/embed.css\"><link rel=\"stylesheet\" href=\"{theme_href}\">\
          <script src=\"/embed-live.js\" defer></script></head>\
          <body><div id=\"embed\">{body}<footer class=\"embed\"><a href=\"{link}\" target=\"_blank\" rel=\"noopener\">{title}</a>\
          <span class=\"status\">{status}</span><span>revision {revision} · Highlighter</span></footer></div></body></html>",

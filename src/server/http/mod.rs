@@ -82,6 +82,86 @@ pub fn embed_routes() -> Router<AppState> {
         .route("/embed-worker.js", get(embed::worker_script))
 }
 
+/// `/theme.{hash}.css`: the code's colours under a name that changes with
+/// them, kept by browsers for good.
+pub async fn theme_css_for_good(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, FOR_GOOD),
+        ],
+        state.theme_css.to_string(),
+    )
+        .into_response()
+}
+
+/// How long a file named by its content may be kept: for good.
+const FOR_GOOD: &str = "public, max-age=31536000, immutable";
+
+/// Middleware: the site's files under `/pkg/`. One whose name carries its
+/// content's hash (`highlighter.3f9a0c1d2b4e.js`, as the build names them
+/// with `hash-files`) never changes and is kept for good; any other is
+/// checked again before each use.
+pub async fn cache_site_files(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let named_by_content = request
+        .uri()
+        .path()
+        .strip_prefix("/pkg/")
+        .map(is_named_by_content);
+    let mut response = next.run(request).await;
+    if let Some(named_by_content) = named_by_content
+        && response.status().is_success()
+        && !response.headers().contains_key(header::CACHE_CONTROL)
+    {
+        let value = if named_by_content {
+            FOR_GOOD
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// `stem.HASH.ext`, the hash at least 8 characters of letters, digits,
+/// `-` and `_`, one of them a letter or digit.
+fn is_named_by_content(name: &str) -> bool {
+    let parts: Vec<&str> = name.rsplitn(3, '.').collect();
+    let [_, hash, _] = parts.as_slice() else {
+        return false;
+    };
+    hash.len() >= 8
+        && hash
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && hash.chars().any(|c| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_named_by_content;
+
+    #[test]
+    fn only_names_with_a_content_hash_are_kept_for_good() {
+        assert!(is_named_by_content("highlighter.Kx3v9AbQ01z.js"));
+        assert!(is_named_by_content("highlighter.0f3a9c1d2b4e5f60.wasm"));
+        assert!(is_named_by_content("__wasm_split_manifest.aB3dE5fG7h.json"));
+        assert!(!is_named_by_content("highlighter.js"));
+        assert!(!is_named_by_content("highlighter_bg.wasm"));
+        assert!(!is_named_by_content(
+            "__wasm_split.______________________.js"
+        ));
+        assert!(!is_named_by_content("a.b.c"));
+    }
+}
+
 /// The origin links are made absolute with: the configured public origin,
 /// or else the scheme and host the request came to (the host has passed
 /// the allow-list by then).
