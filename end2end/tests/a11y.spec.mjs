@@ -8,6 +8,9 @@ import { test, expect } from '@playwright/test';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import {
+  fillFile,
+  isSnippetUrl,
+  snippetIdFromUrl,
   submitPending,
   submitViaApi,
   uniqueTag,
@@ -85,6 +88,59 @@ for (const scheme of ['light', 'dark']) {
       expect(gone.status()).toBe(410);
       await waitHydrated(page);
       await check(page, 'the 410 page');
+    });
+
+    test('a snippet of several files with Markdown, its edit page, an old revision and a diff', async ({ page }) => {
+      await page.goto('/');
+      await waitHydrated(page);
+      const form = page.locator('form#paste-form');
+      await fillFile(form, 0, { name: 'main.rs', code: `fn main() {\n    println!("${uniqueTag('a11y')}");\n}\n` });
+      await form.locator('button#add-file').click();
+      await fillFile(form, 1, {
+        name: 'README.md',
+        code: '# Notes\n\nA [link](https://example.com) and *emphasis*.\n\n```rust\nfn main() {}\n```\n',
+      });
+      await check(page, 'the paste form with two files');
+      await form.locator('button#submit').click();
+      await page.waitForURL(isSnippetUrl);
+      const id = snippetIdFromUrl(page.url());
+      await waitHydrated(page);
+      await waitSucceeded(page);
+      await check(page, 'a highlighted snippet of two files with Markdown');
+
+      await page.locator('a#edit').click();
+      await expect(page).toHaveURL(new RegExp(`/s/${id}/edit$`));
+      await waitHydrated(page);
+      await expect(page.locator('form#edit-form fieldset.file-fields')).toHaveCount(2);
+      await check(page, 'the edit page');
+      // Revision 2, posted as the edit form posts it (with this browser's owner cookie).
+      const saved = await page.request.post(`/s/${id}/edit`, {
+        form: {
+          base_revision: '1',
+          'files[0][name]': 'main.rs',
+          'files[0][code]': 'fn main() {\n    println!("two");\n}\n',
+          'files[1][name]': 'README.md',
+          'files[1][code]': await page.locator('textarea#code-1').inputValue(),
+          action: 'save',
+        },
+        maxRedirects: 0,
+      });
+      expect(saved.status(), 'the edit form saved').toBe(303);
+      await page.goto(`/s/${id}`);
+      await waitHydrated(page);
+      await expect(page.locator('article#snippet')).toHaveAttribute('data-revision', '2');
+      await waitSucceeded(page);
+      await check(page, 'a snippet of two revisions');
+
+      await page.goto(`/s/${id}/r/1`);
+      await waitHydrated(page);
+      await expect(page.locator('article#snippet .newer')).toBeVisible();
+      await check(page, 'an old revision');
+
+      await page.goto(`/s/${id}/diff/1/2`);
+      await waitHydrated(page);
+      await expect(page.locator('section.diff-file')).toHaveCount(1);
+      await check(page, 'a diff');
     });
 
     test('the dashboard and its sign-in page', async ({ page, playwright }) => {

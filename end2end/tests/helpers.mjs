@@ -1,17 +1,28 @@
 // Shared helpers for the Highlighter end-to-end tests.
 //
 // DOM contract (implemented by the app):
-//   /            form#paste-form with textarea[name=code], input[name=language]
-//                over datalist#language-list (empty = auto-detect),
-//                input[name=filename], select[name=expires_in], button[type=submit];
+//   /            form#paste-form; one fieldset.file-fields[data-key=N] per file with
+//                input#name-N[name="files[N][name]"],
+//                input#language-N[name="files[N][language]"][list=language-list]
+//                (over datalist#language-list; empty = auto-detect) and
+//                textarea#code-N[name="files[N][code]"]; button#add-file ("Add file":
+//                in place with JS, a post to / that draws the form again without);
+//                button.remove-file per file when there are 2+; select[name=expires_in];
 //                input[name=public] (List on the front page), input[name=burn_after_reading];
+//                button#submit ("Highlight"); p.form-error.
 //                ul#mine (the browser's own) and ul#recent (public) > li[data-id] >
 //                a[href^="/s/"] + span.state (live, one EventSource)
 //   /s/{id}      article#snippet[data-state=queued|processing|retrying|succeeded|failed]
-//                .state-label; pending: <progress> + pre.source (escaped source);
-//                succeeded: div.code-view > div.gutter (a.line-number#L{n}) +
-//                div.highlighted > pre > span[class] (syntect classed HTML);
-//                failed: .error with the reason; button#copy, a#raw, a#download
+//                [data-revision][data-owner]; header.snippet-head with h1, .revision,
+//                .count, .state-label, a#raw (one file only), a#download, button#fork,
+//                a#edit (owner); pending: <progress>.
+//                #files > section.file#file-{slug}[data-name][data-hash][data-language]
+//                [data-lines][data-highlighted=true|false] with .file-head (h2,
+//                span.language, button.copy, a.raw) and div.code-view > div.gutter
+//                (a.line-number#file-{slug}-L{n}; the first file's also name="L{n}") +
+//                div.code-scroll > (div.line-mark, div.highlighted > pre.hl with
+//                span[class] once highlighted, pre.source (escaped) while pending);
+//                failed: .error with the reason
 //   <html data-hydrated="true"> once the WASM client has hydrated the page it
 //   loaded first; [data-live="false"] on an island's root until that island
 //   runs (islands a client-side navigation brings in hydrate after it).
@@ -43,13 +54,15 @@ export function snippetIdFromUrl(pageUrl) {
 /**
  * Create a snippet through the JSON API (`POST /api/snippets`).
  * `request` is any APIRequestContext (the `request` fixture or `page.request`).
- * Returns the parsed `{ id, url, state }` body.
+ * Either `files` ([{ name, language, code }]) or the one-file `code`,
+ * `language`, `filename`.
+ * Returns the parsed `{ id, url, state, owner_token, revision }` body.
  */
 export async function submitViaApi(
   request,
-  { code, language = 'auto', filename, visibility, burn_after_reading } = {},
+  { files, code, language = 'auto', filename, visibility, burn_after_reading } = {},
 ) {
-  const data = { code, language };
+  const data = files !== undefined ? { files } : { code, language };
   if (visibility !== undefined) data.visibility = visibility;
   if (burn_after_reading !== undefined) data.burn_after_reading = burn_after_reading;
   if (filename !== undefined) data.filename = filename;
@@ -62,6 +75,23 @@ export async function submitViaApi(
   expect(body.url, 'snippet url').toMatch(new RegExp(`(^|/)s/${body.id}$`));
   expect(body.state, 'initial state').toMatch(ANY_STATE_RE);
   expect(body.owner_token, 'owner token').toMatch(/^[0-9A-Za-z]{32}$/);
+  expect(body.revision, 'a new snippet is revision 1').toBe(1);
+  return body;
+}
+
+/**
+ * Save a new revision through the JSON API (`PUT /api/snippets/{id}`) with
+ * the owner's token. Returns the parsed body (`{ id, url, state, revision }`).
+ */
+export async function saveRevisionViaApi(request, id, ownerToken, { base_revision, files }) {
+  const response = await request.put(`/api/snippets/${id}`, {
+    headers: { authorization: `Bearer ${ownerToken}` },
+    data: { base_revision, files },
+  });
+  const bodyText = await response.text();
+  expect(response.status(), `PUT /api/snippets/${id} answered: ${bodyText.slice(0, 500)}`).toBe(201);
+  const body = JSON.parse(bodyText);
+  expect(body.revision, 'the saved revision').toBe(base_revision + 1);
   return body;
 }
 
@@ -104,8 +134,8 @@ export async function expectNoReload(page, what = 'page') {
 
 /**
  * Wait (auto-retrying, no reloads) until the snippet page reaches a terminal
- * state; fail fast with the reason when it failed. Then wait for the
- * highlighted markup.
+ * state; fail fast with the reason when it failed. Then wait until every
+ * file shows its highlighted markup.
  */
 export async function waitSucceeded(page, { timeout = HIGHLIGHT_TIMEOUT } = {}) {
   const article = page.locator('article#snippet');
@@ -115,12 +145,49 @@ export async function waitSucceeded(page, { timeout = HIGHLIGHT_TIMEOUT } = {}) 
     const reason = await page.locator('article#snippet .error').first().textContent().catch(() => null);
     throw new Error(`snippet ${page.url()} failed to highlight: ${reason ?? '(no .error element)'}`);
   }
-  await expect(page.locator('div.highlighted pre span[class]').first()).toBeAttached();
+  const sections = page.locator('#files > section.file');
+  await expect(sections.first()).toBeAttached();
+  await expect(page.locator('#files > section.file:not([data-highlighted="true"])')).toHaveCount(0);
+  await expect(page.locator('#files > section.file pre.source')).toHaveCount(0);
+  await expect(page.locator('#files > section.file div.highlighted pre.hl span[class]').first()).toBeAttached();
 }
 
-/** textContent of the highlighted <pre>. */
-export async function highlightedText(page) {
-  return (await page.locator('div.highlighted pre').first().textContent()) ?? '';
+/** The anchor (section id) of a file name: `main.rs` -> `file-main-rs`. */
+export function fileAnchor(name) {
+  let slug = 'file-';
+  let dash = false;
+  for (const c of name.toLowerCase()) {
+    if (/[\p{L}\p{N}]/u.test(c)) {
+      slug += c;
+      dash = false;
+    } else if (!dash) {
+      slug += '-';
+      dash = true;
+    }
+  }
+  return slug.replace(/-+$/, '');
+}
+
+/** The section of the file named `name` (or the `n`th file, 0-based, for a number). */
+export function fileSection(page, nameOrIndex = 0) {
+  return typeof nameOrIndex === 'number'
+    ? page.locator('#files > section.file').nth(nameOrIndex)
+    : page.locator(`#files > section.file[data-name="${nameOrIndex}"]`);
+}
+
+/** textContent of a file's code (highlighted or pending): the first file by default. */
+export async function highlightedText(page, nameOrIndex = 0) {
+  return (await fileSection(page, nameOrIndex).locator('div.highlighted pre').first().textContent()) ?? '';
+}
+
+/** Fill the file fieldset `key` of a form of files. */
+export async function fillFile(form, key, { name, language, code }) {
+  const fieldset = form.locator(`fieldset.file-fields[data-key="${key}"]`);
+  if (name !== undefined) await fieldset.locator(`input#name-${key}[name="files[${key}][name]"]`).fill(name);
+  if (language !== undefined) {
+    await fieldset.locator(`input#language-${key}[name="files[${key}][language]"]`).fill(language);
+  }
+  if (code !== undefined) await fieldset.locator(`textarea#code-${key}[name="files[${key}][code]"]`).fill(code);
 }
 
 /**

@@ -2,6 +2,7 @@ import { test, expect } from '@playwright/test';
 import {
   expectNoReload,
   expectSameText,
+  fileSection,
   generatePython,
   highlightedText,
   markNoReload,
@@ -29,7 +30,10 @@ test('(b) two open pages both receive the push and switch to the highlighted vie
   await Promise.all([markNoReload(pageA), markNoReload(pageB)]);
   for (const page of [pageA, pageB]) {
     await expect(page.locator('article#snippet')).toHaveAttribute('data-state', 'queued');
-    await expect(page.locator('pre.source')).toBeVisible();
+    await expect(page.locator('article#snippet .state-label')).toHaveText('Queued');
+    await expect(page.locator('article#snippet progress')).toBeVisible();
+    await expect(fileSection(page, 0)).toHaveAttribute('data-highlighted', 'false');
+    await expect(fileSection(page, 0).locator('div.highlighted pre.source')).toBeVisible();
   }
 
   // Any submit to the main node wakes its workers, which claim every due
@@ -38,8 +42,13 @@ test('(b) two open pages both receive the push and switch to the highlighted vie
 
   await Promise.all([waitSucceeded(pageA), waitSucceeded(pageB)]);
   for (const [name, page] of [['page A', pageA], ['page B', pageB]]) {
-    await expect(page.locator('article#snippet span.language')).toHaveText('Python');
-    await expect(page.locator('div.highlighted pre.hl span.k').first()).toBeAttached();
+    await expect(fileSection(page, 0).locator('.file-head span.language')).toHaveText('Python');
+    await expect(fileSection(page, 0)).toHaveAttribute('data-highlighted', 'true');
+    await expect(fileSection(page, 0).locator('div.highlighted pre.hl span.k').first()).toBeAttached();
+    await expect(page.locator('article#snippet .state-label')).toHaveText(/^Highlighted in \d+ ms$/);
+    await expect(page.locator('article#snippet progress')).toHaveCount(0);
+    // The same revision finished: no "Updated just now".
+    await expect(page.locator('article#snippet .updated')).toHaveCount(0);
     expectSameText(await highlightedText(page), code, `${name} highlighted text`);
     await expectNoReload(page, name);
   }

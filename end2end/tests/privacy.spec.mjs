@@ -2,8 +2,12 @@
 //
 // DOM contract (in addition to helpers.mjs):
 //   /s/{id}     article#snippet[data-owner=true|false]; the owner's controls
-//               (form.language-form, details.delete > button#delete, the
-//               "Try again" form) only when data-owner=true.
+//               (a#edit, form.language-form with input[name=language] and
+//               select[name=file], details.delete > button#delete, the
+//               "Try again" form) only when data-owner=true; button#fork for
+//               every reader. Errors: article#snippet > p.form-error (the
+//               fork's, then the owner's forms').
+//               Each file: #files > section.file with .file-head span.language.
 //               A burn-after-reading snippet seen by anyone else: section.sealed
 //               with button#reveal ("Show it once"); once read, gone (410).
 //   gone        section.gone[data-reason=expired|deleted|burned]
@@ -11,6 +15,8 @@
 import { test, expect } from '@playwright/test';
 import {
   HIGHLIGHT_TIMEOUT,
+  fileSection,
+  fillFile,
   isSnippetUrl,
   snippetIdFromUrl,
   submitPending,
@@ -37,11 +43,10 @@ async function submitThroughForm(page, code, { language = 'python', listed = fal
   await page.goto('/');
   await waitHydrated(page);
   const form = page.locator('form#paste-form');
-  await form.locator('textarea[name="code"]').fill(code);
-  await form.locator('input[name="language"]').fill(language);
+  await fillFile(form, 0, { language, code });
   if (listed) await form.locator('input[name="public"]').check();
   if (burn) await form.locator('input[name="burn_after_reading"]').check();
-  await form.locator('button[type="submit"]').click();
+  await form.locator('button#submit').click();
   await page.waitForURL(isSnippetUrl);
   return snippetIdFromUrl(page.url());
 }
@@ -58,6 +63,8 @@ test('(o1) the owner sees the controls, another browser does not; the owner dele
     await expect(page.locator('article#snippet')).toHaveAttribute('data-owner', 'true');
     await expect(page.locator('form.language-form')).toBeVisible();
     await expect(page.locator('details.delete')).toBeVisible();
+    await expect(page.locator('.snippet-head a#edit')).toHaveAttribute('href', `/s/${id}/edit`);
+    await expect(page.locator('.snippet-head button#fork')).toBeVisible();
 
     const stranger = await other.newPage();
     await stranger.goto(`/s/${id}`);
@@ -66,6 +73,11 @@ test('(o1) the owner sees the controls, another browser does not; the owner dele
     await expect(stranger.locator('article#snippet')).toHaveAttribute('data-owner', 'false');
     await expect(stranger.locator('form.language-form')).toHaveCount(0);
     await expect(stranger.locator('details.delete')).toHaveCount(0);
+    await expect(stranger.locator('a#edit')).toHaveCount(0);
+    // Anyone who can read it can fork it; nobody else can edit it.
+    await expect(stranger.locator('.snippet-head button#fork')).toBeVisible();
+    const editPage = await stranger.request.get(`/s/${id}/edit`);
+    expect(editPage.status(), 'a stranger on the edit page').toBe(403);
     // A stranger's own request is refused even if crafted by hand.
     const refused = await stranger.request.delete(`/api/snippets/${id}`);
     expect(refused.status()).toBe(403);
@@ -74,15 +86,22 @@ test('(o1) the owner sees the controls, another browser does not; the owner dele
     // words beside the form; a known one queues the snippet again and the
     // page follows the new run.
     const languageForm = page.locator('form.language-form');
+    // Every file (the default), or one of them.
+    await expect(languageForm.locator('select[name="file"]')).toHaveValue('');
+    const errors = page.locator('article#snippet > p.form-error');
     await languageForm.locator('input[name="language"]').fill('No Such Language');
     await languageForm.locator('button[type="submit"]').click();
-    await expect(page.locator('article#snippet p.form-error')).toContainText('No Such Language');
+    // The fork's error line stays empty; the owner forms' says why.
+    await expect(errors).toHaveText(['', /No Such Language/]);
     await expect(languageForm.locator('button[type="submit"]')).toBeEnabled();
     await languageForm.locator('input[name="language"]').fill('Ruby');
     await languageForm.locator('button[type="submit"]').click();
-    await expect(page.locator('article#snippet span.language')).toHaveText('Ruby', { timeout: HIGHLIGHT_TIMEOUT });
+    await expect(fileSection(page, 0).locator('.file-head span.language')).toHaveText('Ruby', {
+      timeout: HIGHLIGHT_TIMEOUT,
+    });
     await waitSucceeded(page);
-    await expect(page.locator('article#snippet p.form-error')).toHaveText('');
+    await expect(fileSection(page, 0)).toHaveAttribute('data-language', 'Ruby');
+    await expect(errors).toHaveText(['', '']);
 
     // Delete: hidden behind a confirm step, then gone for everyone, live.
     await expect(page.locator('button#delete')).toBeHidden();
@@ -105,7 +124,7 @@ test('(o2) a page served from another origin cannot change a snippet', async ({ 
     const page = await context.newPage();
     const id = await submitThroughForm(page, `# ${uniqueTag('csrf')}\nprint(1)\n`);
     await waitSucceeded(page);
-    await expect(page.locator('article#snippet span.language')).toHaveText('Python');
+    await expect(fileSection(page, 0).locator('.file-head span.language')).toHaveText('Python');
 
     // The same browser (its owner cookie is sent along: cookies ignore
     // ports, so another origin on this host is the same site) visits a page
@@ -132,7 +151,10 @@ test('(o2) a page served from another origin cannot change a snippet', async ({ 
 
     const snippet = await page.request.get(`${base}/api/snippets/${id}`);
     expect(snippet.status()).toBe(200);
-    expect((await snippet.json()).language).toBe('Python');
+    const view = await snippet.json();
+    expect(view.language).toBe('Python');
+    expect(view.files.map((f) => f.language)).toEqual(['Python']);
+    expect(view.revision, 'no revision was saved').toBe(1);
   } finally {
     await context.close();
   }
@@ -161,7 +183,8 @@ test('(o3) burn after reading: the owner reads freely, another reader once, then
     await other.reload();
     await waitHydrated(other);
     await other.locator('button#reveal').click();
-    await expect(other.locator('div.highlighted pre, pre.source').first()).toContainText(secret);
+    await expect(other.locator('article#snippet #files > section.file').first()).toBeVisible();
+    await expect(other.locator('article#snippet #files > section.file :is(div.highlighted pre, pre.source)').first()).toContainText(secret);
     await expectNoViolations(other, 'revealed page');
 
     await other.reload();
@@ -248,5 +271,9 @@ test('(o6) a page showing a pending snippet learns live that its owner deleted i
   });
   expect(deleted.status()).toBe(204);
   await expect(page.locator('section.gone')).toHaveAttribute('data-reason', 'deleted');
-  await expect(page.locator('article#snippet')).toHaveCount(0);
+  await expect(page.locator('section.gone')).toBeVisible();
+  // The files are the island's children, drawn once: hidden, not taken down.
+  await expect(page.locator('article#snippet')).toBeHidden();
+  await expect(page.locator('article#snippet')).toHaveAttribute('hidden', '');
+  await expect(page.locator('#files > section.file').first()).toBeHidden();
 });

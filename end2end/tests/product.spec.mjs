@@ -5,17 +5,18 @@
 // DOM contract (in addition to the one in helpers.mjs):
 //   <html data-theme="dark|light">  set by button#theme-toggle, remembered in
 //                localStorage "highlighter-theme", applied before paint
-//   /            form#paste-form: textarea[name=code],
-//                input[name=language][list=language-list] + datalist#language-list
-//                (empty = auto-detect), input[name=filename],
-//                select[name=expires_in] ("" | 3600 | 86400 | 604800),
-//                button[type=submit]; ul#recent > li[data-id] (newest first) with
-//                a[href="/s/{id}"] and span.state.state-{state}; ONE EventSource
-//                (/api/events?...)
-//   /s/{id}      span.language; form.language-form; div.code-view > div.gutter >
-//                a.line-number[href="#L{n}"] (class "marked" for the lines the hash
-//                names) and div.highlighted pre; button#copy; a#raw; a#download;
-//                ONE EventSource while pending
+//   /            form#paste-form: per file (key N) textarea#code-N, input#name-N,
+//                input#language-N[list=language-list] + datalist#language-list
+//                (empty = auto-detect); select[name=expires_in]
+//                ("" | 3600 | 86400 | 604800), button#submit; ul#recent > li[data-id]
+//                (newest first) with a[href="/s/{id}"] and span.state.state-{state};
+//                ONE EventSource (/api/events?...)
+//   /s/{id}      #files > section.file#file-{slug}: .file-head span.language,
+//                button.copy, a.raw; div.code-view > div.gutter >
+//                a.line-number#file-{slug}-L{n}[href="#file-{slug}-L{n}"] (the first
+//                file's also name="L{n}", so #L{n} still works; class "marked" for the
+//                lines the hash names, with div.line-mark shown over them) and
+//                div.highlighted pre; a#raw; a#download; ONE EventSource while pending
 
 import { test, expect } from '@playwright/test';
 import {
@@ -24,6 +25,9 @@ import {
   expectOneOpenEventSource,
   expectSameText,
   eventSources,
+  fileAnchor,
+  fileSection,
+  fillFile,
   generatePython,
   highlightedText,
   isSnippetUrl,
@@ -42,21 +46,30 @@ import {
 
 const HOME_STREAM_RE = /\/api\/events(\?|$)/;
 
-/** The gutter links of the snippet page, in order. */
-const lineNumbers = (page) => page.locator('div.code-view div.gutter a.line-number');
-const lineNumber = (page, n) => page.locator(`div.code-view div.gutter a.line-number[href="#L${n}"]`);
+/** The gutter links of the snippet page's first file, in order. */
+const lineNumbers = (page) => fileSection(page, 0).locator('div.code-view div.gutter a.line-number');
+/** Line `n` of the file whose anchor is `anchor` (its section's id). */
+const lineNumber = (page, anchor, n) =>
+  page.locator(`#files > section.file#${anchor} div.code-view div.gutter a.line-number#${anchor}-L${n}`);
 
-/** Exactly the lines `marked` (1-based) carry class "marked", out of `total`. */
-async function expectMarked(page, marked, total) {
+/**
+ * Exactly the lines `marked` (1-based) of the file `anchor` carry class
+ * "marked", out of `total`, none of any file elsewhere, and the overlay
+ * over marked lines shows (or not).
+ */
+async function expectMarked(page, anchor, marked, total) {
   for (let n = 1; n <= total; n++) {
-    const link = lineNumber(page, n);
+    const link = lineNumber(page, anchor, n);
     if (marked.includes(n)) {
       await expect(link, `line ${n} is marked`).toHaveClass(/(^|\s)marked(\s|$)/);
     } else {
       await expect(link, `line ${n} is not marked`).not.toHaveClass(/(^|\s)marked(\s|$)/);
     }
   }
-  await expect(page.locator('div.code-view div.gutter a.line-number.marked')).toHaveCount(marked.length);
+  await expect(page.locator('#files div.code-view div.gutter a.line-number.marked')).toHaveCount(marked.length);
+  const overlay = page.locator(`#files > section.file#${anchor} .code-view .line-mark`);
+  if (marked.length > 0) await expect(overlay, 'the marked lines\' overlay').toBeVisible();
+  else await expect(overlay).toBeHidden();
 }
 
 test('(p1) two home pages hold one stream each; a snippet submitted on one appears live on the other', async ({
@@ -79,10 +92,9 @@ test('(p1) two home pages hold one stream each; a snippet submitted on one appea
     // Submit through page B's form.
     const code = `# ${uniqueTag('live_list')}\ndef answer():\n    return 42\n`;
     const form = pageB.locator('form#paste-form');
-    await form.locator('textarea[name="code"]').fill(code);
-    await form.locator('input[name="language"]').fill('Python');
+    await fillFile(form, 0, { language: 'Python', code });
     await form.locator('input[name="public"]').check();
-    await form.locator('button[type="submit"]').click();
+    await form.locator('button#submit').click();
     await pageB.waitForURL(isSnippetUrl);
     const id = snippetIdFromUrl(pageB.url());
 
@@ -104,34 +116,55 @@ test('(p1) two home pages hold one stream each; a snippet submitted on one appea
   }
 });
 
-test('(p2) #L3-L5 marks lines 3 to 5; clicking line 7 marks only line 7', async ({ page, request }) => {
+test('(p2) #L3-L5 marks lines 3 to 5; clicking line 7 marks only line 7, shift-clicking 9 marks 7 to 9', async ({
+  page,
+  request,
+}) => {
   const lines = Array.from({ length: 10 }, (_, i) => `line_${i + 1} = ${i + 1}  # ${i === 0 ? uniqueTag('lines') : ''}`);
   // No trailing newline: 10 lines whichever way lines are counted.
   const code = lines.join('\n');
-  const { id } = await submitViaApi(request, { code, language: 'python' });
+  const { id } = await submitViaApi(request, { code, language: 'python', filename: 'lines.py' });
   await waitSucceededViaApi(request, id);
+  const anchor = fileAnchor('lines.py');
+  expect(anchor).toBe('file-lines-py');
 
+  // The one-file anchors of before still work: they name the first file.
   await page.goto(`/s/${id}#L3-L5`);
   await waitHydrated(page);
   await waitSucceeded(page);
 
+  await expect(fileSection(page, 0)).toHaveAttribute('id', anchor);
   await expect(lineNumbers(page)).toHaveCount(10);
   await expect(lineNumbers(page)).toHaveText(lines.map((_, i) => String(i + 1)));
+  for (const n of [1, 10]) {
+    await expect(lineNumber(page, anchor, n)).toHaveAttribute('name', `L${n}`);
+    await expect(lineNumber(page, anchor, n)).toHaveAttribute('href', `#${anchor}-L${n}`);
+  }
   expectSameText(await highlightedText(page), code, 'highlighted text');
   // The numbers are a separate column that is never selected (nor copied).
-  const userSelect = await page
+  const userSelect = await fileSection(page, 0)
     .locator('div.code-view div.gutter')
     .evaluate((el) => getComputedStyle(el).userSelect || getComputedStyle(el).webkitUserSelect);
   expect(userSelect, 'user-select of div.gutter').toBe('none');
 
-  await expectMarked(page, [3, 4, 5], 10);
-  await expect(lineNumber(page, 3)).toBeInViewport();
+  await expectMarked(page, anchor, [3, 4, 5], 10);
+  await expect(lineNumber(page, anchor, 3)).toBeInViewport();
 
+  // A click names the line in its file.
   await markNoReload(page);
-  await lineNumber(page, 7).click();
-  await expect(page).toHaveURL(new RegExp(`/s/${id}#L7$`));
-  expect(await page.evaluate(() => location.hash)).toBe('#L7');
-  await expectMarked(page, [7], 10);
+  await lineNumber(page, anchor, 7).click();
+  await expect(page).toHaveURL(new RegExp(`/s/${id}#${anchor}-L7$`));
+  expect(await page.evaluate(() => location.hash)).toBe(`#${anchor}-L7`);
+  await expectMarked(page, anchor, [7], 10);
+  // Shift-click: the range from the line clicked before.
+  await lineNumber(page, anchor, 9).click({ modifiers: ['Shift'] });
+  await expect(page).toHaveURL(new RegExp(`/s/${id}#${anchor}-L7-L9$`));
+  await expectMarked(page, anchor, [7, 8, 9], 10);
+  // A file's own range anchor, followed as the hash changes.
+  await page.evaluate((a) => {
+    location.hash = `#${a}-L2-L4`;
+  }, anchor);
+  await expectMarked(page, anchor, [2, 3, 4], 10);
   await expectNoReload(page);
 });
 
@@ -143,11 +176,13 @@ test('(p2b) a range far down the snippet is scrolled into view on load', async (
   await page.goto(`/s/${id}#L250-L252`);
   await waitHydrated(page);
   await waitSucceeded(page);
+  const anchor = await fileSection(page, 0).getAttribute('id');
+  expect(anchor).toMatch(/^file-/);
 
-  await expect(lineNumber(page, 250)).toHaveClass(/(^|\s)marked(\s|$)/);
-  await expect(lineNumber(page, 252)).toHaveClass(/(^|\s)marked(\s|$)/);
-  await expect(page.locator('div.code-view div.gutter a.line-number.marked')).toHaveCount(3);
-  await expect(lineNumber(page, 250)).toBeInViewport();
+  await expect(lineNumber(page, anchor, 250)).toHaveClass(/(^|\s)marked(\s|$)/);
+  await expect(lineNumber(page, anchor, 252)).toHaveClass(/(^|\s)marked(\s|$)/);
+  await expect(page.locator('#files div.code-view div.gutter a.line-number.marked')).toHaveCount(3);
+  await expect(lineNumber(page, anchor, 250)).toBeInViewport();
   await expect.poll(() => page.evaluate(() => window.scrollY), { message: 'window.scrollY' }).toBeGreaterThan(0);
 });
 
@@ -169,7 +204,8 @@ test('(p3) the copy button copies the exact code', async ({ page, context, reque
   await waitHydrated(page);
   await waitSucceeded(page);
 
-  const copy = page.locator('button#copy');
+  const copy = fileSection(page, 0).locator('.file-head button.copy');
+  await expect(copy).toHaveText('Copy');
   await copy.click();
   await expect(copy).toHaveText(/Copied/);
   const copied = await page.evaluate(() => navigator.clipboard.readText());
@@ -211,7 +247,7 @@ test('(p5) with the language left empty, a Python script is detected as Python',
   await waitHydrated(page);
 
   const form = page.locator('form#paste-form');
-  const language = form.locator('input[name="language"]');
+  const language = form.locator('input#language-0[name="files[0][language]"]');
   await expect(language).toHaveAttribute('list', 'language-list');
   await expect(language).toHaveValue('');
   const datalist = page.locator('datalist#language-list');
@@ -227,15 +263,17 @@ test('(p5) with the language left empty, a Python script is detected as Python',
   ]);
 
   const code = `#!/usr/bin/env python3\nimport sys\nprint(sys.argv)\n# ${uniqueTag('detect')}\n`;
-  await form.locator('textarea[name="code"]').fill(code);
-  await expect(form.locator('input[name="filename"]')).toHaveValue('');
-  await form.locator('button[type="submit"]').click();
+  await fillFile(form, 0, { code });
+  await expect(form.locator('input#name-0[name="files[0][name]"]')).toHaveValue('');
+  await form.locator('button#submit').click();
   await page.waitForURL(isSnippetUrl);
 
-  await expect(page.locator('article#snippet span.language')).toHaveText('Python');
+  const fileLanguage = fileSection(page, 0).locator('.file-head span.language');
+  await expect(fileLanguage).toHaveText('Python');
   await waitSucceeded(page);
-  await expect(page.locator('article#snippet span.language')).toHaveText('Python');
-  await expect(page.locator('div.highlighted pre.hl span.k').first()).toBeAttached();
+  await expect(fileLanguage).toHaveText('Python');
+  await expect(fileSection(page, 0)).toHaveAttribute('data-language', 'Python');
+  await expect(fileSection(page, 0).locator('div.highlighted pre.hl span.k').first()).toBeAttached();
 });
 
 test('(p6) raw is plain text, exactly the code; download is an attachment', async ({ request }) => {
@@ -248,6 +286,11 @@ test('(p6) raw is plain text, exactly the code; download is an attachment', asyn
   expect(rawHeaders['content-type']).toBe('text/plain; charset=utf-8');
   expect(rawHeaders['x-content-type-options']).toBe('nosniff');
   expectSameText((await raw.body()).toString('utf8'), code, 'raw body');
+  // The file's own raw address answers the same.
+  const rawFile = await request.get(`/s/${id}/raw/hello.py`);
+  expect(rawFile.status()).toBe(200);
+  expect(rawFile.headers()['content-type']).toBe('text/plain; charset=utf-8');
+  expectSameText((await rawFile.body()).toString('utf8'), code, 'raw file body');
 
   const download = await request.get(`/s/${id}/download`);
   expect(download.status()).toBe(200);
@@ -292,11 +335,12 @@ test('(p8) a hash naming lines far past the end marks only the snippet\'s lines 
   await page.goto(`/s/${id}#L1-L4294967295`);
   await waitHydrated(page);
   await waitSucceeded(page);
-  await expectMarked(page, [1, 2, 3, 4, 5, 6], 6);
+  const anchor = await fileSection(page, 0).getAttribute('id');
+  await expectMarked(page, anchor, [1, 2, 3, 4, 5, 6], 6);
   // Still responsive: a click marks a line at once.
   const started = Date.now();
-  await lineNumber(page, 3).click();
-  await expectMarked(page, [3], 6);
+  await lineNumber(page, anchor, 3).click();
+  await expectMarked(page, anchor, [3], 6);
   expect(Date.now() - started, 'ms to handle a click').toBeLessThan(5000);
 });
 
@@ -327,7 +371,7 @@ test('(p9) highlighted code in both themes: every token class has a colour of it
       await waitHydrated(page);
       await waitSucceeded(page);
       const colours = await page.evaluate(() => {
-        const pre = document.querySelector('div.highlighted pre');
+        const pre = document.querySelector('#files > section.file div.highlighted pre');
         // The first opaque background from the code outward.
         let background = 'rgb(255, 255, 255)';
         for (let el = pre; el; el = el.parentElement) {
@@ -356,7 +400,7 @@ test('(p9) highlighted code in both themes: every token class has a colour of it
       for (const [cls, colour] of Object.entries(colours.byClass)) {
         expect(contrast(colour, colours.background), `${what}: class ${cls} (${colour} on ${colours.background})`).toBeGreaterThanOrEqual(3);
       }
-      await page.locator('div.code-view').screenshot({ path: `test-results/themes/${language}-${theme}.png` });
+      await page.locator('#files > section.file div.code-view').first().screenshot({ path: `test-results/themes/${language}-${theme}.png` });
     }
   }
 });

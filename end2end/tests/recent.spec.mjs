@@ -1,6 +1,8 @@
 import { test, expect } from '@playwright/test';
 import {
   expectNoReload,
+  fileSection,
+  fillFile,
   isSnippetUrl,
   markNoReload,
   submitViaApi,
@@ -32,15 +34,16 @@ test('(f) the home page lists a public snippet under #recent, an unlisted one no
   await waitSucceeded(page);
   await expect(page.locator('article#snippet')).toHaveAttribute('data-owner', 'false');
   await expect(page.locator('form.language-form')).toHaveCount(0);
+  await expect(page.locator('a#edit')).toHaveCount(0);
+  await expect(fileSection(page, 'recent.rs')).toHaveAttribute('data-language', 'Rust');
 });
 
 test('(f2) your own snippets are listed for you, and reached by client-side navigation the page still offers every language', async ({ page }) => {
   await page.goto('/');
   await waitHydrated(page);
   const form = page.locator('form#paste-form');
-  await form.locator('textarea[name="code"]').fill(`# ${uniqueTag('mine')}\nprint(1)\n`);
-  await form.locator('input[name="language"]').fill('python');
-  await form.locator('button[type="submit"]').click();
+  await fillFile(form, 0, { language: 'python', code: `# ${uniqueTag('mine')}\nprint(1)\n` });
+  await form.locator('button#submit').click();
   await page.waitForURL(isSnippetUrl);
   const id = new URL(page.url()).pathname.slice(3);
   await waitSucceeded(page);
@@ -56,5 +59,7 @@ test('(f2) your own snippets are listed for you, and reached by client-side navi
   await waitSucceeded(page);
   await expectNoReload(page, 'following a link in the list');
   await expect(page.locator('article#snippet')).toHaveAttribute('data-owner', 'true');
+  await expect(page.locator('form.language-form input[name="language"]')).toHaveAttribute('list', 'language-list');
   await expect(page.locator('datalist#language-list option[value="Python"]')).toHaveCount(1);
+  await expect(fileSection(page, 0).locator('.file-head span.language')).toHaveText('Python');
 });

@@ -4,6 +4,8 @@ import {
   HIGHLIGHT_TIMEOUT,
   expectNoReload,
   expectSameText,
+  fileSection,
+  fillFile,
   highlightedText,
   isSnippetUrl,
   markNoReload,
@@ -35,33 +37,42 @@ test('(a) JS on: submitting the form navigates client-side to the highlighted sn
 
   const form = page.locator('form#paste-form');
   await expect(form).toBeVisible();
+  // One file to start with, and no "Remove" for it.
+  await expect(form.locator('fieldset.file-fields')).toHaveCount(1);
+  await expect(form.locator('button.remove-file')).toHaveCount(0);
   // A searchable picker: an input over a datalist of every language; empty is auto.
-  const language = form.locator('input[name="language"]');
+  const language = form.locator('input#language-0[name="files[0][language]"]');
   await expect(language).toHaveValue('');
   await expect(language).toHaveAttribute('list', 'language-list');
   await expect(page.locator('datalist#language-list option[value="Rust"]')).toHaveCount(1);
   await expect(page.locator('datalist#language-list option[value="Python"]')).toHaveCount(1);
 
-  await form.locator('textarea[name="code"]').fill(code);
-  await form.locator('input[name="filename"]').fill('main.rs');
+  await fillFile(form, 0, { name: 'main.rs', code });
 
   await markNoReload(page);
-  await form.locator('button[type="submit"]').click();
+  await form.locator('button#submit').click();
   await page.waitForURL(isSnippetUrl);
   snippetIdFromUrl(page.url());
 
   const article = page.locator('article#snippet');
   await expect(article).toHaveAttribute('data-state', ANY_STATE_RE);
-  await expect(page.locator('article#snippet .state-label')).toBeVisible();
+  await expect(article).toHaveAttribute('data-revision', '1');
+  await expect(page.locator('article#snippet .snippet-head .state-label')).toBeVisible();
 
   await waitSucceeded(page);
-  await expect(page.locator('div.highlighted pre span[class]').first()).toBeVisible();
+  const file = fileSection(page, 'main.rs');
+  await expect(page.locator('#files > section.file')).toHaveCount(1);
+  await expect(file).toHaveAttribute('id', 'file-main-rs');
+  await expect(file.locator('div.highlighted pre span[class]').first()).toBeVisible();
   // language "auto" + filename "main.rs" must be detected as Rust.
-  await expect(page.locator('article#snippet span.language')).toHaveText('Rust');
-  await expect(page.locator('div.highlighted pre.hl span.k').first()).toBeAttached();
+  await expect(file.locator('.file-head span.language')).toHaveText('Rust');
+  await expect(file).toHaveAttribute('data-language', 'Rust');
+  await expect(file.locator('div.highlighted pre.hl span.k').first()).toBeAttached();
   await expect(page.locator('article#snippet progress')).toHaveCount(0);
+  await expect(page.locator('.snippet-head h1')).toHaveText('main.rs');
+  await expect(page.locator('.snippet-head .count')).toHaveText('1 file');
 
-  expectSameText(normalizeNewlines(await highlightedText(page)), code, 'highlighted text');
+  expectSameText(normalizeNewlines(await highlightedText(page, 'main.rs')), code, 'highlighted text');
   await expectNoReload(page);
 });
 
@@ -70,12 +81,14 @@ test('(a2) JS on: a refused submit says why beside the form, and the page stays'
   await waitHydrated(page);
   const form = page.locator('form#paste-form');
   // Blank code passes the browser's `required` check; the server refuses it.
-  await form.locator('textarea[name="code"]').fill('   \n  ');
+  await fillFile(form, 0, { code: '   \n  ' });
   await markNoReload(page);
-  await form.locator('button[type="submit"]').click();
+  await form.locator('button#submit').click();
   await expect(form.locator('p.form-error')).toHaveText('The snippet is empty: paste some code first.');
-  await expect(form.locator('button[type="submit"]')).toHaveText('Highlight');
-  await expect(form.locator('button[type="submit"]')).toBeEnabled();
+  await expect(form.locator('button#submit')).toHaveText('Highlight');
+  await expect(form.locator('button#submit')).toBeEnabled();
+  // What was typed is still there.
+  await expect(form.locator('textarea#code-0')).toHaveValue('   \n  ');
   expect(new URL(page.url()).pathname).toBe('/');
   await expectNoReload(page);
 });
@@ -96,10 +109,9 @@ test('(c) JS off: plain form POST redirects to the snippet, reloading shows the 
     await page.goto('/');
     const form = page.locator('form#paste-form');
     await expect(form).toBeVisible();
-    await expect(form.locator('input[name="language"]')).toHaveValue('');
-    await form.locator('textarea[name="code"]').fill(code);
-    await form.locator('input[name="language"]').fill('Python');
-    await form.locator('button[type="submit"]').click();
+    await expect(form.locator('input#language-0[name="files[0][language]"]')).toHaveValue('');
+    await fillFile(form, 0, { language: 'Python', code });
+    await form.locator('button#submit').click();
 
     await page.waitForURL(isSnippetUrl);
     snippetIdFromUrl(page.url());
@@ -114,7 +126,7 @@ test('(c) JS off: plain form POST redirects to the snippet, reloading shows the 
     let state = await article.getAttribute('data-state');
     while (state !== 'succeeded' && state !== 'failed' && Date.now() < deadline) {
       // Server-rendered pending view: progress bar + escaped source.
-      await expect(page.locator('article#snippet pre.source')).toBeAttached();
+      await expect(page.locator('#files > section.file pre.source')).toBeAttached();
       await page.waitForTimeout(500);
       await page.reload();
       state = await article.getAttribute('data-state');
@@ -125,8 +137,9 @@ test('(c) JS off: plain form POST redirects to the snippet, reloading shows the 
     expect(state, 'snippet did not reach "succeeded" before the deadline').toBe('succeeded');
 
     await waitSucceeded(page);
-    await expect(page.locator('article#snippet span.language')).toHaveText('Python');
-    await expect(page.locator('div.highlighted pre.hl span.k').first()).toBeAttached();
+    await expect(page.locator('#files > section.file')).toHaveCount(1);
+    await expect(fileSection(page, 0).locator('.file-head span.language')).toHaveText('Python');
+    await expect(fileSection(page, 0).locator('div.highlighted pre.hl span.k').first()).toBeAttached();
     expectSameText(normalizeNewlines(await highlightedText(page)), code, 'highlighted text');
   } finally {
     await context.close();

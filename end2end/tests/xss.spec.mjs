@@ -3,7 +3,9 @@ import {
   PENDING_STATES,
   expectSameText,
   generatePython,
+  fileSection,
   highlightedText,
+  saveRevisionViaApi,
   submitPending,
   submitViaApi,
   uniqueTag,
@@ -49,7 +51,8 @@ test('(d) <script> in a snippet is shown as text, pending and highlighted', asyn
       `the snippet was already "${state}" when first fetched; the pending view could not be checked`,
     ).toContain(state);
     await expect(inspect.locator('article#snippet progress')).toBeAttached();
-    const source = (await inspect.locator('article#snippet pre.source').textContent()) ?? '';
+    await expect(inspect.locator('#files > section.file')).toHaveCount(1);
+    const source = (await inspect.locator('#files > section.file div.highlighted pre.source').textContent()) ?? '';
     expect(source).toContain(PAYLOAD);
     expect(source).toContain(IMG_PAYLOAD);
     await expectNoInjectedMarkup(inspect);
@@ -62,7 +65,7 @@ test('(d) <script> in a snippet is shown as text, pending and highlighted', asyn
   await waitHydrated(page);
   await expectNoInjectedMarkup(page);
   await expect(page.locator('article#snippet')).toHaveAttribute('data-state', 'queued');
-  await expect(page.locator('article#snippet pre.source')).toContainText(PAYLOAD);
+  await expect(page.locator('#files > section.file div.highlighted pre.source')).toContainText(PAYLOAD);
   expect(await page.evaluate(() => typeof window.__xss)).toBe('undefined');
   await wakeWorkers(request);
 
@@ -85,4 +88,44 @@ test('(d) <script> in a snippet is shown as text, pending and highlighted', asyn
   expect(await highlightedText(page)).toContain(PAYLOAD);
   await expectNoInjectedMarkup(page);
   expect(await page.evaluate(() => typeof window.__xss)).toBe('undefined');
+});
+
+test('(d2) markup in file names is shown as text, server-rendered and rebuilt live', async ({ page, request }) => {
+  // Names cannot hold slashes, so no closing tag; attributes and elements can still be tried.
+  const first = `<img src=x onerror="window.__xss=3">${uniqueTag('name')}.py`;
+  const second = `q"><svg onload=window.__xss=4>.md`;
+  const renamed = `r'><img src=y onerror=window.__xss=5>.py`;
+  const created = await submitViaApi(request, {
+    files: [
+      { name: first, language: 'python', code: 'x = 1\n' },
+      { name: second, code: '# Title\n' },
+    ],
+  });
+  await page.goto(`/s/${created.id}`);
+  await waitHydrated(page);
+  await waitSucceeded(page);
+
+  const injected = async () => {
+    await expect(page.locator('img[onerror], svg[onload], img[src="x"], img[src="y"]')).toHaveCount(0);
+    expect(await page.evaluate(() => typeof window.__xss)).toBe('undefined');
+  };
+  await expect(page.locator('#files > section.file .file-head h2')).toHaveText([first, second]);
+  await expect(fileSection(page, 0)).toHaveAttribute('data-name', first);
+  await expect(fileSection(page, 1)).toHaveAttribute('data-name', second);
+  await expect(page.locator('.snippet-head h1')).toHaveText(first);
+  expect(await page.title()).toBe(`${first} · Highlighter`);
+  await injected();
+
+  // A new revision renames the first file: the page draws its sections itself.
+  await saveRevisionViaApi(request, created.id, created.owner_token, {
+    base_revision: 1,
+    files: [
+      { name: renamed, language: 'python', code: 'x = 1\n' },
+      { name: second, code: '# Title\n' },
+    ],
+  });
+  await expect(page.locator('article#snippet')).toHaveAttribute('data-revision', '2', { timeout: 30_000 });
+  await expect(page.locator('#files > section.file .file-head h2')).toHaveText([renamed, second]);
+  await expect(fileSection(page, 0)).toHaveAttribute('data-name', renamed);
+  await injected();
 });
