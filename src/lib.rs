@@ -21,6 +21,11 @@
 //! the snippet. Streams subscribe before they read their snapshot, so no
 //! result can slip between the two.
 
+// The pages' view types nest deeply (Leptos builds each view as one
+// type); release builds, which do not erase component types as dev builds
+// do (`scripts/env.sh`), need the room.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 #[cfg(feature = "ssr")]

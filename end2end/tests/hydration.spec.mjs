@@ -61,9 +61,13 @@ test('a visitor\'s page never downloads the dashboard\'s code, and keeps the cli
   await page.goto('/');
   await waitHydrated(page);
   await settle(page);
-  // The main bundle only: the dashboard is a lazy island in a chunk of its
-  // own (built with `cargo leptos --split`), fetched when /admin opens.
-  expect(wasm).toEqual([names.wasm]);
+  // The main bundle and the home page's own lazy islands (the paste form,
+  // the lists), never the dashboard's: it is a lazy island in a chunk of
+  // its own (built with `cargo leptos --split`), fetched when /admin opens.
+  expect(wasm[0]).toBe(names.wasm);
+  expect(wasm.filter((file) => file.includes('highlighter.'))).toEqual([names.wasm]);
+  expect(wasm.some((file) => file.includes('paste_form'))).toBe(true);
+  expect(wasm.filter((file) => file.includes('admin'))).toEqual([]);
   // Named by their content, the client's files are kept for good.
   expect(names.hashed).toBe(true);
   expect(Object.keys(caching).length).toBeGreaterThanOrEqual(2);

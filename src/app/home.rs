@@ -103,7 +103,7 @@ pub fn FileFields(
 }
 
 /// The paste form. Its language inputs offer the page's `LanguageList`.
-#[island]
+#[island(lazy)]
 fn PasteForm(draft: Draft) -> impl IntoView {
     let submit = super::FormCall::new(&[SubmitSnippet::PATH]);
     let form = NodeRef::<leptos::html::Form>::new();
@@ -241,7 +241,7 @@ fn send(
 
 /// The reader's snippets and the recent public ones, kept live by one
 /// stream.
-#[island]
+#[island(lazy)]
 fn LiveLists(initial: SnippetLists) -> impl IntoView {
     let root = NodeRef::<leptos::html::Div>::new();
     // Its stream closes when the page is left (see `islands`).

@@ -544,7 +544,7 @@ fn Gone(reason: GoneReason) -> impl IntoView {
 /// nothing of its content until they ask for it. With JavaScript the code
 /// is fetched and shown here; without, the form posts to `/s/{id}/reveal`,
 /// which answers the code as plain text. Either way it is then deleted.
-#[island]
+#[island(lazy)]
 fn Sealed(sealed: SealedSnippet) -> impl IntoView {
     let revealed = RwSignal::new(None::<Result<String, String>>);
     let pending = RwSignal::new(false);

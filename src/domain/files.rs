@@ -113,7 +113,9 @@ pub fn is_markdown(name: &str) -> bool {
 /// (`main.rs` is `file-main-rs`), then `-2`, `-3`... where two names would
 /// give the same anchor (`a.b` and `a-b`). Its lines are `{anchor}-L{n}`.
 pub fn anchors<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut taken = std::collections::HashSet::new();
+    // A revision has at most a few dozen files: a list is enough, and
+    // keeps hashing out of the browser's bundle.
+    let mut taken: Vec<String> = Vec::new();
     names
         .into_iter()
         .map(|name| {
@@ -131,10 +133,11 @@ pub fn anchors<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
             let slug = slug.trim_end_matches('-').to_owned();
             let mut anchor = slug.clone();
             let mut n = 2;
-            while !taken.insert(anchor.clone()) {
+            while taken.contains(&anchor) {
                 anchor = format!("{slug}-{n}");
                 n += 1;
             }
+            taken.push(anchor.clone());
             anchor
         })
         .collect()
