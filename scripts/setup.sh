@@ -50,7 +50,9 @@ fi
 # 29 s, the same bytes out.
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
   step "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 6 minutes, once)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads --debug
+  # Without debug information, which nobody reads from a tool: less to
+  # compile and link.
+  CARGO_PROFILE_DEV_DEBUG=0 cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads --debug
 fi
 
 # The CLI must match the wasm-bindgen crate exactly. No --locked: the CLI's

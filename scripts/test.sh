@@ -5,12 +5,21 @@
 # server and its hydrated WASM client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --with-browser
 source scripts/env.sh
 
+# On a new machine the tools (cargo-leptos, wasm-bindgen, Chromium...)
+# take minutes to install and the tests need none of them to compile:
+# they build at the same time, as scripts/run.sh builds the server.
+echo "==> building the tests (while the tools install)" >&2
+cargo test --features ssr --no-run &
+tests_build=$!
+trap 'kill "$tests_build" 2>/dev/null || true' EXIT
+bash scripts/setup.sh --with-browser
 # PostgreSQL for the storage conformance suite; the tests make their own
 # databases on it.
 bash scripts/postgres.sh
+wait "$tests_build"
+trap - EXIT
 
 echo "==> cargo test" >&2
 cargo test --features ssr --no-fail-fast

@@ -10,13 +10,15 @@
 //! - [`capacity`]: 10,000 idle streams, memory each, one push to all;
 //! - [`revision`]: one line of a 20-file gist saved -> pushed to open pages;
 //! - [`ssr`]: a snippet page under `wrk` vs a bare axum handler;
-//! - [`wasm`]: the gzipped size of the release client.
+//! - [`wasm`]: the gzipped size of the release client;
+//! - [`binary`]: the release server's size and what it holds.
 //!
 //! The server under test runs as its own process ([`server`]) so that the
 //! load client ([`sse`]) never shares its memory or runtime. Machines are
 //! shared and noisy: every figure is the median of `--runs` runs, and each
 //! comparison's baseline runs in the same command.
 
+mod binary;
 mod capacity;
 mod corpus;
 mod drain;
@@ -42,6 +44,7 @@ enum Measure {
     Revision,
     Ssr,
     Wasm,
+    Binary,
 }
 
 #[derive(Parser, Debug)]
@@ -126,6 +129,9 @@ async fn main() {
 
     if wanted(Measure::Wasm) {
         sections.push(wasm::run(&args.site_root, &args.server_bin));
+    }
+    if wanted(Measure::Binary) {
+        sections.push(binary::run(&args.server_bin));
     }
     if wanted(Measure::Throughput) {
         eprintln!("==> highlight throughput");
