@@ -196,9 +196,17 @@ impl<T> JsonParseErrors<T> {
     }
 }
 
+/// hyper's bodiless refusals are a status line and a few headers.
+const MAX_REFUSAL_HEAD: usize = 512;
+
 /// The answer to write instead of `head`, if `head` is one of hyper's
 /// bodiless refusals of a request it could not parse.
 fn replacement_for(head: &[u8]) -> Option<Vec<u8>> {
+    // Every write of every response passes here: a page's or a stream's
+    // bytes are let through on their first bytes, unread.
+    if head.len() > MAX_REFUSAL_HEAD || !head.starts_with(b"HTTP/1.1 4") {
+        return None;
+    }
     let text = std::str::from_utf8(head).ok()?;
     let status = text.strip_prefix("HTTP/1.1 ")?.get(..3)?;
     let sentence = match status {
@@ -283,8 +291,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for JsonParseErrors<T> {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         std::task::ready!(this.poll_replacement(cx))?;
-        let nonempty: Vec<&io::IoSlice<'_>> = bufs.iter().filter(|b| !b.is_empty()).collect();
-        if let [head] = nonempty.as_slice()
+        let mut nonempty = bufs.iter().filter(|b| !b.is_empty());
+        if let (Some(head), None) = (nonempty.next(), nonempty.next())
             && let Some(replacement) = replacement_for(head)
         {
             this.replacement = Some((replacement, 0));
