@@ -3,8 +3,10 @@
 # `cargo leptos build` (debug) compiles the server with
 # RUSTFLAGS="--cfg erase_components" and LEPTOS_OUTPUT_NAME set, which
 # leptos_config reads at compile time. Plain `cargo test` gets the same
-# values, so the two share one build instead of rebuilding each other's.
-# Release builds (scripts/run.sh, scripts/bench.sh) clear it again.
+# values. (They do not yet share one build: cargo-leptos appends its own
+# `--cfg erase_components` to the RUSTFLAGS it finds, so the strings
+# differ; bench/PROFILE.md, round 12.) Release builds (scripts/run.sh,
+# scripts/bench.sh) clear it again.
 export LEPTOS_OUTPUT_NAME=highlighter
 export RUSTFLAGS="--cfg erase_components"
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"

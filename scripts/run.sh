@@ -33,7 +33,9 @@ touch target/.build-started
 # wasm-bindgen about 2), and the server needs neither: it builds at the
 # same time, with the command and variables cargo-leptos uses, so
 # cargo-leptos finds it built. One build at a time kept two cores 92%
-# busy; this way 98% (bench/PROFILE.md, round 12).
+# busy, this way 98%; with thin LTO the cold start still took as long (the
+# crate's link and then the client run alone at the end), with cargo's
+# default profile 2.5 minutes less (bench/PROFILE.md, round 12).
 cargo build --release --no-default-features --features ssr --bin highlighter &
 server_build=$!
 trap 'kill "$server_build" 2>/dev/null || true' EXIT
