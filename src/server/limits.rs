@@ -201,10 +201,6 @@ pub struct Limiters {
     pub sign_ins: RateLimiter,
 }
 
-/// Sign-in attempts per client and minute, and in a burst.
-const SIGN_INS_PER_MINUTE: u32 = 10;
-const SIGN_IN_BURST: u32 = 5;
-
 impl Limiters {
     pub fn new(limits: &Limits) -> Self {
         Limiters {
@@ -214,7 +210,10 @@ impl Limiters {
             // A minute's worth at once: a reader who mistypes a few links
             // never meets the limit.
             misses: RateLimiter::new(limits.misses_per_minute, limits.misses_per_minute),
-            sign_ins: RateLimiter::new(SIGN_INS_PER_MINUTE, SIGN_IN_BURST),
+            sign_ins: RateLimiter::new(
+                limits.sign_ins_per_minute,
+                limits.sign_ins_per_minute / 2,
+            ),
         }
     }
 }

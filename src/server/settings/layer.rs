@@ -231,6 +231,10 @@ pub struct SettingsLayer {
     /// Unknown snippet ids one client may ask for per minute (404s, and unknown ids in a list stream) before its lookups get 429; 0 turns the limit off [default: 120].
     #[arg(long, env = "HIGHLIGHTER_MISSES_PER_MINUTE", value_name = "N")]
     pub misses_per_minute: Option<u32>,
+
+    /// Dashboard sign-in attempts one client may make per minute (half of them at once); 0 turns the limit off [default: 10].
+    #[arg(long, env = "HIGHLIGHTER_SIGN_INS_PER_MINUTE", value_name = "N")]
+    pub sign_ins_per_minute: Option<u32>,
 }
 
 impl SettingsLayer {

@@ -2,8 +2,8 @@
 //! `HIGHLIGHTER_*` environment variables, then command-line flags, each
 //! layer overriding the one before. `highlighter --help` lists them all.
 //!
-//! (cargo-leptos reads its *build* settings from `Cargo.toml`; this file
-//! is ours alone.)
+//! (How the site is built lives in `xtask/`; this file is the server's
+//! alone.)
 //!
 //! - `layer.rs`: one layer ([`SettingsLayer`]) and how layers stack;
 //! - here: [`Settings`], every setting decided and checked, in the groups
@@ -132,6 +132,8 @@ pub struct Limits {
     pub connections_per_peer: u32,
     /// Unknown ids one client may ask for a minute; 0: no limit.
     pub misses_per_minute: u32,
+    /// Dashboard sign-ins one client may try a minute; 0: no limit.
+    pub sign_ins_per_minute: u32,
 }
 
 /// The pace a request body must keep: after `grace`, at least
@@ -161,6 +163,7 @@ impl Default for Limits {
             max_connections: 10_000,
             connections_per_peer: 256,
             misses_per_minute: 120,
+            sign_ins_per_minute: 10,
         }
     }
 }
@@ -442,6 +445,9 @@ impl Settings {
             misses_per_minute: layer
                 .misses_per_minute
                 .unwrap_or(defaults.misses_per_minute),
+            sign_ins_per_minute: layer
+                .sign_ins_per_minute
+                .unwrap_or(defaults.sign_ins_per_minute),
             submit_per_minute: layer
                 .submit_per_minute
                 .unwrap_or(defaults.submit_per_minute),
