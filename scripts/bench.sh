@@ -12,12 +12,13 @@ source scripts/env.sh
 bash scripts/postgres.sh
 
 echo "==> building the release server and client" >&2
-# --split: the dashboard (a lazy island) goes in a chunk of its own, fetched
-# only when /admin is opened. Release builds go without env.sh's
-# `erase_components`, a dev-build speed-up that makes the client 6% larger
-# (bench/PROFILE.md, round 10).
-export RUSTFLAGS=""
-cargo leptos build --release --split
+# As scripts/run.sh builds them: the server, and beside it the site.
+cargo build --release --no-default-features --features ssr --bin highlighter &
+server_build=$!
+trap 'kill "$server_build" 2>/dev/null || true' EXIT
+build_site --release
+wait "$server_build"
+trap - EXIT
 echo "==> building the suite" >&2
 cargo build --release --features ssr --example bench
 

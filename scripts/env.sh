@@ -1,17 +1,23 @@
-# Sourced by the run and test scripts.
+# Sourced by the run, test and bench scripts.
 #
-# `cargo leptos build` (debug) compiles the server with
-# RUSTFLAGS="--cfg erase_components" and LEPTOS_OUTPUT_NAME set, which
-# leptos_config reads at compile time. Plain `cargo test` gets the same
-# values. (They do not yet share one build: cargo-leptos appends its own
-# `--cfg erase_components` to the RUSTFLAGS it finds, so the strings
-# differ; bench/PROFILE.md, round 12.) Release builds (scripts/run.sh,
-# scripts/bench.sh) clear it again.
+# LEPTOS_OUTPUT_NAME is read by leptos at compile time: the server links
+# `highlighter.js` / `.wasm` by it.
 export LEPTOS_OUTPUT_NAME=highlighter
-export RUSTFLAGS="--cfg erase_components"
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 # Where cargo puts builds (CI points this at a cache outside the clone).
 HIGHLIGHTER_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+
+# Builds target/site, the client the server serves (xtask/: `site
+# --release` for a release build), and writes hash.txt beside the server
+# binary of that profile. The tool and the WASM client build under
+# target/front, clear of the server's build lock, so they may build while
+# the server does.
+build_site() {
+  RUSTFLAGS="" cargo build --quiet --package xtask --profile tools \
+    --target-dir "$HIGHLIGHTER_TARGET_DIR/front"
+  "$HIGHLIGHTER_TARGET_DIR/front/tools/xtask" site "$@"
+}
+
 # The shared corpus (real source files the tests and benchmarks read) sits
 # beside the repository, at ../shared/corpus. A clone made elsewhere (say,
 # `git clone . /tmp/fresh`) finds it beside the repository it came from.

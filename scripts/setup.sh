@@ -5,9 +5,12 @@
 # nothing that is already there. Safe to run again and again:
 # a second run takes about a second.
 #
-#   wasm32 target, cargo-leptos (with no_downloads: it may not fetch tools
-#   from the internet), wasm-bindgen CLI at exactly Cargo.lock's version,
-#   Node.js + npm packages (Playwright, binaryen's wasm-opt), Chromium.
+#   the wasm32 target, Node.js + npm packages (Playwright; binaryen's
+#   wasm-opt and esbuild for release builds), Chromium.
+#
+# The site's build tool is the workspace's own xtask/ (scripts/env.sh's
+# build_site), built by cargo like the rest: no cargo-leptos, no
+# wasm-bindgen CLI to install (bench/PROFILE.md, round 13).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +24,6 @@ for flag in "$@"; do
   esac
 done
 
-CARGO_LEPTOS_VERSION=0.3.10
 export PATH="$HOME/.cargo/bin:$PATH"
 
 step() { printf '==> %s\n' "$*" >&2; }
@@ -44,25 +46,6 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# A debug build: it installs in about 6.5 minutes instead of 14.5 on two
-# cores, and builds the site as fast (it drives cargo and wasm-bindgen,
-# which do the work): a release front-end build took 30 s with it against
-# 29 s, the same bytes out.
-if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-  step "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 6 minutes, once)"
-  # Without debug information, which nobody reads from a tool: less to
-  # compile and link.
-  CARGO_PROFILE_DEV_DEBUG=0 cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads --debug
-fi
-
-# The CLI must match the wasm-bindgen crate exactly. No --locked: the CLI's
-# own lockfile names a crate version the registry does not have.
-wasm_bindgen_version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
-if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
-  step "installing wasm-bindgen-cli $wasm_bindgen_version"
-  cargo install wasm-bindgen-cli --version "$wasm_bindgen_version" --force
-fi
-
 if ! command -v npm >/dev/null 2>&1; then
   step "installing Node.js and npm"
   apt_install nodejs npm
@@ -70,7 +53,7 @@ fi
 
 # Playwright drives the system Chromium, so it must not download browsers.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "installing npm packages (Playwright, binaryen)"
+  step "installing npm packages (Playwright, binaryen, esbuild)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 

@@ -7,10 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-# On a new machine the tools (cargo-leptos, wasm-bindgen, Chromium...)
-# take minutes to install and the tests need none of them to compile:
-# they build at the same time, as scripts/run.sh builds the server.
-echo "==> building the tests (while the tools install)" >&2
+# Debug builds erase the view types: Leptos compiles several times faster.
+export RUSTFLAGS="--cfg erase_components"
+
+# The tests build while the tools install and the site builds (the site in
+# target/front, clear of this build's lock). The debug server the browser
+# tests run is the one this build makes for the integration tests.
+echo "==> building the tests" >&2
 cargo test --features ssr --no-run &
 tests_build=$!
 trap 'kill "$tests_build" 2>/dev/null || true' EXIT
@@ -18,15 +21,16 @@ bash scripts/setup.sh --with-browser
 # PostgreSQL for the storage conformance suite; the tests make their own
 # databases on it.
 bash scripts/postgres.sh
+echo "==> building the site (the WASM client, split as every build is)" >&2
+build_site
 wait "$tests_build"
 trap - EXIT
 
 echo "==> cargo test" >&2
 cargo test --features ssr --no-fail-fast
-
-echo "==> building the site (server + WASM client)" >&2
-# --split, as every build the server serves: see scripts/run.sh.
-cargo leptos build --split
+# The site builder's own tests, on the build of it made above.
+RUSTFLAGS="" cargo test --quiet --package xtask --profile tools \
+  --target-dir "$HIGHLIGHTER_TARGET_DIR/front"
 
 echo "==> fuzzing the API against its OpenAPI document" >&2
 bash scripts/fuzz-api.sh

@@ -30,7 +30,7 @@ test('(e) home page hydrates without console errors', async ({ page }) => {
 });
 
 // The client's files as the build named them: `hash.txt` beside the
-// server binary (cargo-leptos `hash-files`) gives each its content hash.
+// server binary (xtask/src/names.rs) gives each its content hash.
 function siteFileNames() {
   const hashes = {};
   try {
@@ -63,7 +63,7 @@ test('a visitor\'s page never downloads the dashboard\'s code, and keeps the cli
   await settle(page);
   // The main bundle and the home page's own lazy islands (the paste form,
   // the lists), never the dashboard's: it is a lazy island in a chunk of
-  // its own (built with `cargo leptos --split`), fetched when /admin opens.
+  // its own (split out by xtask), fetched when /admin opens.
   expect(wasm[0]).toBe(names.wasm);
   expect(wasm.filter((file) => file.includes('highlighter.'))).toEqual([names.wasm]);
   expect(wasm.some((file) => file.includes('paste_form'))).toBe(true);

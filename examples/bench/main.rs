@@ -56,7 +56,7 @@ struct Args {
     /// Runs per measure; the report gives their median.
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// The release server binary (`cargo leptos build --release --split` makes it).
+    /// The release server binary (`bash scripts/bench.sh` builds it, as `scripts/run.sh` does).
     #[arg(long)]
     server_bin: PathBuf,
     /// A profiler to run the server under, e.g. `--server-wrapper "heaptrack -o /tmp/ht"`.
@@ -120,7 +120,7 @@ async fn main() {
     };
     server::require(
         &files.binary,
-        "build it with `cargo leptos build --release --split`",
+        "build it with `bash scripts/bench.sh` or `bash scripts/run.sh`",
     );
     let started_at = chrono::Utc::now();
     let started = Instant::now();

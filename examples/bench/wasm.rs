@@ -32,7 +32,7 @@ pub fn run(site_root: &Path, server_bin: &Path) -> Section {
     let path = wasm_path(site_root, server_bin);
     let wasm = std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
-            "{} cannot be read ({e}): build it first with `cargo leptos build --release --split`",
+            "{} cannot be read ({e}): build it first with `bash scripts/bench.sh` (or `xtask site --release`)",
             path.display()
         )
     });
@@ -48,7 +48,7 @@ pub fn run(site_root: &Path, server_bin: &Path) -> Section {
     Section {
         title: "WASM size".into(),
         how: format!(
-            "`{}` as built by `cargo leptos build --release --split` (profile `wasm-release`; \
+            "`{}` as built by `xtask site --release` (profile `wasm-release`; \
              wasm-opt on PATH: {}), gzipped at level 9.",
             path.display(),
             wasm_opt.as_deref().unwrap_or("none")

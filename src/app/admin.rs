@@ -10,8 +10,8 @@
 //! so jobs change state in front of the operator.
 //!
 //! The dashboard is one lazy island: only operators open it, so its code
-//! is split out of the bundle every visitor downloads (`cargo leptos
-//! --split`) and fetched when a page shows it. The server renders it with
+//! is split out of the bundle every visitor downloads (`xtask
+//! site`) and fetched when a page shows it. The server renders it with
 //! its first data (the overview and the jobs the URL asks for). In the
 //! browser it follows its own query string: the filter form, the count
 //! links and the page links change the URL in place (`history.pushState`)

@@ -40,7 +40,7 @@ pub fn check(layer: SettingsLayer) -> ExitCode {
             );
             if !settings.site_root.join("pkg").is_dir() {
                 println!(
-                    "  note: {} has no pkg/: build the site (cargo leptos build) or set LEPTOS_SITE_ROOT",
+                    "  note: {} has no pkg/: build the site (bash scripts/run.sh) or set LEPTOS_SITE_ROOT",
                     settings.site_root.display()
                 );
             }

@@ -5,7 +5,7 @@
 //! span fields included, for log shippers.
 //!
 //! Logging must never take a task down. When stderr is a pipe whose
-//! reader has gone (a supervisor or `cargo leptos serve` killed), a write
+//! reader has gone (a supervisor or a piping shell killed), a write
 //! fails with EPIPE; tracing-subscriber would report that with
 //! `eprintln!`, which panics on the same broken pipe, inside whatever task
 //! was logging (the one that handles SIGTERM, say). So internal errors are
