@@ -8,6 +8,10 @@ mod common;
 use std::{
     path::Path,
     process::{Command, Output, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -272,10 +276,12 @@ async fn a_backup_during_submits_holds_everything_acknowledged_before_it() {
     let app = TestApp::spawn().await;
     let database = app.database_path();
     let keep_submitting = tokio_util::sync::CancellationToken::new();
+    let acknowledged_so_far = Arc::new(AtomicUsize::new(0));
     let submitter = {
         let client = app.client.clone();
         let base = app.base.clone();
         let stop = keep_submitting.clone();
+        let counter = Arc::clone(&acknowledged_so_far);
         tokio::spawn(async move {
             let mut acknowledged = Vec::new();
             let mut n = 0;
@@ -290,12 +296,20 @@ async fn a_backup_during_submits_holds_everything_acknowledged_before_it() {
                 assert_eq!(response.status(), 201);
                 let body: Value = response.json().await.unwrap();
                 acknowledged.push((Instant::now(), body["id"].as_str().unwrap().to_owned()));
+                counter.fetch_add(1, Ordering::SeqCst);
             }
             acknowledged
         })
     };
     // Some snippets land before the backup begins.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let waited = Instant::now();
+    while acknowledged_so_far.load(Ordering::SeqCst) < 3 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "three submits were acknowledged within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let copy_dir = tempfile::tempdir().unwrap();
     let copy = copy_dir.path().join("backup.db");
     let began = Instant::now();
