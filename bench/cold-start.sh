@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Times one of the README's two commands on a machine made new again, as
-# bench/PROFILE.md round 12 measured them:
+# bench/PROFILE.md rounds 12 and 13 measured them:
 #
 #   bash bench/cold-start.sh run    # scripts/run.sh until /api/health answers
 #   bash bench/cold-start.sh test   # CI=true bash .ci/run, no stdin
 #
 # "New": a fresh clone of this repository's HEAD, a fresh HOME and
-# CARGO_HOME (no registry, no cargo-leptos, no wasm-bindgen, no npm cache,
-# a fresh cargo target directory); the rustup toolchain is kept (the
+# CARGO_HOME (no registry, no installed tools, no npm cache, a fresh cargo
+# target directory); the rustup toolchain is kept (the
 # README's premise). Every output line is stamped with the seconds since
 # the start, in $OUT/log; how busy the cores were, from /proc/stat every
 # 5 s, in $OUT/cpu; the result in $OUT/summary. Nothing outside

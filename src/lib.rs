@@ -4,7 +4,8 @@
 //!
 //! The crate builds twice: once as the server (`ssr`), once as the WASM
 //! client that brings the live parts of the server-rendered pages to life
-//! (`hydrate`: the pages are islands, see [`app`]).
+//! (`hydrate`: the pages are islands, see [`app`]). The workspace's other
+//! member, `xtask/`, builds the client into the site the server serves.
 //!
 //! - [`domain`]: types both sides share, parsed once at the edge.
 //! - [`app`]: the Leptos pages and components.
@@ -23,7 +24,7 @@
 
 // The pages' view types nest deeply (Leptos builds each view as one
 // type); release builds, which do not erase component types as dev builds
-// do (`scripts/env.sh`), need the room.
+// do (`scripts/test.sh`, `xtask site`), need the room.
 #![recursion_limit = "256"]
 
 pub mod api;

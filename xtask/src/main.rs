@@ -1,9 +1,10 @@
 //! `xtask site [--release]`: builds the site the server serves, under
 //! `target/site`:
 //!
-//! 1. the WASM client: `cargo build --lib --target wasm32-unknown-unknown
-//!    --features hydrate`, in a target directory of its own (`front/`), so
-//!    it may build while the server builds in the main one;
+//! 1. the WASM client: `cargo rustc --lib --crate-type cdylib --target
+//!    wasm32-unknown-unknown --features hydrate`, in a target directory of
+//!    its own (`front/`), so it may build while the server builds in the
+//!    main one;
 //! 2. the split: code behind `#[lazy]` (the operators' dashboard) moves to
 //!    chunks of its own, fetched only when used (`wasm_split_cli_support`);
 //! 3. the bindings: wasm-bindgen's JavaScript glue for the main module
@@ -173,10 +174,14 @@ impl Site {
         cargo
             .current_dir(&self.root)
             .args([
-                "build",
+                "rustc",
                 "--package",
                 OUTPUT_NAME,
                 "--lib",
+                // The browser loads a cdylib; the crate declares an rlib
+                // alone, so that server builds link none.
+                "--crate-type",
+                "cdylib",
                 "--target",
                 "wasm32-unknown-unknown",
                 "--no-default-features",
@@ -204,7 +209,7 @@ impl Site {
         } else {
             "debug"
         };
-        run_step("cargo build (the WASM client)", &mut cargo)?;
+        run_step("cargo rustc (the WASM client)", &mut cargo)?;
         Ok(front
             .join("wasm32-unknown-unknown")
             .join(profile_dir)
