@@ -210,10 +210,7 @@ impl Limiters {
             // A minute's worth at once: a reader who mistypes a few links
             // never meets the limit.
             misses: RateLimiter::new(limits.misses_per_minute, limits.misses_per_minute),
-            sign_ins: RateLimiter::new(
-                limits.sign_ins_per_minute,
-                limits.sign_ins_per_minute / 2,
-            ),
+            sign_ins: RateLimiter::new(limits.sign_ins_per_minute, limits.sign_ins_per_minute / 2),
         }
     }
 }
