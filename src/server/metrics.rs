@@ -13,10 +13,13 @@
 //! - open event streams: this node, at each scrape;
 //! - attempts by outcome with their duration, submit -> done latency,
 //!   engine time per language: by the workers of this node, as they end;
-//! - HTTP requests by route and status: by [`track_requests`].
+//! - HTTP requests by route and status: by [`track_requests`], with the
+//!   route's pattern from [`NoteRoute`].
 
 use std::{
+    convert::Infallible,
     sync::OnceLock,
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
@@ -221,15 +224,62 @@ pub fn render(handle: &PrometheusHandle, stats: &Gauges, open_streams: u32) -> S
     handle.render()
 }
 
+/// The pattern of the route that answered, carried on its response.
+#[derive(Clone)]
+struct RoutePattern(MatchedPath);
+
+/// A layer for every route (`Router::layer`): it puts the pattern the
+/// request matched on the response. The middleware around the router
+/// (`startup::router`) wraps it whole, outside its matching, so
+/// [`track_requests`] learns the route from the response. It calls the
+/// route without cloning it: nothing on top of axum's own per-request
+/// clone of the route.
+#[derive(Clone, Copy)]
+pub struct NoteRoute;
+
+impl<S> tower::Layer<S> for NoteRoute {
+    type Service = NoteRouteService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        NoteRouteService { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct NoteRouteService<S> {
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for NoteRouteService<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures_util::future::BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let pattern = request.extensions().get::<MatchedPath>().cloned();
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let mut response = answer.await?;
+            if let Some(pattern) = pattern {
+                response.extensions_mut().insert(RoutePattern(pattern));
+            }
+            Ok(response)
+        })
+    }
+}
+
 /// Middleware: counts every request by its route's pattern (never its raw
 /// path, whose ids would make a series per snippet), method and status.
 /// Static files and unknown paths share the route `fallback`.
 pub async fn track_requests(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| "fallback".to_owned());
     // Only the methods routes answer; anything else is one series.
     let method: &'static str = match *request.method() {
         axum::http::Method::GET => "GET",
@@ -243,6 +293,11 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
     };
     let started = Instant::now();
     let response = next.run(request).await;
+    let route = response
+        .extensions()
+        .get::<RoutePattern>()
+        .map(|pattern| pattern.0.as_str().to_owned())
+        .unwrap_or_else(|| "fallback".to_owned());
     let status = response.status().as_u16().to_string();
     metrics::counter!(
         "highlighter_http_requests_total",

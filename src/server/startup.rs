@@ -397,7 +397,8 @@ pub(crate) fn provide_request_context(state: &AppState) {
 fn router(state: AppState) -> Router {
     let health = http::health_routes().merge(http::admin::metrics_routes());
     if !state.settings.role.runs_web() {
-        return every_request(health.with_state(state.clone()), state);
+        let health = health.layer(metrics::NoteRoute).with_state(state.clone());
+        return every_request(health, state);
     }
     let routes = generate_route_list(App);
     let leptos = state.leptos.clone();
@@ -428,6 +429,7 @@ fn router(state: AppState) -> Router {
         >(
             move || provide_request_context(&fallback_state), shell
         ))
+        .layer(metrics::NoteRoute)
         .with_state(state.clone());
     let pages = ServiceBuilder::new()
         // Pages and fragments compress well; the streams are routed
@@ -444,6 +446,7 @@ fn router(state: AppState) -> Router {
         .layer(from_fn(http::cache_site_files))
         .service(pages);
     let web: Router = http::stream_routes()
+        .layer(metrics::NoteRoute)
         .with_state(state.clone())
         .fallback_service(pages);
     let web = ServiceBuilder::new()
