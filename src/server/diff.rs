@@ -285,14 +285,18 @@ fn pairs<'s, 'a>(
     out
 }
 
-/// Highlighted HTML, as the writer makes it (`<pre class="hl"><code>`,
-/// flat spans, escaped text), cut into one fragment per line, each whole:
+/// Highlighted HTML, as the writer makes it (`<pre class="hl"><code>`, or
+/// `<pre class="hl" data-detail=...><code>`; flat spans, escaped text),
+/// cut into one fragment per line, each whole:
 /// a span open at a line's end is closed there and opened again on the
 /// next line. `None` for HTML of another shape.
 pub fn html_lines(html: &str) -> Option<Vec<String>> {
-    let body = html
-        .strip_prefix("<pre class=\"hl\"><code>")?
-        .strip_suffix("</code></pre>")?;
+    let (head, body) = html.split_once("<code>")?;
+    // One tag, the writer's `<pre>`, before the code.
+    if !head.starts_with("<pre class=\"hl\"") || !head.ends_with('>') || head[1..].contains('<') {
+        return None;
+    }
+    let body = body.strip_suffix("</code></pre>")?;
     let mut lines = Vec::new();
     let mut line = String::new();
     let mut open: Option<&str> = None;
@@ -418,5 +422,11 @@ mod tests {
             ]
         );
         assert_eq!(html_lines("<div>other</div>"), None);
+        let reduced = "<pre class=\"hl\" data-detail=\"essential\"><code>x\n</code></pre>";
+        assert_eq!(html_lines(reduced).unwrap(), vec!["x"]);
+        assert_eq!(
+            html_lines("<pre class=\"hl\"><b><code>x\n</code></pre>"),
+            None
+        );
     }
 }

@@ -18,7 +18,9 @@
 
 use super::classes::Class;
 
-/// Builds one highlighted fragment: `<pre class="hl"><code>…</code></pre>`.
+/// Builds one highlighted fragment: `<pre class="hl"><code>…</code></pre>`,
+/// or, when colour had to be dropped to keep it small,
+/// `<pre class="hl" data-detail="…">` saying how much was kept.
 pub struct HtmlWriter {
     out: String,
     /// The class of the span left open, if one is.
@@ -35,8 +37,18 @@ impl HtmlWriter {
     /// `capacity_hint` is the code's length; the HTML is usually under
     /// three times that.
     pub fn new(capacity_hint: usize) -> Self {
+        Self::at_detail(capacity_hint, Detail::Full)
+    }
+
+    fn at_detail(capacity_hint: usize, detail: Detail) -> Self {
         let mut out = String::with_capacity(capacity_hint.saturating_mul(3) + 64);
-        out.push_str("<pre class=\"hl\"><code>");
+        out.push_str("<pre class=\"hl\"");
+        if let Some(name) = detail.attribute() {
+            out.push_str(" data-detail=\"");
+            out.push_str(name);
+            out.push('"');
+        }
+        out.push_str("><code>");
         HtmlWriter {
             out,
             open: None,
@@ -149,14 +161,26 @@ pub fn plain(code: &str) -> String {
     writer.finish()
 }
 
+/// The code as plain text because its highlighting did not fit even with
+/// the essential classes alone.
+fn plain_for_size(code: &str) -> String {
+    let mut writer = HtmlWriter::at_detail(code.len(), Detail::Plain);
+    writer.push(code, None);
+    writer.finish()
+}
+
 /// The most HTML a snippet is stored as, per byte of code. Code that
 /// alternates classes every character or two (a minified one-liner, a
 /// string cut up by interpolations) would otherwise grow several times
-/// more, and every view would read it.
+/// more, and every view would read it. Past it, all but the essential
+/// classes are dropped, then every class. The fragment says which
+/// (`data-detail`), and the benchmark reports it per file.
 pub const MAX_HTML_PER_BYTE: usize = 6;
 /// Past this much HTML per byte of code, punctuation is written plain.
 /// Its colour is all but the text's in both themes, and in dense code it
-/// is most of the spans: a third of the size, for almost no colour.
+/// is most of the spans. Kept up to 6x, it would make the shared corpus's
+/// median fragment 3.04 times its code (`tests/corpus.rs`), past the
+/// 3x the pages are held to: raising it waits for smaller markup.
 pub const PUNCTUATION_HTML_PER_BYTE: usize = 3;
 
 /// A highlighted snippet as runs: each run ends at a byte offset and has
@@ -198,11 +222,11 @@ impl Runs {
                 return html;
             }
         }
-        plain(code)
+        plain_for_size(code)
     }
 
     fn render_at(&self, code: &str, detail: Detail, limit: usize) -> Option<String> {
-        let mut html = HtmlWriter::new(code.len());
+        let mut html = HtmlWriter::at_detail(code.len(), detail);
         let mut start = 0;
         for &(end, class) in &self.runs {
             let end = end.min(code.len());
@@ -223,17 +247,50 @@ impl Runs {
 }
 
 /// How much of the highlighting a rendering keeps.
-#[derive(Clone, Copy)]
-enum Detail {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Every class.
     Full,
+    /// Every class but punctuation.
     NoPunctuation,
+    /// Keywords, strings, comments, numbers and tags.
     Essential,
+    /// No colour at all.
+    Plain,
 }
 
 impl Detail {
+    /// The `data-detail` value of a fragment at this detail (none for full).
+    fn attribute(self) -> Option<&'static str> {
+        match self {
+            Detail::Full => None,
+            Detail::NoPunctuation => Some("no-punctuation"),
+            Detail::Essential => Some("essential"),
+            Detail::Plain => Some("plain"),
+        }
+    }
+
+    /// The detail a fragment was written at, from its `data-detail`.
+    pub fn of_fragment(html: &str) -> Detail {
+        let head = html.split_once("<code>").map_or(html, |(head, _)| head);
+        [Detail::NoPunctuation, Detail::Essential, Detail::Plain]
+            .into_iter()
+            .find(|detail| {
+                detail
+                    .attribute()
+                    .is_some_and(|name| head.contains(&format!("data-detail=\"{name}\"")))
+            })
+            .unwrap_or(Detail::Full)
+    }
+
+    pub fn name(self) -> &'static str {
+        self.attribute().unwrap_or("full")
+    }
+
     fn keeps(self, class: Class) -> bool {
         match self {
             Detail::Full => true,
+            Detail::Plain => false,
             Detail::NoPunctuation => class != Class::Punctuation,
             Detail::Essential => matches!(
                 class,
@@ -311,6 +368,7 @@ mod tests {
             "variables kept: {html}"
         );
         assert!(!html.contains("<span class=p>"), "punctuation dropped");
+        assert_eq!(Detail::of_fragment(&html), Detail::NoPunctuation);
         let mut small = Runs::default();
         small.push(2, Some(Class::Keyword));
         small.push(3, None);
@@ -319,6 +377,65 @@ mod tests {
             small.render("fn x()"),
             "<pre class=\"hl\"><code><span class=k>fn x(</span>)</code></pre>"
         );
+    }
+
+    #[test]
+    fn punctuation_goes_first_and_the_fragment_says_so() {
+        // 4.5 bytes of HTML per byte of code with its punctuation, past
+        // the 3x that keeps it; 2.7 without.
+        let code = "longer_word(".repeat(40);
+        let mut runs = Runs::default();
+        for i in 0..40 {
+            runs.push(i * 12 + 11, Some(Class::Variable));
+            runs.push(i * 12 + 12, Some(Class::Punctuation));
+        }
+        let html = runs.render(&code);
+        assert!(!html.contains("<span class=p>"), "{html}");
+        assert!(html.contains("<span class=v>longer_word</span>("), "{html}");
+        assert!(html.starts_with("<pre class=\"hl\" data-detail=\"no-punctuation\"><code>"));
+        assert_eq!(Detail::of_fragment(&html), Detail::NoPunctuation);
+        let mut sparse = Runs::default();
+        sparse.push(11, Some(Class::Variable));
+        sparse.push(12, Some(Class::Punctuation));
+        let html = sparse.render("longer_word(     ");
+        assert!(html.starts_with("<pre class=\"hl\"><code>"), "{html}");
+        assert_eq!(Detail::of_fragment(&html), Detail::Full);
+    }
+
+    #[test]
+    fn a_fragment_says_how_much_colour_it_kept() {
+        // A class change at every byte: nothing fits but plain text.
+        let code = "ab".repeat(100);
+        let mut runs = Runs::default();
+        for i in 0..100 {
+            runs.push(i * 2 + 1, Some(Class::Keyword));
+            runs.push(i * 2 + 2, Some(Class::String));
+        }
+        let html = runs.render(&code);
+        assert_eq!(Detail::of_fragment(&html), Detail::Plain, "{html}");
+        assert!(html.starts_with("<pre class=\"hl\" data-detail=\"plain\"><code>ab"));
+        // Keywords against one-letter variables: the variables go, the
+        // keywords stay.
+        let code = "abcde".repeat(40);
+        let mut runs = Runs::default();
+        for i in 0..40 {
+            runs.push(i * 5 + 4, Some(Class::Keyword));
+            runs.push(i * 5 + 5, Some(Class::Variable));
+        }
+        let html = runs.render(&code);
+        assert_eq!(Detail::of_fragment(&html), Detail::Essential, "{html}");
+        assert!(!html.contains("class=v"), "{html}");
+        assert_eq!(Detail::of_fragment(&plain("x")), Detail::Full);
+        for detail in [
+            Detail::Full,
+            Detail::NoPunctuation,
+            Detail::Essential,
+            Detail::Plain,
+        ] {
+            let mut w = HtmlWriter::at_detail(1, detail);
+            w.push("x", None);
+            assert_eq!(Detail::of_fragment(&w.finish()), detail);
+        }
     }
 
     #[test]
