@@ -8,7 +8,9 @@ HtmlFormatter with CSS classes. Prints one JSON line per group and language.
 
 With --serve it times one file per request instead: it reads lines of
 "<path relative to the corpus>\t<language>\t<repeats>" on stdin and
-answers each with a JSON line {"seconds": <median>}. The suite uses it to
+answers each with a JSON line {"seconds": <median>, "kinds": [...]}, the
+kinds of token Pygments colours in the file (keyword, string, ...; see
+KINDS), untimed. The suite uses it to
 measure Pygments file by file, between its own engines' passes on the same
 file, so that a machine that drifts in speed over the run (a shared one
 does) favours no side.
@@ -37,6 +39,65 @@ def lexer_for(language, path, code):
         return guess_lexer_for_filename(path.name, code, stripnl=False, ensurenl=False)
 
 
+# Pygments' token types as the kinds our classes are grouped in
+# (examples/bench/throughput.rs, `kind_of_class`): the longest known
+# prefix of a type decides. Types not here (Name, Text, Error...) are
+# plain in Pygments' own styles too.
+KINDS = {
+    "Keyword": "keyword",
+    "Keyword.Type": "type",
+    "Keyword.Constant": "constant",
+    "Operator.Word": "keyword",
+    "Comment.Preproc": "keyword",
+    "Comment.PreprocFile": "string",
+    "Name.Function": "function",
+    "Name.Builtin": "function",
+    "Name.Builtin.Pseudo": "variable",
+    "Name.Class": "type",
+    "Name.Exception": "type",
+    "Name.Constant": "constant",
+    "Name.Entity": "constant",
+    "Name.Decorator": "attribute",
+    "Name.Attribute": "attribute",
+    "Name.Tag": "tag",
+    "Name.Namespace": "module",
+    "Name.Label": "label",
+    "Name.Variable": "variable",
+    "Name.Property": "variable",
+    "Literal.String": "string",
+    "Literal.Number": "number",
+    "Literal.Date": "number",
+    "Comment": "comment",
+    "Operator": "operator",
+    "Punctuation": "operator",
+    "Generic.Heading": "markup",
+    "Generic.Subheading": "markup",
+    "Generic.Emph": "markup",
+    "Generic.Strong": "markup",
+    "Generic.Inserted": "diff",
+    "Generic.Deleted": "diff",
+}
+
+
+def kind_of(token_type):
+    while token_type.parent is not None:
+        kind = KINDS.get(str(token_type)[len("Token."):])
+        if kind:
+            return kind
+        token_type = token_type.parent
+    return None
+
+
+def kinds_of(code, lexer):
+    kinds = set()
+    for token_type, text in lexer.get_tokens(code):
+        if text.strip():
+            kind = kind_of(token_type)
+            if kind:
+                kinds.add(kind)
+    return sorted(kinds)
+
+
 def median_seconds(code, lexer, formatter, repeats):
     times = []
     for attempt in range(repeats + 1):
@@ -56,7 +117,7 @@ def serve(corpus, formatter):
         code = (corpus / path).read_bytes().decode("utf-8")
         lexer = lexer_for(language, corpus / path, code)
         seconds = median_seconds(code, lexer, formatter, int(repeats))
-        print(json.dumps({"seconds": seconds}), flush=True)
+        print(json.dumps({"seconds": seconds, "kinds": kinds_of(code, lexer)}), flush=True)
 
 
 def main():

@@ -13,7 +13,7 @@
 //! lines.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, BTreeSet},
     path::Path,
     process::Command,
     sync::Arc,
@@ -24,7 +24,7 @@ use highlighter::{
     domain::Filename,
     server::highlight::{
         CancelFlag, Engine, HighlightRequest, IsolatedTreeSitter, Languages, NativeEngine,
-        ProgressSink, SyntectEngine,
+        ProgressSink, SyntectEngine, classes::Class, render::Detail,
     },
 };
 use tokio_util::sync::CancellationToken;
@@ -53,6 +53,10 @@ struct Measured {
     uncovered: Uncovered,
     /// HTML bytes per code byte, per file.
     html_ratios: Vec<(f64, String)>,
+    /// How much colour each file was stored with (the fragment says).
+    details: Vec<(Detail, String)>,
+    /// The kinds of token each file has coloured (`kind_of_class`).
+    kinds: BTreeMap<String, BTreeSet<&'static str>>,
     /// Which engine served each language first.
     served_by: BTreeMap<String, &'static str>,
 }
@@ -73,6 +77,7 @@ pub async fn run(corpus: &Corpus, passes: usize, server_bin: &Path) -> Section {
     let mut default = Measured::default();
     let mut alone = Measured::default();
     let mut pygments = Rates::new();
+    let mut pygments_kinds = BTreeMap::<String, BTreeSet<String>>::new();
     // File by file, each engine in turn: a machine whose speed drifts over
     // the run slows every side alike.
     for file in &corpus.files {
@@ -86,7 +91,8 @@ pub async fn run(corpus: &Corpus, passes: usize, server_bin: &Path) -> Section {
         };
         measure(file, &grammar, passes, &native, Some(&native), &mut default).await;
         measure(file, &grammar, passes, &syntect, None, &mut alone).await;
-        let seconds = pygments_server.median_seconds(file, passes);
+        let (seconds, kinds) = pygments_server.measure(file, passes);
+        pygments_kinds.insert(file.path.clone(), kinds);
         let entry = pygments
             .entry((file.group().to_owned(), file.language.clone()))
             .or_default();
@@ -172,6 +178,45 @@ pub async fn run(corpus: &Corpus, passes: usize, server_bin: &Path) -> Section {
             score: (GOAL_HTML_MEDIAN / median).min(GOAL_HTML_WORST / worst),
         });
     }
+    // Colour dropped to keep a file's HTML within the cap: every file
+    // should keep at least everything but punctuation.
+    let mut kept = BTreeMap::<&str, usize>::new();
+    let mut poorer = Vec::new();
+    for (detail, path) in &default.details {
+        *kept.entry(detail.name()).or_default() += 1;
+        if !matches!(detail, Detail::Full) {
+            poorer.push(format!("{path} ({})", detail.name()));
+        }
+    }
+    let below_goal = default
+        .details
+        .iter()
+        .filter(|(d, _)| matches!(d, Detail::Essential | Detail::Plain))
+        .count();
+    rows.push(Row {
+        measure: "colour kept under the size cap, default".into(),
+        result: format!(
+            "{} of {} files at full detail{}",
+            kept.get("full").copied().unwrap_or(0),
+            default.details.len(),
+            kept.iter()
+                .filter(|(name, _)| **name != "full")
+                .map(|(name, n)| format!(", {n} {name}"))
+                .collect::<String>()
+        ),
+        goal: "every file full or without punctuation".into(),
+        score: if below_goal == 0 { 1.0 } else { 0.0 },
+    });
+    let (kinds_row, kinds_table) =
+        compare_kinds(corpus, &default.kinds, &pygments_kinds, &default.uncovered);
+    rows.push(kinds_row);
+    detail.push_str(&kinds_table);
+    if !poorer.is_empty() {
+        detail.push_str(&format!(
+            "\nStored with less than full colour (default engine): {}.\n",
+            poorer.join(", ")
+        ));
+    }
     Section {
         title: "Highlight throughput".into(),
         how: format!(
@@ -181,7 +226,13 @@ pub async fn run(corpus: &Corpus, passes: usize, server_bin: &Path) -> Section {
              file of `{}`; per file the median of {passes} timed passes after one warm-up \
              (31 for files under 4 KiB, 11 under 32 KiB), each file through the three in \
              turn; bytes/s = bytes / summed medians. HTML bytes per code byte: per file, the \
-             stored fragment's length over the code's.{}",
+             stored fragment's length over the code's. Colour kept: per file, the detail its \
+             fragment was written at within the 6x cap (`data-detail`: full, no-punctuation, \
+             essential, plain). Token kinds: per file, the kinds of token our classes colour \
+             (keyword, string, comment, number, constant, function, type, variable, operator, \
+             attribute, tag, module, label, markup, diff) against the kinds of the token types \
+             Pygments' lexer gives the same file, grouped alike (`KINDS` in \
+             `bench/pygments_throughput.py`).{}",
             corpus.dir.display(),
             if default.uncovered.is_empty() {
                 String::new()
@@ -201,6 +252,106 @@ pub async fn run(corpus: &Corpus, passes: usize, server_bin: &Path) -> Section {
         rows,
         detail,
     }
+}
+
+/// Our classes grouped in the kinds Pygments' token types are grouped in
+/// (`KINDS` in bench/pygments_throughput.py), so that the two can be
+/// compared. Every class has a colour in both of our themes.
+fn kind_of_class(class: Class) -> &'static str {
+    match class {
+        Class::Keyword => "keyword",
+        Class::String | Class::Escape | Class::Regex => "string",
+        Class::Comment => "comment",
+        Class::Number => "number",
+        Class::Constant => "constant",
+        Class::Function | Class::Builtin | Class::Macro => "function",
+        Class::Type => "type",
+        Class::Variable | Class::Parameter | Class::Property => "variable",
+        Class::Punctuation => "operator",
+        Class::Attribute | Class::TagAttribute => "attribute",
+        Class::Tag => "tag",
+        Class::Module => "module",
+        Class::Label => "label",
+        Class::Heading | Class::Emphasis | Class::Strong | Class::Link => "markup",
+        Class::Inserted | Class::Deleted => "diff",
+    }
+}
+
+/// The kinds of token a fragment colours, from its spans' classes.
+fn kinds_in(html: &str) -> BTreeSet<&'static str> {
+    let mut kinds = BTreeSet::new();
+    for piece in html.split("<span class=").skip(1) {
+        let css = piece.split('>').next().unwrap_or_default();
+        if let Some(class) = Class::ALL.iter().find(|c| c.css() == css) {
+            kinds.insert(kind_of_class(*class));
+        }
+    }
+    kinds
+}
+
+/// Per language of the corpus: the kinds each engine colours, and the
+/// files where ours colours fewer than Pygments.
+fn compare_kinds(
+    corpus: &Corpus,
+    ours: &BTreeMap<String, BTreeSet<&'static str>>,
+    theirs: &BTreeMap<String, BTreeSet<String>>,
+    uncovered: &Uncovered,
+) -> (Row, String) {
+    let mut by_language: BTreeMap<String, (BTreeSet<&str>, BTreeSet<&str>, Vec<String>)> =
+        BTreeMap::new();
+    let (mut compared, mut fewer) = (0, 0);
+    for file in &corpus.files {
+        let (Some(ours), Some(theirs)) = (ours.get(&file.path), theirs.get(&file.path)) else {
+            continue;
+        };
+        if uncovered.contains(&file.language) {
+            continue;
+        }
+        compared += 1;
+        let entry = by_language.entry(file.language.clone()).or_default();
+        entry.0.extend(ours.iter().copied());
+        entry.1.extend(theirs.iter().map(String::as_str));
+        if ours.len() < theirs.len() {
+            fewer += 1;
+            let missing: Vec<&str> = theirs
+                .iter()
+                .map(String::as_str)
+                .filter(|kind| !ours.contains(kind))
+                .collect();
+            entry.2.push(format!(
+                "{} ({} vs {}; not: {})",
+                file.path,
+                ours.len(),
+                theirs.len(),
+                missing.join(" ")
+            ));
+        }
+    }
+    let mut table = String::from(
+        "\n| language | kinds we colour | kinds Pygments colours | files where we colour fewer |\n|---|---|---|---|\n",
+    );
+    for (language, (ours, theirs, files)) in &by_language {
+        table.push_str(&format!(
+            "| {language} | {} | {} | {} |\n",
+            ours.iter().copied().collect::<Vec<_>>().join(" "),
+            theirs.iter().copied().collect::<Vec<_>>().join(" "),
+            if files.is_empty() {
+                "none".to_owned()
+            } else {
+                files.join(", ")
+            }
+        ));
+    }
+    let row = Row {
+        measure: "token kinds coloured vs Pygments, default".into(),
+        result: format!(
+            "{} of {compared} files colour as many kinds as Pygments or more ({fewer} fewer)",
+            compared - fewer
+        ),
+        goal: "every file".into(),
+        score: if compared > 0 && fewer == 0 { 1.0 } else { 0.0 },
+    };
+    (row, table)
 }
 
 fn mb_per_s(bytes: u64, seconds: f64) -> f64 {
@@ -255,6 +406,10 @@ async fn measure(
                 html.len() as f64 / file.code.len().max(1) as f64,
                 file.path.clone(),
             ));
+            measured
+                .details
+                .push((Detail::of_fragment(&html), file.path.clone()));
+            measured.kinds.insert(file.path.clone(), kinds_in(&html));
         } else {
             times.push(took);
         }
@@ -296,7 +451,13 @@ impl PygmentsServer {
         }
     }
 
-    fn median_seconds(&mut self, file: &crate::corpus::CorpusFile, passes: usize) -> f64 {
+    /// The file's median time, and the kinds of token Pygments colours in
+    /// it.
+    fn measure(
+        &mut self,
+        file: &crate::corpus::CorpusFile,
+        passes: usize,
+    ) -> (f64, BTreeSet<String>) {
         use std::io::{BufRead, Write};
         writeln!(self.input, "{}\t{}\t{passes}", file.path, file.language)
             .expect("Pygments listens");
@@ -305,7 +466,13 @@ impl PygmentsServer {
         self.output.read_line(&mut line).expect("Pygments answers");
         let answer: serde_json::Value = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("Pygments answered {line:?} for {} ({e})", file.path));
-        answer["seconds"].as_f64().expect("seconds")
+        let kinds = answer["kinds"]
+            .as_array()
+            .expect("kinds")
+            .iter()
+            .map(|kind| kind.as_str().expect("a kind").to_owned())
+            .collect();
+        (answer["seconds"].as_f64().expect("seconds"), kinds)
     }
 }
 
