@@ -289,6 +289,10 @@ fn kinds_in(html: &str) -> BTreeSet<&'static str> {
     kinds
 }
 
+/// Per language: the kinds we colour, the kinds Pygments colours, and the
+/// files where we colour fewer.
+type KindsByLanguage<'a> = BTreeMap<String, (BTreeSet<&'a str>, BTreeSet<&'a str>, Vec<String>)>;
+
 /// Per language of the corpus: the kinds each engine colours, and the
 /// files where ours colours fewer than Pygments.
 fn compare_kinds(
@@ -297,8 +301,7 @@ fn compare_kinds(
     theirs: &BTreeMap<String, BTreeSet<String>>,
     uncovered: &Uncovered,
 ) -> (Row, String) {
-    let mut by_language: BTreeMap<String, (BTreeSet<&str>, BTreeSet<&str>, Vec<String>)> =
-        BTreeMap::new();
+    let mut by_language = KindsByLanguage::new();
     let (mut compared, mut fewer) = (0, 0);
     for file in &corpus.files {
         let (Some(ours), Some(theirs)) = (ours.get(&file.path), theirs.get(&file.path)) else {
