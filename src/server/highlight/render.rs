@@ -156,15 +156,13 @@ pub fn escape_into(out: &mut String, text: &str) {
 /// The whole code as plain, escaped text: what a snippet too costly for
 /// every engine is shown as.
 pub fn plain(code: &str) -> String {
-    let mut writer = HtmlWriter::new(code.len());
-    writer.push(code, None);
-    writer.finish()
+    plain_at(code, Detail::Full)
 }
 
-/// The code as plain text because its highlighting did not fit even with
-/// the essential classes alone.
-fn plain_for_size(code: &str) -> String {
-    let mut writer = HtmlWriter::at_detail(code.len(), Detail::Plain);
+/// The code as plain text, the fragment saying `detail`: [`Detail::Plain`]
+/// when its highlighting did not fit even with the essential classes.
+fn plain_at(code: &str, detail: Detail) -> String {
+    let mut writer = HtmlWriter::at_detail(code.len(), detail);
     writer.push(code, None);
     writer.finish()
 }
@@ -222,7 +220,7 @@ impl Runs {
                 return html;
             }
         }
-        plain_for_size(code)
+        plain_at(code, Detail::Plain)
     }
 
     fn render_at(&self, code: &str, detail: Detail, limit: usize) -> Option<String> {
@@ -273,13 +271,13 @@ impl Detail {
     /// The detail a fragment was written at, from its `data-detail`.
     pub fn of_fragment(html: &str) -> Detail {
         let head = html.split_once("<code>").map_or(html, |(head, _)| head);
+        let named = head
+            .split_once("data-detail=\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(name, _)| name);
         [Detail::NoPunctuation, Detail::Essential, Detail::Plain]
             .into_iter()
-            .find(|detail| {
-                detail
-                    .attribute()
-                    .is_some_and(|name| head.contains(&format!("data-detail=\"{name}\"")))
-            })
+            .find(|detail| detail.attribute() == named)
             .unwrap_or(Detail::Full)
     }
 
@@ -349,14 +347,21 @@ mod tests {
         assert_eq!(plain("x>y"), "<pre class=\"hl\"><code>x&gt;y</code></pre>");
     }
 
+    /// `count` pieces of `piece`, each its first `piece.len() - 1` bytes
+    /// of class `first` and its last byte of class `last`.
+    fn alternating(piece: &str, count: usize, first: Class, last: Class) -> (String, Runs) {
+        let mut runs = Runs::default();
+        let n = piece.len();
+        for i in 0..count {
+            runs.push(i * n + n - 1, Some(first));
+            runs.push(i * n + n, Some(last));
+        }
+        (piece.repeat(count), runs)
+    }
+
     #[test]
     fn runs_render_within_six_times_the_code_dropping_detail_if_they_must() {
-        let code = "word(".repeat(50);
-        let mut runs = Runs::default();
-        for i in 0..50 {
-            runs.push(i * 5 + 4, Some(Class::Variable));
-            runs.push(i * 5 + 5, Some(Class::Punctuation));
-        }
+        let (code, runs) = alternating("word(", 50, Class::Variable, Class::Punctuation);
         let html = runs.render(&code);
         assert!(
             html.len() <= code.len() * MAX_HTML_PER_BYTE,
@@ -383,12 +388,7 @@ mod tests {
     fn punctuation_goes_first_and_the_fragment_says_so() {
         // 4.5 bytes of HTML per byte of code with its punctuation, past
         // the 3x that keeps it; 2.7 without.
-        let code = "longer_word(".repeat(40);
-        let mut runs = Runs::default();
-        for i in 0..40 {
-            runs.push(i * 12 + 11, Some(Class::Variable));
-            runs.push(i * 12 + 12, Some(Class::Punctuation));
-        }
+        let (code, runs) = alternating("longer_word(", 40, Class::Variable, Class::Punctuation);
         let html = runs.render(&code);
         assert!(!html.contains("<span class=p>"), "{html}");
         assert!(html.contains("<span class=v>longer_word</span>("), "{html}");
@@ -405,23 +405,13 @@ mod tests {
     #[test]
     fn a_fragment_says_how_much_colour_it_kept() {
         // A class change at every byte: nothing fits but plain text.
-        let code = "ab".repeat(100);
-        let mut runs = Runs::default();
-        for i in 0..100 {
-            runs.push(i * 2 + 1, Some(Class::Keyword));
-            runs.push(i * 2 + 2, Some(Class::String));
-        }
+        let (code, runs) = alternating("ab", 100, Class::Keyword, Class::String);
         let html = runs.render(&code);
         assert_eq!(Detail::of_fragment(&html), Detail::Plain, "{html}");
         assert!(html.starts_with("<pre class=\"hl\" data-detail=\"plain\"><code>ab"));
         // Keywords against one-letter variables: the variables go, the
         // keywords stay.
-        let code = "abcde".repeat(40);
-        let mut runs = Runs::default();
-        for i in 0..40 {
-            runs.push(i * 5 + 4, Some(Class::Keyword));
-            runs.push(i * 5 + 5, Some(Class::Variable));
-        }
+        let (code, runs) = alternating("abcde", 40, Class::Keyword, Class::Variable);
         let html = runs.render(&code);
         assert_eq!(Detail::of_fragment(&html), Detail::Essential, "{html}");
         assert!(!html.contains("class=v"), "{html}");
