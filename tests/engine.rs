@@ -103,7 +103,7 @@ async fn a_crashing_child_takes_no_one_down_and_its_snippet_still_succeeds() {
     assert!(pool.wait_ready(1, Duration::from_secs(60)).await);
     let languages = Languages::load();
     let engine = Arc::new(NativeEngine::new(
-        SyntectEngine::new(Arc::clone(languages.syntaxes())),
+        SyntectEngine::new(languages.clone()),
         Some(Arc::clone(&pool)),
     ));
     let app = TestApp::spawn_with(|s| s.workers = Some(1), Some(engine)).await;
@@ -164,7 +164,7 @@ async fn a_hung_child_is_killed_and_replaced_and_its_snippet_still_succeeds_in_t
     assert!(pool.wait_ready(1, Duration::from_secs(60)).await);
     let languages = Languages::load();
     let engine = Arc::new(NativeEngine::new(
-        SyntectEngine::new(Arc::clone(languages.syntaxes())),
+        SyntectEngine::new(languages.clone()),
         Some(Arc::clone(&pool)),
     ));
     let limit = Duration::from_secs(4);
@@ -341,7 +341,7 @@ async fn a_node_asks_for_traffic_only_once_its_engine_is_warm() {
 
     // An engine with nothing to warm is ready at once.
     let languages = Languages::load();
-    let syntect = Arc::new(SyntectEngine::new(Arc::clone(languages.syntaxes())));
+    let syntect = Arc::new(SyntectEngine::new(languages.clone()));
     let plain = TestApp::spawn_with(|_| {}, Some(syntect)).await;
     assert_eq!(plain.get("/api/ready").await.status(), 200);
     plain.stop().await;

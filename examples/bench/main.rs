@@ -11,7 +11,9 @@
 //! - [`revision`]: one line of a 20-file gist saved -> pushed to open pages;
 //! - [`ssr`]: a snippet page under `wrk` vs a bare axum handler;
 //! - [`wasm`]: the gzipped size of the release client;
-//! - [`binary`]: the release server's size and what it holds.
+//! - [`binary`]: the release server's size and what it holds;
+//! - [`examples`]: Pygments' example files pasted by name: colour, round
+//!   trip and the language named.
 //!
 //! The server under test runs as its own process ([`server`]) so that the
 //! load client ([`sse`]) never shares its memory or runtime. Machines are
@@ -22,6 +24,7 @@ mod binary;
 mod capacity;
 mod corpus;
 mod drain;
+mod examples;
 mod latency;
 mod report;
 mod revision;
@@ -45,6 +48,7 @@ enum Measure {
     Ssr,
     Wasm,
     Binary,
+    Examples,
 }
 
 #[derive(Parser, Debug)]
@@ -136,6 +140,10 @@ async fn main() {
     if wanted(Measure::Throughput) {
         eprintln!("==> highlight throughput");
         sections.push(throughput::run(&corpus, args.runs, &args.server_bin).await);
+    }
+    if wanted(Measure::Examples) {
+        eprintln!("==> Pygments' example files");
+        sections.push(examples::run(&files).await);
     }
     if wanted(Measure::Drain) {
         eprintln!("==> queue drain");

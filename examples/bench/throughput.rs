@@ -63,7 +63,7 @@ struct Measured {
 
 pub async fn run(corpus: &Corpus, passes: usize, server_bin: &Path) -> Section {
     let languages = Languages::load();
-    let syntect = SyntectEngine::new(Arc::clone(languages.syntaxes()));
+    let syntect = SyntectEngine::new(languages.clone());
     let shutdown = CancellationToken::new();
     let pool = Arc::new(IsolatedTreeSitter::start(
         server_bin.to_owned(),

@@ -87,7 +87,7 @@ impl Application {
         shutdown: CancellationToken,
     ) -> Result<Self, StartupError> {
         let languages = Languages::load();
-        let syntect = SyntectEngine::new(Arc::clone(languages.syntaxes()));
+        let syntect = SyntectEngine::new(languages.clone());
         let mut tree_sitter = None;
         let engine: DynEngine = match &settings.engine {
             EngineSettings::Auto { program } => {

@@ -20,7 +20,7 @@ impl GatedEngine {
         let languages = super::languages();
         Arc::new(GatedEngine {
             gate: Arc::new(Semaphore::new(0)),
-            inner: SyntectEngine::new(Arc::clone(languages.syntaxes())),
+            inner: SyntectEngine::new(languages.clone()),
         })
     }
 
@@ -63,7 +63,7 @@ impl FlakyEngine {
             gate: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
             failures_left: std::sync::atomic::AtomicUsize::new(failures),
             permanent: std::sync::atomic::AtomicBool::new(false),
-            inner: SyntectEngine::new(Arc::clone(super::languages().syntaxes())),
+            inner: SyntectEngine::new(super::languages().clone()),
         })
     }
 
@@ -125,7 +125,7 @@ pub struct PanickingEngine {
 impl PanickingEngine {
     pub fn new() -> Arc<Self> {
         Arc::new(PanickingEngine {
-            inner: SyntectEngine::new(Arc::clone(super::languages().syntaxes())),
+            inner: SyntectEngine::new(super::languages().clone()),
         })
     }
 }

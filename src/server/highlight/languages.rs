@@ -1,10 +1,14 @@
 //! The catalogue of languages: every grammar the engine knows, the names
 //! and aliases people type for them, and detection when they type none.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, OnceLock},
+};
 
-use syntect::parsing::SyntaxSet;
+use syntect::parsing::{SyntaxReference, SyntaxSet};
 
+use super::pygments::{self, PygmentsSyntax};
 use crate::domain::{Filename, LanguageInfo};
 
 /// Names people use that are neither a grammar's name nor one of its file
@@ -49,6 +53,14 @@ const EXTRA_ALIASES: &[(&str, &str)] = &[
 #[derive(Clone)]
 pub struct Languages {
     syntaxes: Arc<SyntaxSet>,
+    /// Pygments' lexers for the languages `syntaxes` lacks, each parsed on
+    /// first use.
+    pygments: Arc<Vec<PygmentsSyntax>>,
+    /// File extensions (and whole file names) that Pygments' file
+    /// patterns give a language and the base set does not detect by, to
+    /// that language: a converted lexer's, or one of ours that known.txt
+    /// pairs with a Pygments lexer (`.fun` is Standard ML).
+    pygments_by_extension: Arc<HashMap<String, String>>,
     list: Arc<Vec<LanguageInfo>>,
     by_alias: Arc<HashMap<String, String>>,
     /// Every name as `<option>`s, written once for every page's datalist.
@@ -73,6 +85,43 @@ impl Languages {
                 info.aliases.push((*alias).to_owned());
             }
         }
+        // Hidden syntaxes count too: bat detects by their extensions.
+        let mut base_names: HashSet<String> = syntaxes
+            .syntaxes()
+            .iter()
+            .map(|s| s.name.to_lowercase())
+            .collect();
+        base_names.extend(EXTRA_ALIASES.iter().map(|(alias, _)| alias.to_lowercase()));
+        let base_extensions: HashSet<String> = syntaxes
+            .syntaxes()
+            .iter()
+            .flat_map(|s| &s.file_extensions)
+            .map(|e| e.to_lowercase())
+            .collect();
+        let pygments = pygments::syntaxes_beside(&base_names, &base_extensions);
+        let mut pygments_by_extension = HashMap::new();
+        for (name, extensions) in pygments::KNOWN_EXTENSIONS {
+            for extension in *extensions {
+                let extension = extension.to_lowercase();
+                if !base_extensions.contains(&extension) {
+                    pygments_by_extension
+                        .entry(extension)
+                        .or_insert_with(|| (*name).to_owned());
+                }
+            }
+        }
+        for syntax in &pygments {
+            for extension in &syntax.extensions {
+                pygments_by_extension
+                    .entry(extension.to_lowercase())
+                    .or_insert_with(|| syntax.name.to_owned());
+            }
+            let aliases = syntax.extensions.iter().chain(&syntax.aliases);
+            list.push(LanguageInfo {
+                name: syntax.name.to_owned(),
+                aliases: aliases.map(|a| (*a).to_owned()).collect(),
+            });
+        }
         list.sort_by_key(|l| l.name.to_lowercase());
         list.dedup_by(|a, b| a.name == b.name);
         // Names win over aliases: insert aliases first, then names on top.
@@ -90,15 +139,32 @@ impl Languages {
         let options_html = language_options_html(list.iter().map(|l| l.name.as_str())).into();
         Languages {
             syntaxes,
+            pygments: Arc::new(pygments),
+            pygments_by_extension: Arc::new(pygments_by_extension),
             list: Arc::new(list),
             by_alias: Arc::new(by_alias),
             options_html,
         }
     }
 
-    /// Loads the grammars bat ships (syntect's defaults among them).
+    /// Loads the grammars bat ships (syntect's defaults among them), and
+    /// indexes Pygments' converted lexers beside them. Once per process:
+    /// every clone shares the syntaxes parsed so far.
     pub fn load() -> Self {
-        Languages::new(Arc::new(two_face::syntax::extra_newlines()))
+        static LOADED: OnceLock<Languages> = OnceLock::new();
+        LOADED
+            .get_or_init(|| Languages::new(Arc::new(two_face::syntax::extra_newlines())))
+            .clone()
+    }
+
+    /// The syntax that highlights `name`, with the set it lives in.
+    pub fn syntax(&self, name: &str) -> Option<(&SyntaxSet, &SyntaxReference)> {
+        if let Some(syntax) = self.syntaxes.find_syntax_by_name(name) {
+            return Some((&self.syntaxes, syntax));
+        }
+        let converted = self.pygments.iter().find(|s| s.name == name)?;
+        let set = converted.syntax_set()?;
+        Some((set, &set.syntaxes()[0]))
     }
 
     /// Every language name as the `<option>`s of a `<datalist>`.
@@ -126,16 +192,8 @@ impl Languages {
     /// `ft=`, Emacs' `-*- mode -*-`), then telltale content; else plain
     /// text.
     pub fn detect(&self, filename: Option<&Filename>, code: &str) -> String {
-        if let Some(filename) = filename
-            && let Some(s) = self
-                .syntaxes
-                .find_syntax_by_extension(filename.extension())
-                .or_else(|| {
-                    self.syntaxes
-                        .find_syntax_by_extension(&filename.extension().to_lowercase())
-                })
-        {
-            return s.name.clone();
+        if let Some(name) = filename.and_then(|f| self.by_file_name(f, code)) {
+            return name;
         }
         let first_line = code.lines().next().unwrap_or("");
         if let Some(s) = self.syntaxes.find_syntax_by_first_line(first_line) {
@@ -148,6 +206,174 @@ impl Languages {
             return name.to_owned();
         }
         self.syntaxes.find_syntax_plain_text().name.clone()
+    }
+
+    /// The language a file name says: the whole name first (`meson.build`
+    /// is Meson, not the NAnt of `.build`), then an extension several
+    /// languages share, settled by the code, then the extension.
+    fn by_file_name(&self, filename: &Filename, code: &str) -> Option<String> {
+        let whole = filename.as_str();
+        let extension = filename.extension();
+        let by_key = |key: &str| -> Option<String> {
+            let lower = key.to_lowercase();
+            if let Some(s) = self
+                .syntaxes
+                .find_syntax_by_extension(key)
+                .or_else(|| self.syntaxes.find_syntax_by_extension(&lower))
+            {
+                return Some(s.name.clone());
+            }
+            self.pygments_by_extension.get(&lower).cloned()
+        };
+        // `.htaccess` is also listed as the extension `htaccess`.
+        let undotted = whole.strip_prefix('.').unwrap_or(whole);
+        for name in [whole, undotted] {
+            if name != extension
+                && let Some(found) = by_key(name)
+            {
+                return Some(found);
+            }
+        }
+        if let Some(name) = shared_extension(extension, code).and_then(|n| self.resolve(n)) {
+            return Some(name.to_owned());
+        }
+        by_key(extension)
+    }
+}
+
+/// A language an extension may stand for, and the line starts that say so.
+type Candidate = (&'static str, &'static [&'static str]);
+
+/// Extensions several languages use, and how to tell them apart by the
+/// code: for each candidate, telltale line starts (after indentation);
+/// the candidate with the most lines that start so wins, and a tie or no
+/// line at all leaves the extension to its usual language. The first
+/// candidate of a row with no markers wins whenever no other scores.
+const SHARED_EXTENSIONS: &[(&str, &[Candidate])] = &[
+    (
+        "m",
+        &[
+            ("MATLAB", &["function ", "%", "end", "disp(", "fprintf("]),
+            (
+                "Objective-C",
+                &[
+                    "#import",
+                    "#include",
+                    "@interface",
+                    "@implementation",
+                    "@end",
+                    "- (",
+                    "+ (",
+                ],
+            ),
+        ],
+    ),
+    (
+        "fs",
+        &[
+            (
+                "F#",
+                &[
+                    "let ",
+                    "open ",
+                    "module ",
+                    "type ",
+                    "namespace ",
+                    "member ",
+                    "//",
+                    "|",
+                ],
+            ),
+            (
+                "GLSL",
+                &[
+                    "#version",
+                    "uniform ",
+                    "varying ",
+                    "precision ",
+                    "void main",
+                    "layout(",
+                ],
+            ),
+        ],
+    ),
+    (
+        "v",
+        &[
+            (
+                "Rocq Prover",
+                &[
+                    "Require ",
+                    "Theorem ",
+                    "Lemma ",
+                    "Proof.",
+                    "Qed.",
+                    "Definition ",
+                    "Inductive ",
+                    "Fixpoint ",
+                    "Module ",
+                ],
+            ),
+            (
+                "Verilog",
+                &[
+                    "module ",
+                    "endmodule",
+                    "always ",
+                    "assign ",
+                    "input ",
+                    "output ",
+                    "wire ",
+                    "reg ",
+                    "`",
+                ],
+            ),
+        ],
+    ),
+    (
+        "pl",
+        &[
+            ("Prolog", &[":-", "%"]),
+            (
+                "Perl",
+                &["use ", "my ", "sub ", "package ", "print ", "#", "}"],
+            ),
+        ],
+    ),
+    // bat reads these as generic Lisp; Scheme has a lexer of its own.
+    ("scm", &[("Scheme", &[])]),
+    ("ss", &[("Scheme", &[])]),
+    ("sld", &[("Scheme", &[])]),
+    // bat's `.re` is its regular-expression helper syntax.
+    ("re", &[("ReasonML", &[])]),
+];
+
+/// The language the code picks among those sharing `extension`, if any.
+fn shared_extension(extension: &str, code: &str) -> Option<&'static str> {
+    let (_, candidates) = SHARED_EXTENSIONS
+        .iter()
+        .find(|(ext, _)| *ext == extension)?;
+    if let [(only, [])] = candidates {
+        return Some(only);
+    }
+    let mut scores: Vec<(usize, &str)> = candidates
+        .iter()
+        .map(|(name, starts)| {
+            let lines = code
+                .lines()
+                .take(500)
+                .filter(|line| {
+                    let line = line.trim_start();
+                    starts.iter().any(|start| line.starts_with(start))
+                })
+                .count();
+            (lines, *name)
+        })
+        .collect();
+    scores.sort_by_key(|score| std::cmp::Reverse(score.0));
+    match scores.as_slice() {
+        [(best, name), (second, _), ..] if *best > *second => Some(name),
+        _ => None,
     }
 }
 
@@ -375,10 +601,101 @@ mod tests {
         }
     }
 
+    /// convert.py skips the lexers `known.txt` lists; a lexer it wrote
+    /// that the catalogue then leaves out (bat's grammar has its name or an
+    /// alias) is dead weight in the binary.
+    #[test]
+    fn every_vendored_pygments_syntax_is_taken_in() {
+        let l = languages();
+        let left_out: Vec<&str> = super::pygments::CONVERTED
+            .iter()
+            .map(|c| c.0)
+            .filter(|name| !l.list().iter().any(|info| info.name == *name))
+            .collect();
+        assert!(
+            left_out.is_empty(),
+            "add these to syntaxes/pygments/known.txt and run convert.py again:\n{}",
+            left_out.join("\n")
+        );
+    }
+
+    #[test]
+    fn pygments_syntaxes_are_detected_by_extension_and_highlight() {
+        let l = languages();
+        let file = Filename::parse(Some("family.prolog")).unwrap();
+        assert_eq!(l.detect(file.as_ref(), "x"), "Prolog");
+        assert_eq!(l.resolve("prolog"), Some("Prolog"));
+        // bat's Perl keeps `.pl`, which Pygments gives Prolog too.
+        let perl = Filename::parse(Some("x.pl")).unwrap();
+        assert_eq!(l.detect(perl.as_ref(), "x"), "Perl");
+        let (set, syntax) = l.syntax("Prolog").expect("Prolog loads");
+        let mut state = syntect::parsing::ParseState::new(syntax);
+        let ops = state.parse_line("% a comment\n", set).unwrap();
+        assert!(!ops.is_empty(), "nothing scoped in a Prolog comment");
+    }
+
+    /// known.txt pairs each lexer convert.py skips with the language the
+    /// catalogue has for it; the example-files benchmark checks by them.
+    #[test]
+    fn known_pygments_lexers_name_catalogue_languages() {
+        let l = languages();
+        let known = include_str!("../../../syntaxes/pygments/known.txt");
+        let mut pairs = 0;
+        for line in known
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let (_, ours) = line.split_once(" = ").expect("`Pygments' name = ours`");
+            assert_eq!(l.resolve(ours), Some(ours.trim()), "{line}");
+            pairs += 1;
+        }
+        assert!(pairs > 100, "only {pairs} pairs");
+    }
+
+    #[test]
+    fn shared_extensions_are_settled_by_the_code() {
+        let l = languages();
+        let detect =
+            |name: &str, code: &str| l.detect(Filename::parse(Some(name)).unwrap().as_ref(), code);
+        assert_eq!(
+            detect("a.m", "function y = f(x)\n  y = x;\nend\n"),
+            "MATLAB"
+        );
+        assert_eq!(
+            detect(
+                "a.m",
+                "#import <Foundation/Foundation.h>\n@implementation A\n@end\n"
+            ),
+            "Objective-C"
+        );
+        assert_eq!(detect("a.fs", "module A\nlet f x = x + 1\n"), "F#");
+        assert_eq!(
+            detect("a.fs", "#version 330\nuniform float t;\nvoid main() {}\n"),
+            "GLSL"
+        );
+        assert_eq!(
+            detect("a.v", "Theorem t : True.\nProof.\nQed.\n"),
+            "Rocq Prover"
+        );
+        assert_eq!(detect("a.v", "module m(input a);\nendmodule\n"), "Verilog");
+        assert_eq!(
+            detect("a.pl", ":- module(a, []).\nf(X) :- g(X).\n"),
+            "Prolog"
+        );
+        assert_eq!(detect("a.pl", "use strict;\nmy $x = 1;\n"), "Perl");
+        assert_eq!(detect("boot.scm", "(define x 1)\n"), "Scheme");
+        // A whole file name beats its extension.
+        assert_eq!(detect("meson.build", "project('a')\n"), "Meson");
+        assert_eq!(detect("x.SRCINFO", "pkgbase = x\n"), "Srcinfo");
+        // Pygments' file patterns for a language bat's grammar serves.
+        assert_eq!(detect("intsyn.fun", "structure A = B\n"), "SML");
+        assert_eq!(detect(".htaccess", "Deny from all\n"), "Apache Conf");
+    }
+
     #[test]
     fn the_catalogue_is_large_and_sorted() {
         let list = languages().list();
-        assert!(list.len() > 100, "only {} languages", list.len());
+        assert!(list.len() > 400, "only {} languages", list.len());
         assert!(
             list.windows(2)
                 .all(|w| w[0].name.to_lowercase() <= w[1].name.to_lowercase())

@@ -1,5 +1,6 @@
-//! The long-tail engine: syntect with the grammars bat ships (two-face),
-//! for every language the tree-sitter engine does not serve.
+//! The long-tail engine: syntect with the grammars bat ships (two-face)
+//! and Pygments' converted lexers, for every language the tree-sitter
+//! engine does not serve.
 //!
 //! Its TextMate scopes are folded into the shared [`Class`] vocabulary as
 //! the parser pushes and pops them (one class per open scope, so finding a
@@ -17,12 +18,12 @@ use std::{
 };
 
 use syntect::{
-    parsing::{BasicScopeStackOp, ParseState, Scope, ScopeStack, SyntaxSet},
+    parsing::{BasicScopeStackOp, ParseState, Scope, ScopeStack},
     util::LinesWithEndings,
 };
 
 use super::{
-    Budget, CancelFlag, EngineError, MAX_HIGHLIGHTED_LINE_BYTES,
+    Budget, CancelFlag, EngineError, Languages, MAX_HIGHLIGHTED_LINE_BYTES,
     classes::{Class, ScopeClass},
     render::Runs,
 };
@@ -32,21 +33,17 @@ use crate::domain::{Progress, source::line_count};
 /// the set shared by every job.
 #[derive(Clone)]
 pub struct SyntectEngine {
-    syntaxes: Arc<SyntaxSet>,
+    languages: Languages,
     /// What each scope means for colour, worked out once per scope.
     classes: Arc<Mutex<HashMap<Scope, ScopeClass>>>,
 }
 
 impl SyntectEngine {
-    pub fn new(syntaxes: Arc<SyntaxSet>) -> Self {
+    pub fn new(languages: Languages) -> Self {
         SyntectEngine {
-            syntaxes,
+            languages,
             classes: Arc::default(),
         }
-    }
-
-    pub fn knows(&self, language: &str) -> bool {
-        self.syntaxes.find_syntax_by_name(language).is_some()
     }
 
     /// The work itself, on the calling (blocking) thread. Past `budget`
@@ -59,10 +56,10 @@ impl SyntectEngine {
         cancel: &CancelFlag,
         budget: Budget,
     ) -> Result<String, EngineError> {
-        let syntax = self
-            .syntaxes
-            .find_syntax_by_name(language)
-            .unwrap_or_else(|| self.syntaxes.find_syntax_plain_text());
+        let (syntaxes, syntax) = self.languages.syntax(language).unwrap_or_else(|| {
+            let set = self.languages.syntaxes();
+            (set.as_ref(), set.find_syntax_plain_text())
+        });
         let total = line_count(code);
         let mut state = ParseState::new(syntax);
         let mut scopes = ScopeStack::new();
@@ -91,7 +88,7 @@ impl SyntectEngine {
                 runs.push(line_start + line.len(), None);
             } else {
                 let ops = state
-                    .parse_line(line, &self.syntaxes)
+                    .parse_line(line, syntaxes)
                     .map_err(|e| EngineError::Permanent(format!("the grammar failed: {e}")))?;
                 let mut at = 0;
                 for (offset, op) in ops {
@@ -194,7 +191,7 @@ mod tests {
     use std::time::Duration;
 
     fn engine() -> SyntectEngine {
-        SyntectEngine::new(Arc::clone(Languages::load().syntaxes()))
+        SyntectEngine::new(Languages::load())
     }
 
     fn html(code: &str, language: &str) -> String {

@@ -1,0 +1,333 @@
+//! The languages people paste: Pygments' own example files (one folder per
+//! lexer in `tests/examplefiles` of its source distribution), each submitted
+//! through the API with its file name only, as a person would paste it.
+//!
+//! For every file: did it succeed, does the HTML's text give back the code
+//! byte for byte, is any of it coloured, and is the language the page names
+//! the one the folder names (where our catalogue knows that language: by
+//! the folder's lexer's name, or by the name `syntaxes/pygments/known.txt`
+//! pairs it with). The distribution is
+//! fetched with pip into a cache beside the build, not kept in the
+//! repository.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use serde_json::Value;
+
+use crate::{
+    report::{Row, Section},
+    server::{Server, ServerFiles, submit, wait_highlighted},
+};
+
+const PYGMENTS: &str = "2.20.0";
+/// At most this share of the files may come back without colour.
+const GOAL_UNCOLOURED: f64 = 0.10;
+/// The server's largest paste.
+const MAX_BYTES: u64 = 512 * 1024;
+
+struct Example {
+    /// The folder: a Pygments lexer alias.
+    lexer: String,
+    name: String,
+    code: String,
+}
+
+pub async fn run(files: &ServerFiles) -> Section {
+    let root = fetch();
+    let examples = read(&root.join("tests/examplefiles"));
+    let lexers = lexer_names(examples.iter().map(|e| e.lexer.as_str()));
+    let server = Server::start(files, &[]).await;
+    let client = reqwest::Client::new();
+    let catalogue = catalogue(&client, &server.base).await;
+    let known = known_pairs();
+
+    let mut failed = Vec::new();
+    let mut not_round_trip = Vec::new();
+    let mut uncoloured: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut mislabelled = Vec::new();
+    let mut checked_labels = 0;
+    for example in &examples {
+        let id = match submit(&client, &server.base, &example.code, Some(&example.name)).await {
+            Ok(id) => id,
+            Err(e) => {
+                failed.push(format!("{}/{}: {e}", example.lexer, example.name));
+                continue;
+            }
+        };
+        wait_highlighted(&client, &server.base, &id).await;
+        let snippet: Value = client
+            .get(format!("{}/api/snippets/{id}", server.base))
+            .send()
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("JSON");
+        let file = &snippet["files"][0];
+        let Some(html) = file["html"].as_str() else {
+            failed.push(format!("{}/{}: no HTML", example.lexer, example.name));
+            continue;
+        };
+        if html_text(html) != example.code {
+            not_round_trip.push(format!("{}/{}", example.lexer, example.name));
+        }
+        if !html.contains("<span class=") {
+            *uncoloured.entry(&example.lexer).or_default() += 1;
+        }
+        let shown = file["language"].as_str().unwrap_or_default();
+        // The folder's lexer is ours by the same name (converted), or
+        // paired with one of ours in known.txt; else we do not know it.
+        let expected = lexers.get(&example.lexer).and_then(|pygments| {
+            known
+                .get(pygments.as_str())
+                .or_else(|| catalogue.get(pygments.as_str()))
+        });
+        if let Some(expected) = expected {
+            checked_labels += 1;
+            if expected != shown {
+                mislabelled.push(format!(
+                    "{}/{}: shown as {shown}, not {expected}",
+                    example.lexer, example.name
+                ));
+            }
+        }
+    }
+    drop(server);
+
+    let total = examples.len();
+    let plain: usize = uncoloured.values().sum();
+    let share = plain as f64 / total as f64;
+    let rows = vec![
+        Row {
+            measure: "Pygments' example files without colour".to_owned(),
+            result: format!("{plain} of {total} ({:.1}%)", share * 100.0),
+            goal: format!("<= {:.0}%", GOAL_UNCOLOURED * 100.0),
+            score: if share == 0.0 {
+                f64::INFINITY
+            } else {
+                GOAL_UNCOLOURED / share
+            },
+        },
+        Row {
+            measure: "Pygments' example files failed or not byte for byte".to_owned(),
+            result: format!("{} failed, {} differ", failed.len(), not_round_trip.len()),
+            goal: "0".to_owned(),
+            score: if failed.is_empty() && not_round_trip.is_empty() {
+                1.0
+            } else {
+                0.0
+            },
+        },
+        Row {
+            measure: "Pygments' example files shown as another language".to_owned(),
+            result: format!("{} of {checked_labels} checked", mislabelled.len()),
+            goal: "0".to_owned(),
+            score: 1.0 / (1.0 + mislabelled.len() as f64),
+        },
+    ];
+    let mut detail = format!(
+        "{total} files ({} folders) from Pygments {PYGMENTS}'s `tests/examplefiles`: UTF-8, \
+         at most 512 KiB, the `.output` golden files left out.\n\n",
+        examples
+            .iter()
+            .map(|e| &e.lexer)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    );
+    detail.push_str("Folders with files shown without colour (files):\n\n");
+    for (lexer, count) in &uncoloured {
+        detail.push_str(&format!("`{lexer}` {count}, "));
+    }
+    detail.push_str("\n\nShown as another language than the folder's:\n\n");
+    for line in mislabelled.iter().chain(&failed).chain(&not_round_trip) {
+        detail.push_str(&format!("- {line}\n"));
+    }
+    Section {
+        title: "The languages people paste (Pygments' example files)".to_owned(),
+        how: "`bash scripts/bench.sh --only examples`: every example file of the Pygments \
+              source distribution (fetched with pip) submitted through the JSON API with its \
+              file name and no language, as a paste; one server, SQLite, default settings \
+              but the per-client limits."
+            .to_owned(),
+        rows,
+        detail,
+    }
+}
+
+/// Downloads and unpacks Pygments' source distribution once.
+fn fetch() -> PathBuf {
+    let cache = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"))
+        .join("bench-cache");
+    let root = cache.join(format!("pygments-{PYGMENTS}"));
+    if root.join("tests/examplefiles").is_dir() {
+        return root;
+    }
+    std::fs::create_dir_all(&cache).expect("the cache directory");
+    let status = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+        ])
+        .arg(format!("pygments=={PYGMENTS}"))
+        .arg("-d")
+        .arg(&cache)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success(), "pip could not fetch Pygments' source");
+    let status = Command::new("tar")
+        .arg("xzf")
+        .arg(cache.join(format!("pygments-{PYGMENTS}.tar.gz")))
+        .arg("-C")
+        .arg(&cache)
+        .status()
+        .expect("tar runs");
+    assert!(status.success(), "tar could not unpack Pygments' source");
+    root
+}
+
+fn read(dir: &Path) -> Vec<Example> {
+    let mut examples = Vec::new();
+    let mut folders: Vec<_> = std::fs::read_dir(dir)
+        .expect("the example folders")
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .collect();
+    folders.sort_by_key(|e| e.file_name());
+    for folder in folders {
+        let lexer = folder.file_name().to_string_lossy().into_owned();
+        let mut entries: Vec<_> = std::fs::read_dir(folder.path())
+            .expect("a folder")
+            .flatten()
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(meta) = entry.metadata() else { continue };
+            if !meta.is_file() || name.ends_with(".output") || meta.len() > MAX_BYTES {
+                continue;
+            }
+            let Ok(code) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            if code.is_empty() || code.contains('\0') {
+                continue;
+            }
+            examples.push(Example {
+                lexer: lexer.clone(),
+                name,
+                code,
+            });
+        }
+    }
+    assert!(
+        examples.len() > 500,
+        "only {} example files",
+        examples.len()
+    );
+    examples
+}
+
+/// Each folder's lexer name, as Pygments resolves the folder's alias.
+fn lexer_names<'a>(folders: impl Iterator<Item = &'a str>) -> HashMap<String, String> {
+    let mut unique: Vec<&str> = folders.collect();
+    unique.dedup();
+    let script = "import json, sys\n\
+                  from pygments.lexers import find_lexer_class_by_name\n\
+                  out = {}\n\
+                  for alias in sys.argv[1:]:\n\
+                  \x20   try:\n\
+                  \x20       c = find_lexer_class_by_name(alias)\n\
+                  \x20       out[alias] = c.name\n\
+                  \x20   except Exception:\n\
+                  \x20       pass\n\
+                  print(json.dumps(out))\n";
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(&unique)
+        .output()
+        .expect("python3 runs");
+    assert!(output.status.success(), "Pygments did not name its lexers");
+    serde_json::from_slice(&output.stdout).expect("JSON from the lexer names")
+}
+
+/// `syntaxes/pygments/known.txt`: Pygments' lexer name to the name of our
+/// language for it.
+fn known_pairs() -> HashMap<String, String> {
+    include_str!("../../syntaxes/pygments/known.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once(" = "))
+        .map(|(theirs, ours)| (theirs.trim().to_owned(), ours.trim().to_owned()))
+        .collect()
+}
+
+/// Every language name of our catalogue, to itself.
+async fn catalogue(client: &reqwest::Client, base: &str) -> HashMap<String, String> {
+    let list: Value = client
+        .get(format!("{base}/api/languages"))
+        .send()
+        .await
+        .expect("the languages")
+        .json()
+        .await
+        .expect("JSON");
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|language| language["name"].as_str())
+        .map(|name| (name.to_owned(), name.to_owned()))
+        .collect()
+}
+
+/// The text a fragment shows: tags cut, entities decoded.
+fn html_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        decode_into(&rest[..start], &mut text);
+        rest = rest[start..]
+            .find('>')
+            .map_or("", |end| &rest[start + end + 1..]);
+    }
+    decode_into(rest, &mut text);
+    text
+}
+
+fn decode_into(mut escaped: &str, out: &mut String) {
+    while let Some(amp) = escaped.find('&') {
+        out.push_str(&escaped[..amp]);
+        let after = &escaped[amp..];
+        let Some(end) = after.find(';') else { break };
+        let entity = &after[1..end];
+        match entity {
+            "lt" => out.push('<'),
+            "gt" => out.push('>'),
+            "amp" => out.push('&'),
+            "quot" => out.push('"'),
+            "#39" | "apos" => out.push('\''),
+            _ => match entity
+                .strip_prefix("#x")
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32)
+            {
+                Some(c) => out.push(c),
+                None => out.push_str(&after[..=end]),
+            },
+        }
+        escaped = &after[end + 1..];
+    }
+    out.push_str(escaped);
+}
