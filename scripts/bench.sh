@@ -2,7 +2,8 @@
 # Runs the benchmark suite and writes bench/RESULTS.md: highlight
 # throughput vs Pygments, submit -> pushed latency under 1,000 streams,
 # queue drain on SQLite and PostgreSQL, 10,000 idle streams, SSR vs bare
-# axum, and the WASM size. About 10 minutes once built; all traffic stays
+# axum, the WASM size, and Pygments' example files pasted by name. About
+# 10 minutes once built; all traffic stays
 # on 127.0.0.1. Extra arguments go to the suite (`--only latency,ssr`,
 # `--runs 5`; `--help` lists them).
 set -euo pipefail

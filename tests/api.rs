@@ -191,7 +191,7 @@ async fn the_snippet_json_has_the_documented_fields() {
     assert!(snippet["progress"].is_null());
     assert!(snippet["created_at"].is_string());
     assert!(snippet["highlighted_at"].is_string());
-    assert!(snippet["html"].as_str().unwrap().contains("<span class="));
+    assert!(snippet["html"].as_str().unwrap().contains("<x-"));
     assert!(snippet["error"].is_null());
     app.stop().await;
 }

@@ -234,7 +234,7 @@ async fn lines_longer_than_16_kib_are_shown_plain() {
         "the long line carries no markup"
     );
     assert!(
-        html.contains("<span class=k>fn</span>"),
+        html.contains("<x-k>fn</x-k>"),
         "the other lines are highlighted"
     );
     app.stop().await;

@@ -178,7 +178,7 @@ async fn changing_the_language_highlights_again_and_the_page_follows() {
         event.json()["html"]
             .as_str()
             .unwrap()
-            .contains("<span class=fb>print</span>")
+            .contains("<x-fb>print</x-fb>")
     );
     let unknown = app
         .as_owner(reqwest::Method::POST, &path, &owned.token)

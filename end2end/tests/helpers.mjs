@@ -21,7 +21,7 @@
 //                span.language, button.copy, a.raw) and div.code-view > div.gutter
 //                (a.line-number#file-{slug}-L{n}; the first file's also name="L{n}") +
 //                div.code-scroll > (div.line-mark, div.highlighted > pre.hl with
-//                span[class] once highlighted, pre.source (escaped) while pending);
+//                runs (x-k, x-s…) once highlighted, pre.source (escaped) while pending);
 //                failed: .error with the reason
 //   <html data-hydrated="true"> once the WASM client has hydrated the page it
 //   loaded first; [data-live="false"] on an island's root until that island
@@ -149,7 +149,7 @@ export async function waitSucceeded(page, { timeout = HIGHLIGHT_TIMEOUT } = {}) 
   await expect(sections.first()).toBeAttached();
   await expect(page.locator('#files > section.file:not([data-highlighted="true"])')).toHaveCount(0);
   await expect(page.locator('#files > section.file pre.source')).toHaveCount(0);
-  await expect(page.locator('#files > section.file div.highlighted pre.hl span[class]').first()).toBeAttached();
+  await expect(page.locator('#files > section.file div.highlighted pre.hl code > *').first()).toBeAttached();
 }
 
 /** The anchor (section id) of a file name: `main.rs` -> `file-main-rs`. */

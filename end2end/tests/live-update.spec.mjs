@@ -44,7 +44,7 @@ test('(b) two open pages both receive the push and switch to the highlighted vie
   for (const [name, page] of [['page A', pageA], ['page B', pageB]]) {
     await expect(fileSection(page, 0).locator('.file-head span.language')).toHaveText('Python');
     await expect(fileSection(page, 0)).toHaveAttribute('data-highlighted', 'true');
-    await expect(fileSection(page, 0).locator('div.highlighted pre.hl span.k').first()).toBeAttached();
+    await expect(fileSection(page, 0).locator('div.highlighted pre.hl x-k').first()).toBeAttached();
     await expect(page.locator('article#snippet .state-label')).toHaveText(/^Highlighted in \d+ ms$/);
     await expect(page.locator('article#snippet progress')).toHaveCount(0);
     // The same revision finished: no "Updated just now".

@@ -273,7 +273,7 @@ test('(p5) with the language left empty, a Python script is detected as Python',
   await waitSucceeded(page);
   await expect(fileLanguage).toHaveText('Python');
   await expect(fileSection(page, 0)).toHaveAttribute('data-language', 'Python');
-  await expect(fileSection(page, 0).locator('div.highlighted pre.hl span.k').first()).toBeAttached();
+  await expect(fileSection(page, 0).locator('div.highlighted pre.hl x-k').first()).toBeAttached();
 });
 
 test('(p6) raw is plain text, exactly the code; download is an attachment', async ({ request }) => {
@@ -382,8 +382,9 @@ test('(p9) highlighted code in both themes: every token class has a colour of it
           }
         }
         const byClass = {};
-        for (const span of pre.querySelectorAll('span[class]')) {
-          byClass[span.className] ??= getComputedStyle(span).color;
+        // Each run is an element named after its class: <x-k> is `k`.
+        for (const run of pre.querySelectorAll('code > *')) {
+          byClass[run.localName.slice(2)] ??= getComputedStyle(run).color;
         }
         return { background, plain: getComputedStyle(pre).color, byClass };
       });

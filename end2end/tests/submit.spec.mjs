@@ -63,11 +63,11 @@ test('(a) JS on: submitting the form navigates client-side to the highlighted sn
   const file = fileSection(page, 'main.rs');
   await expect(page.locator('#files > section.file')).toHaveCount(1);
   await expect(file).toHaveAttribute('id', 'file-main-rs');
-  await expect(file.locator('div.highlighted pre span[class]').first()).toBeVisible();
+  await expect(file.locator('div.highlighted pre.hl code > *').first()).toBeVisible();
   // language "auto" + filename "main.rs" must be detected as Rust.
   await expect(file.locator('.file-head span.language')).toHaveText('Rust');
   await expect(file).toHaveAttribute('data-language', 'Rust');
-  await expect(file.locator('div.highlighted pre.hl span.k').first()).toBeAttached();
+  await expect(file.locator('div.highlighted pre.hl x-k').first()).toBeAttached();
   await expect(page.locator('article#snippet progress')).toHaveCount(0);
   await expect(page.locator('.snippet-head h1')).toHaveText('main.rs');
   await expect(page.locator('.snippet-head .count')).toHaveText('1 file');
@@ -139,7 +139,7 @@ test('(c) JS off: plain form POST redirects to the snippet, reloading shows the 
     await waitSucceeded(page);
     await expect(page.locator('#files > section.file')).toHaveCount(1);
     await expect(fileSection(page, 0).locator('.file-head span.language')).toHaveText('Python');
-    await expect(fileSection(page, 0).locator('div.highlighted pre.hl span.k').first()).toBeAttached();
+    await expect(fileSection(page, 0).locator('div.highlighted pre.hl x-k').first()).toBeAttached();
     expectSameText(normalizeNewlines(await highlightedText(page)), code, 'highlighted text');
   } finally {
     await context.close();

@@ -75,7 +75,7 @@ pub async fn run(files: &ServerFiles) -> Section {
         if html_text(html) != example.code {
             not_round_trip.push(format!("{}/{}", example.lexer, example.name));
         }
-        if !html.contains("<span class=") {
+        if !html.contains("<x-") {
             *uncoloured.entry(&example.lexer).or_default() += 1;
         }
         let shown = file["language"].as_str().unwrap_or_default();

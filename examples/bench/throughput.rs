@@ -277,12 +277,12 @@ fn kind_of_class(class: Class) -> &'static str {
     }
 }
 
-/// The kinds of token a fragment colours, from its spans' classes.
+/// The kinds of token a fragment colours, from its run elements.
 fn kinds_in(html: &str) -> BTreeSet<&'static str> {
     let mut kinds = BTreeSet::new();
-    for piece in html.split("<span class=").skip(1) {
-        let css = piece.split('>').next().unwrap_or_default();
-        if let Some(class) = Class::ALL.iter().find(|c| c.css() == css) {
+    for piece in html.split('<').skip(1) {
+        let element = piece.split('>').next().unwrap_or_default();
+        if let Some(class) = Class::ALL.iter().find(|c| c.element() == element) {
             kinds.insert(kind_of_class(*class));
         }
     }

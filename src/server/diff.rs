@@ -286,10 +286,11 @@ fn pairs<'s, 'a>(
 }
 
 /// Highlighted HTML, as the writer makes it (`<pre class="hl"><code>`, or
-/// `<pre class="hl" data-detail=...><code>`; flat spans, escaped text),
-/// cut into one fragment per line, each whole:
-/// a span open at a line's end is closed there and opened again on the
-/// next line. `None` for HTML of another shape.
+/// `<pre class="hl" data-detail=...><code>`; flat runs, escaped text),
+/// cut into one fragment per line, each whole: a run open at a line's end
+/// is closed there and opened again on the next line. Runs are the
+/// writer's elements (`<x-k>…</x-k>`) or, in fragments stored before
+/// them, `<span class=k>…</span>`. `None` for HTML of another shape.
 pub fn html_lines(html: &str) -> Option<Vec<String>> {
     let (head, body) = html.split_once("<code>")?;
     // One tag, the writer's `<pre>`, before the code.
@@ -299,21 +300,33 @@ pub fn html_lines(html: &str) -> Option<Vec<String>> {
     let body = body.strip_suffix("</code></pre>")?;
     let mut lines = Vec::new();
     let mut line = String::new();
-    let mut open: Option<&str> = None;
+    // The open run's start tag and the element name that closes it.
+    let mut open: Option<(&str, &str)> = None;
     let mut rest = body;
+    let close = |line: &mut String, name: &str| {
+        line.push_str("</");
+        line.push_str(name);
+        line.push('>');
+    };
     while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix("<span class=") {
-            let end = after.find('>')?;
-            let tag = &rest[..12 + end + 1];
-            open = Some(tag);
+        if rest.starts_with('<') {
+            let end = rest.find('>')?;
+            let tag = &rest[..=end];
+            let inner = &tag[1..end];
+            if let Some(name) = inner.strip_prefix('/') {
+                if open.is_none_or(|(_, open_name)| open_name != name) {
+                    return None;
+                }
+                open = None;
+            } else if inner.starts_with("span class=") {
+                open = Some((tag, "span"));
+            } else if inner.starts_with("x-") && !inner.contains([' ', '/']) {
+                open = Some((tag, inner));
+            } else {
+                return None;
+            }
             line.push_str(tag);
-            rest = &after[end + 1..];
-        } else if let Some(after) = rest.strip_prefix("</span>") {
-            open = None;
-            line.push_str("</span>");
-            rest = after;
-        } else if rest.starts_with('<') {
-            return None;
+            rest = &rest[end + 1..];
         } else {
             let cut = rest.find(['<', '\n']).unwrap_or(rest.len());
             line.push_str(&rest[..cut]);
@@ -322,11 +335,11 @@ pub fn html_lines(html: &str) -> Option<Vec<String>> {
                 if line.ends_with('\r') {
                     line.pop();
                 }
-                if open.is_some() {
-                    line.push_str("</span>");
+                if let Some((_, name)) = open {
+                    close(&mut line, name);
                 }
                 lines.push(std::mem::take(&mut line));
-                if let Some(tag) = open {
+                if let Some((tag, _)) = open {
                     line.push_str(tag);
                 }
                 rest = after;
@@ -420,6 +433,17 @@ mod tests {
                 "<span class=c>b */</span>",
                 "x &lt; <span class=n>1</span>",
             ]
+        );
+        // The writer's elements, as spans stored before them are.
+        let html =
+            "<pre class=\"hl\"><code><x-c>/* a\nb */</x-c>\nx &lt; <x-n>1</x-n>\n</code></pre>";
+        assert_eq!(
+            html_lines(html).unwrap(),
+            vec!["<x-c>/* a</x-c>", "<x-c>b */</x-c>", "x &lt; <x-n>1</x-n>"]
+        );
+        assert_eq!(
+            html_lines("<pre class=\"hl\"><code><x-c>a</x-n></code></pre>"),
+            None
         );
         assert_eq!(html_lines("<div>other</div>"), None);
         let reduced = "<pre class=\"hl\" data-detail=\"essential\"><code>x\n</code></pre>";

@@ -10,6 +10,8 @@ use std::collections::HashSet;
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 
+use super::classes::Class;
+
 /// A fenced code block: its info string's first word, and its code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fence {
@@ -94,11 +96,12 @@ pub fn render(markdown: &str, highlighted: &[Option<String>]) -> String {
 /// The allow-list: ammonia's defaults (no scripts, no handlers, no
 /// styles), plus what GitHub's Markdown writes (task-list checkboxes,
 /// table alignment) and what the highlighter writes (classes on `pre`,
-/// `code` and `span`).
+/// `code` and `span`, and its run elements, `x-k`…).
 fn sanitise(html: &str) -> String {
     let mut builder = ammonia::Builder::default();
     builder
         .add_tags(["input", "span"])
+        .add_tags(Class::ALL.map(Class::element))
         .add_tag_attributes("input", ["type", "checked", "disabled"])
         .add_tag_attributes("pre", ["class"])
         .add_tag_attributes("code", ["class"])
@@ -141,7 +144,7 @@ mod tests {
         let html = render(
             readme,
             &[Some(
-                "<pre class=\"hl\"><code><span class=k>fn</span> main() {}\n</code></pre>".into(),
+                "<pre class=\"hl\"><code><x-k>fn</x-k> <x-f>main</x-f>() {}\n</code></pre>".into(),
             )],
         );
         assert!(html.contains("<h1>Title</h1>"), "{html}");
@@ -149,7 +152,7 @@ mod tests {
         assert_eq!(html.matches("type=\"checkbox\"").count(), 2, "{html}");
         assert!(html.contains("<table>"), "{html}");
         assert!(html.contains("<del>old</del>"), "{html}");
-        assert!(html.contains("<span class=\"k\">fn</span>"), "{html}");
+        assert!(html.contains("<x-k>fn</x-k> <x-f>main</x-f>"), "{html}");
     }
 
     #[test]

@@ -4,16 +4,18 @@
 //! [`Class`] (or none). The writer keeps the HTML small, because it is
 //! stored, sent and rendered for every view:
 //!
-//! - flat: one `<span class=X>` per run, never nested;
-//! - adjacent pieces of one class share one span, and so do pieces of one
-//!   class separated only by plain whitespace (`pub fn` is one keyword run);
+//! - flat: one element per run, never nested: a custom element named
+//!   after the class (`<x-k>pub fn</x-k>`, see [`Class::element`]);
+//! - adjacent pieces of one class share one element, and so do pieces of
+//!   one class separated only by plain whitespace (`pub fn` is one keyword
+//!   run);
 //! - only `&`, `<` and `>` are escaped (quotes need no escaping in element
-//!   content), and the class needs no quotes (`class=k`).
+//!   content).
 //!
 //! The text of the result, tags removed and entities decoded, is the code
 //! byte for byte: CRLF, tabs and a missing last newline included. A CR is
 //! never the last character before a tag when an LF follows it: an HTML
-//! parser reads a lone CR as a line break, so `# c\r</span>\n` would show
+//! parser reads a lone CR as a line break, so `# c\r</x-c>\n` would show
 //! a blank line after every line of a CRLF file.
 
 use super::classes::Class;
@@ -23,9 +25,9 @@ use super::classes::Class;
 /// `<pre class="hl" data-detail="…">` saying how much was kept.
 pub struct HtmlWriter {
     out: String,
-    /// The class of the span left open, if one is.
+    /// The class of the element left open, if one is.
     open: Option<Class>,
-    /// Plain whitespace seen while a span was open: it joins the span if
+    /// Plain whitespace seen while an element was open: it joins it if
     /// the next piece has the same class, else it goes after it.
     pending: String,
     /// A CR that ended the last piece, held back to be written with what
@@ -93,8 +95,8 @@ impl HtmlWriter {
         }
         self.close();
         if let Some(class) = class {
-            self.out.push_str("<span class=");
-            self.out.push_str(class.css());
+            self.out.push('<');
+            self.out.push_str(class.element());
             self.out.push('>');
             self.open = Some(class);
         }
@@ -102,8 +104,10 @@ impl HtmlWriter {
     }
 
     fn close(&mut self) {
-        if self.open.take().is_some() {
-            self.out.push_str("</span>");
+        if let Some(class) = self.open.take() {
+            self.out.push_str("</");
+            self.out.push_str(class.element());
+            self.out.push('>');
         }
         if !self.pending.is_empty() {
             let pending = std::mem::take(&mut self.pending);
@@ -174,12 +178,14 @@ fn plain_at(code: &str, detail: Detail) -> String {
 /// classes are dropped, then every class. The fragment says which
 /// (`data-detail`), and the benchmark reports it per file.
 pub const MAX_HTML_PER_BYTE: usize = 6;
-/// Past this much HTML per byte of code, punctuation is written plain.
-/// Its colour is all but the text's in both themes, and in dense code it
-/// is most of the spans. Kept up to 6x, it would make the shared corpus's
-/// median fragment 3.04 times its code (`tests/corpus.rs`), past the
-/// 3x the pages are held to: raising it waits for smaller markup.
-pub const PUNCTUATION_HTML_PER_BYTE: usize = 3;
+/// Past this much HTML per byte of code, punctuation is written plain
+/// (its colour is all but the text's in both themes, and in dense code it
+/// is most of the runs). With a run costing 11 bytes of markup, every
+/// class fits up to the same 6x as the rest, and the shared corpus's
+/// median fragment stays under the 3x the pages are held to
+/// (`tests/corpus.rs`); with `<span class=…>` runs (21 bytes) it had to
+/// be 3x, and half the corpus lost its punctuation.
+pub const PUNCTUATION_HTML_PER_BYTE: usize = MAX_HTML_PER_BYTE;
 
 /// A highlighted snippet as runs: each run ends at a byte offset and has
 /// one class (or none). Engines build it; [`Runs::render`] writes it.
@@ -303,7 +309,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn runs_of_one_class_share_a_span_across_plain_whitespace() {
+    fn runs_of_one_class_share_an_element_across_plain_whitespace() {
         let mut w = HtmlWriter::new(16);
         w.push("pub", Some(Class::Keyword));
         w.push(" ", None);
@@ -317,7 +323,7 @@ mod tests {
         w.push("", Some(Class::String));
         assert_eq!(
             w.finish(),
-            "<pre class=\"hl\"><code><span class=k>pub fn</span> <span class=f>main</span><span class=p>() {}\n</span></code></pre>"
+            "<pre class=\"hl\"><code><x-k>pub fn</x-k> <x-f>main</x-f><x-p>() {}\n</x-p></code></pre>"
         );
     }
 
@@ -361,18 +367,17 @@ mod tests {
 
     #[test]
     fn runs_render_within_six_times_the_code_dropping_detail_if_they_must() {
-        let (code, runs) = alternating("word(", 50, Class::Variable, Class::Punctuation);
+        // 8.3 bytes of HTML per byte of code with punctuation, 4.7
+        // without.
+        let (code, runs) = alternating("wd(", 50, Class::Variable, Class::Punctuation);
         let html = runs.render(&code);
         assert!(
             html.len() <= code.len() * MAX_HTML_PER_BYTE,
             "{}",
             html.len()
         );
-        assert!(
-            html.contains("<span class=v>word</span>("),
-            "variables kept: {html}"
-        );
-        assert!(!html.contains("<span class=p>"), "punctuation dropped");
+        assert!(html.contains("<x-v>wd</x-v>("), "variables kept: {html}");
+        assert!(!html.contains("<x-p>"), "punctuation dropped");
         assert_eq!(Detail::of_fragment(&html), Detail::NoPunctuation);
         let mut small = Runs::default();
         small.push(2, Some(Class::Keyword));
@@ -380,26 +385,29 @@ mod tests {
         small.push(5, Some(Class::Keyword));
         assert_eq!(
             small.render("fn x()"),
-            "<pre class=\"hl\"><code><span class=k>fn x(</span>)</code></pre>"
+            "<pre class=\"hl\"><code><x-k>fn x(</x-k>)</code></pre>"
         );
     }
 
     #[test]
-    fn punctuation_goes_first_and_the_fragment_says_so() {
-        // 4.5 bytes of HTML per byte of code with its punctuation, past
-        // the 3x that keeps it; 2.7 without.
+    fn every_class_is_kept_up_to_six_times_the_code() {
+        // 2.8 bytes of HTML per byte of code with its punctuation: kept
+        // (with `<span class=…>` runs it was 4.5, and lost punctuation).
         let (code, runs) = alternating("longer_word(", 40, Class::Variable, Class::Punctuation);
         let html = runs.render(&code);
-        assert!(!html.contains("<span class=p>"), "{html}");
-        assert!(html.contains("<span class=v>longer_word</span>("), "{html}");
-        assert!(html.starts_with("<pre class=\"hl\" data-detail=\"no-punctuation\"><code>"));
-        assert_eq!(Detail::of_fragment(&html), Detail::NoPunctuation);
-        let mut sparse = Runs::default();
-        sparse.push(11, Some(Class::Variable));
-        sparse.push(12, Some(Class::Punctuation));
-        let html = sparse.render("longer_word(     ");
+        assert!(
+            html.contains("<x-v>longer_word</x-v><x-p>(</x-p>"),
+            "{html}"
+        );
         assert!(html.starts_with("<pre class=\"hl\"><code>"), "{html}");
         assert_eq!(Detail::of_fragment(&html), Detail::Full);
+        // Past 6x with it, punctuation goes first, and the fragment says so.
+        let (code, runs) = alternating("ab(", 40, Class::Variable, Class::Punctuation);
+        let html = runs.render(&code);
+        assert!(!html.contains("<x-p>"), "{html}");
+        assert!(html.contains("<x-v>ab</x-v>("), "{html}");
+        assert!(html.starts_with("<pre class=\"hl\" data-detail=\"no-punctuation\"><code>"));
+        assert_eq!(Detail::of_fragment(&html), Detail::NoPunctuation);
     }
 
     #[test]
@@ -411,10 +419,10 @@ mod tests {
         assert!(html.starts_with("<pre class=\"hl\" data-detail=\"plain\"><code>ab"));
         // Keywords against one-letter variables: the variables go, the
         // keywords stay.
-        let (code, runs) = alternating("abcde", 40, Class::Keyword, Class::Variable);
+        let (code, runs) = alternating("abc", 40, Class::Keyword, Class::Variable);
         let html = runs.render(&code);
         assert_eq!(Detail::of_fragment(&html), Detail::Essential, "{html}");
-        assert!(!html.contains("class=v"), "{html}");
+        assert!(!html.contains("<x-v>"), "{html}");
         assert_eq!(Detail::of_fragment(&plain("x")), Detail::Full);
         for detail in [
             Detail::Full,
@@ -429,14 +437,14 @@ mod tests {
     }
 
     #[test]
-    fn trailing_whitespace_after_a_span_is_kept_outside_it() {
+    fn trailing_whitespace_after_an_element_is_kept_outside_it() {
         let mut w = HtmlWriter::new(16);
         w.push("x", Some(Class::Keyword));
         w.push("  \n", None);
         w.push("y", None);
         assert_eq!(
             w.finish(),
-            "<pre class=\"hl\"><code><span class=k>x</span>  \ny</code></pre>"
+            "<pre class=\"hl\"><code><x-k>x</x-k>  \ny</code></pre>"
         );
     }
 }

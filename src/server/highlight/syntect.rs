@@ -213,13 +213,10 @@ mod tests {
             "Rust",
         );
         for class in ["k", "s", "se", "c", "n", "f"] {
-            assert!(
-                html.contains(&format!("<span class={class}>")),
-                "{class}: {html}"
-            );
+            assert!(html.contains(&format!("<x-{class}>")), "{class}: {html}");
         }
         assert!(
-            html.contains("<span class=s>&quot;") || html.contains("<span class=s>\"hi"),
+            html.contains("<x-s>&quot;") || html.contains("<x-s>\"hi"),
             "{html}"
         );
     }
@@ -236,7 +233,7 @@ mod tests {
                 Budget::new(Duration::ZERO),
             )
             .unwrap();
-        assert!(!html.contains("<span"), "{html}");
+        assert!(!html.contains("<x-"), "{html}");
         assert_eq!(html.matches("let x = 1;").count(), 100);
     }
 }

@@ -118,8 +118,11 @@ fn rules(palette: &Palette, scope: &str) -> String {
                 Style::Italic => " font-style: italic;",
                 Style::Bold => " font-weight: 600;",
             };
+            // The element the writer uses, and the class fragments stored
+            // before it carry (`<span class=k>`).
             css.push_str(&format!(
-                "{scope}.hl .{} {{ color: {color};{style} }}\n",
+                "{scope}.hl {}, {scope}.hl .{} {{ color: {color};{style} }}\n",
+                class.element(),
                 class.css()
             ));
         }
@@ -165,7 +168,9 @@ mod tests {
     fn every_class_is_coloured_in_both_themes_and_old_classes_still_are() {
         let css = stylesheet();
         for class in Class::ALL {
+            let element = format!(".hl {}, ", class.element());
             let rule = format!(".hl .{} {{", class.css());
+            assert_eq!(css.matches(&element).count(), 3, "{element}");
             assert_eq!(css.matches(&rule).count(), 3, "{rule}");
         }
         assert!(css.contains(".hl-keyword"), "the legacy classes are kept");

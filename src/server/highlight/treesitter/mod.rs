@@ -542,10 +542,7 @@ mod tests {
         )
         .unwrap();
         for class in ["k", "s", "c", "n", "f"] {
-            assert!(
-                html.contains(&format!("<span class={class}>")),
-                "{class}: {html}"
-            );
+            assert!(html.contains(&format!("<x-{class}>")), "{class}: {html}");
         }
     }
 
@@ -556,8 +553,8 @@ mod tests {
             "HTML",
         )
         .unwrap();
-        assert!(html.contains("<span class=s>'y'</span>"), "{html}");
-        assert!(html.contains("<span class=tg>"), "{html}");
+        assert!(html.contains("<x-s>'y'</x-s>"), "{html}");
+        assert!(html.contains("<x-tg>"), "{html}");
     }
 
     #[test]
