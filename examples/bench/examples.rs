@@ -14,12 +14,15 @@ use std::{
     collections::{BTreeMap, HashMap},
     path::{Path, PathBuf},
     process::Command,
+    time::Instant,
 };
+
+use highlighter::server::highlight::Languages;
 
 use serde_json::Value;
 
 use crate::{
-    report::{Row, Section},
+    report::{Row, Section, median},
     server::{Server, ServerFiles, submit, wait_highlighted},
 };
 
@@ -37,6 +40,7 @@ struct Example {
 }
 
 pub async fn run(files: &ServerFiles) -> Section {
+    let parse_times = first_use();
     let root = fetch();
     let examples = read(&root.join("tests/examplefiles"));
     let lexers = lexer_names(examples.iter().map(|e| e.lexer.as_str()));
@@ -138,6 +142,7 @@ pub async fn run(files: &ServerFiles) -> Section {
             .collect::<std::collections::BTreeSet<_>>()
             .len()
     );
+    detail.push_str(&parse_times);
     detail.push_str("Folders with files shown without colour (files):\n\n");
     for (lexer, count) in &uncoloured {
         detail.push_str(&format!("`{lexer}` {count}, "));
@@ -156,6 +161,31 @@ pub async fn run(files: &ServerFiles) -> Section {
         rows,
         detail,
     }
+}
+
+/// What the first paste in each converted Pygments lexer's language pays
+/// to parse its syntax (in this process, as the server would), as a
+/// sentence for the report.
+fn first_use() -> String {
+    let languages = Languages::load();
+    let mut times: Vec<(f64, &str)> = languages
+        .converted()
+        .map(|name| {
+            let started = Instant::now();
+            assert!(languages.syntax(name).is_some(), "{name} did not load");
+            (started.elapsed().as_secs_f64() * 1000.0, name)
+        })
+        .collect();
+    times.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = times.iter().map(|t| t.0).sum();
+    let (max, slowest) = times.last().copied().unwrap_or((0.0, "none"));
+    let mut millis: Vec<f64> = times.iter().map(|t| t.0).collect();
+    format!(
+        "Parsing a converted lexer's syntax, paid by the first paste in its language: \
+         {} syntaxes, median {:.1} ms, slowest {max:.1} ms ({slowest}), all of them {total:.0} ms.\n\n",
+        times.len(),
+        median(&mut millis),
+    )
 }
 
 /// Downloads and unpacks Pygments' source distribution once.

@@ -288,6 +288,23 @@ def transition(new_state, current, names):
     return None, []
 
 
+# A literal-ish part: escapes and characters that open no group, class or
+# alternative.
+LITERAL = r"(?:\\.|[^()|.*?+\[\]{}^$\\])+"
+ANY_LAZY = r"(?:\[\\w\\W\]\*\?|\[\\s\\S\]\*\?|\((?:\?:)?\.\|\\n\)\*\?|(?P<dot>\.\*\?))"
+
+
+def spanning_lines(pattern, flags):
+    """(start, end) if `pattern` is `START` + anything, lazily and across
+    lines, + `END` (a block comment, a here-string), else None."""
+    m = re.fullmatch("(%s)%s(%s)" % (LITERAL, ANY_LAZY, LITERAL), pattern)
+    if not m:
+        return None
+    if m.group("dot") and not flags & re.DOTALL:
+        return None
+    return m.group(1), m.group(m.lastindex)
+
+
 def bygroups_args(action):
     if callable(action) and getattr(action, "__qualname__", "") == "bygroups.<locals>.callback":
         return action.__closure__[0].cell_contents
@@ -297,6 +314,23 @@ def bygroups_args(action):
 def rule_yaml(rex, action, new_state, current, names, is_main, lines):
     pattern = rex.__self__.pattern
     flags = rex.__self__.flags
+    spanning = spanning_lines(pattern, flags)
+    if spanning and isinstance(action, _TokenType) and new_state is None:
+        # `/\*.*?\*/` across lines: open a context at its start that the
+        # end pops, since syntect only ever matches within one line.
+        start, end = (rewrite_regex(part, flags & ~re.DOTALL) for part in spanning)
+        scope = scope_for(action)
+        lines.append("    - match: %s" % quote(start))
+        if scope:
+            lines.append("      scope: %s" % quote(scope))
+        lines.append("      push:")
+        if scope:
+            lines.append("        - meta_content_scope: %s" % quote(scope))
+        lines.append("        - match: %s" % quote(end))
+        if scope:
+            lines.append("          scope: %s" % quote(scope))
+        lines.append("          pop: true")
+        return
     renumbered = [False]
     regex = rewrite_regex(pattern, flags, renumbered)
     if renumbered[0] and bygroups_args(action):

@@ -157,6 +157,11 @@ impl Languages {
             .clone()
     }
 
+    /// The languages served by a converted Pygments lexer.
+    pub fn converted(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.pygments.iter().map(|s| s.name)
+    }
+
     /// The syntax that highlights `name`, with the set it lives in.
     pub fn syntax(&self, name: &str) -> Option<(&SyntaxSet, &SyntaxReference)> {
         if let Some(syntax) = self.syntaxes.find_syntax_by_name(name) {

@@ -206,6 +206,15 @@ mod tests {
             .unwrap()
     }
 
+    /// A converted Pygments lexer (Alloy's `/\*[\w\W]*?\*/`) colours a block
+    /// comment on every line it spans, though syntect reads line by line.
+    #[test]
+    fn converted_lexers_colour_comments_across_lines() {
+        let html = html("sig A {}\n/* one\ntwo\nthree */\nsig B {}\n", "Alloy");
+        assert!(html.contains("<x-c>/* one\ntwo\nthree */</x-c>"), "{html}");
+        assert!(html.contains("<x-k>sig</x-k>"), "{html}");
+    }
+
     #[test]
     fn rust_gets_the_shared_classes() {
         let html = html(
