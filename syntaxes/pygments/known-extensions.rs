@@ -16,6 +16,8 @@
     ("Clojure", &["cljs"]),
     ("CMake", &["cmake", "CMakeLists.txt"]),
     ("CoffeeScript", &["coffee"]),
+    ("CFML", &["cfc"]),
+    ("CFML", &["cfm", "cfml"]),
     ("Lisp", &["lisp"]),
     ("Crystal", &["cr"]),
     ("CSS", &["css"]),

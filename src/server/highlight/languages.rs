@@ -351,6 +351,8 @@ const SHARED_EXTENSIONS: &[(&str, &[Candidate])] = &[
     ("sld", &[("Scheme", &[])]),
     // bat's `.re` is its regular-expression helper syntax.
     ("re", &[("ReasonML", &[])]),
+    // Wikipedia's own name for its markup; neither bat nor Pygments lists it.
+    ("wikitext", &[("MediaWiki", &[])]),
 ];
 
 /// The language the code picks among those sharing `extension`, if any.
