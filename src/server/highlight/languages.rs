@@ -345,6 +345,31 @@ const SHARED_EXTENSIONS: &[(&str, &[Candidate])] = &[
             ),
         ],
     ),
+    (
+        "bas",
+        &[
+            (
+                "VB.net",
+                &[
+                    "Imports ",
+                    "Module ",
+                    "End Module",
+                    "Public ",
+                    "Private ",
+                    "Dim ",
+                    "End Sub",
+                    "End Function",
+                    "Namespace ",
+                ],
+            ),
+            (
+                "QBasic",
+                &[
+                    "DECLARE ", "DIM ", "PRINT ", "GOSUB ", "GOTO ", "END SUB", "CLS",
+                ],
+            ),
+        ],
+    ),
     // bat reads these as generic Lisp; Scheme has a lexer of its own.
     ("scm", &[("Scheme", &[])]),
     ("ss", &[("Scheme", &[])]),
@@ -691,6 +716,11 @@ mod tests {
         );
         assert_eq!(detect("a.pl", "use strict;\nmy $x = 1;\n"), "Perl");
         assert_eq!(detect("boot.scm", "(define x 1)\n"), "Scheme");
+        assert_eq!(
+            detect("a.bas", "Imports System\nModule M\nEnd Module\n"),
+            "VB.net"
+        );
+        assert_eq!(detect("a.bas", "CLS\nPRINT \"HI\"\n"), "QBasic");
         // A whole file name beats its extension.
         assert_eq!(detect("meson.build", "project('a')\n"), "Meson");
         assert_eq!(detect("x.SRCINFO", "pkgbase = x\n"), "Srcinfo");
