@@ -142,6 +142,7 @@ async fn a_panicking_engine_fails_the_job_and_the_next_job_runs() {
 #[tokio::test]
 async fn a_job_past_its_time_limit_fails_and_its_thread_stops() {
     let engine = SpinningEngine::new();
+    let _spin_guard = engine.guard();
     let app = TestApp::spawn_with(
         |s| {
             s.workers = Some(1);
@@ -243,6 +244,7 @@ async fn lines_longer_than_16_kib_are_shown_plain() {
 #[tokio::test]
 async fn a_worker_whose_lease_was_taken_stops_at_its_next_progress_save() {
     let engine = SpinningEngine::new();
+    let _spin_guard = engine.guard();
     // A long time limit and heartbeat: only the progress save can notice.
     let app = TestApp::spawn_with(
         |s| {
@@ -281,8 +283,8 @@ async fn a_worker_whose_lease_was_taken_stops_at_its_next_progress_save() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let stopped = engine.stopped.load(Ordering::SeqCst);
-    // Stopping the app cancels whatever still spins (a panic before it
-    // would leave a blocking thread spinning and the test hanging).
+    // Stopping the app cancels whatever still spins; the guard stops it
+    // too if the test fails before this.
     app.stop().await;
     assert!(stopped, "the fenced-out attempt kept running");
 }

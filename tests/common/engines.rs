@@ -150,13 +150,32 @@ impl Engine for PanickingEngine {
 /// so tests can check no thread keeps spinning.
 pub struct SpinningEngine {
     pub stopped: Arc<std::sync::atomic::AtomicBool>,
+    /// Set by [`SpinGuard`]: the test is over, spin no more.
+    abandoned: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Stops every spinning thread of its engine when dropped. A test holds
+/// one for its whole body: if it fails before the app is stopped, a thread
+/// still spinning would keep the test's runtime from ever shutting down,
+/// and the suite would hang rather than report the failure.
+pub struct SpinGuard(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for SpinGuard {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl SpinningEngine {
     pub fn new() -> Arc<Self> {
         Arc::new(SpinningEngine {
             stopped: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            abandoned: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
+    }
+
+    pub fn guard(&self) -> SpinGuard {
+        SpinGuard(Arc::clone(&self.abandoned))
     }
 }
 
@@ -169,10 +188,16 @@ impl Engine for SpinningEngine {
         cancel: CancelFlag,
     ) -> Result<String, EngineError> {
         let stopped = Arc::clone(&self.stopped);
+        let abandoned = Arc::clone(&self.abandoned);
         tokio::task::spawn_blocking(move || {
             let mut x = 0u64;
             let mut rounds = 0u32;
             while !cancel.is_cancelled() {
+                if abandoned.load(std::sync::atomic::Ordering::SeqCst) {
+                    // Not a cancellation the app made: `stopped` stays
+                    // false, and the test that checks it fails.
+                    return Err(EngineError::Cancelled);
+                }
                 for i in 0..100_000u64 {
                     x = x.wrapping_mul(31).wrapping_add(i);
                 }
