@@ -8,7 +8,7 @@
 //! snippet whichever engine highlighted it, and the HTML stays small.
 
 /// What a piece of code is, as far as colour goes. The discriminants index
-/// the stylesheet's table; `css` is the class written into the HTML.
+/// the stylesheet's table; `element` is what the HTML writes around a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Class {
     Keyword,
@@ -69,37 +69,11 @@ impl Class {
         Class::Deleted,
     ];
 
-    /// The class as written in the HTML: short, because a snippet carries
-    /// one per token.
+    /// The class's short name (`k`), as written in the HTML of fragments
+    /// stored before [`Class::element`] and in the stylesheet's selectors
+    /// for them.
     pub fn css(self) -> &'static str {
-        match self {
-            Class::Keyword => "k",
-            Class::String => "s",
-            Class::Escape => "se",
-            Class::Regex => "sr",
-            Class::Comment => "c",
-            Class::Number => "n",
-            Class::Constant => "co",
-            Class::Function => "f",
-            Class::Builtin => "fb",
-            Class::Macro => "fm",
-            Class::Type => "t",
-            Class::Variable => "v",
-            Class::Parameter => "pa",
-            Class::Property => "pr",
-            Class::Punctuation => "p",
-            Class::Attribute => "at",
-            Class::Tag => "tg",
-            Class::TagAttribute => "ta",
-            Class::Module => "m",
-            Class::Label => "l",
-            Class::Heading => "h",
-            Class::Emphasis => "em",
-            Class::Strong => "st",
-            Class::Link => "u",
-            Class::Inserted => "gi",
-            Class::Deleted => "gd",
-        }
+        &self.element()[2..]
     }
 
     /// The element a run of this class is written as: a custom element

@@ -2,7 +2,7 @@
 //! Sublime syntaxes by `syntaxes/pygments/convert.py` and run by syntect.
 //!
 //! bat's grammars and ours know about 190 languages; Pygments knows some
-//! 580, most of them as state machines of regexes, the model of a Sublime
+//! 600, most of them as state machines of regexes, the model of a Sublime
 //! syntax too. The converted files are vendored (Pygments is BSD-licensed;
 //! its licence sits beside them) and compiled into the binary as text.
 //!
@@ -12,10 +12,7 @@
 //! once. Their names, aliases and file extensions are in the index, so
 //! the catalogue lists and detects them without parsing any.
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, OnceLock},
-};
+use std::{collections::HashSet, sync::OnceLock};
 
 use syntect::parsing::{SyntaxDefinition, SyntaxSet, SyntaxSetBuilder};
 
@@ -44,15 +41,15 @@ pub struct PygmentsSyntax {
     pub extensions: Vec<&'static str>,
     source: &'static str,
     /// The syntax, parsed on first use; `None` if it failed to (logged).
-    parsed: OnceLock<Option<Arc<SyntaxSet>>>,
+    parsed: OnceLock<Option<SyntaxSet>>,
 }
 
 impl PygmentsSyntax {
     /// The syntax set holding just this language, parsed on first use.
-    pub fn syntax_set(&self) -> Option<&Arc<SyntaxSet>> {
+    pub fn syntax_set(&self) -> Option<&SyntaxSet> {
         self.parsed
             .get_or_init(|| match parse(self.source) {
-                Ok(set) => Some(Arc::new(set)),
+                Ok(set) => Some(set),
                 Err(error) => {
                     tracing::error!(language = self.name, %error, "a converted syntax failed to load");
                     None
