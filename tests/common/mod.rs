@@ -327,7 +327,8 @@ pub fn without_comments(html: &str) -> String {
 
 /// The text of an HTML fragment: tags removed, entities decoded.
 pub fn html_text(html: &str) -> String {
-    decode_entities(&cut_spans(html, "<", ">"))
+    highlighter::server::highlight::render::fragment_text(html)
+        .unwrap_or_else(|| panic!("malformed HTML (a tag or entity): {html}"))
 }
 
 /// `html` without every span that starts with `open` and ends at the next
@@ -342,33 +343,6 @@ fn cut_spans(html: &str, open: &str, close: &str) -> String {
             Some(end) => rest = &after_open[end + close.len()..],
             None => panic!("unterminated `{open}` in HTML"),
         }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn decode_entities(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp..];
-        let end = after.find(';').expect("unterminated entity");
-        let entity = &after[1..end];
-        let decoded = match entity {
-            "lt" => '<',
-            "gt" => '>',
-            "amp" => '&',
-            "quot" => '"',
-            "apos" => '\'',
-            e if e.starts_with("#x") => {
-                char::from_u32(u32::from_str_radix(&e[2..], 16).unwrap()).unwrap()
-            }
-            e if e.starts_with('#') => char::from_u32(e[1..].parse().unwrap()).unwrap(),
-            other => panic!("unknown entity &{other};"),
-        };
-        out.push(decoded);
-        rest = &after[end + 1..];
     }
     out.push_str(rest);
     out

@@ -157,6 +157,41 @@ pub fn escape_into(out: &mut String, text: &str) {
     out.push_str(&text[start..]);
 }
 
+/// The text an HTML fragment shows: tags cut, entities decoded. For a
+/// fragment the writer made, the code byte for byte. `None` for HTML with
+/// an unterminated tag or entity, or an entity it does not know.
+pub fn fragment_text(html: &str) -> Option<String> {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    loop {
+        let cut = rest.find(['<', '&']).unwrap_or(rest.len());
+        text.push_str(&rest[..cut]);
+        rest = &rest[cut..];
+        if let Some(tag) = rest.strip_prefix('<') {
+            rest = &tag[tag.find('>')? + 1..];
+        } else if let Some(entity) = rest.strip_prefix('&') {
+            let end = entity.find(';')?;
+            text.push(match &entity[..end] {
+                "lt" => '<',
+                "gt" => '>',
+                "amp" => '&',
+                "quot" => '"',
+                "apos" => '\'',
+                number => {
+                    let code = match number.strip_prefix("#x") {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => number.strip_prefix('#')?.parse().ok()?,
+                    };
+                    char::from_u32(code)?
+                }
+            });
+            rest = &entity[end + 1..];
+        } else {
+            return Some(text);
+        }
+    }
+}
+
 /// The whole code as plain, escaped text: what a snippet too costly for
 /// every engine is shown as.
 pub fn plain(code: &str) -> String {
@@ -342,6 +377,17 @@ mod tests {
             last.finish().ends_with("\r</code></pre>"),
             "a last CR is kept"
         );
+    }
+
+    #[test]
+    fn a_fragments_text_is_its_code() {
+        let mut w = HtmlWriter::new(16);
+        w.push("a<b && \"c\"\r\n", Some(Class::String));
+        w.push("x", None);
+        assert_eq!(fragment_text(&w.finish()).unwrap(), "a<b && \"c\"\r\nx");
+        assert_eq!(fragment_text("&#x41;&#66;&apos;").unwrap(), "AB'");
+        assert_eq!(fragment_text("<x-k"), None);
+        assert_eq!(fragment_text("&nbsp;"), None);
     }
 
     #[test]
