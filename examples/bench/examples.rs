@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::{
     report::{Row, Section, median},
-    server::{Server, ServerFiles, submit, wait_highlighted},
+    server::{Server, ServerFiles, snippet_json, submit, wait_highlighted},
 };
 
 const PYGMENTS: &str = "2.20.0";
@@ -63,14 +63,7 @@ pub async fn run(files: &ServerFiles) -> Section {
             }
         };
         wait_highlighted(&client, &server.base, &id).await;
-        let snippet: Value = client
-            .get(format!("{}/api/snippets/{id}", server.base))
-            .send()
-            .await
-            .expect("the server answers")
-            .json()
-            .await
-            .expect("JSON");
+        let snippet = snippet_json(&client, &server.base, &id).await;
         let file = &snippet["files"][0];
         let Some(html) = file["html"].as_str() else {
             failed.push(format!("{}/{}: no HTML", example.lexer, example.name));

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::{
     corpus::Corpus,
     report::{Row, Section, median, percentile},
-    server::{Server, ServerFiles, wait_highlighted},
+    server::{Server, ServerFiles, snippet_json, wait_highlighted},
     sse,
 };
 
@@ -113,14 +113,7 @@ async fn one_run(files: &ServerFiles, corpus: &Corpus, pages: usize, edits: usiz
     let id = created["id"].as_str().expect("an id").to_owned();
     let token = created["owner_token"].as_str().expect("a token").to_owned();
     wait_highlighted(&client, &server.base, &id).await;
-    let snippet: Value = client
-        .get(format!("{}/api/snippets/{id}", server.base))
-        .send()
-        .await
-        .expect("the snippet")
-        .json()
-        .await
-        .expect("JSON");
+    let snippet = snippet_json(&client, &server.base, &id).await;
     let html_of = |snippet: &Value, name: &str| -> usize {
         snippet["files"]
             .as_array()
@@ -191,14 +184,7 @@ async fn one_run(files: &ServerFiles, corpus: &Corpus, pages: usize, edits: usiz
         );
         let saved = saved.expect("the save answers");
         assert_eq!(saved.status(), reqwest::StatusCode::CREATED, "save {n}");
-        let snippet: Value = client
-            .get(format!("{}/api/snippets/{id}", server.base))
-            .send()
-            .await
-            .expect("the snippet")
-            .json()
-            .await
-            .expect("JSON");
+        let snippet = snippet_json(&client, &server.base, &id).await;
         let changed_html = html_of(&snippet, &gist[changed].0);
         for (page, arrival) in arrivals.into_iter().enumerate() {
             match arrival {

@@ -268,6 +268,18 @@ pub async fn wait_highlighted(client: &reqwest::Client, base: &str, id: &str) {
     }
 }
 
+/// The snippet as the JSON API reads it (`GET /api/snippets/{id}`).
+pub async fn snippet_json(client: &reqwest::Client, base: &str, id: &str) -> Value {
+    client
+        .get(format!("{base}/api/snippets/{id}"))
+        .send()
+        .await
+        .expect("the server answers")
+        .json()
+        .await
+        .expect("the snippet as JSON")
+}
+
 /// True when `path` exists: the binary must be built before the suite runs.
 pub fn require(path: &Path, hint: &str) {
     assert!(path.exists(), "{} is missing: {hint}", path.display());
