@@ -288,3 +288,42 @@ async fn a_worker_whose_lease_was_taken_stops_at_its_next_progress_save() {
     app.stop().await;
     assert!(stopped, "the fenced-out attempt kept running");
 }
+
+#[tokio::test]
+async fn an_attempt_dropped_unfinished_stops_its_engine() {
+    let engine = SpinningEngine::new();
+    let _spin_guard = engine.guard();
+    let app = TestApp::spawn_with(
+        |s| {
+            s.job_timeout_secs = Some(60.0);
+            s.shutdown_grace_secs = Some(60.0);
+        },
+        Some(engine.clone()),
+    )
+    .await;
+    let owned = app
+        .submit_owned(json!({ "code": "x\n", "language": "text" }))
+        .await;
+    let mut stream = app.events(&owned.id).await;
+    loop {
+        let event = stream.next_within(Duration::from_secs(10)).await.unwrap();
+        if event.event == "progress" {
+            break;
+        }
+    }
+    assert!(
+        !engine.stopped.load(Ordering::SeqCst),
+        "the engine is running"
+    );
+    // No shutdown, no grace period, no release: the attempt's future is
+    // simply dropped with the worker pool that ran it.
+    app.abort().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !engine.stopped.load(Ordering::SeqCst) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        engine.stopped.load(Ordering::SeqCst),
+        "the engine of a dropped attempt kept running"
+    );
+}

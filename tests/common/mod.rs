@@ -265,6 +265,19 @@ impl TestApp {
         let _ = tokio::time::timeout(Duration::from_secs(30), self.handle).await;
     }
 
+    /// Drops the app mid-flight, as a runtime shutting down or an aborted
+    /// task would: nothing gets to run its shutdown path.
+    pub async fn abort(self) {
+        self.handle.abort();
+        let ended = tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .expect("an aborted app ends at once");
+        assert!(
+            ended.is_err_and(|e| e.is_cancelled()),
+            "the app was aborted, not stopped"
+        );
+    }
+
     /// Stops the app and hands back its directory (the database files),
     /// which `stop` would delete.
     pub async fn stop_keeping_files(self) -> tempfile::TempDir {

@@ -116,6 +116,24 @@ impl CancelFlag {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// A guard that raises the flag when dropped. The worker holds one for
+    /// each engine call: however the call ends, the future returned, or
+    /// dropped half way (its task aborted, its runtime shutting down), the
+    /// blocking thread beneath it stops instead of spinning on for nobody.
+    pub fn cancel_on_drop(&self) -> CancelOnDrop {
+        CancelOnDrop(self.clone())
+    }
+}
+
+/// See [`CancelFlag::cancel_on_drop`].
+#[derive(Debug)]
+pub struct CancelOnDrop(CancelFlag);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }
 
 /// Where an engine reports progress. It keeps only the latest value: the

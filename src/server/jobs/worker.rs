@@ -529,6 +529,9 @@ impl Run {
         let ctx = &self.ctx;
         let lease = &self.job.lease;
         let cancel = CancelFlag::default();
+        // Whatever happens, an engine still running must stop using CPU:
+        // when this returns, and when this future is dropped unfinished.
+        let _stop_engine = cancel.cancel_on_drop();
         let (sink, mut progress) = ProgressSink::new();
         let engine = Arc::clone(&ctx.engine);
         // A panic inside the engine's own future (not only on its blocking
@@ -562,8 +565,6 @@ impl Run {
                 }
             }
         };
-        // Whatever happened, an engine still running must stop using CPU.
-        cancel.cancel();
         if report {
             driver.note(*progress.borrow());
         }
