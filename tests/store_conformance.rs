@@ -1221,22 +1221,47 @@ async fn forks_are_listed_when_public_and_name_only_a_public_original(store: Dyn
     let unlisted_fork = fork_of(&original, "fork b\n", t0 + secs(2), Visibility::Unlisted);
     let newer_fork = fork_of(&original, "fork c\n", t0 + secs(3), Visibility::Public);
     let unrelated = new_snippet("unrelated\n", t0 + secs(4));
-    for new in [&public_fork, &unlisted_fork, &newer_fork, &unrelated] {
+    let mut expiring_fork = fork_of(&original, "fork d\n", t0 + secs(2), Visibility::Public);
+    expiring_fork.expires_at = Some(t0 + secs(60));
+    for new in [
+        &public_fork,
+        &unlisted_fork,
+        &newer_fork,
+        &unrelated,
+        &expiring_fork,
+    ] {
         store.create_snippet(new).await.unwrap();
     }
+    let now = t0 + secs(10);
+    let expired = t0 + secs(61);
 
     // Public forks only, newest first, as many as asked for.
-    let forks = store.forks(&original.id, 10).await.unwrap();
+    let forks = store.forks(&original.id, 10, now).await.unwrap();
     assert_eq!(
         ids(&forks),
-        vec![newer_fork.id.clone(), public_fork.id.clone()]
+        vec![
+            newer_fork.id.clone(),
+            expiring_fork.id.clone(),
+            public_fork.id.clone()
+        ]
     );
     assert_eq!(forks[0].preview, "fork c");
     assert_eq!(
-        ids(&store.forks(&original.id, 1).await.unwrap()),
+        ids(&store.forks(&original.id, 1, now).await.unwrap()),
         vec![newer_fork.id.clone()]
     );
-    assert!(store.forks(&public_fork.id, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .forks(&public_fork.id, 10, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // An expired fork is not listed, swept or not yet.
+    assert_eq!(
+        ids(&store.forks(&original.id, 10, expired).await.unwrap()),
+        vec![newer_fork.id.clone(), public_fork.id.clone()]
+    );
 
     // A fork names its public original, listed or not itself.
     let named = Some(ForkOrigin {
@@ -1275,7 +1300,7 @@ async fn forks_are_listed_when_public_and_name_only_a_public_original(store: Dyn
         Some(ForkOrigin { id: None })
     );
     assert_eq!(
-        ids(&store.forks(&hidden.id, 10).await.unwrap()),
+        ids(&store.forks(&hidden.id, 10, now).await.unwrap()),
         vec![of_hidden.id.clone()]
     );
 

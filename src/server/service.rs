@@ -631,7 +631,9 @@ impl AppState {
 
     /// The public forks of a snippet.
     pub async fn forks(&self, id: &SnippetId) -> Result<Vec<SnippetSummary>, StoreError> {
-        self.snippets.forks(id, LIST_LENGTH as u32).await
+        self.snippets
+            .forks(id, LIST_LENGTH as u32, Utc::now())
+            .await
     }
 
     /// Highlights the latest revision again with another language (the

@@ -318,8 +318,15 @@ pub trait SnippetStore: Send + Sync + 'static {
     /// revisions beyond `keep`.
     async fn save_revision(&self, new: &NewRevision) -> Result<Saved, StoreError>;
 
-    /// The public forks of a snippet, newest first.
-    async fn forks(&self, id: &SnippetId, limit: u32) -> Result<Vec<SnippetSummary>, StoreError>;
+    /// The public forks of a snippet that have not expired by `now`,
+    /// newest first. A fork that burns after reading is never listed: the
+    /// first stranger to follow the link would burn it for its reader.
+    async fn forks(
+        &self,
+        id: &SnippetId,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SnippetSummary>, StoreError>;
 
     /// The newest public snippets that have not expired by `now`, newest
     /// first. Unlisted snippets are never listed.

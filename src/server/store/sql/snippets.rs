@@ -207,17 +207,26 @@ where
         .await
     }
 
-    async fn forks(&self, id: &SnippetId, limit: u32) -> Result<Vec<SnippetSummary>, StoreError> {
+    async fn forks(
+        &self,
+        id: &SnippetId,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SnippetSummary>, StoreError> {
         during("listing forks", async {
             let sql = format!(
                 "{SUMMARY_COLUMNS} {LATEST}
                  WHERE s.forked_from = $1 AND s.visibility = 'public'
+                   AND (s.expires_at IS NULL OR s.expires_at > $3)
+                   AND s.burn_after_reading = $4
                  ORDER BY s.created_at DESC, s.id DESC
                  LIMIT $2"
             );
             let rows = sqlx::query(&sql)
                 .bind(id.as_str())
                 .bind(i64::from(limit))
+                .bind(millis(now))
+                .bind(false)
                 .fetch_all(&self.pool)
                 .await?;
             rows.iter().map(Self::summary_from_row).collect()
