@@ -108,6 +108,28 @@ struct Fixture {
     tombstones: BTreeMap<String, String>,
 }
 
+/// The fixture's expiring snippet was made to expire a year after the
+/// fixture (December 2027): past that, the upgrade would rightly sweep it
+/// and the test would fail for the calendar's sake. The copy's expiry is
+/// moved to a year from now, before anything reads it.
+async fn postpone_expiry(copy: &Path) {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(copy))
+        .await
+        .unwrap();
+    let a_year_from_now = Utc::now().timestamp_millis() + 365 * 24 * 3600 * 1000;
+    let moved = sqlx::query(
+        "UPDATE snippets SET expires_at = ?1 WHERE expires_at IS NOT NULL AND expires_at < ?1",
+    )
+    .bind(a_year_from_now)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(moved.rows_affected() <= 1, "one expiring snippet");
+    pool.close().await;
+}
+
 /// Reads the copy (never the fixture itself: opening a WAL database
 /// writes beside it) before the new version touches it.
 async fn read_fixture(copy: &Path) -> Fixture {
@@ -368,6 +390,7 @@ async fn a_database_from_before_gists_serves_every_snippet_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("pre-gists.db");
     std::fs::write(&copy, &fixture_bytes).unwrap();
+    postpone_expiry(&copy).await;
     let fixture = read_fixture(&copy).await;
 
     // What the fixture holds: one snippet of every kind, and the JSON
