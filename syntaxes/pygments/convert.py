@@ -384,7 +384,8 @@ def extensions(cls, filenames):
         m = re.fullmatch(r"(.*)\[([A-Za-z0-9]+)\](.*)", glob)
         expanded.extend(m.group(1) + c + m.group(3) for c in m.group(2)) if m else expanded.append(glob)
     for glob in expanded:
-        if re.fullmatch(r"\*\.[A-Za-z0-9_+\-]+", glob):
+        # `*.css.in`: a double extension, as by_file_name reads one.
+        if re.fullmatch(r"\*\.[A-Za-z0-9_+\-.]+", glob):
             target, file = exts, "example." + glob[2:]
         elif re.fullmatch(r"\.[A-Za-z0-9_+\-]+", glob):
             # `.SRCINFO` names a file, and is the extension of `x.SRCINFO`.

@@ -85,7 +85,7 @@
     ("Rego", &["rego"]),
     ("reStructuredText", &["rst", "rest"]),
     ("Ruby", &["rb", "rbw", "rake", "gemspec", "rbx", "duby", "Rakefile", "Gemfile", "Vagrantfile"]),
-    ("Rust", &["rs"]),
+    ("Rust", &["rs", "rs.in"]),
     ("R", &["S", "R", "Rhistory", "Rprofile", "Renviron"]),
     ("Sass", &["sass"]),
     ("Scala", &["scala"]),

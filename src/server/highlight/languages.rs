@@ -207,6 +207,11 @@ impl Languages {
         if let Some(name) = modeline(code).and_then(|mode| self.resolve(&mode)) {
             return name.to_owned();
         }
+        if is_hexdump(code)
+            && let Some(name) = self.resolve("Hexdump")
+        {
+            return name.to_owned();
+        }
         if let Some(name) = content_guess(code).and_then(|guess| self.resolve(guess)) {
             return name.to_owned();
         }
@@ -214,8 +219,10 @@ impl Languages {
     }
 
     /// The language a file name says: the whole name first (`meson.build`
-    /// is Meson, not the NAnt of `.build`), then an extension several
-    /// languages share, settled by the code, then the extension.
+    /// is Meson, not the NAnt of `.build`), then a double extension
+    /// (`demo.css.in`), then an extension several languages share, settled
+    /// by the code (a telltale, then the most telltale lines), then the
+    /// extension.
     fn by_file_name(&self, filename: &Filename, code: &str) -> Option<String> {
         let whole = filename.as_str();
         let extension = filename.extension();
@@ -239,7 +246,20 @@ impl Languages {
                 return Some(found);
             }
         }
-        if let Some(name) = shared_extension(extension, code).and_then(|n| self.resolve(n)) {
+        // `demo.css.in` is CSS with Mozilla's preprocessor, not just `.in`.
+        let inner_extensions = whole
+            .char_indices()
+            .filter(|&(at, c)| c == '.' && at > 0)
+            .map(|(at, _)| &whole[at + 1..])
+            .filter(|suffix| suffix.len() > extension.len());
+        for suffix in inner_extensions {
+            if let Some(found) = by_key(suffix) {
+                return Some(found);
+            }
+        }
+        let by_code =
+            telltale(&extension.to_lowercase(), code).or_else(|| shared_extension(extension, code));
+        if let Some(name) = by_code.and_then(|n| self.resolve(n)) {
             return Some(name.to_owned());
         }
         by_key(extension)
@@ -379,6 +399,268 @@ const SHARED_EXTENSIONS: &[(&str, &[Candidate])] = &[
     // Wikipedia's own name for its markup; neither bat nor Pygments lists it.
     ("wikitext", &[("MediaWiki", &[])]),
 ];
+
+/// A language, and a pattern only its code has among those sharing an
+/// extension.
+type Telltale = (&'static str, &'static str);
+
+/// Extensions several languages use, with what gives each away: for a
+/// file with one of the extensions, the first language whose pattern
+/// matches somewhere in its first 64 KiB is the one. Most are the tests
+/// Pygments' own lexers make of a text (their `analyse_text`), kept where
+/// they are decisive; a file none matches goes on to [`SHARED_EXTENSIONS`]
+/// and then to the extension's usual language.
+const TELLTALES: &[(&[&str], &[Telltale])] = &[
+    (
+        &["aspx", "asax", "ascx", "ashx", "asmx"],
+        &[
+            (
+                "aspx-cs",
+                r#"(?i)Page\s*Language="C#"|script[^>]+language=["']C#"#,
+            ),
+            (
+                "aspx-vb",
+                r#"(?i)Page\s*Language="VB"|script[^>]+language=["']VB"#,
+            ),
+        ],
+    ),
+    // Commodore BASIC numbers its lines, as old QBasic and GW-BASIC may,
+    // and reaches the machine by POKE, PEEK and SYS, which they rarely do.
+    (
+        &["bas"],
+        &[(
+            "CBM BASIC V2",
+            r"(?is)\A\s*\d+\s*[a-z].*\b(?:poke|peek|sys)\s*\(?\d",
+        )],
+    ),
+    // JAGS declares its data or variables beside the model; BUGS does not.
+    (
+        &["bug"],
+        &[
+            ("JAGS", r"(?m)^\s*(?:data\s*\{|var\b)"),
+            ("BUGS", r"(?m)^\s*model\s*\{"),
+        ],
+    ),
+    (
+        &["mac"],
+        &[
+            (
+                "Easytrieve",
+                r"(?m)^\s*(?:MACRO\b|PARM\s|JOB\s+INPUT\b|END-PROC\b)",
+            ),
+            // Maxima ends its statements with `$` and defines with `:=`.
+            ("Maxima", r"(?m)\$\s*$|:="),
+        ],
+    ),
+    // Ezhil is written in Tamil script.
+    (&["n"], &[("Ezhil", r"(?s)(?:[\x{0B80}-\x{0BFF}].*?){11}")]),
+    (
+        &["g", "gd", "gi"],
+        &[
+            (
+                "GAP",
+                r"InstallTrueMethod|Declare(?:Attribute|Category|Filter|Operation|GlobalFunction|Synonym|SynonymAttr|Property|Representation)\b|Install(?:GlobalFunction|Method|ImmediateMethod|OtherMethod)\b|New(?:Family|Type)\(",
+            ),
+            ("ANTLR With Ruby Target", r"(?m)^\s*language\s*=\s*Ruby\s*;"),
+            (
+                "ANTLR With Python Target",
+                r"(?m)^\s*language\s*=\s*Python\s*;",
+            ),
+            ("ANTLR With Java Target", r"(?m)^\s*language\s*=\s*Java\s*;"),
+            (
+                "ANTLR With C# Target",
+                r"(?m)^\s*language\s*=\s*CSharp\d?\s*;",
+            ),
+            ("ANTLR With CPP Target", r"(?m)^\s*language\s*=\s*Cpp\s*;"),
+            (
+                "ANTLR With Perl Target",
+                r"(?m)^\s*language\s*=\s*Perl5\s*;",
+            ),
+            (
+                "ANTLR With ObjectiveC Target",
+                r"(?m)^\s*language\s*=\s*ObjC\s*;",
+            ),
+            (
+                "ANTLR With ActionScript Target",
+                r"(?m)^\s*language\s*=\s*ActionScript\s*;",
+            ),
+            (
+                "ANTLR",
+                r"(?m)^\s*(?:(?:lexer|parser|tree)\s+)?grammar\s+\w+\s*;",
+            ),
+        ],
+    ),
+    (
+        &["j"],
+        &[
+            (
+                "Jasmin",
+                r"(?m)^\s*\.(?:class|attribute|bytecode|debug|deprecated|enclosing|inner|interface|limit|set|signature|stack)\s",
+            ),
+            ("Objective-J", r#"(?m)^\s*@import\s+[<"]"#),
+        ],
+    ),
+    // OpenEdge ABL ends its statements with a period, blocks with `END.`.
+    (
+        &["p", "cls"],
+        &[(
+            "OpenEdge ABL",
+            r"(?im)^\s*(?:DEF(?:INE)?\s+(?:VAR(?:IABLE)?|TEMP-TABLE|BUFFER|INPUT|OUTPUT)\b|END\s+(?:PROCEDURE|CLASS|METHOD)\.|ELSE\s+DO:|CLASS\s+[\w.]+.*:\s*$|USING\s+[\w.*]+\.\s*$)",
+        )],
+    ),
+    (
+        &["pc"],
+        &[(
+            "PkgConfig",
+            r"(?m)^(?:Name|Description|Version|Libs|Cflags|Requires):",
+        )],
+    ),
+    (
+        &["rl"],
+        &[
+            ("Ragel in CPP Host", r"@LANG: c\+\+"),
+            ("Ragel in C Host", r"@LANG: c\b"),
+            ("Ragel in D Host", r"@LANG: d\b"),
+            ("Ragel in Java Host", r"@LANG: java\b"),
+            ("Ragel in Objective C Host", r"@LANG: obj-c\b"),
+            ("Ragel in Ruby Host", r"@LANG: ruby\b"),
+        ],
+    ),
+    (
+        &["reg"],
+        &[("reg", r"\A\x{FEFF}?(?:Windows Registry Editor|REGEDIT4)")],
+    ),
+    // An scdoc page starts with `name(section)`.
+    (
+        &["scd"],
+        &[("scdoc", r#"\A.*\([1-7]\)(?: "[^"]+"){0,2}\r?\n"#)],
+    ),
+    (
+        &["sql"],
+        &[
+            (
+                "SQL+Jinja",
+                r"\{\{\s*(?:ref|source)\(.*\)\s*\}\}|\{%-?\s*macro \w+\(.*\)\s*-?%\}",
+            ),
+            ("Transact-SQL", r"(?i)\bdeclare\s+@\w"),
+        ],
+    ),
+    (&["t"], &[("TADS 3", r"__TADS|GameMainDef|\bversionInfo\b")]),
+    (
+        &["ttl"],
+        &[
+            ("Turtle", r"(?m)^\s*(?:@base |BASE |@prefix |PREFIX )"),
+            (
+                "Tera Term macro",
+                r"(?m)^\s*(?:connect|sendln|wait|mpause|messagebox|getenv|include)\s",
+            ),
+        ],
+    ),
+    // Modula-2 opens modules, procedures and comments (`(*`) that a
+    // Singularity definition never does.
+    (
+        &["def"],
+        &[(
+            "Modula-2",
+            r"(?m)^\s*(?:DEFINITION\s+MODULE|IMPLEMENTATION\s+MODULE)\s+\w+|^\s*PROCEDURE\s+\w+|\A\s*\(\*",
+        )],
+    ),
+    // Inform 6's routines open with `[ Name;`, which INI sections never do.
+    (
+        &["inf"],
+        &[(
+            "Inform 6",
+            r#"(?im)^\s*\[\s*\w+[^\]\n]*;|^\s*Include\s+"\w+"|\borigsource\b"#,
+        )],
+    ),
+    // IDL's routines take their arguments after a comma.
+    (
+        &["pro"],
+        &[(
+            "IDL",
+            r"\bendelse\b|\bendswitch\b|(?im)^\s*(?:pro|function)\s+\w+\s*(?:,|$)",
+        )],
+    ),
+    (
+        &["gs"],
+        &[("Gosu", r"(?m)^\s*(?:uses\s+[\w.]+|package\s+[\w.]+\s*$)")],
+    ),
+    (&["lsp"], &[("NewLisp", r"\A#!.*\bnewlisp\b")]),
+    // cplint's probabilistic Prolog loads its libraries or opens an LPAD.
+    (
+        &["pl", "pro"],
+        &[(
+            "cplint",
+            r"(?m)^:-\s*(?:use_module\(library\((?:pita|mcintyre|slipcover|lemur)\)\)|begin_lpad\b)",
+        )],
+    ),
+];
+
+/// The language a telltale in the code names among those sharing
+/// `extension` (lower case), if any.
+fn telltale(extension: &str, code: &str) -> Option<&'static str> {
+    type Compiled = Vec<(&'static [&'static str], Vec<(&'static str, regex::Regex)>)>;
+    static COMPILED: OnceLock<Compiled> = OnceLock::new();
+    let compiled = COMPILED.get_or_init(|| {
+        TELLTALES
+            .iter()
+            .map(|(extensions, rules)| {
+                let rules = rules
+                    .iter()
+                    .map(|(language, pattern)| {
+                        (
+                            *language,
+                            regex::Regex::new(pattern).expect("a valid telltale"),
+                        )
+                    })
+                    .collect();
+                (*extensions, rules)
+            })
+            .collect()
+    });
+    let sample = head(code, 64 * 1024);
+    compiled
+        .iter()
+        .filter(|(extensions, _)| extensions.contains(&extension))
+        .flat_map(|(_, rules)| rules)
+        .find(|(_, pattern)| pattern.is_match(sample))
+        .map(|(language, _)| *language)
+}
+
+/// At most the first `limit` bytes of `code`, cut at a character boundary.
+fn head(code: &str, limit: usize) -> &str {
+    if code.len() <= limit {
+        return code;
+    }
+    let mut end = limit;
+    while !code.is_char_boundary(end) {
+        end -= 1;
+    }
+    &code[..end]
+}
+
+/// Whether the code is a hex dump (`xxd`, `hexdump`, `od`, `hd`, DEBUG.EXE
+/// and the like): at least three lines of an offset and bytes in hex, and
+/// nearly every line so, or the `*` of repeated lines, or the offset that
+/// ends a dump.
+fn is_hexdump(code: &str) -> bool {
+    static PATTERNS: OnceLock<(regex::Regex, regex::Regex)> = OnceLock::new();
+    let (bytes, other) = PATTERNS.get_or_init(|| {
+        let compile = |pattern| regex::Regex::new(pattern).expect("a valid pattern");
+        (
+            compile(r"^(?:[0-9A-Fa-f]{4}:)?[0-9A-Fa-f]{4,16}:?\s+(?:[0-9A-Fa-f]{2,4}[\s-]+){3}"),
+            compile(r"^(?:\*|[0-9A-Fa-f]{4,16})\s*$"),
+        )
+    });
+    let lines: Vec<&str> = code
+        .lines()
+        .take(200)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let with_bytes = lines.iter().filter(|l| bytes.is_match(l)).count();
+    let dumped = with_bytes + lines.iter().filter(|l| other.is_match(l)).count();
+    with_bytes >= 3 && dumped * 10 >= lines.len() * 9
+}
 
 /// The language the code picks among those sharing `extension`, if any.
 fn shared_extension(extension: &str, code: &str) -> Option<&'static str> {
@@ -733,6 +1015,128 @@ mod tests {
         // Pygments' file patterns for a language bat's grammar serves.
         assert_eq!(detect("intsyn.fun", "structure A = B\n"), "SML");
         assert_eq!(detect(".htaccess", "Deny from all\n"), "Apache Conf");
+    }
+
+    #[test]
+    fn every_telltale_compiles_and_names_a_catalogue_language() {
+        let l = languages();
+        for (extensions, rules) in TELLTALES {
+            for (language, pattern) in *rules {
+                assert!(regex::Regex::new(pattern).is_ok(), "{language}: {pattern}");
+                assert_eq!(
+                    l.resolve(language),
+                    Some(*language),
+                    "{language} ({extensions:?}) is not in the catalogue"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn telltales_settle_shared_extensions_and_leave_the_rest_alone() {
+        let l = languages();
+        let detect =
+            |name: &str, code: &str| l.detect(Filename::parse(Some(name)).unwrap().as_ref(), code);
+        let aspx = |language: &str| format!("<%@ Page Language=\"{language}\" %>\n<html></html>\n");
+        assert_eq!(detect("a.aspx", &aspx("C#")), "aspx-cs");
+        assert_eq!(detect("a.aspx", &aspx("VB")), "aspx-vb");
+        assert_eq!(
+            detect("a.bas", "10 PRINT \"HI\"\n20 POKE 53280,0\n30 GOTO 10\n"),
+            "CBM BASIC V2"
+        );
+        assert_ne!(
+            detect("a.bas", "10 PRINT RIGHT$(\"HI\", 1)\n20 GOTO 10\n"),
+            "CBM BASIC V2"
+        );
+        assert_eq!(
+            detect(
+                "a.reg",
+                "Windows Registry Editor Version 5.00\n\n[HKEY_CURRENT_USER\\X]\n"
+            ),
+            "reg"
+        );
+        assert_eq!(
+            detect("a.lsp", "#!/usr/bin/env newlisp\n(println 1)\n"),
+            "NewLisp"
+        );
+        assert_eq!(
+            detect(
+                "coin.pl",
+                ":- use_module(library(pita)).\n:- begin_lpad.\nheads:0.5.\n"
+            ),
+            "cplint"
+        );
+        assert_eq!(
+            detect("q.sql", "DECLARE @n int = 1;\nSELECT @n;\nGO\n"),
+            "Transact-SQL"
+        );
+        assert_eq!(
+            detect(
+                "m.def",
+                "(* A library *)\nDEFINITION MODULE Lib;\nEND Lib.\n"
+            ),
+            "Modula-2"
+        );
+        assert_eq!(
+            detect(
+                "x.def",
+                "Bootstrap: docker\nFrom: ubuntu\n%post\n  apt-get update\n"
+            ),
+            "Singularity"
+        );
+        assert_eq!(
+            detect("g.g", "grammar Expr;\noptions {\n    language = Ruby;\n}\n"),
+            "ANTLR With Ruby Target"
+        );
+        assert_eq!(detect("g.g", "grammar Expr;\nexpr : INT ;\n"), "ANTLR");
+        assert_eq!(
+            detect(
+                "data.ttl",
+                "@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\n"
+            ),
+            "Turtle"
+        );
+        assert_eq!(
+            detect(
+                "login.ttl",
+                "connect 'host:22 /ssh'\nwait 'password:'\nsendln 'x'\n"
+            ),
+            "Tera Term macro"
+        );
+        // Without a telltale, the extension keeps its usual language.
+        assert_eq!(detect("q.sql", "SELECT 1;\n"), "SQL");
+        assert_eq!(detect("a.pl", "use strict;\nmy $x = 1;\n"), "Perl");
+        assert_eq!(
+            detect("a.lsp", "(defun f (x) x)\n"),
+            detect("b.lisp", "(defun f (x) x)\n")
+        );
+        // A double extension names the language before the last one does.
+        assert_eq!(
+            detect("demo.css.in", "#filter substitution\nbody {}\n"),
+            "CSS+mozpreproc"
+        );
+        assert_eq!(
+            detect("jquery.min.js", "var a = 1;\n"),
+            detect("a.js", "var a = 1;\n")
+        );
+    }
+
+    #[test]
+    fn hex_dumps_are_recognised_without_a_file_name() {
+        let l = languages();
+        let xxd = "00000000: 2f2f 2043 7265 6174 6564 2062 7920 4c69  // Created by Li\n\
+                   00000010: 6f6e 656c 6c6f 204c 756e 6573 7520 616e  onello Lunesu an\n\
+                   00000020: 6420 706c 6163 6564 2069 6e20 7468 6520  d placed in the \n";
+        let hd = "00000000  2f 2f 20 43 72 65 61 74  65 64 20 62 79 20 4c 69  |// Created by Li|\n\
+                  00000010  6f 6e 65 6c 6c 6f 20 4c  75 6e 65 73 75 20 61 6e  |onello Lunesu an|\n\
+                  *\n\
+                  00000020  64 20 70 6c 61 63 65 64  20 69 6e 20 74 68 65 20  |d placed in the |\n\
+                  00000030\n";
+        assert_eq!(l.detect(None, xxd), "Hexdump");
+        assert_eq!(l.detect(None, hd), "Hexdump");
+        // Numbers in columns are not a dump.
+        let table = "year  sales  cost\n2024  12  7\n2025  13  8\n2026  15  9\n";
+        assert_ne!(l.detect(None, table), "Hexdump");
     }
 
     #[test]
