@@ -1599,6 +1599,71 @@ async fn sqlite_rehashes_legacy_code_when_it_opens() {
     assert_eq!(only_file(&sharing_view).hash, content_hash("shared\n"));
 }
 
+/// PostgreSQL: a deletion whose code another transaction is just giving
+/// to a new file (the same code pasted again) waits for it, and must then
+/// keep that code and still delete the snippet, not fail on the foreign
+/// key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_deletion_racing_a_new_holder_of_its_code_keeps_the_code() {
+    let database = common::pg::PgDatabase::create().await;
+    let store: DynStore = std::sync::Arc::new(PgStore::connect(&database.url).await.unwrap());
+    let now = Utc::now();
+    let racing = "fn raced() {}\n";
+    let doomed = new_snippet(racing, now);
+    let other = new_snippet("fn other() {}\n", now);
+    for new in [&doomed, &other] {
+        store.create_snippet(new).await.unwrap();
+    }
+    // Another transaction moves the other snippet's file onto the racing
+    // code, and holds its lock on that blob until it commits.
+    let raw = sqlx::PgPool::connect(&database.url).await.unwrap();
+    let mut holder = raw.begin().await.unwrap();
+    let moved = sqlx::query("UPDATE files SET hash = $1 WHERE snippet_id = $2")
+        .bind(content_hash(racing))
+        .bind(other.id.as_str())
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    assert_eq!(moved.rows_affected(), 1);
+    let deleting = {
+        let store = store.clone();
+        let id = doomed.id.clone();
+        tokio::spawn(async move { store.delete_snippet(&id, GoneReason::Deleted, now).await })
+    };
+    // The race is on only once the deletion waits for the holder's lock.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the deletion never waited for the blob's new holder"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    holder.commit().await.unwrap();
+    let deleted = tokio::time::timeout(Duration::from_secs(20), deleting)
+        .await
+        .expect("the deletion ends")
+        .unwrap();
+    assert!(matches!(deleted, Ok(true)), "{deleted:?}");
+    let blobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blobs WHERE hash = $1")
+        .bind(content_hash(racing))
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert_eq!(blobs, 1, "the code its new holder needs is kept");
+    assert_eq!(only_file(&view_of(&store, &other.id).await).code, racing);
+}
+
 /// The NOTIFY path between nodes: what one node's bus publishes reaches
 /// another node's hub through PostgreSQL, every event, in order, packed
 /// several to a NOTIFY; the publishing node's own hub gets each once (its

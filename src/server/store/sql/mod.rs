@@ -391,21 +391,51 @@ where
 
     /// Deletes the blobs of `hashes` that no file holds any more (their
     /// highlights go with them).
+    ///
+    /// On PostgreSQL another transaction may meanwhile give one of them a
+    /// new file (someone pasted the same code): the delete waits for that
+    /// transaction, and once it commits, breaks the foreign key. The blob
+    /// is in use again, so the statement is undone to a savepoint and run
+    /// again, with a snapshot that sees the new file, instead of failing
+    /// the whole deletion. SQLite has one writer at a time: no such race.
     async fn drop_orphan_blobs(
         tx: &mut sqlx::Transaction<'_, D>,
         hashes: &[String],
     ) -> Result<(), StoreError> {
+        const ATTEMPTS: u32 = 3;
         for chunk in hashes.chunks(500) {
             let sql = format!(
                 "DELETE FROM blobs WHERE hash IN ({})
                  AND NOT EXISTS (SELECT 1 FROM files f WHERE f.hash = blobs.hash)",
                 placeholders(1, chunk.len())
             );
-            chunk
-                .iter()
-                .fold(sqlx::query(&sql), |q, hash| q.bind(hash.as_str()))
-                .execute(&mut **tx)
-                .await?;
+            for attempt in 1..=ATTEMPTS {
+                sqlx::query("SAVEPOINT orphan_blobs")
+                    .execute(&mut **tx)
+                    .await?;
+                let deleted = chunk
+                    .iter()
+                    .fold(sqlx::query(&sql), |q, hash| q.bind(hash.as_str()))
+                    .execute(&mut **tx)
+                    .await;
+                match deleted {
+                    Ok(_) => {
+                        sqlx::query("RELEASE SAVEPOINT orphan_blobs")
+                            .execute(&mut **tx)
+                            .await?;
+                        break;
+                    }
+                    Err(sqlx::Error::Database(e))
+                        if e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation
+                            && attempt < ATTEMPTS =>
+                    {
+                        sqlx::query("ROLLBACK TO SAVEPOINT orphan_blobs")
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
         }
         Ok(())
     }
