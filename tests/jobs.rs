@@ -259,13 +259,10 @@ async fn a_worker_whose_lease_was_taken_stops_at_its_next_progress_save() {
     let owned = app
         .submit_owned(json!({ "code": "x\n", "language": "text" }))
         .await;
-    let mut stream = app.events(&owned.id).await;
-    loop {
-        let event = stream.next_within(Duration::from_secs(10)).await.unwrap();
-        if event.event == "progress" {
-            break;
-        }
-    }
+    assert!(
+        engine.spinning_within(Duration::from_secs(30)).await,
+        "the job never started"
+    );
     // Another language: a fresh job, and the running attempt's lease is void.
     let changed = app
         .as_owner(
@@ -301,16 +298,12 @@ async fn an_attempt_dropped_unfinished_stops_its_engine() {
         Some(engine.clone()),
     )
     .await;
-    let owned = app
-        .submit_owned(json!({ "code": "x\n", "language": "text" }))
+    app.submit_owned(json!({ "code": "x\n", "language": "text" }))
         .await;
-    let mut stream = app.events(&owned.id).await;
-    loop {
-        let event = stream.next_within(Duration::from_secs(10)).await.unwrap();
-        if event.event == "progress" {
-            break;
-        }
-    }
+    assert!(
+        engine.spinning_within(Duration::from_secs(30)).await,
+        "the job never started"
+    );
     assert!(
         !engine.stopped.load(Ordering::SeqCst),
         "the engine is running"

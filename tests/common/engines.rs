@@ -149,6 +149,8 @@ impl Engine for PanickingEngine {
 /// grammar that never finishes. Records when it noticed the cancellation,
 /// so tests can check no thread keeps spinning.
 pub struct SpinningEngine {
+    /// Set when an attempt's thread starts spinning.
+    pub started: Arc<std::sync::atomic::AtomicBool>,
     pub stopped: Arc<std::sync::atomic::AtomicBool>,
     /// Set by [`SpinGuard`]: the test is over, spin no more.
     abandoned: Arc<std::sync::atomic::AtomicBool>,
@@ -169,6 +171,7 @@ impl Drop for SpinGuard {
 impl SpinningEngine {
     pub fn new() -> Arc<Self> {
         Arc::new(SpinningEngine {
+            started: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             stopped: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             abandoned: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
@@ -176,6 +179,20 @@ impl SpinningEngine {
 
     pub fn guard(&self) -> SpinGuard {
         SpinGuard(Arc::clone(&self.abandoned))
+    }
+
+    /// Waits (at most `limit`) until an attempt is spinning; whether one is.
+    /// A page's stream is no witness: it may open after the first progress,
+    /// and a spinning attempt's progress never moves again.
+    pub async fn spinning_within(&self, limit: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !self.started.load(std::sync::atomic::Ordering::SeqCst) {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        true
     }
 }
 
@@ -187,9 +204,11 @@ impl Engine for SpinningEngine {
         progress: ProgressSink,
         cancel: CancelFlag,
     ) -> Result<String, EngineError> {
+        let started = Arc::clone(&self.started);
         let stopped = Arc::clone(&self.stopped);
         let abandoned = Arc::clone(&self.abandoned);
         tokio::task::spawn_blocking(move || {
+            started.store(true, std::sync::atomic::Ordering::SeqCst);
             let mut x = 0u64;
             let mut rounds = 0u32;
             while !cancel.is_cancelled() {
