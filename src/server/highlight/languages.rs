@@ -201,7 +201,9 @@ impl Languages {
             return name;
         }
         let first_line = code.lines().next().unwrap_or("");
-        if let Some(s) = self.syntaxes.find_syntax_by_first_line(first_line) {
+        if let Some(s) = self.syntaxes.find_syntax_by_first_line(first_line)
+            && first_line_stands(&s.name, first_line)
+        {
             return s.name.clone();
         }
         if let Some(name) = modeline(code).and_then(|mode| self.resolve(&mode)) {
@@ -595,6 +597,26 @@ const TELLTALES: &[(&[&str], &[Telltale])] = &[
         )],
     ),
 ];
+
+/// Whether a first line that a grammar's `first_line_match` took is really
+/// that language's. Dockerfile's takes any line that starts with `from` or
+/// `arg` and a word: an e-mail, or prose ("From the test suite..."), would
+/// be shown as a Dockerfile. Its first line is one instruction, with an
+/// image (and a stage name) or a build argument after it.
+fn first_line_stands(language: &str, line: &str) -> bool {
+    static DOCKERFILE: OnceLock<regex::Regex> = OnceLock::new();
+    match language {
+        "Dockerfile" => DOCKERFILE
+            .get_or_init(|| {
+                regex::Regex::new(
+                    r"(?i)^\s*(?:from(?:\s+--\w+=\S+)*\s+\S+(?:\s+as\s+\S+)?|arg\s+\w+(?:=\S*)?)\s*(?:#.*)?$",
+                )
+                .expect("a valid pattern")
+            })
+            .is_match(line),
+        _ => true,
+    }
+}
 
 /// The language a telltale in the code names among those sharing
 /// `extension` (lower case), if any.
@@ -1119,6 +1141,26 @@ mod tests {
             detect("jquery.min.js", "var a = 1;\n"),
             detect("a.js", "var a = 1;\n")
         );
+    }
+
+    #[test]
+    fn a_dockerfile_is_named_by_its_first_instruction_not_by_prose() {
+        let l = languages();
+        for first in [
+            "FROM rust:1.80 AS build",
+            "FROM --platform=linux/amd64 alpine:3.20",
+            "from debian",
+            "ARG VERSION=1.2",
+        ] {
+            let code = format!("{first}\nRUN echo hi\n");
+            assert_eq!(l.detect(None, &code), "Dockerfile", "{first}");
+        }
+        for prose in [
+            "From the Twig test suite, under the BSD licence.\n--TEST--\n",
+            "From: someone@example.org\nSubject: hello\n",
+        ] {
+            assert_ne!(l.detect(None, prose), "Dockerfile", "{prose}");
+        }
     }
 
     #[test]
