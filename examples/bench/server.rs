@@ -268,21 +268,16 @@ pub async fn wait_highlighted(client: &reqwest::Client, base: &str, id: &str) {
     }
 }
 
-/// What a `GET` of `url` answers, as JSON.
-pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+/// The snippet as the JSON API reads it (`GET /api/snippets/{id}`).
+pub async fn snippet_json(client: &reqwest::Client, base: &str, id: &str) -> Value {
     client
-        .get(url)
+        .get(format!("{base}/api/snippets/{id}"))
         .send()
         .await
         .expect("the server answers")
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{url} answers JSON: {e}"))
-}
-
-/// The snippet as the JSON API reads it (`GET /api/snippets/{id}`).
-pub async fn snippet_json(client: &reqwest::Client, base: &str, id: &str) -> Value {
-    get_json(client, &format!("{base}/api/snippets/{id}")).await
+        .expect("the snippet as JSON")
 }
 
 /// True when `path` exists: the binary must be built before the suite runs.
