@@ -460,3 +460,55 @@ async fn pending_and_burn_after_reading_pages_are_never_kept() {
     assert_eq!(app.state.pages.usage().0, 0);
     app.stop().await;
 }
+
+/// The site's own files (the client's script, WASM and stylesheet) are
+/// served whole and with a 200, however many pages are rendered beside
+/// them. Leptos' file handler gave a file the status of whatever page was
+/// rendering on the same thread: with a 404 page in flight (a README's
+/// broken image is one), the stylesheet came back 404 and the browser
+/// dropped it, and the page never hydrated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_files_keep_their_status_while_missing_pages_render_beside_them() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir(site.path().join("pkg")).unwrap();
+    let stylesheet = "body { color: black }\n".repeat(200);
+    std::fs::write(
+        site.path().join("pkg/app.0123456789abcdef.css"),
+        &stylesheet,
+    )
+    .unwrap();
+    let root = site.path().to_owned();
+    let app = TestApp::spawn_with(|layer| layer.site_root = Some(root), None).await;
+
+    let mut pages_missing = 0;
+    let mut files = Vec::new();
+    for _ in 0..100 {
+        let pages = (0..8).map(|n| app.get(if n % 2 == 0 { "/s/x" } else { "/nowhere" }));
+        let sheets = (0..8).map(|_| app.get("/pkg/app.0123456789abcdef.css"));
+        let (pages, sheets) = tokio::join!(
+            futures_util::future::join_all(pages),
+            futures_util::future::join_all(sheets)
+        );
+        pages_missing += pages.iter().filter(|r| r.status() == 404).count();
+        files.extend(sheets);
+    }
+    // The race needs pages in flight: every one of them was a 404 page.
+    assert_eq!(pages_missing, 100 * 8, "the missing pages answer 404");
+    let statuses: Vec<u16> = files.iter().map(|r| r.status().as_u16()).collect();
+    assert!(
+        statuses.iter().all(|&s| s == 200),
+        "a site file answered another status: {statuses:?}"
+    );
+    let response = app.get("/pkg/app.0123456789abcdef.css").await;
+    assert_eq!(response.headers()["content-type"], "text/css");
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(response.text().await.unwrap(), stylesheet);
+    // A path that is neither a page nor a file is the app's 404 page,
+    // whatever the method.
+    let posted = app.client.post(app.url("/nowhere")).send().await.unwrap();
+    assert_eq!(posted.status(), 404);
+    assert!(posted.text().await.unwrap().contains("Nothing here"));
+}

@@ -27,7 +27,7 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 use tower::{Service, ServiceBuilder};
-use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+use tower_http::{compression::CompressionLayer, services::ServeDir, trace::TraceLayer};
 
 use crate::{
     app::{App, shell},
@@ -404,6 +404,22 @@ fn router(state: AppState) -> Router {
     let leptos = state.leptos.clone();
     let page_state = state.clone();
     let fallback_state = state.clone();
+    // Any other path is one of the site's files (`/pkg/...`, the icon), or
+    // else a page that is not there, which the app draws as its 404.
+    // tower-http serves the files itself: Leptos' file handler builds each
+    // file's response under a reactive owner whose parent is whatever page
+    // last rendered on the same thread, and gave the file that page's
+    // status. Beside a missing page (a README's broken image asks for
+    // one), the stylesheet or the client's script came back 404, and the
+    // page never got its style or never hydrated.
+    let not_found = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        move || provide_request_context(&fallback_state),
+        shell,
+    );
+    let site_files = ServeDir::new(&*state.leptos.site_root)
+        .append_index_html_on_directories(false)
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(axum::handler::Handler::with_state(not_found, state.clone()));
     let pages: Router = Router::new()
         .merge(health)
         .merge(http::api_routes())
@@ -423,12 +439,7 @@ fn router(state: AppState) -> Router {
             move || provide_request_context(&page_state),
             move || shell(leptos.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(
-            move || provide_request_context(&fallback_state), shell
-        ))
+        .fallback_service(site_files)
         .layer(metrics::NoteRoute)
         .with_state(state.clone());
     let pages = ServiceBuilder::new()
