@@ -674,14 +674,17 @@ fn is_hexdump(code: &str) -> bool {
             compile(r"^(?:\*|[0-9A-Fa-f]{4,16})\s*$"),
         )
     });
-    let lines: Vec<&str> = code
-        .lines()
-        .take(200)
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    let with_bytes = lines.iter().filter(|l| bytes.is_match(l)).count();
-    let dumped = with_bytes + lines.iter().filter(|l| other.is_match(l)).count();
-    with_bytes >= 3 && dumped * 10 >= lines.len() * 9
+    let (mut lines, mut with_bytes, mut dumped) = (0, 0, 0);
+    for line in code.lines().take(200).filter(|l| !l.trim().is_empty()) {
+        lines += 1;
+        if bytes.is_match(line) {
+            with_bytes += 1;
+            dumped += 1;
+        } else if other.is_match(line) {
+            dumped += 1;
+        }
+    }
+    with_bytes >= 3 && dumped * 10 >= lines * 9
 }
 
 /// The language the code picks among those sharing `extension`, if any.
