@@ -19,11 +19,9 @@ use std::{
 
 use highlighter::server::highlight::{Languages, render::fragment_text};
 
-use serde_json::Value;
-
 use crate::{
     report::{Row, Section, median},
-    server::{Server, ServerFiles, snippet_json, submit, wait_highlighted},
+    server::{Server, ServerFiles, get_json, snippet_json, submit, wait_highlighted},
 };
 
 const PYGMENTS: &str = "2.20.0";
@@ -298,14 +296,7 @@ fn known_pairs() -> HashMap<String, String> {
 
 /// Every language name of our catalogue.
 async fn catalogue(client: &reqwest::Client, base: &str) -> HashSet<String> {
-    let list: Value = client
-        .get(format!("{base}/api/languages"))
-        .send()
-        .await
-        .expect("the languages")
-        .json()
-        .await
-        .expect("JSON");
+    let list = get_json(client, &format!("{base}/api/languages")).await;
     list.as_array()
         .expect("a list")
         .iter()

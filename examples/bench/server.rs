@@ -268,16 +268,21 @@ pub async fn wait_highlighted(client: &reqwest::Client, base: &str, id: &str) {
     }
 }
 
-/// The snippet as the JSON API reads it (`GET /api/snippets/{id}`).
-pub async fn snippet_json(client: &reqwest::Client, base: &str, id: &str) -> Value {
+/// What a `GET` of `url` answers, as JSON.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
     client
-        .get(format!("{base}/api/snippets/{id}"))
+        .get(url)
         .send()
         .await
         .expect("the server answers")
         .json()
         .await
-        .expect("the snippet as JSON")
+        .unwrap_or_else(|e| panic!("{url} answers JSON: {e}"))
+}
+
+/// The snippet as the JSON API reads it (`GET /api/snippets/{id}`).
+pub async fn snippet_json(client: &reqwest::Client, base: &str, id: &str) -> Value {
+    get_json(client, &format!("{base}/api/snippets/{id}")).await
 }
 
 /// True when `path` exists: the binary must be built before the suite runs.
