@@ -248,6 +248,13 @@ impl Languages {
                 return Some(found);
             }
         }
+        if let Some(name) = NAME_PATTERNS
+            .iter()
+            .find(|(pattern, _)| glob_matches(pattern, whole))
+            .and_then(|(_, language)| self.resolve(language))
+        {
+            return Some(name.to_owned());
+        }
         // `demo.css.in` is CSS with Mozilla's preprocessor, not just `.in`.
         let inner_extensions = whole
             .char_indices()
@@ -264,8 +271,44 @@ impl Languages {
         if let Some(name) = by_code.and_then(|n| self.resolve(n)) {
             return Some(name.to_owned());
         }
-        by_key(extension)
+        // Last, an extension that is no language's extension but names one
+        // (`notes.genshitext`, `page.html+django`): what else could it mean?
+        by_key(extension).or_else(|| self.resolve(extension).map(str::to_owned))
     }
+}
+
+/// Pygments' file name patterns that no extension or whole name can stand
+/// for (`convert.py` takes only `*.ext` and plain names): a wildcard
+/// before, after or around the name (every such pattern of Pygments 2.20
+/// whose language we have).
+const NAME_PATTERNS: &[(&str, &str)] = &[
+    ("Kconfig*", "Kconfig"),
+    ("*Config.in*", "Kconfig"),
+    ("external.in*", "Kconfig"),
+    ("Makefile.*", "Makefile"),
+    (".bash_*", "Bash"),
+    ("bash_*", "Bash"),
+];
+
+/// Whether `name` matches `pattern`, whose only wildcard is `*` (any run
+/// of characters, none included).
+fn glob_matches(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts = parts.peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            return rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// A language an extension may stand for, and the line starts that say so.
@@ -531,6 +574,15 @@ const TELLTALES: &[(&[&str], &[Telltale])] = &[
     (
         &["reg"],
         &[("reg", r"\A\x{FEFF}?(?:Windows Registry Editor|REGEDIT4)")],
+    ),
+    // `.s` is ARM's, x86's and the 6502's: the 6502's loads and stores
+    // (`lda`, `sta`...) are no other family's, and say ca65.
+    (
+        &["s"],
+        &[(
+            "ca65 assembler",
+            r"(?im)^\s*(?:[\w@]+:\s*)?(?:lda|sta|ldx|stx|ldy|sty)\s",
+        )],
     ),
     // An scdoc page starts with `name(section)`.
     (
@@ -1128,7 +1180,19 @@ mod tests {
             ),
             "Tera Term macro"
         );
+        assert_eq!(
+            detect(
+                "lychrel.s",
+                "; Lychrel numbers\n.zeropage\nloop:\tlda #0\n\tsta $d020\n"
+            ),
+            "ca65 assembler"
+        );
         // Without a telltale, the extension keeps its usual language.
+        assert_eq!(
+            detect("start.s", ".section .text\n_start:\n\tldr r0, =1\n"),
+            detect("b.s", "\n")
+        );
+        assert_ne!(detect("b.s", "\n"), "ca65 assembler");
         assert_eq!(detect("q.sql", "SELECT 1;\n"), "SQL");
         assert_eq!(detect("a.pl", "use strict;\nmy $x = 1;\n"), "Perl");
         assert_eq!(
@@ -1144,6 +1208,10 @@ mod tests {
             detect("jquery.min.js", "var a = 1;\n"),
             detect("a.js", "var a = 1;\n")
         );
+        // An extension no language claims, that names a language.
+        assert_eq!(detect("notes.genshitext", "$foo\n"), "Genshi Text");
+        assert_eq!(detect("page.html+django", "{{ x }}\n"), "HTML+Django/Jinja");
+        assert_eq!(detect("notes.nosuchlanguage", "x\n"), "Plain Text");
     }
 
     #[test]
@@ -1182,6 +1250,31 @@ mod tests {
         // Numbers in columns are not a dump.
         let table = "year  sales  cost\n2024  12  7\n2025  13  8\n2026  15  9\n";
         assert_ne!(l.detect(None, table), "Hexdump");
+    }
+
+    #[test]
+    fn pygments_wildcard_file_names_name_their_language() {
+        let l = languages();
+        for (_, language) in NAME_PATTERNS {
+            assert!(
+                l.resolve(language).is_some(),
+                "{language} is not in the catalogue"
+            );
+        }
+        let named = |name: &str| l.detect(Filename::parse(Some(name)).unwrap().as_ref(), "x\n");
+        let kconfig = l.resolve("Kconfig").unwrap();
+        assert_eq!(named("Config.in.cache"), kconfig);
+        assert_eq!(named("Kconfig.debug"), kconfig);
+        assert_eq!(named("Kconfig"), kconfig);
+        assert_eq!(named("external.in.tmpl"), kconfig);
+        assert_eq!(named("Makefile.linux"), l.resolve("Makefile").unwrap());
+        assert_eq!(named(".bash_aliases"), l.resolve("Bash").unwrap());
+        // A wildcard is not a free pass: the rest of the name must match.
+        assert_ne!(named("MyConfig.txt"), kconfig);
+        assert!(glob_matches("*Config.in*", "Config.in"));
+        assert!(!glob_matches("Kconfig*", "kconfig"));
+        assert!(!glob_matches("a*b", "ab-"));
+        assert!(glob_matches("a*b*c", "abbc"));
     }
 
     #[test]
