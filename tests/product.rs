@@ -201,7 +201,14 @@ async fn spawn_remote(port: u16) -> TestApp {
 #[tokio::test]
 async fn the_remote_engine_retries_while_the_service_is_down_then_succeeds() {
     let port = free_port();
-    let app = spawn_remote(port).await;
+    // Retries enough for the service to start on a loaded machine (its
+    // Python loads Pygments first): 50 attempts, about 25 s, ran out once
+    // in a full parallel run.
+    let dir = tempfile::tempdir().unwrap();
+    let mut layer = common::test_layer(&dir);
+    remote(port)(&mut layer);
+    layer.max_attempts = Some(600);
+    let app = TestApp::spawn_from_settings(layer, dir).await;
     let id = app
         .submit("def f(x):\n    return x * 2\n", Some("python"))
         .await;
