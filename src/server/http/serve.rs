@@ -118,9 +118,15 @@ pub async fn serve(
                 .extensions_mut()
                 .insert(ConnectInfo::<SocketAddr>(peer));
             let router = router.clone();
-            async move {
+            // Boxed, so that it is freed once answered: hyper keeps a
+            // connection's request future in a box it makes once, as
+            // large as the future, for the connection's whole life. An
+            // idle event stream kept about 600 bytes there for the one
+            // request it answered long ago; a boxed future leaves a
+            // pointer.
+            Box::pin(async move {
                 Ok::<_, Infallible>(router.oneshot(request).await.unwrap_or_else(|e| match e {}))
-            }
+            }) as Pin<Box<dyn Future<Output = Result<_, Infallible>> + Send>>
         });
         let io = TokioIo::new(JsonParseErrors::new(stream));
         let connection = builder.serve_connection(io, service);

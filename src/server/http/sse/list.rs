@@ -174,82 +174,99 @@ impl ListFollower {
     /// Feeds the stream from its first snapshot (`first`, read when the
     /// hub's sequence was `seen`) until the client leaves or the server
     /// stops.
-    async fn run(
+    ///
+    /// This future is kept for the stream's whole life, as large as its
+    /// largest moment: the awaits a stream rarely makes (a snapshot read
+    /// and sent, a pause before a retry) are boxed, so that an idle stream
+    /// does not carry room for them (bench/PROFILE.md, round 16).
+    /// It is an `async move` block, not an `async fn`: an async fn keeps
+    /// its arguments beside the locals it moves them into, room for the
+    /// follower and its connection twice.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would hold its arguments twice"
+    )]
+    fn run(
         mut self,
         seen: u64,
         first: Vec<(IdKey, SnippetEvent)>,
         mut connection: Connection,
-    ) {
-        let mut first = Some((seen, first));
-        loop {
-            let mut failures = 0;
-            let seen = loop {
-                let (seen, read) = match first.take() {
-                    Some((seen, events)) => (seen, Ok(events)),
-                    None => {
-                        let seen = self.state.hub.current_seq();
-                        (seen, self.read_snapshot().await.map(|s| s.events))
-                    }
-                };
-                match read {
-                    Ok(events) => {
-                        if Self::send_snapshot(&events, &mut connection).await {
-                            break seen;
-                        }
-                        return connection.resync_and_close();
-                    }
-                    Err(e) => {
-                        crate::server::metrics::stream_snapshot_failed();
-                        failures += 1;
-                        if !connection.pause_before_retry(failures).await {
-                            tracing::warn!(error = ?e, "list snapshot failed; closing stream so the client reconnects");
-                            return;
-                        }
-                        tracing::info!(error = ?e, failures, "list snapshot failed; trying again");
-                    }
-                }
-            };
-            let mut batch = ListBatch::new(self.clock);
+    ) -> impl Future<Output = ()> + Send + 'static {
+        async move {
+            let mut first = Some((seen, first));
             loop {
-                let woken = match batch.due {
-                    // A batch is open: sleep until it is due, then take
-                    // everything that came meanwhile. Waking for each
-                    // event instead (a thousand home pages, every event
-                    // of a busy queue) was most of the server's time at
-                    // 200 submits/s. The hub's channel holds far more
-                    // than a window's events.
-                    Some(due) => match connection.wait_for(tokio::time::sleep_until(due)).await {
-                        Ok(()) => {
-                            let taken = self.take_waiting(seen, &mut batch);
-                            if batch.flush(&mut connection).await.is_err() {
-                                return connection.resync_and_close();
-                            }
-                            match taken {
-                                Ok(()) => continue,
-                                Err(wait) => wait,
-                            }
+                let mut failures = 0;
+                let seen = loop {
+                    let (seen, read) = match first.take() {
+                        Some((seen, events)) => (seen, Ok(events)),
+                        None => {
+                            let seen = self.state.hub.current_seq();
+                            (seen, Box::pin(self.read_snapshot()).await.map(|s| s.events))
                         }
-                        Err(wait) => wait,
-                    },
-                    None => connection.wait(self.all.recv()).await,
-                };
-                match woken {
-                    Wait::Stop => return,
-                    Wait::Behind => return connection.resync_and_close(),
-                    Wait::Resync => {
-                        // What is batched or waiting is still news (a
-                        // `created` is in no snapshot): send it, then
-                        // re-read.
-                        let taken = self.take_waiting(seen, &mut batch);
-                        if taken.is_err() || batch.flush(&mut connection).await.is_err() {
+                    };
+                    match read {
+                        Ok(events) => {
+                            if Box::pin(Self::send_snapshot(&events, &mut connection)).await {
+                                break seen;
+                            }
                             return connection.resync_and_close();
                         }
-                        break;
+                        Err(e) => {
+                            crate::server::metrics::stream_snapshot_failed();
+                            failures += 1;
+                            if !Box::pin(connection.pause_before_retry(failures)).await {
+                                tracing::warn!(error = ?e, "list snapshot failed; closing stream so the client reconnects");
+                                return;
+                            }
+                            tracing::info!(error = ?e, failures, "list snapshot failed; trying again");
+                        }
                     }
-                    Wait::Event(published) if published.seq <= seen => continue,
-                    Wait::Event(published) => {
-                        if let Some(frame) = self.frame_for(&published) {
-                            batch.push(published, frame);
+                };
+                let mut batch = ListBatch::new(self.clock);
+                loop {
+                    let woken = match batch.due {
+                        // A batch is open: sleep until it is due, then take
+                        // everything that came meanwhile. Waking for each
+                        // event instead (a thousand home pages, every event
+                        // of a busy queue) was most of the server's time at
+                        // 200 submits/s. The hub's channel holds far more
+                        // than a window's events.
+                        Some(due) => match connection
+                            .wait_for(std::pin::pin!(tokio::time::sleep_until(due)))
+                            .await
+                        {
+                            Ok(()) => {
+                                let taken = self.take_waiting(seen, &mut batch);
+                                if batch.flush(&mut connection).await.is_err() {
+                                    return connection.resync_and_close();
+                                }
+                                match taken {
+                                    Ok(()) => continue,
+                                    Err(wait) => wait,
+                                }
+                            }
+                            Err(wait) => wait,
+                        },
+                        None => connection.wait(std::pin::pin!(self.all.recv())).await,
+                    };
+                    match woken {
+                        Wait::Stop => return,
+                        Wait::Behind => return connection.resync_and_close(),
+                        Wait::Resync => {
+                            // What is batched or waiting is still news (a
+                            // `created` is in no snapshot): send it, then
+                            // re-read.
+                            let taken = self.take_waiting(seen, &mut batch);
+                            if taken.is_err() || batch.flush(&mut connection).await.is_err() {
+                                return connection.resync_and_close();
+                            }
+                            break;
+                        }
+                        Wait::Event(published) if published.seq <= seen => continue,
+                        Wait::Event(published) => {
+                            if let Some(frame) = self.frame_for(&published) {
+                                batch.push(published, frame);
+                            }
                         }
                     }
                 }

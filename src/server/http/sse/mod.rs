@@ -285,9 +285,11 @@ impl Connection {
         self.outbox.replace_all(Bytes::from_static(frame::RESYNC));
     }
 
+    /// Waits for the next event. `received` comes pinned by the caller
+    /// (as [`Connection::wait_for`]'s `until` does).
     async fn wait(
         &mut self,
-        received: impl Future<Output = Result<Arc<Published>, RecvError>>,
+        received: impl Future<Output = Result<Arc<Published>, RecvError>> + Unpin,
     ) -> Wait {
         match self.wait_for(received).await {
             Ok(Ok(published)) => Wait::Event(published),
@@ -308,7 +310,10 @@ impl Connection {
             return false;
         }
         let pause = Duration::from_millis(100) * 2u32.pow(failures - 1);
-        match self.wait_for(tokio::time::sleep(pause)).await {
+        match self
+            .wait_for(std::pin::pin!(tokio::time::sleep(pause)))
+            .await
+        {
             // A resync asks for the same read: try now.
             Ok(()) | Err(Wait::Resync) => true,
             Err(_) => false,
@@ -317,8 +322,12 @@ impl Connection {
 
     /// Waits for `until`, sending keep-alives meanwhile; `Err` when
     /// something else must happen first (shutdown, resync, too far behind).
-    async fn wait_for<T>(&mut self, until: impl Future<Output = T>) -> Result<T, Wait> {
-        tokio::pin!(until);
+    ///
+    /// `until` comes pinned by the caller (`pin!(recv())`): an async fn
+    /// keeps its arguments for its whole life, so a future passed by value
+    /// and pinned here would be held twice, and once more by `wait`. A
+    /// stream holds this wait for its whole idle life.
+    async fn wait_for<T>(&mut self, mut until: impl Future<Output = T> + Unpin) -> Result<T, Wait> {
         loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => return Err(Wait::Stop),

@@ -131,7 +131,7 @@ pub async fn snippet_events(
         _permit: permit,
     };
     Ok(event_stream(&state, move |connection| {
-        follower.run(seen, stored.view, connection)
+        follower.run(seen, Box::new(stored.view), connection)
     }))
 }
 
@@ -187,61 +187,84 @@ struct Follower {
 impl Follower {
     /// Feeds the stream until it ends (API mode), the client leaves, or
     /// the server shuts down.
-    async fn run(mut self, mut seen: u64, mut snapshot: SnippetView, mut connection: Connection) {
-        let id = self.subscription.snippet_id().clone();
-        loop {
-            match self.send_snapshot(&id, &snapshot, &mut connection).await {
-                Err(_) => return connection.resync_and_close(),
-                Ok(true) => return,
-                Ok(false) => {}
-            }
-            // Forward live events until the end, or until events may have
-            // been lost.
+    ///
+    /// This future is kept for the stream's whole life, as large as its
+    /// largest moment: the snapshot is boxed, and so are the awaits a
+    /// stream rarely makes (a snapshot read and sent, a pause before a
+    /// retry), so that an idle stream does not carry room for them
+    /// (bench/PROFILE.md, round 16).
+    /// It is an `async move` block, not an `async fn`: an async fn keeps
+    /// its arguments beside the locals it moves them into, room for the
+    /// follower and its connection twice.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would hold its arguments twice"
+    )]
+    fn run(
+        mut self,
+        mut seen: u64,
+        mut snapshot: Box<SnippetView>,
+        mut connection: Connection,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        async move {
+            let id = self.subscription.snippet_id().clone();
             loop {
-                match connection.wait(self.subscription.recv()).await {
-                    Wait::Stop => return,
-                    Wait::Behind => return connection.resync_and_close(),
-                    Wait::Resync => break,
-                    Wait::Event(published) if published.seq <= seen => continue,
-                    Wait::Event(published) => {
-                        let verdict = self.judge(&published.event);
-                        if matches!(verdict, Verdict::Skip) {
-                            continue;
-                        }
-                        if connection.send_event(self.body(&published)).await.is_err() {
-                            return connection.resync_and_close();
-                        }
-                        if matches!(verdict, Verdict::SendAndEnd) {
-                            return;
+                match Box::pin(self.send_snapshot(&id, &snapshot, &mut connection)).await {
+                    Err(_) => return connection.resync_and_close(),
+                    Ok(true) => return,
+                    Ok(false) => {}
+                }
+                // Forward live events until the end, or until events may have
+                // been lost.
+                loop {
+                    let woken = connection
+                        .wait(std::pin::pin!(self.subscription.recv()))
+                        .await;
+                    match woken {
+                        Wait::Stop => return,
+                        Wait::Behind => return connection.resync_and_close(),
+                        Wait::Resync => break,
+                        Wait::Event(published) if published.seq <= seen => continue,
+                        Wait::Event(published) => {
+                            let verdict = self.judge(&published.event);
+                            if matches!(verdict, Verdict::Skip) {
+                                continue;
+                            }
+                            if connection.send_event(self.body(&published)).await.is_err() {
+                                return connection.resync_and_close();
+                            }
+                            if matches!(verdict, Verdict::SendAndEnd) {
+                                return;
+                            }
                         }
                     }
                 }
+                // The database has the truth: re-read it.
+                let mut failures = 0;
+                snapshot = loop {
+                    seen = self.state.hub.current_seq();
+                    match Box::pin(self.state.find(&id)).await {
+                        Ok(Lookup::Found(stored)) => break Box::new(stored.view),
+                        Ok(Lookup::Gone(reason)) => {
+                            let event = SnippetEvent::Deleted(Deleted { reason });
+                            let _ = connection
+                                .send_event(&EventBody::new(event.name(), &event.to_json(&id)))
+                                .await;
+                            return;
+                        }
+                        Ok(Lookup::Missing) => return,
+                        Err(e) => {
+                            crate::server::metrics::stream_snapshot_failed();
+                            failures += 1;
+                            if !Box::pin(connection.pause_before_retry(failures)).await {
+                                tracing::warn!(error = ?e, snippet = %id, "resync failed; closing stream so the client reconnects");
+                                return;
+                            }
+                            tracing::info!(error = ?e, snippet = %id, failures, "resync failed; trying again");
+                        }
+                    }
+                };
             }
-            // The database has the truth: re-read it.
-            let mut failures = 0;
-            snapshot = loop {
-                seen = self.state.hub.current_seq();
-                match self.state.find(&id).await {
-                    Ok(Lookup::Found(stored)) => break stored.view,
-                    Ok(Lookup::Gone(reason)) => {
-                        let event = SnippetEvent::Deleted(Deleted { reason });
-                        let _ = connection
-                            .send_event(&EventBody::new(event.name(), &event.to_json(&id)))
-                            .await;
-                        return;
-                    }
-                    Ok(Lookup::Missing) => return,
-                    Err(e) => {
-                        crate::server::metrics::stream_snapshot_failed();
-                        failures += 1;
-                        if !connection.pause_before_retry(failures).await {
-                            tracing::warn!(error = ?e, snippet = %id, "resync failed; closing stream so the client reconnects");
-                            return;
-                        }
-                        tracing::info!(error = ?e, snippet = %id, failures, "resync failed; trying again");
-                    }
-                }
-            };
         }
     }
 
