@@ -181,10 +181,10 @@ async fn run_once(
 
     // The home pages: each counts the `created` events it receives.
     let stop = CancellationToken::new();
-    let home_streams: Vec<sse::EventStream> = stream::iter(0..load.streams)
+    let home_streams: Vec<reqwest::Response> = stream::iter(0..load.streams)
         .map(|_| {
             let (client, url) = (client.clone(), format!("{base}/api/events"));
-            async move { sse::open(&client, &url).await }
+            async move { sse::open_raw(&client, &url).await }
         })
         .buffer_unordered(200)
         .map(|opened| opened.expect("a home stream opens"))
@@ -192,22 +192,7 @@ async fn run_once(
         .await;
     let homes: Vec<_> = home_streams
         .into_iter()
-        .map(|mut stream| {
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                let mut created = 0usize;
-                loop {
-                    tokio::select! {
-                        _ = stop.cancelled() => return created,
-                        event = stream.next() => match event {
-                            Some(e) if e.name == "created" => created += 1,
-                            Some(_) => {}
-                            None => return created,
-                        },
-                    }
-                }
-            })
-        })
+        .map(|stream| tokio::spawn(sse::count_events(stream, "created", stop.clone())))
         .collect();
 
     let total = load.rate as usize * load.seconds as usize;
