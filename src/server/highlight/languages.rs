@@ -8,7 +8,10 @@ use std::{
 
 use syntect::parsing::{SyntaxReference, SyntaxSet};
 
-use super::pygments::{self, PygmentsSyntax};
+use super::{
+    lexer::Lexer,
+    pygments::{self, PygmentsSyntax},
+};
 use crate::domain::{Filename, LanguageInfo};
 
 /// Names people use that are neither a grammar's name nor one of its file
@@ -56,6 +59,9 @@ pub struct Languages {
     /// Pygments' lexers for the languages `syntaxes` lacks, each parsed on
     /// first use.
     pygments: Arc<Vec<PygmentsSyntax>>,
+    /// Pygments' lexers that serve languages of `syntaxes` (or of
+    /// tree-sitter) in place of their grammar, under our names.
+    served: Arc<Vec<PygmentsSyntax>>,
     /// File extensions (and whole file names) that Pygments' file
     /// patterns give a language and the base set does not detect by, to
     /// that language: a converted lexer's, or one of ours that known.txt
@@ -140,6 +146,7 @@ impl Languages {
         Languages {
             syntaxes,
             pygments: Arc::new(pygments),
+            served: Arc::new(pygments::served()),
             pygments_by_extension: Arc::new(pygments_by_extension),
             list: Arc::new(list),
             by_alias: Arc::new(by_alias),
@@ -163,13 +170,22 @@ impl Languages {
     }
 
     /// The syntax that highlights `name`, with the set it lives in.
+    /// The base grammar (bat's) that syntect highlights `name` with, with
+    /// the set it lives in, unless a converted lexer serves it.
     pub fn syntax(&self, name: &str) -> Option<(&SyntaxSet, &SyntaxReference)> {
-        if let Some(syntax) = self.syntaxes.find_syntax_by_name(name) {
-            return Some((&self.syntaxes, syntax));
-        }
-        let converted = self.pygments.iter().find(|s| s.name == name)?;
-        let set = converted.syntax_set()?;
-        Some((set, &set.syntaxes()[0]))
+        let syntax = self.syntaxes.find_syntax_by_name(name)?;
+        Some((&self.syntaxes, syntax))
+    }
+
+    /// The converted Pygments lexer that highlights `name`: one that
+    /// replaces a base grammar (`served.txt`), or one of a language only
+    /// Pygments knows.
+    pub fn lexer(&self, name: &str) -> Option<&Lexer> {
+        self.served
+            .iter()
+            .chain(self.pygments.iter())
+            .find(|s| s.name == name)?
+            .lexer()
     }
 
     /// Every language name as the `<option>`s of a `<datalist>`.
@@ -1019,16 +1035,19 @@ mod tests {
         // bat's Perl keeps `.pl`, which Pygments gives Prolog too.
         let perl = Filename::parse(Some("x.pl")).unwrap();
         assert_eq!(l.detect(perl.as_ref(), "x"), "Perl");
-        let (set, syntax) = l.syntax("Prolog").expect("Prolog loads");
-        let mut state = syntect::parsing::ParseState::new(syntax);
-        let ops = state.parse_line("% a comment\n", set).unwrap();
-        // The first line always opens the syntax's own scope; the comment
-        // must open one of its own.
-        let comment = ops.iter().any(|(_, op)| {
-            matches!(op, syntect::parsing::ScopeStackOp::Push(scope)
-                if scope.build_string().starts_with("comment"))
-        });
-        assert!(comment, "no comment scope in a Prolog comment: {ops:?}");
+        let lexer = l.lexer("Prolog").expect("Prolog loads");
+        let html = lexer
+            .highlight(
+                "% a comment\n",
+                &|_| {},
+                &super::super::CancelFlag::default(),
+                super::super::Budget::new(std::time::Duration::from_secs(10)),
+            )
+            .unwrap();
+        assert_eq!(
+            html,
+            "<pre class=\"hl\"><code><x-c>% a comment</x-c>\n</code></pre>"
+        );
     }
 
     /// known.txt pairs each lexer convert.py skips with the language the

@@ -6,7 +6,9 @@
 //! - `native.rs`: the default engine. For each snippet it picks the best
 //!   engine that knows the language: tree-sitter (`treesitter/`, run in
 //!   child processes by `isolate.rs`) for the languages people paste most,
-//!   syntect (`syntect.rs`) for the long tail, and falls back from one to
+//!   syntect (`syntect.rs`) for the long tail, Pygments' lexers converted
+//!   (`pygments.rs`) and run by `lexer.rs` for the longer tail and where
+//!   they beat the base grammar, and falls back from one to
 //!   the next (then to plain text) when one fails or runs out of time.
 //! - `classes.rs` and `render.rs`: the one class vocabulary and the one
 //!   compact HTML writer both engines share; `theme.rs` its stylesheet.
@@ -20,6 +22,7 @@
 pub mod classes;
 pub mod isolate;
 mod languages;
+pub mod lexer;
 pub mod markdown;
 mod native;
 mod pygments;
@@ -158,7 +161,7 @@ impl ProgressSink {
 /// engine): bump it with any change to the HTML they write (classes,
 /// grammars, the writer), and every file is highlighted anew as it is
 /// next saved or retried.
-pub const ENGINE_VERSION: &str = "2026-12-06.4";
+pub const ENGINE_VERSION: &str = "2026-12-07.1";
 
 #[async_trait]
 pub trait Engine: Send + Sync + 'static {

@@ -14,7 +14,7 @@
 
 use std::{collections::HashSet, sync::OnceLock};
 
-use syntect::parsing::{SyntaxDefinition, SyntaxSet, SyntaxSetBuilder};
+use super::lexer::Lexer;
 
 /// (name, Pygments' aliases, file extensions and whole file names, the
 /// `.sublime-syntax` text), as convert.py wrote them.
@@ -32,6 +32,10 @@ pub(super) const CONVERTED: &[Converted] = include!("../../../syntaxes/pygments/
 pub(super) const KNOWN_EXTENSIONS: &[(&str, &[&str])] =
     include!("../../../syntaxes/pygments/known-extensions.rs");
 
+/// The languages `served.txt` gives to Pygments' lexer in place of the
+/// base grammar, as (our name, the `.sublime-syntax` text).
+const SERVED: &[(&str, &str)] = include!("../../../syntaxes/pygments/served.rs");
+
 /// One converted lexer the catalogue takes in.
 pub struct PygmentsSyntax {
     pub name: &'static str,
@@ -40,16 +44,31 @@ pub struct PygmentsSyntax {
     /// File extensions (and whole file names) no other language claims.
     pub extensions: Vec<&'static str>,
     source: &'static str,
-    /// The syntax, parsed on first use; `None` if it failed to (logged).
-    parsed: OnceLock<Option<SyntaxSet>>,
+    /// The lexer, built on first use; `None` if it failed to (logged).
+    lexer: OnceLock<Option<Lexer>>,
 }
 
 impl PygmentsSyntax {
-    /// The syntax set holding just this language, parsed on first use.
-    pub fn syntax_set(&self) -> Option<&SyntaxSet> {
-        self.parsed
-            .get_or_init(|| match parse(self.source) {
-                Ok(set) => Some(set),
+    fn new(
+        name: &'static str,
+        aliases: Vec<&'static str>,
+        extensions: Vec<&'static str>,
+        source: &'static str,
+    ) -> Self {
+        PygmentsSyntax {
+            name,
+            aliases,
+            extensions,
+            source,
+            lexer: OnceLock::new(),
+        }
+    }
+
+    /// The lexer, built on first use.
+    pub fn lexer(&self) -> Option<&Lexer> {
+        self.lexer
+            .get_or_init(|| match Lexer::from_source(self.source) {
+                Ok(lexer) => Some(lexer),
                 Err(error) => {
                     tracing::error!(language = self.name, %error, "a converted syntax failed to load");
                     None
@@ -59,12 +78,14 @@ impl PygmentsSyntax {
     }
 }
 
-fn parse(source: &str) -> Result<SyntaxSet, String> {
-    let definition =
-        SyntaxDefinition::load_from_str(source, true, None).map_err(|e| e.to_string())?;
-    let mut builder = SyntaxSetBuilder::new();
-    builder.add(definition);
-    Ok(builder.build())
+/// The languages whose base grammar a converted lexer replaces (bat's
+/// grammar, or tree-sitter's), because it was measured faster and colours
+/// what Pygments colours (`served.txt` says which, and why).
+pub fn served() -> Vec<PygmentsSyntax> {
+    SERVED
+        .iter()
+        .map(|&(name, source)| PygmentsSyntax::new(name, Vec::new(), Vec::new(), source))
+        .collect()
 }
 
 /// The converted lexers for languages the base set does not know.
@@ -100,13 +121,7 @@ pub fn syntaxes_beside(
             .copied()
             .filter(|e| extensions.insert(e.to_lowercase()))
             .collect();
-        out.push(PygmentsSyntax {
-            name,
-            aliases,
-            extensions: own_extensions,
-            source,
-            parsed: OnceLock::new(),
-        });
+        out.push(PygmentsSyntax::new(name, aliases, own_extensions, source));
     }
     out
 }
@@ -114,43 +129,48 @@ pub fn syntaxes_beside(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::highlight::{Budget, CancelFlag, Languages, SyntectEngine};
     use std::{sync::mpsc, thread, time::Duration};
-    use syntect::parsing::{ParseState, Regex};
+    use syntect::parsing::{SyntaxDefinition, SyntaxSetBuilder};
 
+    /// Every converted lexer, and every served one.
     fn all() -> Vec<PygmentsSyntax> {
-        syntaxes_beside(&HashSet::new(), &HashSet::new())
+        let mut all = syntaxes_beside(&HashSet::new(), &HashSet::new());
+        all.extend(served());
+        all
     }
 
-    /// syntect compiles a regex the first time it tries it and panics if
-    /// it does not compile: every regex of every converted syntax must.
+    const MIXED: &str = concat!(
+        "#!/bin/sh\n# comment\n/* block\n comment */ // line\n",
+        "(define (f x) (* x 2)) ; lisp\n{ \"key\": [1, 2.5e3, -0x1F] }\n",
+        "<tag attr='v'>text &amp; more</tag>\nlet s = \"esc \\\" q\" + 'c';\n",
+        "if (a <= b && c != d) { return x->y[0]; } else end\n",
+        "@decorator\nclass A(B): pass\n$var = `cmd` . @array; %hash\n",
+        "\"unterminated\n'also\n\\\n\t  \u{e9}\u{4e2d}\u{1f600}\n\n",
+    );
+
+    fn lexed(lexer: &Lexer, code: &str) -> String {
+        lexer
+            .highlight(
+                code,
+                &|_| {},
+                &CancelFlag::default(),
+                Budget::new(Duration::from_secs(60)),
+            )
+            .unwrap()
+    }
+
+    /// Every converted syntax builds, every regex of it compiling.
     #[test]
-    fn every_converted_syntax_loads_and_every_regex_compiles() {
+    fn every_converted_syntax_builds() {
         let mut failures = Vec::new();
-        let mut regexes = 0;
-        for syntax in all() {
-            let definition = match SyntaxDefinition::load_from_str(syntax.source, true, None) {
-                Ok(d) => d,
-                Err(e) => {
-                    failures.push(format!("{}: {e}", syntax.name));
-                    continue;
-                }
-            };
-            for context in definition.contexts.values() {
-                for pattern in &context.patterns {
-                    if let syntect::parsing::syntax_definition::Pattern::Match(m) = pattern {
-                        regexes += 1;
-                        if let Some(e) = Regex::try_compile(m.regex.regex_str()) {
-                            failures.push(format!(
-                                "{}: {:?}: {e}",
-                                syntax.name,
-                                m.regex.regex_str()
-                            ));
-                        }
-                    }
-                }
+        let syntaxes = all();
+        for syntax in &syntaxes {
+            if let Err(e) = Lexer::from_source(syntax.source) {
+                failures.push(format!("{}: {e}", syntax.name));
             }
         }
-        assert!(regexes > 10_000, "only {regexes} regexes");
+        assert!(syntaxes.len() > 400, "only {} syntaxes", syntaxes.len());
         assert!(
             failures.is_empty(),
             "{} failures:\n{}",
@@ -159,39 +179,97 @@ mod tests {
         );
     }
 
-    /// A converted syntax can loop where Pygments did not (syntect cannot
-    /// pop more than one context at once, nor pop its last); syntect's
-    /// guard stops push-then-pop loops but not a cycle of `set`s. Every
-    /// syntax reads a mix of code here, each line under a watchdog.
+    /// The runner reads a syntax as syntect does: the same HTML from
+    /// both, for every converted syntax on a mix of code, and for the
+    /// served ones on their corpus files too.
+    #[test]
+    fn the_lexer_reads_every_syntax_as_syntect_does() {
+        let syntect = SyntectEngine::new(Languages::load());
+        let corpus =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/files");
+        let corpus_file = |language: &str| -> Option<String> {
+            let folder = match language {
+                "Batch File" => "batch",
+                "D" => "d",
+                "Dart" => "dart",
+                "F#" => "fsharp",
+                "Objective-C" => "objective-c",
+                "SQL" => "sql",
+                "XML" => "xml",
+                _ => return None,
+            };
+            let entry = std::fs::read_dir(corpus.join(folder)).ok()?.next()?.ok()?;
+            std::fs::read_to_string(entry.path()).ok()
+        };
+        let mut differ = Vec::new();
+        let mut compared = 0;
+        for syntax in all() {
+            let definition = SyntaxDefinition::load_from_str(syntax.source, true, None).unwrap();
+            let mut builder = SyntaxSetBuilder::new();
+            builder.add(definition);
+            let set = builder.build();
+            let lexer = syntax.lexer().expect("it builds");
+            let mut samples = vec![MIXED.to_owned()];
+            samples.extend(corpus_file(syntax.name));
+            for sample in samples {
+                let theirs = syntect
+                    .highlight_with(
+                        &set,
+                        &set.syntaxes()[0],
+                        &sample,
+                        &|_| {},
+                        &CancelFlag::default(),
+                        Budget::new(Duration::from_secs(60)),
+                    )
+                    .unwrap();
+                compared += 1;
+                let ours = lexed(lexer, &sample);
+                if ours != theirs {
+                    let at = ours
+                        .bytes()
+                        .zip(theirs.bytes())
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(ours.len().min(theirs.len()));
+                    let around = |html: &str| {
+                        let from = html.floor_char_boundary(at.saturating_sub(60));
+                        let to = html.ceil_char_boundary((at + 60).min(html.len()));
+                        html[from..to].to_owned()
+                    };
+                    differ.push(format!(
+                        "{}: ours {:?}\n  syntect {:?}",
+                        syntax.name,
+                        around(&ours),
+                        around(&theirs)
+                    ));
+                }
+            }
+        }
+        assert!(compared > 400 + 7, "only {compared} compared");
+        assert!(
+            differ.is_empty(),
+            "{} differ from syntect:\n{}",
+            differ.len(),
+            differ.join("\n")
+        );
+    }
+
+    /// A converted syntax can loop where Pygments did not (a cycle of
+    /// `set`s, or a push that matches nothing on every line): every
+    /// syntax reads a mix of code here, each under a watchdog.
     #[test]
     fn no_converted_syntax_loops_on_mixed_code() {
-        let sample = concat!(
-            "#!/bin/sh\n# comment\n/* block\n comment */ // line\n",
-            "(define (f x) (* x 2)) ; lisp\n{ \"key\": [1, 2.5e3, -0x1F] }\n",
-            "<tag attr='v'>text &amp; more</tag>\nlet s = \"esc \\\" q\" + 'c';\n",
-            "if (a <= b && c != d) { return x->y[0]; } else end\n",
-            "@decorator\nclass A(B): pass\n$var = `cmd` . @array; %hash\n",
-            "\"unterminated\n'also\n\\\n\t  \u{e9}\u{4e2d}\u{1f600}\n\n",
-        );
         let syntaxes = all();
         let (done, finished) = mpsc::channel();
         let names: Vec<&'static str> = syntaxes.iter().map(|s| s.name).collect();
-        let count = syntaxes.len();
         let worker = thread::spawn(move || {
             for syntax in syntaxes {
-                let Some(set) = syntax.syntax_set() else {
-                    done.send(()).unwrap();
-                    continue;
-                };
-                let reference = &set.syntaxes()[0];
-                let mut state = ParseState::new(reference);
-                for line in syntect::util::LinesWithEndings::from(sample) {
-                    let _ = state.parse_line(line, set);
+                if let Some(lexer) = syntax.lexer() {
+                    lexed(lexer, &MIXED.repeat(20));
                 }
                 done.send(()).unwrap();
             }
         });
-        for name in names.iter().take(count) {
+        for name in &names {
             finished
                 .recv_timeout(Duration::from_secs(30))
                 .unwrap_or_else(|_| panic!("{name} (or the one after it) did not finish"));

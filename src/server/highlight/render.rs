@@ -222,6 +222,24 @@ pub const MAX_HTML_PER_BYTE: usize = 6;
 /// be 3x, and half the corpus lost its punctuation.
 pub const PUNCTUATION_HTML_PER_BYTE: usize = MAX_HTML_PER_BYTE;
 
+/// A class as one byte of a paint buffer ([`Runs::from_paint`]); 0 is no
+/// class.
+pub fn paint_code(class: Option<Class>) -> u8 {
+    class.map_or(0, |class| {
+        Class::ALL
+            .iter()
+            .position(|c| *c == class)
+            .map_or(0, |i| i as u8 + 1)
+    })
+}
+
+/// The class a [`paint_code`] stands for.
+pub fn paint_class(code: u8) -> Option<Class> {
+    code.checked_sub(1)
+        .and_then(|i| Class::ALL.get(usize::from(i)))
+        .copied()
+}
+
 /// A highlighted snippet as runs: each run ends at a byte offset and has
 /// one class (or none). Engines build it; [`Runs::render`] writes it.
 #[derive(Default)]
@@ -234,6 +252,24 @@ impl Runs {
         Runs {
             runs: Vec::with_capacity(capacity),
         }
+    }
+
+    /// The runs of code painted byte by byte with [`paint_code`]s, as
+    /// engines that colour overlapping spans (outer, then inner over it)
+    /// find easiest to write.
+    pub fn from_paint(code: &str, paint: &[u8]) -> Self {
+        let mut runs = Runs::with_capacity(code.len() / 8);
+        let mut start = 0;
+        while start < code.len() {
+            let class = paint[start];
+            let mut end = start + 1;
+            while end < code.len() && (paint[end] == class || !code.is_char_boundary(end)) {
+                end += 1;
+            }
+            runs.push(end, paint_class(class));
+            start = end;
+        }
+        runs
     }
 
     /// The code up to `end` (from the previous run's end) has `class`.

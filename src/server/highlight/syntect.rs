@@ -18,7 +18,7 @@ use std::{
 };
 
 use syntect::{
-    parsing::{BasicScopeStackOp, ParseState, Scope, ScopeStack},
+    parsing::{BasicScopeStackOp, ParseState, Scope, ScopeStack, SyntaxReference, SyntaxSet},
     util::LinesWithEndings,
 };
 
@@ -56,10 +56,27 @@ impl SyntectEngine {
         cancel: &CancelFlag,
         budget: Budget,
     ) -> Result<String, EngineError> {
+        if let Some(lexer) = self.languages.lexer(language) {
+            return lexer.highlight(code, progress, cancel, budget);
+        }
         let (syntaxes, syntax) = self.languages.syntax(language).unwrap_or_else(|| {
             let set = self.languages.syntaxes();
             (set.as_ref(), set.find_syntax_plain_text())
         });
+        self.highlight_with(syntaxes, syntax, code, progress, cancel, budget)
+    }
+
+    /// syntect's reading of `code` with `syntax`.
+    pub(super) fn highlight_with(
+        &self,
+        syntaxes: &SyntaxSet,
+        syntax: &SyntaxReference,
+        code: &str,
+        progress: &dyn Fn(Progress),
+        cancel: &CancelFlag,
+        budget: Budget,
+    ) -> Result<String, EngineError> {
+        let language = syntax.name.as_str();
         let total = line_count(code);
         let mut state = ParseState::new(syntax);
         let mut scopes = ScopeStack::new();

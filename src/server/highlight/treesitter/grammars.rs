@@ -187,16 +187,6 @@ pub const GRAMMARS: &[GrammarDef] = &[
         injections: None,
     },
     GrammarDef {
-        names: &["SQL"],
-        injection_name: "sql",
-        language: language!(tree_sitter_sequel::LANGUAGE),
-        highlights: &[tree_sitter_sequel::HIGHLIGHTS_QUERY],
-        // Its own number patterns use Lua patterns, which match nothing here.
-        extra: r#"((literal) @number (#match? @number "^[-+]?[0-9]+([.][0-9]*)?$"))"#,
-        later_wins: true,
-        injections: None,
-    },
-    GrammarDef {
         names: &["TypeScript"],
         injection_name: "typescript",
         language: language!(tree_sitter_typescript::LANGUAGE_TYPESCRIPT),

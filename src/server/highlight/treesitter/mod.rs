@@ -27,7 +27,10 @@ use tree_sitter::{
     StreamingIterator, Tree,
 };
 
-use super::{classes::Class, render::Runs};
+use super::{
+    classes::Class,
+    render::{self, Runs},
+};
 use crate::domain::Progress;
 
 pub use grammars::{GRAMMARS, GrammarDef};
@@ -167,7 +170,7 @@ impl TreeSitter {
         let mut paint = vec![0u8; code.len()];
         let mut parser = Parser::new();
         self.paint(grammar, code, None, &mut parser, &mut paint, &lines, run, 0)?;
-        Ok(render(code, &paint))
+        Ok(Runs::from_paint(code, &paint).render(code))
     }
 
     /// Parses `code` (or only `ranges` of it) with `grammar` and paints
@@ -411,7 +414,7 @@ fn paint_captures(
                     start: range.start,
                     end: range.end,
                     pattern: found.pattern_index,
-                    class: class_code(class),
+                    class: render::paint_code(Some(class)),
                 });
             }
         }
@@ -467,33 +470,6 @@ fn injection_ranges(
         }
     }
     found
-}
-
-fn class_code(class: Class) -> u8 {
-    // 0 is "no class".
-    Class::ALL
-        .iter()
-        .position(|c| *c == class)
-        .map_or(0, |i| i as u8 + 1)
-}
-
-/// Writes the painted code: one run per stretch of one class.
-fn render(code: &str, paint: &[u8]) -> String {
-    let mut runs = Runs::with_capacity(code.len() / 8);
-    let mut start = 0;
-    while start < code.len() {
-        let class = paint[start];
-        let mut end = start + 1;
-        while end < code.len() && (paint[end] == class || !code.is_char_boundary(end)) {
-            end += 1;
-        }
-        runs.push(
-            end,
-            (class != 0).then(|| Class::ALL[usize::from(class - 1)]),
-        );
-        start = end;
-    }
-    runs.render(code)
 }
 
 #[cfg(test)]

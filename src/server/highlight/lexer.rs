@@ -1,0 +1,542 @@
+//! The runner for Pygments' converted lexers (`pygments.rs`): syntect's
+//! reading of a Sublime syntax, without syntect's costs per token.
+//!
+//! A converted lexer uses a small part of the Sublime syntax format:
+//! contexts of `match` rules, each with a scope, captures, and one of
+//! push, set or pop (convert.py writes nothing else; anything else is
+//! refused when the lexer is built). syntect runs the whole format, and
+//! pays for it on every token: it clones scope stacks and regions, keeps
+//! its search cache in a hash map, and allocates as it goes. On these
+//! syntaxes that is much of its time: this runner reads the same syntax
+//! 1.1 to 1.8 times as fast, and the seven languages it now serves in
+//! place of their grammar (`served.txt`) 1.6 to 3.2 times as fast as
+//! syntect did with bat's (`bench/PROFILE.md`, round 17).
+//!
+//! It reads them as syntect does, and a test holds it to that on every
+//! converted syntax (`pygments.rs`; one line of Haskell's corpus file
+//! still reads differently, which is why Haskell is not served):
+//! line by line, the leftmost match of the current context's rules wins,
+//! the first rule in order among those matching at the same place; text
+//! no rule matches takes the context's content class. What makes it
+//! cheap is what it remembers: each rule's next match in the line, found
+//! by one unanchored search (Oniguruma skips ahead by the pattern's first
+//! characters), is reused until the reading passes it or the context
+//! changes, so most rules are searched once per line, not once per token.
+//!
+//! The limits are the syntect engine's: lines over
+//! [`MAX_HIGHLIGHTED_LINE_BYTES`] are plain, past the budget the rest is
+//! plain, a cancel stops it between lines.
+
+use std::collections::HashMap;
+
+use onig::{MatchParam, RegexOptions, Region, SearchOptions, Syntax};
+use syntect::{
+    parsing::{
+        Scope, SyntaxDefinition,
+        syntax_definition::{ContextReference, MatchOperation, Pattern},
+    },
+    util::LinesWithEndings,
+};
+
+use super::{
+    Budget, CancelFlag, EngineError, MAX_HIGHLIGHTED_LINE_BYTES,
+    classes::{Class, ScopeClass},
+    render::{Runs, paint_class, paint_code},
+};
+use crate::domain::{Progress, source::line_count};
+
+/// How many rules that match nothing may follow one another at one
+/// place. A converted lexer can cycle that way (a `set` into a context
+/// that sets back), where Pygments would have moved on and syntect spins
+/// forever; past this many, the reading steps over a character.
+const MAX_EMPTY_MOVES: u32 = 1000;
+
+/// How deep the context stack may grow (syntect's limit): a lexer that
+/// pushes on every token of a long file would otherwise grow it without
+/// bound. Past it, pushes do not match.
+const MAX_DEPTH: usize = 100;
+
+/// What a scope (or a list of them) does to the class of its text.
+#[derive(Clone, Copy, Debug)]
+enum Effect {
+    Keep,
+    Set(Option<Class>),
+}
+
+impl Effect {
+    fn of(scopes: &[Scope]) -> Effect {
+        scopes.iter().fold(Effect::Keep, |effect, scope| {
+            match Class::from_scope(&scope.build_string()) {
+                ScopeClass::Is(class) => Effect::Set(Some(class)),
+                ScopeClass::Plain => Effect::Set(None),
+                ScopeClass::Inherit => effect,
+            }
+        })
+    }
+
+    fn on(self, outer: Option<Class>) -> Option<Class> {
+        match self {
+            Effect::Keep => outer,
+            Effect::Set(class) => class,
+        }
+    }
+}
+
+enum Move {
+    Stay,
+    Push(Vec<usize>),
+    Set(Vec<usize>),
+    Pop,
+}
+
+struct Rule {
+    regex: onig::Regex,
+    effect: Effect,
+    /// (group, its effect over the match's class), in group order.
+    captures: Vec<(usize, Effect)>,
+    then: Move,
+}
+
+struct Context {
+    /// The class of text inside it that no rule matches.
+    content: Effect,
+    rules: Vec<Rule>,
+}
+
+/// A converted lexer, its regexes compiled.
+pub struct Lexer {
+    contexts: Vec<Context>,
+    main: usize,
+}
+
+/// Where a rule next matches in the current line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Not searched since the context or the line changed.
+    Unknown,
+    /// No match in the rest of the line.
+    Nowhere,
+    At(usize, usize),
+}
+
+impl Lexer {
+    /// Builds the lexer of a converted `.sublime-syntax` file.
+    pub fn from_source(source: &str) -> Result<Lexer, String> {
+        let definition =
+            SyntaxDefinition::load_from_str(source, true, None).map_err(|e| e.to_string())?;
+        Lexer::from_definition(&definition)
+    }
+
+    fn from_definition(definition: &SyntaxDefinition) -> Result<Lexer, String> {
+        let mut names: Vec<&str> = definition.contexts.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let mut contexts = Vec::with_capacity(names.len());
+        for name in &names {
+            let mut rules = Vec::new();
+            collect_rules(definition, name, &index, &mut rules, 0)?;
+            contexts.push(Context {
+                content: Effect::of(&definition.contexts[*name].meta_content_scope),
+                rules,
+            });
+        }
+        let main = *index.get("main").ok_or("the syntax has no main context")?;
+        Ok(Lexer { contexts, main })
+    }
+
+    /// Highlights `code`. Past `budget` the rest is written plain.
+    pub fn highlight(
+        &self,
+        code: &str,
+        progress: &dyn Fn(Progress),
+        cancel: &CancelFlag,
+        budget: Budget,
+    ) -> Result<String, EngineError> {
+        let total = line_count(code);
+        let mut paint = vec![0u8; code.len()];
+        // Each open context with the class of its content.
+        let mut stack = vec![(self.main, self.contexts[self.main].content.on(None))];
+        let mut region = Region::with_capacity(8);
+        let mut next: Vec<Next> = Vec::new();
+        let mut line_start = 0;
+        let mut plain_from_here = false;
+        for (index, line) in LinesWithEndings::from(code).enumerate() {
+            if cancel.is_cancelled() {
+                return Err(EngineError::Cancelled);
+            }
+            if !plain_from_here && budget.is_spent() {
+                tracing::info!(line = index + 1, "lexer budget spent; the rest is plain");
+                plain_from_here = true;
+            }
+            if !plain_from_here && line.len() <= MAX_HIGHLIGHTED_LINE_BYTES {
+                let painted = &mut paint[line_start..line_start + line.len()];
+                self.read_line(line, painted, &mut stack, &mut next, &mut region);
+            }
+            line_start += line.len();
+            progress(Progress {
+                done: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                total,
+            });
+        }
+        Ok(Runs::from_paint(code, &paint).render(code))
+    }
+
+    /// Reads one line (with its newline), painting it and moving `stack`
+    /// from context to context as its rules say. The guards against
+    /// rules that match nothing are syntect's (`ParseState::parse_line`),
+    /// so that both read every syntax alike.
+    fn read_line(
+        &self,
+        line: &str,
+        paint: &mut [u8],
+        stack: &mut Vec<(usize, Option<Class>)>,
+        next: &mut Vec<Next>,
+        region: &mut Region,
+    ) {
+        let mut at = 0;
+        // Where an empty match last pushed, and the depth it pushed to: an
+        // empty pop right there would undo it and loop.
+        let mut empty_push_at = (usize::MAX, 0);
+        let mut empty_moves = 0;
+        // The context `next` was found for; none yet on this line.
+        let mut searched_in = None;
+        loop {
+            let (context, content) = *stack.last().expect("the stack keeps main");
+            let rules = &self.contexts[context].rules;
+            if searched_in != Some(context) {
+                next.clear();
+                next.resize(rules.len(), Next::Unknown);
+                searched_in = Some(context);
+            }
+            let pop_could_loop = empty_push_at == (at, stack.len());
+            let mut best: Option<(usize, usize, usize)> = None;
+            let mut best_loops = false;
+            for (i, rule) in rules.iter().enumerate() {
+                let found = match next[i] {
+                    Next::At(start, end) if start >= at => Some((start, end)),
+                    Next::Nowhere => None,
+                    _ => {
+                        let found = search(rule, line, at, stack.len(), region);
+                        next[i] = found;
+                        match found {
+                            Next::At(start, end) => Some((start, end)),
+                            _ => None,
+                        }
+                    }
+                };
+                let Some((start, end)) = found else { continue };
+                let better = match best {
+                    None => true,
+                    Some((_, best_start, _)) => {
+                        start < best_start || (start == best_start && best_loops)
+                    }
+                };
+                if better {
+                    best_loops = pop_could_loop && end == at && matches!(rule.then, Move::Pop);
+                    best = Some((i, start, end));
+                    if start == at && !best_loops {
+                        // Nothing can match further left.
+                        break;
+                    }
+                }
+            }
+            let Some((i, start, end)) = best else {
+                paint[at..].fill(paint_code(content));
+                return;
+            };
+            if best_loops || (empty_moves >= MAX_EMPTY_MOVES && end == at) {
+                // Step over one character, as Sublime Text does.
+                let Some(step) = line[at..].chars().next().map(char::len_utf8) else {
+                    return;
+                };
+                paint[at..at + step].fill(paint_code(content));
+                at += step;
+                empty_moves = 0;
+                continue;
+            }
+            paint[at..start].fill(paint_code(content));
+            let rule = &rules[i];
+            // The text that pops a context is not its content (but the
+            // text that sets one is, as in Sublime Text).
+            let outer = match rule.then {
+                Move::Pop => stack.len().checked_sub(2).and_then(|below| stack[below].1),
+                _ => content,
+            };
+            let class = rule.effect.on(outer);
+            paint[start..end].fill(paint_code(class));
+            if !rule.captures.is_empty() {
+                self.paint_captures(rule, line, start, paint, region);
+            }
+            if end == at && matches!(rule.then, Move::Push(_)) {
+                empty_push_at = (end, stack.len() + 1);
+            }
+            match &rule.then {
+                Move::Stay => {}
+                Move::Pop => {
+                    if stack.len() > 1 {
+                        stack.pop();
+                    }
+                }
+                Move::Push(to) | Move::Set(to) => {
+                    if matches!(rule.then, Move::Set(_)) {
+                        stack.pop();
+                    }
+                    for &target in to {
+                        let below = stack.last().and_then(|(_, content)| *content);
+                        stack.push((target, self.contexts[target].content.on(below)));
+                    }
+                    if stack.is_empty() {
+                        stack.push((self.main, self.contexts[self.main].content.on(None)));
+                    }
+                }
+            }
+            if !matches!(rule.then, Move::Stay) {
+                searched_in = None;
+            }
+            empty_moves = if end == at { empty_moves + 1 } else { 0 };
+            at = end;
+        }
+    }
+
+    /// Paints a match's captures, outer groups before the groups inside
+    /// them, each over the class of what encloses it.
+    fn paint_captures(
+        &self,
+        rule: &Rule,
+        line: &str,
+        start: usize,
+        paint: &mut [u8],
+        region: &mut Region,
+    ) {
+        region.clear();
+        let matched = rule.regex.match_with_param(
+            line,
+            start,
+            SearchOptions::SEARCH_OPTION_NONE,
+            Some(region),
+            MatchParam::default(),
+        );
+        if !matches!(matched, Ok(Some(_))) {
+            return;
+        }
+        let mut groups: Vec<(usize, usize, Effect)> = rule
+            .captures
+            .iter()
+            .filter_map(|&(group, effect)| {
+                let (from, to) = region.pos(group)?;
+                (from < to).then_some((from, to, effect))
+            })
+            .collect();
+        groups.sort_by_key(|&(from, to, _)| (from, std::cmp::Reverse(to)));
+        for (from, to, effect) in groups {
+            let enclosing = paint_class(paint[from]);
+            paint[from..to].fill(paint_code(effect.on(enclosing)));
+        }
+    }
+}
+
+/// The rule's leftmost match in `line` from `at`. A match that would do
+/// nothing (empty, moving nowhere; or a push past [`MAX_DEPTH`]) counts
+/// as none for this step only, as in syntect.
+fn search(rule: &Rule, line: &str, at: usize, depth: usize, region: &mut Region) -> Next {
+    let found = rule.regex.search_with_param(
+        line,
+        at,
+        line.len(),
+        SearchOptions::SEARCH_OPTION_NONE,
+        Some(region),
+        MatchParam::default(),
+    );
+    // An error is Oniguruma giving up on a regex that backtracks too
+    // long: a miss, as syntect takes it.
+    let (Ok(Some(_)), Some((start, end))) = (found, region.pos(0)) else {
+        return Next::Nowhere;
+    };
+    let does_something = match rule.then {
+        Move::Stay => start != end,
+        Move::Push(_) => depth < MAX_DEPTH,
+        _ => true,
+    };
+    if does_something {
+        Next::At(start, end)
+    } else {
+        Next::Unknown
+    }
+}
+
+/// The rules of context `name`, with those of the contexts it includes
+/// in their place.
+fn collect_rules(
+    definition: &SyntaxDefinition,
+    name: &str,
+    index: &HashMap<&str, usize>,
+    rules: &mut Vec<Rule>,
+    depth: usize,
+) -> Result<(), String> {
+    let context_of = |reference: &ContextReference| match reference {
+        ContextReference::Named { 0: name, .. } | ContextReference::Inline { 0: name, .. } => index
+            .get(name.as_str())
+            .copied()
+            .ok_or_else(|| format!("no context {name}")),
+        other => Err(format!(
+            "a reference this runner does not follow: {other:?}"
+        )),
+    };
+    let contexts_of = |references: &[ContextReference]| -> Result<Vec<usize>, String> {
+        references.iter().map(context_of).collect()
+    };
+    for pattern in &definition.contexts[name].patterns {
+        match pattern {
+            Pattern::Match(pattern) => {
+                let regex = onig::Regex::with_options(
+                    pattern.regex.regex_str(),
+                    RegexOptions::REGEX_OPTION_CAPTURE_GROUP,
+                    Syntax::default(),
+                )
+                .map_err(|e| format!("{:?}: {e}", pattern.regex.regex_str()))?;
+                rules.push(Rule {
+                    regex,
+                    effect: Effect::of(&pattern.scope),
+                    captures: pattern
+                        .captures
+                        .iter()
+                        .flatten()
+                        .map(|(group, scopes)| (*group, Effect::of(scopes)))
+                        .collect(),
+                    then: match &pattern.operation {
+                        MatchOperation::None => Move::Stay,
+                        MatchOperation::Pop => Move::Pop,
+                        MatchOperation::Push(to) => Move::Push(contexts_of(to)?),
+                        MatchOperation::Set(to) => Move::Set(contexts_of(to)?),
+                    },
+                });
+            }
+            Pattern::Include(
+                ContextReference::Named { 0: included, .. }
+                | ContextReference::Inline { 0: included, .. },
+            ) => {
+                if depth > 16 || !definition.contexts.contains_key(included) {
+                    return Err(format!(
+                        "{name} includes {included}, which cannot be followed"
+                    ));
+                }
+                collect_rules(definition, included, index, rules, depth + 1)?;
+            }
+            Pattern::Include(other) => {
+                return Err(format!("an include this runner does not follow: {other:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::{sync::mpsc, thread, time::Duration};
+
+    const KEYWORDS: &str = r#"%YAML 1.2
+---
+name: Tiny
+scope: source.tiny
+contexts:
+  main:
+    - match: '\b(let|in)\b'
+      scope: keyword.other
+    - match: '"'
+      scope: string.quoted
+      push:
+        - meta_content_scope: string.quoted
+        - match: '"'
+          scope: string.quoted
+          pop: true
+"#;
+
+    fn run(
+        lexer: &Lexer,
+        code: &str,
+        cancel: &CancelFlag,
+        budget: Duration,
+    ) -> Result<String, EngineError> {
+        lexer.highlight(code, &|_| {}, cancel, Budget::new(budget))
+    }
+
+    #[test]
+    fn keywords_and_a_string_across_lines_are_coloured_and_the_text_kept() {
+        let lexer = Lexer::from_source(KEYWORDS).unwrap();
+        let html = run(
+            &lexer,
+            "let x = \"a\r\nb\" in\tx",
+            &CancelFlag::default(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(
+            html,
+            "<pre class=\"hl\"><code><x-k>let</x-k> x = <x-s>\"a\r\nb\"</x-s> <x-k>in</x-k>\tx</code></pre>"
+        );
+    }
+
+    #[test]
+    fn a_spent_budget_leaves_the_rest_plain_and_a_cancel_stops() {
+        let lexer = Lexer::from_source(KEYWORDS).unwrap();
+        let html = run(&lexer, "let\nin\n", &CancelFlag::default(), Duration::ZERO).unwrap();
+        assert_eq!(html, "<pre class=\"hl\"><code>let\nin\n</code></pre>");
+        let cancel = CancelFlag::default();
+        cancel.cancel();
+        assert!(matches!(
+            run(&lexer, "let\n", &cancel, Duration::from_secs(5)),
+            Err(EngineError::Cancelled)
+        ));
+    }
+
+    /// Two contexts that set each other without reading a character:
+    /// syntect spins on them forever; the runner steps over a character.
+    #[test]
+    fn a_cycle_of_empty_sets_ends() {
+        let cycle = r#"%YAML 1.2
+---
+name: Cycle
+scope: source.cycle
+contexts:
+  main:
+    - match: '(?=x)'
+      set: other
+  other:
+    - match: ''
+      set: main
+    - match: 'y'
+      scope: keyword.other
+"#;
+        let lexer = Lexer::from_source(cycle).unwrap();
+        let (done, finished) = mpsc::channel();
+        thread::spawn(move || {
+            let html = run(
+                &lexer,
+                "xxy\n",
+                &CancelFlag::default(),
+                Duration::from_secs(60),
+            )
+            .unwrap();
+            done.send(html).unwrap();
+        });
+        let html = finished
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the cycle ended");
+        assert!(html.contains("xxy"), "{html}");
+    }
+
+    #[test]
+    fn what_it_cannot_follow_is_refused_when_built() {
+        let embed = r#"%YAML 1.2
+---
+name: Embeds
+scope: source.embeds
+contexts:
+  main:
+    - match: 'a'
+      push: scope:source.other
+"#;
+        assert!(Lexer::from_source(embed).is_err());
+    }
+}
