@@ -8,9 +8,10 @@
 //! pays for it on every token: it clones scope stacks and regions, keeps
 //! its search cache in a hash map, and allocates as it goes. On these
 //! syntaxes that is much of its time: this runner reads the same syntax
-//! 1.1 to 1.8 times as fast, and the seven languages it now serves in
-//! place of their grammar (`served.txt`) 1.6 to 3.2 times as fast as
-//! syntect did with bat's (`bench/PROFILE.md`, round 17).
+//! up to 1.8 times as fast (1.5 times on most of the thirteen measured),
+//! and the seven languages it serves in place of their grammar
+//! (`served.txt`) 1.6 to 3.2 times as fast as syntect did with bat's
+//! (`bench/PROFILE.md`, round 17).
 //!
 //! It reads them as syntect does, and a test holds it to that on every
 //! converted syntax (`pygments.rs`; one line of Haskell's corpus file
@@ -27,7 +28,7 @@
 //! [`MAX_HIGHLIGHTED_LINE_BYTES`] are plain, past the budget the rest is
 //! plain, a cancel stops it between lines.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::OnceLock};
 
 use onig::{MatchParam, RegexOptions, Region, SearchOptions, Syntax};
 use syntect::{
@@ -90,7 +91,10 @@ enum Move {
 }
 
 struct Rule {
-    regex: onig::Regex,
+    /// The regex, compiled the first time the rule is tried: a lexer has
+    /// hundreds, and a paste in its language tries only some of them.
+    regex: OnceLock<Option<onig::Regex>>,
+    pattern: String,
     effect: Effect,
     /// (group, its effect over the match's class), in group order.
     captures: Vec<(usize, Effect)>,
@@ -103,7 +107,31 @@ struct Context {
     rules: Vec<Rule>,
 }
 
-/// A converted lexer, its regexes compiled.
+impl Rule {
+    fn regex(&self) -> Option<&onig::Regex> {
+        self.regex
+            .get_or_init(|| match compile(&self.pattern) {
+                Ok(regex) => Some(regex),
+                Err(error) => {
+                    // The build's test compiles every one; a rule that
+                    // still fails here never matches.
+                    tracing::error!(pattern = self.pattern, %error, "a converted rule does not compile");
+                    None
+                }
+            })
+            .as_ref()
+    }
+}
+
+fn compile(pattern: &str) -> Result<onig::Regex, onig::Error> {
+    onig::Regex::with_options(
+        pattern,
+        RegexOptions::REGEX_OPTION_CAPTURE_GROUP,
+        Syntax::default(),
+    )
+}
+
+/// A converted lexer.
 pub struct Lexer {
     contexts: Vec<Context>,
     main: usize,
@@ -142,6 +170,14 @@ impl Lexer {
         }
         let main = *index.get("main").ok_or("the syntax has no main context")?;
         Ok(Lexer { contexts, main })
+    }
+
+    /// Compiles every rule's regex now: the first error, if any.
+    pub fn compile_all(&self) -> Result<(), String> {
+        for rule in self.contexts.iter().flat_map(|c| &c.rules) {
+            compile(&rule.pattern).map_err(|e| format!("{:?}: {e}", rule.pattern))?;
+        }
+        Ok(())
     }
 
     /// Highlights `code`. Past `budget` the rest is written plain.
@@ -309,7 +345,8 @@ impl Lexer {
         region: &mut Region,
     ) {
         region.clear();
-        let matched = rule.regex.match_with_param(
+        let Some(regex) = rule.regex() else { return };
+        let matched = regex.match_with_param(
             line,
             start,
             SearchOptions::SEARCH_OPTION_NONE,
@@ -339,7 +376,10 @@ impl Lexer {
 /// nothing (empty, moving nowhere; or a push past [`MAX_DEPTH`]) counts
 /// as none for this step only, as in syntect.
 fn search(rule: &Rule, line: &str, at: usize, depth: usize, region: &mut Region) -> Next {
-    let found = rule.regex.search_with_param(
+    let Some(regex) = rule.regex() else {
+        return Next::Nowhere;
+    };
+    let found = regex.search_with_param(
         line,
         at,
         line.len(),
@@ -388,14 +428,9 @@ fn collect_rules(
     for pattern in &definition.contexts[name].patterns {
         match pattern {
             Pattern::Match(pattern) => {
-                let regex = onig::Regex::with_options(
-                    pattern.regex.regex_str(),
-                    RegexOptions::REGEX_OPTION_CAPTURE_GROUP,
-                    Syntax::default(),
-                )
-                .map_err(|e| format!("{:?}: {e}", pattern.regex.regex_str()))?;
                 rules.push(Rule {
-                    regex,
+                    regex: OnceLock::new(),
+                    pattern: pattern.regex.regex_str().to_owned(),
                     effect: Effect::of(&pattern.scope),
                     captures: pattern
                         .captures
