@@ -25,26 +25,24 @@
 //! changes, so most rules are searched once per line, not once per token.
 //!
 //! The limits are the syntect engine's: lines over
-//! [`MAX_HIGHLIGHTED_LINE_BYTES`] are plain, past the budget the rest is
+//! [`super::MAX_HIGHLIGHTED_LINE_BYTES`] are plain, past the budget the rest is
 //! plain, a cancel stops it between lines.
 
 use std::{collections::HashMap, sync::OnceLock};
 
 use onig::{MatchParam, RegexOptions, Region, SearchOptions, Syntax};
-use syntect::{
-    parsing::{
-        Scope, SyntaxDefinition,
-        syntax_definition::{ContextReference, MatchOperation, Pattern},
-    },
-    util::LinesWithEndings,
+use syntect::parsing::{
+    Scope, SyntaxDefinition,
+    syntax_definition::{ContextReference, MatchOperation, Pattern},
 };
 
 use super::{
-    Budget, CancelFlag, EngineError, MAX_HIGHLIGHTED_LINE_BYTES,
+    Budget, CancelFlag, EngineError,
     classes::{Class, ScopeClass},
+    read_by_lines,
     render::{Runs, paint_class, paint_code},
 };
-use crate::domain::{Progress, source::line_count};
+use crate::domain::Progress;
 
 /// How many rules that match nothing may follow one another at one
 /// place. A converted lexer can cycle that way (a `set` into a context
@@ -188,32 +186,25 @@ impl Lexer {
         cancel: &CancelFlag,
         budget: Budget,
     ) -> Result<String, EngineError> {
-        let total = line_count(code);
         let mut paint = vec![0u8; code.len()];
         // Each open context with the class of its content.
         let mut stack = vec![(self.main, self.contexts[self.main].content.on(None))];
         let mut region = Region::with_capacity(8);
         let mut next: Vec<Next> = Vec::new();
-        let mut line_start = 0;
-        let mut plain_from_here = false;
-        for (index, line) in LinesWithEndings::from(code).enumerate() {
-            if cancel.is_cancelled() {
-                return Err(EngineError::Cancelled);
-            }
-            if !plain_from_here && budget.is_spent() {
-                tracing::info!(line = index + 1, "lexer budget spent; the rest is plain");
-                plain_from_here = true;
-            }
-            if !plain_from_here && line.len() <= MAX_HIGHLIGHTED_LINE_BYTES {
-                let painted = &mut paint[line_start..line_start + line.len()];
-                self.read_line(line, painted, &mut stack, &mut next, &mut region);
-            }
-            line_start += line.len();
-            progress(Progress {
-                done: u32::try_from(index + 1).unwrap_or(u32::MAX),
-                total,
-            });
-        }
+        read_by_lines(
+            code,
+            "lexer",
+            progress,
+            cancel,
+            budget,
+            |line_start, line, highlight| {
+                if highlight {
+                    let painted = &mut paint[line_start..line_start + line.len()];
+                    self.read_line(line, painted, &mut stack, &mut next, &mut region);
+                }
+                Ok(())
+            },
+        )?;
         Ok(Runs::from_paint(code, &paint).render(code))
     }
 

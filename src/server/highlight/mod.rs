@@ -80,6 +80,42 @@ impl Budget {
 /// engine backtrack for minutes.
 pub const MAX_HIGHLIGHTED_LINE_BYTES: usize = 16 * 1024;
 
+/// The line policy of the engines that read a line at a time (syntect and
+/// the converted lexers): `read` gets each line (with its ending) and its
+/// offset, and whether to highlight it, which it is not past the budget
+/// (the rest of the snippet is plain, and the job still succeeds) or over
+/// [`MAX_HIGHLIGHTED_LINE_BYTES`]. A cancel is honoured between lines,
+/// and progress reported after each.
+fn read_by_lines(
+    code: &str,
+    engine: &str,
+    progress: &dyn Fn(Progress),
+    cancel: &CancelFlag,
+    budget: Budget,
+    mut read: impl FnMut(usize, &str, bool) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    let total = crate::domain::source::line_count(code);
+    let mut line_start = 0;
+    let mut plain_from_here = false;
+    for (index, line) in ::syntect::util::LinesWithEndings::from(code).enumerate() {
+        if cancel.is_cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        if !plain_from_here && budget.is_spent() {
+            tracing::info!(engine, line = index + 1, "budget spent; the rest is plain");
+            plain_from_here = true;
+        }
+        let highlight = !plain_from_here && line.len() <= MAX_HIGHLIGHTED_LINE_BYTES;
+        read(line_start, line, highlight)?;
+        line_start += line.len();
+        progress(Progress {
+            done: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            total,
+        });
+    }
+    Ok(())
+}
+
 /// Why an attempt produced no HTML. The worker decides from the kind
 /// whether another attempt could help.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -17,17 +17,17 @@ use std::{
     time::Instant,
 };
 
-use syntect::{
-    parsing::{BasicScopeStackOp, ParseState, Scope, ScopeStack, SyntaxReference, SyntaxSet},
-    util::LinesWithEndings,
+use syntect::parsing::{
+    BasicScopeStackOp, ParseState, Scope, ScopeStack, SyntaxReference, SyntaxSet,
 };
 
 use super::{
-    Budget, CancelFlag, EngineError, Languages, MAX_HIGHLIGHTED_LINE_BYTES,
+    Budget, CancelFlag, EngineError, Languages,
     classes::{Class, ScopeClass},
+    read_by_lines,
     render::Runs,
 };
-use crate::domain::{Progress, source::line_count};
+use crate::domain::Progress;
 
 /// Loading the grammars takes tens of milliseconds, so it is done once and
 /// the set shared by every job.
@@ -76,8 +76,6 @@ impl SyntectEngine {
         cancel: &CancelFlag,
         budget: Budget,
     ) -> Result<String, EngineError> {
-        let language = syntax.name.as_str();
-        let total = line_count(code);
         let mut state = ParseState::new(syntax);
         let mut scopes = ScopeStack::new();
         // The class in force under each open scope; the top is the class
@@ -85,25 +83,19 @@ impl SyntectEngine {
         let mut classes: Vec<Option<Class>> = Vec::new();
         let mut known = self.classes.lock().unwrap_or_else(|p| p.into_inner());
         let mut runs = Runs::with_capacity(code.len() / 8);
-        let mut line_start = 0;
-        let mut plain_from_here = false;
-        for (index, line) in LinesWithEndings::from(code).enumerate() {
-            if cancel.is_cancelled() {
-                return Err(EngineError::Cancelled);
-            }
-            if !plain_from_here && budget.is_spent() {
-                tracing::info!(
-                    language,
-                    line = index + 1,
-                    "syntect budget spent; the rest is plain"
-                );
-                plain_from_here = true;
-            }
-            if plain_from_here || line.len() > MAX_HIGHLIGHTED_LINE_BYTES {
-                // The parse state carries on from the line before, which
-                // is the best guess for the lines after a plain one.
-                runs.push(line_start + line.len(), None);
-            } else {
+        read_by_lines(
+            code,
+            "syntect",
+            progress,
+            cancel,
+            budget,
+            |line_start, line, highlight| {
+                if !highlight {
+                    // The parse state carries on from the line before,
+                    // which is the best guess for the lines after a plain one.
+                    runs.push(line_start + line.len(), None);
+                    return Ok(());
+                }
                 let ops = state
                     .parse_line(line, syntaxes)
                     .map_err(|e| EngineError::Permanent(format!("the grammar failed: {e}")))?;
@@ -136,13 +128,9 @@ impl SyntectEngine {
                 if at < line.len() {
                     runs.push(line_start + line.len(), classes.last().copied().flatten());
                 }
-            }
-            line_start += line.len();
-            progress(Progress {
-                done: u32::try_from(index + 1).unwrap_or(u32::MAX),
-                total,
-            });
-        }
+                Ok(())
+            },
+        )?;
         Ok(runs.render(code))
     }
 
