@@ -50,6 +50,10 @@ use crate::domain::Progress;
 /// forever; past this many, the reading steps over a character.
 const MAX_EMPTY_MOVES: u32 = 1000;
 
+/// How many matches a line may take between two looks at the cancel flag
+/// and the budget (each look reads the clock).
+const GIVE_UP_EVERY: u32 = 64;
+
 /// How deep the context stack may grow (syntect's limit): a lexer that
 /// pushes on every token of a long file would otherwise grow it without
 /// bound. Past it, pushes do not match.
@@ -191,6 +195,7 @@ impl Lexer {
         let mut stack = vec![(self.main, self.contexts[self.main].content.on(None))];
         let mut region = Region::with_capacity(8);
         let mut next: Vec<Next> = Vec::new();
+        let give_up = || cancel.is_cancelled() || budget.is_spent();
         read_by_lines(
             code,
             "lexer",
@@ -200,7 +205,7 @@ impl Lexer {
             |line_start, line, highlight| {
                 if highlight {
                     let painted = &mut paint[line_start..line_start + line.len()];
-                    self.read_line(line, painted, &mut stack, &mut next, &mut region);
+                    self.read_line(line, painted, &mut stack, &mut next, &mut region, &give_up);
                 }
                 Ok(())
             },
@@ -211,7 +216,11 @@ impl Lexer {
     /// Reads one line (with its newline), painting it and moving `stack`
     /// from context to context as its rules say. The guards against
     /// rules that match nothing are syntect's (`ParseState::parse_line`),
-    /// so that both read every syntax alike.
+    /// so that both read every syntax alike. Every [`GIVE_UP_EVERY`]
+    /// matches it asks `give_up` (a cancel, a spent budget), and if so
+    /// leaves the rest of the line plain: one long line of many tokens
+    /// must not outlast the budget, which syntect checks only between
+    /// lines.
     fn read_line(
         &self,
         line: &str,
@@ -219,8 +228,10 @@ impl Lexer {
         stack: &mut Vec<(usize, Option<Class>)>,
         next: &mut Vec<Next>,
         region: &mut Region,
+        give_up: &dyn Fn() -> bool,
     ) {
         let mut at = 0;
+        let mut steps = 0u32;
         // Where an empty match last pushed, and the depth it pushed to: an
         // empty pop right there would undo it and loop.
         let mut empty_push_at = (usize::MAX, 0);
@@ -228,6 +239,10 @@ impl Lexer {
         // The context `next` was found for; none yet on this line.
         let mut searched_in = None;
         loop {
+            steps = steps.wrapping_add(1);
+            if steps.is_multiple_of(GIVE_UP_EVERY) && give_up() {
+                return;
+            }
             let (context, content) = *stack.last().expect("the stack keeps main");
             let rules = &self.contexts[context].rules;
             if searched_in != Some(context) {
@@ -550,6 +565,48 @@ contexts:
             .recv_timeout(Duration::from_secs(30))
             .expect("the cycle ended");
         assert!(html.contains("xxy"), "{html}");
+    }
+
+    /// The budget and a cancel are heeded within a line, not only
+    /// between lines: the rest of the line is left plain.
+    #[test]
+    fn a_long_line_stops_where_it_is_asked_to() {
+        let lexer = Lexer::from_source(KEYWORDS).unwrap();
+        let line = "let ".repeat(1000);
+        let mut paint = vec![0u8; line.len()];
+        let mut stack = vec![(lexer.main, None)];
+        let asked = std::cell::Cell::new(0);
+        let give_up = || {
+            asked.set(asked.get() + 1);
+            true
+        };
+        lexer.read_line(
+            &line,
+            &mut paint,
+            &mut stack,
+            &mut Vec::new(),
+            &mut Region::with_capacity(8),
+            &give_up,
+        );
+        assert_eq!(asked.get(), 1);
+        let keyword = paint_code(Some(Class::Keyword));
+        let coloured = paint.iter().filter(|&&c| c == keyword).count();
+        assert!(coloured > 0, "nothing was read before it stopped");
+        assert!(
+            coloured <= 3 * GIVE_UP_EVERY as usize,
+            "{coloured} bytes coloured after being told to stop"
+        );
+        // Without being asked to stop, the whole line is read.
+        let mut whole = vec![0u8; line.len()];
+        lexer.read_line(
+            &line,
+            &mut whole,
+            &mut vec![(lexer.main, None)],
+            &mut Vec::new(),
+            &mut Region::with_capacity(8),
+            &|| false,
+        );
+        assert_eq!(whole.iter().filter(|&&c| c == keyword).count(), 3 * 1000);
     }
 
     #[test]
