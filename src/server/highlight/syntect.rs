@@ -1,6 +1,6 @@
-//! The long-tail engine: syntect with the grammars bat ships (two-face)
-//! and Pygments' converted lexers, for every language the tree-sitter
-//! engine does not serve.
+//! The long-tail engine: syntect with the grammars bat ships (two-face),
+//! and Pygments' converted lexers (handed to `lexer.rs`, which runs
+//! them), for every language the tree-sitter engine does not serve.
 //!
 //! Its TextMate scopes are folded into the shared [`Class`] vocabulary as
 //! the parser pushes and pops them (one class per open scope, so finding a
