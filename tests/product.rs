@@ -226,7 +226,22 @@ async fn the_remote_engine_retries_while_the_service_is_down_then_succeeds() {
             break;
         }
     }
-    assert_eq!(app.snippet(&id).await["state"], "retrying");
+    // The page shows the wait. Between attempts the state flips back to
+    // `processing` as the next one starts, so poll for `retrying` rather
+    // than read it once (a single read lost that race in CI).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let state = app.snippet(&id).await["state"].clone();
+        if state == "retrying" {
+            break;
+        }
+        assert_eq!(state, "processing", "the job left its retries early");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the snippet never showed `retrying`"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let _service = HiliteService::start(port, false);
     let result = app.wait_final(&id).await;
     assert_eq!(result.event, "highlighted", "{}", result.data);
