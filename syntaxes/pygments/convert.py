@@ -20,7 +20,9 @@ What does not carry over, and what happens instead:
 - syntect reads a line at a time, so a regex that spans lines only
   matches within one.
 - Callbacks and `using(...)` (another lexer for a group) leave that text
-  plain; `bygroups` becomes captures. `#pop:n` pops one context.
+  plain; `bygroups` becomes captures. `#pop:n` is `pop: n` (Sublime Text
+  4), which syntect reads as `pop: true` and our runner (lexer.rs) as
+  written; so is `('#pop', '#pop', 'state')`, with a `push` beside it.
 - The root state may pop in Pygments (a no-op there); here `main` is a
   copy of it that never pops, since syntect cannot pop its last context.
 
@@ -263,13 +265,13 @@ def context_name(state, names):
 
 
 def transition(new_state, current, names):
-    """Pygments' next state as (operation, contexts) for syntect."""
+    """Pygments' next state as (operation, contexts, contexts popped)."""
     if new_state is None:
-        return None, []
+        return None, [], 0
     if isinstance(new_state, int):
-        return "pop", []
+        return "pop", [], -new_state
     if new_state == "#push":
-        return "push", [context_name(current, names)]
+        return "push", [context_name(current, names)], 0
     pops = 0
     pushes = []
     for s in new_state:
@@ -283,13 +285,15 @@ def transition(new_state, current, names):
         else:
             pushes.append(s)
     pushes = [context_name(s, names) for s in pushes]
+    if pops == 1 and pushes:
+        return "set", pushes, 1
     if pops and pushes:
-        return "set", pushes
+        return "pop-push", pushes, pops
     if pops:
-        return "pop", []
+        return "pop", [], pops
     if pushes:
-        return "push", pushes
-    return None, []
+        return "push", pushes, 0
+    return None, [], 0
 
 
 # A literal-ish part: escapes and characters that open no group, class or
@@ -339,12 +343,12 @@ def rule_yaml(rex, action, new_state, current, names, is_main, lines):
     regex = rewrite_regex(pattern, flags, renumbered)
     if renumbered[0] and bygroups_args(action):
         return  # its captures would name the wrong groups
-    op, targets = transition(new_state, current, names)
+    op, targets, pops = transition(new_state, current, names)
     if is_main:
         # syntect cannot pop its last context; Pygments ignores such pops.
         if op == "pop":
             op, targets = None, []
-        elif op == "set":
+        elif op in ("set", "pop-push"):
             op = "push"
     if regex == "" and op is None:
         return
@@ -367,8 +371,15 @@ def rule_yaml(rex, action, new_state, current, names, is_main, lines):
             if caps:
                 lines.append("      captures:")
                 lines.extend(caps)
-    if op == "pop":
+    if op == "pop" and pops == 1:
         lines.append("      pop: true")
+    elif op == "pop":
+        # Sublime Text 4's count, which syntect reads as one and lexer.rs
+        # as written.
+        lines.append("      pop: %d" % pops)
+    elif op == "pop-push":
+        lines.append("      pop: %d" % pops)
+        lines.append("      push: [%s]" % ", ".join(targets))
     elif op in ("push", "set"):
         if len(targets) == 1:
             lines.append("      %s: %s" % (op, targets[0]))

@@ -21,8 +21,9 @@
 //! no rule matches takes the context's content class. What makes it
 //! cheap is what it remembers: each rule's next match in the line, found
 //! by one unanchored search (Oniguruma skips ahead by the pattern's first
-//! characters), is reused until the reading passes it or the context
-//! changes, so most rules are searched once per line, not once per token.
+//! characters), is reused until the reading passes it, in whichever
+//! context tries that rule next, so most rules are searched once per line,
+//! not once per token.
 //!
 //! The limits are the syntect engine's: lines over
 //! [`super::MAX_HIGHLIGHTED_LINE_BYTES`] are plain, past the budget the rest is
@@ -88,15 +89,28 @@ impl Effect {
 enum Move {
     Stay,
     Push(Vec<usize>),
+    /// Pop one, then push (the text keeps the popped context's class).
     Set(Vec<usize>),
-    Pop,
+    /// Pop this many (`pop: 2`, Pygments' `#pop:2`).
+    Pop(usize),
+    /// Pop this many, then push (Pygments' `('#pop', '#pop', 'state')`).
+    PopPush(usize, Vec<usize>),
+}
+
+/// A regex as written in the syntax, once however many contexts include
+/// it.
+struct Written {
+    /// Compiled the first time a rule is tried: a lexer has hundreds, and a
+    /// paste in its language tries only some of them.
+    regex: OnceLock<Option<onig::Regex>>,
+    pattern: String,
 }
 
 struct Rule {
-    /// The regex, compiled the first time the rule is tried: a lexer has
-    /// hundreds, and a paste in its language tries only some of them.
-    regex: OnceLock<Option<onig::Regex>>,
-    pattern: String,
+    /// Its regex in [`Lexer::written`]: a context's rules include those of
+    /// the contexts it includes, and each such rule stays one regex with
+    /// one remembered match per line, wherever it is tried from.
+    written: usize,
     effect: Effect,
     /// (group, its effect over the match's class), in group order.
     captures: Vec<(usize, Effect)>,
@@ -109,7 +123,7 @@ struct Context {
     rules: Vec<Rule>,
 }
 
-impl Rule {
+impl Written {
     fn regex(&self) -> Option<&onig::Regex> {
         self.regex
             .get_or_init(|| match compile(&self.pattern) {
@@ -136,13 +150,14 @@ fn compile(pattern: &str) -> Result<onig::Regex, onig::Error> {
 /// A converted lexer.
 pub struct Lexer {
     contexts: Vec<Context>,
+    written: Vec<Written>,
     main: usize,
 }
 
-/// Where a rule next matches in the current line.
+/// Where a written regex next matches in the current line.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Next {
-    /// Not searched since the context or the line changed.
+    /// Not searched on this line yet, or its last match did nothing.
     Unknown,
     /// No match in the rest of the line.
     Nowhere,
@@ -154,30 +169,42 @@ impl Lexer {
     pub fn from_source(source: &str) -> Result<Lexer, String> {
         let definition =
             SyntaxDefinition::load_from_str(source, true, None).map_err(|e| e.to_string())?;
-        Lexer::from_definition(&definition)
+        let pops = counted_pops(source)?;
+        Lexer::from_definition(&definition, &pops)
     }
 
-    fn from_definition(definition: &SyntaxDefinition) -> Result<Lexer, String> {
+    fn from_definition(definition: &SyntaxDefinition, pops: &CountedPops) -> Result<Lexer, String> {
         let mut names: Vec<&str> = definition.contexts.keys().map(String::as_str).collect();
         names.sort_unstable();
         let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
         let mut contexts = Vec::with_capacity(names.len());
+        let mut written = WrittenTable::default();
         for name in &names {
             let mut rules = Vec::new();
-            collect_rules(definition, name, &index, &mut rules, 0)?;
+            let mut collector = Collector {
+                definition,
+                index: &index,
+                pops,
+                written: &mut written,
+            };
+            collector.collect(name, &mut rules, 0)?;
             contexts.push(Context {
                 content: Effect::of(&definition.contexts[*name].meta_content_scope),
                 rules,
             });
         }
         let main = *index.get("main").ok_or("the syntax has no main context")?;
-        Ok(Lexer { contexts, main })
+        Ok(Lexer {
+            contexts,
+            written: written.regexes,
+            main,
+        })
     }
 
-    /// Compiles every rule's regex now: the first error, if any.
+    /// Compiles every regex now: the first error, if any.
     pub fn compile_all(&self) -> Result<(), String> {
-        for rule in self.contexts.iter().flat_map(|c| &c.rules) {
-            compile(&rule.pattern).map_err(|e| format!("{:?}: {e}", rule.pattern))?;
+        for written in &self.written {
+            compile(&written.pattern).map_err(|e| format!("{:?}: {e}", written.pattern))?;
         }
         Ok(())
     }
@@ -236,8 +263,12 @@ impl Lexer {
         // empty pop right there would undo it and loop.
         let mut empty_push_at = (usize::MAX, 0);
         let mut empty_moves = 0;
-        // The context `next` was found for; none yet on this line.
-        let mut searched_in = None;
+        // What each regex was found to match stays true for the rest of
+        // the line, whichever context tries it next (syntect keeps it so
+        // too, and a test holds the two alike: a push it remembered from
+        // below the depth limit still matches above it).
+        next.clear();
+        next.resize(self.written.len(), Next::Unknown);
         loop {
             steps = steps.wrapping_add(1);
             if steps.is_multiple_of(GIVE_UP_EVERY) && give_up() {
@@ -245,21 +276,17 @@ impl Lexer {
             }
             let (context, content) = *stack.last().expect("the stack keeps main");
             let rules = &self.contexts[context].rules;
-            if searched_in != Some(context) {
-                next.clear();
-                next.resize(rules.len(), Next::Unknown);
-                searched_in = Some(context);
-            }
             let pop_could_loop = empty_push_at == (at, stack.len());
             let mut best: Option<(usize, usize, usize)> = None;
             let mut best_loops = false;
             for (i, rule) in rules.iter().enumerate() {
-                let found = match next[i] {
+                let found = match next[rule.written] {
                     Next::At(start, end) if start >= at => Some((start, end)),
                     Next::Nowhere => None,
                     _ => {
-                        let found = search(rule, line, at, stack.len(), region);
-                        next[i] = found;
+                        let written = &self.written[rule.written];
+                        let found = search(written, rule, line, at, stack.len(), region);
+                        next[rule.written] = found;
                         match found {
                             Next::At(start, end) => Some((start, end)),
                             _ => None,
@@ -274,7 +301,9 @@ impl Lexer {
                     }
                 };
                 if better {
-                    best_loops = pop_could_loop && end == at && matches!(rule.then, Move::Pop);
+                    best_loops = pop_could_loop
+                        && end == at
+                        && matches!(rule.then, Move::Pop(_) | Move::PopPush(..));
                     best = Some((i, start, end));
                     if start == at && !best_loops {
                         // Nothing can match further left.
@@ -301,7 +330,7 @@ impl Lexer {
             // The text that pops a context is not its content (but the
             // text that sets one is, as in Sublime Text).
             let outer = match rule.then {
-                Move::Pop => stack.len().checked_sub(2).and_then(|below| stack[below].1),
+                Move::Pop(n) | Move::PopPush(n, _) => stack[stack.len().saturating_sub(n + 1)].1,
                 _ => content,
             };
             let class = rule.effect.on(outer);
@@ -312,28 +341,26 @@ impl Lexer {
             if end == at && matches!(rule.then, Move::Push(_)) {
                 empty_push_at = (end, stack.len() + 1);
             }
-            match &rule.then {
-                Move::Stay => {}
-                Move::Pop => {
-                    if stack.len() > 1 {
-                        stack.pop();
-                    }
-                }
-                Move::Push(to) | Move::Set(to) => {
-                    if matches!(rule.then, Move::Set(_)) {
-                        stack.pop();
-                    }
-                    for &target in to {
-                        let below = stack.last().and_then(|(_, content)| *content);
-                        stack.push((target, self.contexts[target].content.on(below)));
-                    }
-                    if stack.is_empty() {
-                        stack.push((self.main, self.contexts[self.main].content.on(None)));
-                    }
-                }
-            }
+            let (pops, to): (usize, &[usize]) = match &rule.then {
+                Move::Stay => (0, &[]),
+                Move::Push(to) => (0, to),
+                Move::Set(to) => (1, to),
+                Move::Pop(n) => (*n, &[]),
+                Move::PopPush(n, to) => (*n, to),
+            };
             if !matches!(rule.then, Move::Stay) {
-                searched_in = None;
+                // `main` stays however many a rule pops (syntect cannot pop
+                // it, and Pygments ignores such a pop); only a `set` takes
+                // its place, as in syntect.
+                let floor = usize::from(!matches!(rule.then, Move::Set(_)));
+                stack.truncate(stack.len().saturating_sub(pops).max(floor));
+                for &target in to {
+                    let below = stack.last().and_then(|(_, content)| *content);
+                    stack.push((target, self.contexts[target].content.on(below)));
+                }
+                if stack.is_empty() {
+                    stack.push((self.main, self.contexts[self.main].content.on(None)));
+                }
             }
             empty_moves = if end == at { empty_moves + 1 } else { 0 };
             at = end;
@@ -351,7 +378,9 @@ impl Lexer {
         region: &mut Region,
     ) {
         region.clear();
-        let Some(regex) = rule.regex() else { return };
+        let Some(regex) = self.written[rule.written].regex() else {
+            return;
+        };
         let matched = regex.match_with_param(
             line,
             start,
@@ -381,8 +410,15 @@ impl Lexer {
 /// The rule's leftmost match in `line` from `at`. A match that would do
 /// nothing (empty, moving nowhere; or a push past [`MAX_DEPTH`]) counts
 /// as none for this step only, as in syntect.
-fn search(rule: &Rule, line: &str, at: usize, depth: usize, region: &mut Region) -> Next {
-    let Some(regex) = rule.regex() else {
+fn search(
+    written: &Written,
+    rule: &Rule,
+    line: &str,
+    at: usize,
+    depth: usize,
+    region: &mut Region,
+) -> Next {
+    let Some(regex) = written.regex() else {
         return Next::Nowhere;
     };
     let found = regex.search_with_param(
@@ -400,7 +436,9 @@ fn search(rule: &Rule, line: &str, at: usize, depth: usize, region: &mut Region)
     };
     let does_something = match rule.then {
         Move::Stay => start != end,
-        Move::Push(_) => depth < MAX_DEPTH,
+        // syntect's stack holds one more level than ours: its `__start`,
+        // under `main`.
+        Move::Push(_) => depth + 1 < MAX_DEPTH,
         _ => true,
     };
     if does_something {
@@ -410,65 +448,161 @@ fn search(rule: &Rule, line: &str, at: usize, depth: usize, region: &mut Region)
     }
 }
 
-/// The rules of context `name`, with those of the contexts it includes
-/// in their place.
-fn collect_rules(
-    definition: &SyntaxDefinition,
-    name: &str,
-    index: &HashMap<&str, usize>,
-    rules: &mut Vec<Rule>,
-    depth: usize,
-) -> Result<(), String> {
-    let context_of = |reference: &ContextReference| match reference {
-        ContextReference::Named { 0: name, .. } | ContextReference::Inline { 0: name, .. } => index
-            .get(name.as_str())
-            .copied()
-            .ok_or_else(|| format!("no context {name}")),
-        other => Err(format!(
-            "a reference this runner does not follow: {other:?}"
-        )),
+/// Every regex of a syntax, each once, by where it is written.
+#[derive(Default)]
+struct WrittenTable<'a> {
+    regexes: Vec<Written>,
+    /// (context, rule number in it) -> its place in `regexes`.
+    at: HashMap<(&'a str, usize), usize>,
+}
+
+/// The rules that pop more than one context, by (context, rule number),
+/// with how many they pop and what they push then (by context name).
+/// syntect's loader reads any `pop` as one.
+type CountedPops = HashMap<(String, usize), (usize, Vec<String>)>;
+
+/// Reads the `pop: N` (N of 2 or more) of a converted syntax's rules,
+/// numbering each context's rules as syntect's loader does (the entries
+/// that set a context's meta scopes are not rules).
+fn counted_pops(source: &str) -> Result<CountedPops, String> {
+    use yaml_rust::{Yaml, YamlLoader};
+    let documents = YamlLoader::load_from_str(source).map_err(|e| e.to_string())?;
+    let mut pops = CountedPops::new();
+    let Some(contexts) = documents.first().and_then(|d| d["contexts"].as_hash()) else {
+        return Ok(pops);
     };
-    let contexts_of = |references: &[ContextReference]| -> Result<Vec<usize>, String> {
-        references.iter().map(context_of).collect()
-    };
-    for pattern in &definition.contexts[name].patterns {
-        match pattern {
-            Pattern::Match(pattern) => {
-                rules.push(Rule {
-                    regex: OnceLock::new(),
-                    pattern: pattern.regex.regex_str().to_owned(),
-                    effect: Effect::of(&pattern.scope),
-                    captures: pattern
-                        .captures
-                        .iter()
-                        .flatten()
-                        .map(|(group, scopes)| (*group, Effect::of(scopes)))
-                        .collect(),
-                    then: match &pattern.operation {
-                        MatchOperation::None => Move::Stay,
-                        MatchOperation::Pop => Move::Pop,
-                        MatchOperation::Push(to) => Move::Push(contexts_of(to)?),
-                        MatchOperation::Set(to) => Move::Set(contexts_of(to)?),
-                    },
-                });
-            }
-            Pattern::Include(
-                ContextReference::Named { 0: included, .. }
-                | ContextReference::Inline { 0: included, .. },
-            ) => {
-                if depth > 16 || !definition.contexts.contains_key(included) {
-                    return Err(format!(
-                        "{name} includes {included}, which cannot be followed"
-                    ));
-                }
-                collect_rules(definition, included, index, rules, depth + 1)?;
-            }
-            Pattern::Include(other) => {
-                return Err(format!("an include this runner does not follow: {other:?}"));
-            }
+    for (name, entries) in contexts {
+        let (Some(name), Some(entries)) = (name.as_str(), entries.as_vec()) else {
+            continue;
+        };
+        let rules = entries.iter().filter(|entry| {
+            [
+                "meta_scope",
+                "meta_content_scope",
+                "meta_include_prototype",
+                "clear_scopes",
+            ]
+            .iter()
+            .all(|key| entry[*key].is_badvalue())
+        });
+        for (number, rule) in rules.enumerate() {
+            let Some(count) = rule["pop"].as_i64().filter(|n| *n > 1) else {
+                continue;
+            };
+            let then = match &rule["push"] {
+                Yaml::String(one) => vec![one.clone()],
+                Yaml::Array(many) => many
+                    .iter()
+                    .map(|c| {
+                        c.as_str()
+                            .map(str::to_owned)
+                            .ok_or("an inline push after a pop")
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => Vec::new(),
+            };
+            pops.insert((name.to_owned(), number), (count as usize, then));
         }
     }
-    Ok(())
+    Ok(pops)
+}
+
+/// Gathers each context's rules, with those of the contexts it includes
+/// in their place.
+struct Collector<'a, 'w> {
+    definition: &'a SyntaxDefinition,
+    index: &'w HashMap<&'a str, usize>,
+    pops: &'w CountedPops,
+    written: &'w mut WrittenTable<'a>,
+}
+
+impl<'a> Collector<'a, '_> {
+    fn context_of(&self, name: &str) -> Result<usize, String> {
+        self.index
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("no context {name}"))
+    }
+
+    fn contexts_of(&self, references: &[ContextReference]) -> Result<Vec<usize>, String> {
+        references
+            .iter()
+            .map(|reference| match reference {
+                ContextReference::Named { 0: name, .. }
+                | ContextReference::Inline { 0: name, .. } => self.context_of(name),
+                other => Err(format!(
+                    "a reference this runner does not follow: {other:?}"
+                )),
+            })
+            .collect()
+    }
+
+    fn collect(
+        &mut self,
+        name: &'a str,
+        rules: &mut Vec<Rule>,
+        depth: usize,
+    ) -> Result<(), String> {
+        let definition = self.definition;
+        for (number, pattern) in definition.contexts[name].patterns.iter().enumerate() {
+            match pattern {
+                Pattern::Match(pattern) => {
+                    let written = &mut *self.written;
+                    let place = *written.at.entry((name, number)).or_insert_with(|| {
+                        written.regexes.push(Written {
+                            regex: OnceLock::new(),
+                            pattern: pattern.regex.regex_str().to_owned(),
+                        });
+                        written.regexes.len() - 1
+                    });
+                    let then = match (
+                        &pattern.operation,
+                        self.pops.get(&(name.to_owned(), number)),
+                    ) {
+                        (MatchOperation::Pop, Some((count, then))) if then.is_empty() => {
+                            Move::Pop(*count)
+                        }
+                        (MatchOperation::Pop, Some((count, then))) => Move::PopPush(
+                            *count,
+                            then.iter()
+                                .map(|c| self.context_of(c))
+                                .collect::<Result<_, _>>()?,
+                        ),
+                        (MatchOperation::None, _) => Move::Stay,
+                        (MatchOperation::Pop, None) => Move::Pop(1),
+                        (MatchOperation::Push(to), _) => Move::Push(self.contexts_of(to)?),
+                        (MatchOperation::Set(to), _) => Move::Set(self.contexts_of(to)?),
+                    };
+                    rules.push(Rule {
+                        written: place,
+                        effect: Effect::of(&pattern.scope),
+                        captures: pattern
+                            .captures
+                            .iter()
+                            .flatten()
+                            .map(|(group, scopes)| (*group, Effect::of(scopes)))
+                            .collect(),
+                        then,
+                    });
+                }
+                Pattern::Include(
+                    ContextReference::Named { 0: included, .. }
+                    | ContextReference::Inline { 0: included, .. },
+                ) => {
+                    if depth > 16 || !definition.contexts.contains_key(included) {
+                        return Err(format!(
+                            "{name} includes {included}, which cannot be followed"
+                        ));
+                    }
+                    self.collect(included, rules, depth + 1)?;
+                }
+                Pattern::Include(other) => {
+                    return Err(format!("an include this runner does not follow: {other:?}"));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -529,6 +663,90 @@ contexts:
             run(&lexer, "let\n", &cancel, Duration::from_secs(5)),
             Err(EngineError::Cancelled)
         ));
+    }
+
+    /// Pygments' `#pop:2`, written `pop: 2`: a list that pushes two of
+    /// itself at each `(` and pops both at each `)` (Haskell's import
+    /// lists) ends where its parentheses do, so what follows is read as
+    /// code again. Read as one pop (syntect's reading), `let` would still
+    /// be inside the list.
+    #[test]
+    fn a_pop_of_two_leaves_two_contexts() {
+        let lexer = Lexer::from_source(
+            r#"%YAML 1.2
+---
+name: Lists
+scope: source.lists
+contexts:
+  main:
+    - match: '\blet\b'
+      scope: keyword.other
+    - match: '\('
+      push: [list, list]
+  list:
+    - match: '\('
+      push: [list, list]
+    - match: '\)'
+      pop: 2
+    - match: '\w+'
+      scope: entity.name.function
+"#,
+        )
+        .unwrap();
+        let html = run(
+            &lexer,
+            "(a (b) c)\nlet",
+            &CancelFlag::default(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(
+            html,
+            "<pre class=\"hl\"><code>(<x-f>a</x-f> (<x-f>b</x-f>) <x-f>c</x-f>)\n<x-k>let</x-k></code></pre>"
+        );
+    }
+
+    /// Pygments' `('#pop', '#pop', 'state')`: two contexts popped, then
+    /// one pushed.
+    #[test]
+    fn a_pop_of_two_then_a_push_lands_in_the_pushed_context() {
+        let lexer = Lexer::from_source(
+            r#"%YAML 1.2
+---
+name: Angles
+scope: source.angles
+contexts:
+  main:
+    - match: '\blet\b'
+      scope: keyword.other
+    - match: '<'
+      push: [outer, inner]
+  outer:
+    - match: '\w+'
+      scope: entity.name.function
+  inner:
+    - match: '>'
+      pop: 2
+      push: after
+  after:
+    - match: '\w+'
+      scope: string.quoted
+    - match: ';'
+      pop: true
+"#,
+        )
+        .unwrap();
+        let html = run(
+            &lexer,
+            "<>word;let",
+            &CancelFlag::default(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(
+            html,
+            "<pre class=\"hl\"><code>&lt;&gt;<x-s>word</x-s>;<x-k>let</x-k></code></pre>"
+        );
     }
 
     /// Two contexts that set each other without reading a character:

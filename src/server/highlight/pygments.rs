@@ -193,6 +193,7 @@ mod tests {
                 "D" => "d",
                 "Dart" => "dart",
                 "F#" => "fsharp",
+                "Haskell" => "haskell",
                 "Objective-C" => "objective-c",
                 "SQL" => "sql",
                 "XML" => "xml",
@@ -204,11 +205,24 @@ mod tests {
         let mut differ = Vec::new();
         let mut compared = 0;
         for syntax in all() {
-            let definition = SyntaxDefinition::load_from_str(syntax.source, true, None).unwrap();
+            // syntect reads `pop: 2` as `pop: true`: both read it so here
+            // (the runner's own count has its tests in lexer.rs).
+            let source = syntax
+                .source
+                .lines()
+                .map(|line| match line.trim_start().strip_prefix("pop: ") {
+                    Some(count) if count.parse::<u32>().is_ok() => {
+                        line.replace(&format!("pop: {count}"), "pop: true")
+                    }
+                    _ => line.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let definition = SyntaxDefinition::load_from_str(&source, true, None).unwrap();
             let mut builder = SyntaxSetBuilder::new();
             builder.add(definition);
             let set = builder.build();
-            let lexer = syntax.lexer().expect("it builds");
+            let lexer = &Lexer::from_source(&source).expect("it builds");
             let mut samples = vec![MIXED.to_owned()];
             samples.extend(corpus_file(syntax.name));
             for sample in samples {
