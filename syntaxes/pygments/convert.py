@@ -60,7 +60,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCOPES = [
     (Token.Keyword, "keyword.other"),
     (Token.Keyword.Constant, "constant.language"),
-    (Token.Keyword.Type, "storage.type"),
+    # Pygments' Keyword.Type is a type's name (`int`, `Bool`), coloured as
+    # a type in its styles: TextMate's `storage.type` is a keyword here.
+    (Token.Keyword.Type, "support.type"),
     (Token.Keyword.Declaration, "storage.type"),
     (Token.Keyword.Namespace, "keyword.control.import"),
     (Token.Name, None),

@@ -5,6 +5,7 @@
     ("D", include_str!("served-d.sublime-syntax")),
     ("Dart", include_str!("served-dart.sublime-syntax")),
     ("F#", include_str!("served-f.sublime-syntax")),
+    ("Haskell", include_str!("served-haskell.sublime-syntax")),
     ("Objective-C", include_str!("served-objective-c.sublime-syntax")),
     ("SQL", include_str!("served-sql.sublime-syntax")),
     ("XML", include_str!("served-xml.sublime-syntax")),
