@@ -164,6 +164,12 @@ impl Languages {
             .clone()
     }
 
+    /// Whether `served.txt` gives `name` to Pygments' lexer, in place of
+    /// any grammar (tree-sitter's included).
+    pub fn is_served(&self, name: &str) -> bool {
+        self.served.iter().any(|s| s.name == name)
+    }
+
     /// The languages served by a converted Pygments lexer.
     pub fn converted(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.pygments.iter().map(|s| s.name)

@@ -38,11 +38,19 @@ impl NativeEngine {
 
     /// Which engine a language gets first.
     pub fn engine_for(&self, language: &str) -> &'static str {
-        if self.tree_sitter.is_some() && TreeSitter::languages().any(|l| l == language) {
+        if self.tree_sitter_serves(language) {
             "tree-sitter"
         } else {
             "syntect"
         }
+    }
+
+    /// Whether tree-sitter gets `language` first: one of its grammars
+    /// knows it, and `served.txt` does not give it to Pygments' lexer.
+    fn tree_sitter_serves(&self, language: &str) -> bool {
+        self.tree_sitter.is_some()
+            && !self.syntect.languages().is_served(language)
+            && TreeSitter::languages().any(|l| l == language)
     }
 }
 
@@ -66,7 +74,7 @@ impl Engine for NativeEngine {
     ) -> Result<String, EngineError> {
         let budget = Budget::new(request.budget);
         if let Some(pool) = &self.tree_sitter
-            && TreeSitter::languages().any(|l| l == request.language)
+            && self.tree_sitter_serves(&request.language)
         {
             let share = (request.budget / 3).min(TREE_SITTER_MAX);
             match pool

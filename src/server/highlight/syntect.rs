@@ -46,6 +46,10 @@ impl SyntectEngine {
         }
     }
 
+    pub fn languages(&self) -> &Languages {
+        &self.languages
+    }
+
     /// The work itself, on the calling (blocking) thread. Past `budget`
     /// the remaining lines are written plain: the snippet still succeeds.
     pub fn highlight_blocking(
