@@ -7,7 +7,6 @@
     ("F#", include_str!("served-f.sublime-syntax")),
     ("Haskell", include_str!("served-haskell.sublime-syntax")),
     ("Objective-C", include_str!("served-objective-c.sublime-syntax")),
-    ("OCaml", include_str!("served-ocaml.sublime-syntax")),
     ("Scala", include_str!("served-scala.sublime-syntax")),
     ("SQL", include_str!("served-sql.sublime-syntax")),
     ("XML", include_str!("served-xml.sublime-syntax")),

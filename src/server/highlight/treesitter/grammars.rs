@@ -239,6 +239,15 @@ pub const GRAMMARS: &[GrammarDef] = &[
         injections: None,
     },
     GrammarDef {
+        names: &["OCaml"],
+        injection_name: "ocaml",
+        language: language!(arborium_ocaml::language()),
+        highlights: &[arborium_ocaml::HIGHLIGHTS_QUERY],
+        extra: "",
+        later_wins: true,
+        injections: None,
+    },
+    GrammarDef {
         names: &["Lisp"],
         injection_name: "commonlisp",
         language: language!(arborium_commonlisp::language()),
