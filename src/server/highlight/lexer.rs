@@ -9,21 +9,21 @@
 //! its search cache in a hash map, and allocates as it goes. On these
 //! syntaxes that is much of its time: this runner reads the same syntax
 //! up to 1.8 times as fast (1.5 times on most of the thirteen measured),
-//! and the seven languages it serves in place of their grammar
-//! (`served.txt`) 1.6 to 3.2 times as fast as syntect did with bat's
-//! (`bench/PROFILE.md`, round 17).
+//! and the languages it serves in place of their grammar (`served.txt`)
+//! faster than their grammar did (`bench/PROFILE.md`, rounds 17 and 18).
 //!
 //! It reads them as syntect does, and a test holds it to that on every
-//! converted syntax (`pygments.rs`; one line of Haskell's corpus file
-//! still reads differently, which is why Haskell is not served):
-//! line by line, the leftmost match of the current context's rules wins,
-//! the first rule in order among those matching at the same place; text
-//! no rule matches takes the context's content class. What makes it
-//! cheap is what it remembers: each rule's next match in the line, found
-//! by one unanchored search (Oniguruma skips ahead by the pattern's first
-//! characters), is reused until the reading passes it, in whichever
-//! context tries that rule next, so most rules are searched once per line,
-//! not once per token.
+//! converted syntax and every served language's corpus files
+//! (`pygments.rs`): line by line, the leftmost match of the current
+//! context's rules wins, the first rule in order among those matching at
+//! the same place; text no rule matches takes the context's content
+//! class. One thing it reads as Sublime Text 4 does and syntect cannot:
+//! `pop: 2` (Pygments' `#pop:2`) pops two contexts, where syntect pops
+//! one. What makes it cheap is what it remembers: each rule's next match
+//! in the line, found by one unanchored search (Oniguruma skips ahead by
+//! the pattern's first characters), is reused until the reading passes
+//! it, in whichever context tries that rule next, so most rules are
+//! searched once per line, not once per token.
 //!
 //! The limits are the syntect engine's: lines over
 //! [`super::MAX_HIGHLIGHTED_LINE_BYTES`] are plain, past the budget the rest is
