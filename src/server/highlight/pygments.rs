@@ -185,8 +185,13 @@ mod tests {
     #[test]
     fn the_lexer_reads_every_syntax_as_syntect_does() {
         let syntect = SyntectEngine::new(Languages::load());
-        let corpus =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/files");
+        // Where the tests find the shared corpus (`scripts/env.sh`).
+        let corpus = std::env::var_os("HIGHLIGHTER_CORPUS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+            })
+            .join("files");
         // Every corpus file of a served language.
         let corpus_files = |language: &str| -> Vec<String> {
             let folder = match language {
