@@ -555,23 +555,21 @@ impl<'a> Collector<'a, '_> {
                         });
                         written.regexes.len() - 1
                     });
-                    let then = match (
-                        &pattern.operation,
-                        self.pops.get(&(name.to_owned(), number)),
-                    ) {
-                        (MatchOperation::Pop, Some((count, then))) if then.is_empty() => {
-                            Move::Pop(*count)
-                        }
-                        (MatchOperation::Pop, Some((count, then))) => Move::PopPush(
-                            *count,
-                            then.iter()
-                                .map(|c| self.context_of(c))
-                                .collect::<Result<_, _>>()?,
-                        ),
-                        (MatchOperation::None, _) => Move::Stay,
-                        (MatchOperation::Pop, None) => Move::Pop(1),
-                        (MatchOperation::Push(to), _) => Move::Push(self.contexts_of(to)?),
-                        (MatchOperation::Set(to), _) => Move::Set(self.contexts_of(to)?),
+                    let then = match &pattern.operation {
+                        MatchOperation::None => Move::Stay,
+                        MatchOperation::Push(to) => Move::Push(self.contexts_of(to)?),
+                        MatchOperation::Set(to) => Move::Set(self.contexts_of(to)?),
+                        // Only a pop may carry a count: look it up then.
+                        MatchOperation::Pop => match self.pops.get(&(name.to_owned(), number)) {
+                            None => Move::Pop(1),
+                            Some((count, then)) if then.is_empty() => Move::Pop(*count),
+                            Some((count, then)) => Move::PopPush(
+                                *count,
+                                then.iter()
+                                    .map(|c| self.context_of(c))
+                                    .collect::<Result<_, _>>()?,
+                            ),
+                        },
                     };
                     rules.push(Rule {
                         written: place,
