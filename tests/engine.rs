@@ -46,8 +46,9 @@ fn expected_classes(language: &str) -> &'static [&'static str] {
         "HTML" => &["tg", "at", "s", "c"],
         // Headings, emphasis, inline code, links.
         "Markdown" => &["h", "em", "s", "u"],
-        // Data: keys, strings, numbers, literals; no keywords, no comments.
-        "JSON" => &["pr", "s", "n", "co"],
+        // Data: keys (tags, as Pygments colours them), strings, numbers,
+        // literals; no keywords, no comments.
+        "JSON" => &["tg", "s", "n", "co"],
         "YAML" => &["pr", "s", "n", "c"],
         _ => &["k", "s", "c", "n"],
     }

@@ -201,6 +201,9 @@ const CAPTURES: &[(&str, Option<Class>)] = &[
     ("interface", Some(Type)),
     ("variable", None),
     ("variable.builtin", Some(Variable)),
+    // Ours, for a grammar whose variables stand out from its text (Make's
+    // `$(CC)`), where `variable` alone would leave them plain.
+    ("variable.other", Some(Variable)),
     ("variable.parameter", Some(Parameter)),
     ("parameter", Some(Parameter)),
     ("variable.member", Some(Property)),

@@ -10,6 +10,8 @@
 //!   (`pygments.rs`) and run by `lexer.rs` for the longer tail and where
 //!   they beat the base grammar, and falls back from one to
 //!   the next (then to plain text) when one fails or runs out of time.
+//! - `json.rs`: JSON, read by a scanner of our own (faster than any
+//!   grammar for the language pasted most as small files).
 //! - `classes.rs` and `render.rs`: the one class vocabulary and the one
 //!   compact HTML writer both engines share; `theme.rs` its stylesheet.
 //! - `remote.rs`: a hilite.me-compatible service.
@@ -21,6 +23,7 @@
 
 pub mod classes;
 pub mod isolate;
+mod json;
 mod languages;
 pub mod lexer;
 pub mod markdown;
@@ -197,7 +200,7 @@ impl ProgressSink {
 /// engine): bump it with any change to the HTML they write (classes,
 /// grammars, the writer), and every file is highlighted anew as it is
 /// next saved or retried.
-pub const ENGINE_VERSION: &str = "2026-12-07.2";
+pub const ENGINE_VERSION: &str = "2026-12-07.3";
 
 #[async_trait]
 pub trait Engine: Send + Sync + 'static {

@@ -1,6 +1,7 @@
 //! The long-tail engine: syntect with the grammars bat ships (two-face),
 //! and Pygments' converted lexers (handed to `lexer.rs`, which runs
-//! them), for every language the tree-sitter engine does not serve.
+//! them), for every language the tree-sitter engine does not serve; JSON
+//! goes to its own scanner (`json.rs`).
 //!
 //! Its TextMate scopes are folded into the shared [`Class`] vocabulary as
 //! the parser pushes and pops them (one class per open scope, so finding a
@@ -60,6 +61,9 @@ impl SyntectEngine {
         cancel: &CancelFlag,
         budget: Budget,
     ) -> Result<String, EngineError> {
+        if language == super::json::LANGUAGE {
+            return super::json::highlight(code, progress, cancel, budget);
+        }
         if let Some(lexer) = self.languages.lexer(language) {
             return lexer.highlight(code, progress, cancel, budget);
         }

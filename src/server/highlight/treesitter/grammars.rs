@@ -29,9 +29,39 @@ pub struct GrammarDef {
     pub injections: Option<&'static str>,
 }
 
-/// Python's builtin functions, as the grammar's own query lists them.
-const PYTHON_BUILTINS: &str = r#"((call function: (identifier) @function.builtin)
- (#match? @function.builtin "^(abs|all|any|ascii|bin|bool|breakpoint|bytearray|bytes|callable|chr|classmethod|compile|complex|delattr|dict|dir|divmod|enumerate|eval|exec|filter|float|format|frozenset|getattr|globals|hasattr|hash|help|hex|id|input|int|isinstance|issubclass|iter|len|list|locals|map|max|memoryview|min|next|object|oct|open|ord|pow|print|property|range|repr|reversed|round|set|setattr|slice|sorted|staticmethod|str|sum|super|tuple|type|vars|zip|__import__)$"))"#;
+/// Python's modules, decorators and punctuation, which Pygments colours
+/// (`Name.Namespace`, `Name.Decorator`, `Punctuation`) and the grammar's
+/// query leaves plain; and its builtin functions, as the grammar's own
+/// query lists them.
+const PYTHON_EXTRA: &str = r#"((call function: (identifier) @function.builtin)
+ (#match? @function.builtin "^(abs|all|any|ascii|bin|bool|breakpoint|bytearray|bytes|callable|chr|classmethod|compile|complex|delattr|dict|dir|divmod|enumerate|eval|exec|filter|float|format|frozenset|getattr|globals|hasattr|hash|help|hex|id|input|int|isinstance|issubclass|iter|len|list|locals|map|max|memoryview|min|next|object|oct|open|ord|pow|print|property|range|repr|reversed|round|set|setattr|slice|sorted|staticmethod|str|sum|super|tuple|type|vars|zip|__import__)$"))
+(import_statement name: (dotted_name) @module)
+(import_statement name: (aliased_import name: (dotted_name) @module))
+(import_from_statement module_name: (dotted_name) @module)
+(import_from_statement module_name: (relative_import (dotted_name) @module))
+(decorator "@" @attribute)
+(decorator [(identifier) (attribute)] @attribute)
+(decorator (attribute attribute: (identifier) @attribute))
+(decorator (call function: [(identifier) (attribute)] @attribute))
+(decorator (call function: (attribute attribute: (identifier) @attribute)))
+["(" ")" "[" "]" "{" "}" "," ":" "." ";"] @punctuation"#;
+
+/// Java's package and import names and its operators and punctuation,
+/// which the grammar's query leaves plain and Pygments colours.
+const JAVA_EXTRA: &str = r#"(package_declaration [(identifier) (scoped_identifier)] @module)
+(import_declaration [(identifier) (scoped_identifier)] @module)
+["(" ")" "[" "]" "{" "}" ";" "," "." "::" "..."] @punctuation
+["=" "+" "-" "*" "/" "%" "<" ">" "!" "~" "&" "|" "^" "?" ":" "==" "!=" "<=" ">=" "&&" "||" "++" "--" "+=" "-=" "*=" "/=" "%=" "&=" "|=" "^=" "<<" ">>" ">>>" "<<=" ">>=" ">>>=" "->"] @operator"#;
+
+/// Ruby's module names (Pygments' `Name.Namespace`).
+const RUBY_EXTRA: &str = r#"(module name: (constant) @module)
+(module name: (scope_resolution name: (constant) @module))"#;
+
+/// Make's variables, which the grammar marks as constants, and its rules'
+/// targets, as Pygments colours them (`Name.Variable`, `Name.Function`).
+const MAKE_EXTRA: &str = r#"(variable_assignment name: (word) @variable.other)
+(variable_reference (word) @variable.other)
+(rule (targets (word) @function))"#;
 
 macro_rules! language {
     ($language:expr) => {{
@@ -114,7 +144,7 @@ pub const GRAMMARS: &[GrammarDef] = &[
         injection_name: "java",
         language: language!(tree_sitter_java::LANGUAGE),
         highlights: &[tree_sitter_java::HIGHLIGHTS_QUERY],
-        extra: "",
+        extra: JAVA_EXTRA,
         later_wins: false,
         injections: None,
     },
@@ -126,15 +156,6 @@ pub const GRAMMARS: &[GrammarDef] = &[
             tree_sitter_javascript::HIGHLIGHT_QUERY,
             tree_sitter_javascript::JSX_HIGHLIGHT_QUERY,
         ],
-        extra: "",
-        later_wins: false,
-        injections: None,
-    },
-    GrammarDef {
-        names: &["JSON"],
-        injection_name: "json",
-        language: language!(tree_sitter_json::LANGUAGE),
-        highlights: &[tree_sitter_json::HIGHLIGHTS_QUERY],
         extra: "",
         later_wins: false,
         injections: None,
@@ -164,7 +185,7 @@ pub const GRAMMARS: &[GrammarDef] = &[
         highlights: &[tree_sitter_python::HIGHLIGHTS_QUERY],
         // The grammar marks builtins after plain calls, so under first-wins
         // `print(...)` would be any function: ours come first.
-        extra: PYTHON_BUILTINS,
+        extra: PYTHON_EXTRA,
         later_wins: false,
         injections: None,
     },
@@ -173,7 +194,7 @@ pub const GRAMMARS: &[GrammarDef] = &[
         injection_name: "ruby",
         language: language!(tree_sitter_ruby::LANGUAGE),
         highlights: &[tree_sitter_ruby::HIGHLIGHTS_QUERY],
-        extra: "",
+        extra: RUBY_EXTRA,
         later_wins: false,
         injections: None,
     },
@@ -297,7 +318,7 @@ pub const GRAMMARS: &[GrammarDef] = &[
         injection_name: "make",
         language: language!(tree_sitter_make::LANGUAGE),
         highlights: &[tree_sitter_make::HIGHLIGHTS_QUERY],
-        extra: "",
+        extra: MAKE_EXTRA,
         later_wins: true,
         injections: None,
     },

@@ -522,6 +522,49 @@ mod tests {
         }
     }
 
+    /// Our patterns (`GrammarDef::extra`) colour what Pygments colours and
+    /// the grammars' own queries leave plain; each expected run is the
+    /// whole token, so a pattern that lost to the grammar's would fail.
+    #[test]
+    fn our_patterns_colour_modules_decorators_variables_and_punctuation() {
+        let cases = [
+            (
+                "Java",
+                "package org.example;\nimport java.util.List;\nclass A { int x = 1 + 2; }\n",
+                &[
+                    "<x-m>org</x-m><x-p>.</x-p><x-m>example</x-m>",
+                    "<x-m>util</x-m><x-p>.</x-p><x-m>List</x-m>",
+                    "<x-p>=</x-p>",
+                ][..],
+            ),
+            (
+                "Python",
+                "import os.path as p\nfrom collections import deque\n@functools.cache\ndef f(): pass\n",
+                &[
+                    "<x-m>os</x-m><x-p>.</x-p><x-m>path</x-m>",
+                    "<x-m>collections</x-m>",
+                    "<x-at>@functools</x-at><x-p>.</x-p><x-at>cache</x-at>",
+                ][..],
+            ),
+            (
+                "Ruby",
+                "module CodeRay\n  class Ruby; end\nend\n",
+                &["<x-m>CodeRay</x-m>"][..],
+            ),
+            (
+                "Makefile",
+                "CC = gcc\nall: main.o\n\t$(CC) -o main main.o\n",
+                &["<x-v>CC</x-v>", "<x-f>all</x-f>"][..],
+            ),
+        ];
+        for (language, code, expected) in cases {
+            let html = highlight(code, language).unwrap();
+            for run in expected {
+                assert!(html.contains(run), "{language}: {run} in {html}");
+            }
+        }
+    }
+
     #[test]
     fn html_scripts_and_styles_are_highlighted_as_their_languages() {
         let html = highlight(
