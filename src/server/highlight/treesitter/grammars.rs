@@ -53,6 +53,20 @@ const JAVA_EXTRA: &str = r#"(package_declaration [(identifier) (scoped_identifie
 ["(" ")" "[" "]" "{" "}" ";" "," "." "::" "..."] @punctuation
 ["=" "+" "-" "*" "/" "%" "<" ">" "!" "~" "&" "|" "^" "?" ":" "==" "!=" "<=" ">=" "&&" "||" "++" "--" "+=" "-=" "*=" "/=" "%=" "&=" "|=" "^=" "<<" ">>" ">>>" "<<=" ">>=" ">>>=" "->"] @operator"#;
 
+/// CSS's pseudo-classes and pseudo-elements (the grammar's own pattern for
+/// them loses to its pattern for any class name, which comes first), and
+/// its keyword values (`bold`, `no-repeat`), as Pygments colours them.
+const CSS_EXTRA: &str = r#"(pseudo_class_selector (class_name) @attribute)
+(pseudo_element_selector (tag_name) @attribute)
+(declaration (plain_value) @constant)"#;
+
+/// The table a Lua function is declared in (`function M.f()`), which
+/// Pygments colours as a class; and the function's own name there, which
+/// the grammar's pattern for any field outranks.
+const LUA_EXTRA: &str = r#"(function_declaration name: (dot_index_expression table: (identifier) @type))
+(function_declaration name: (dot_index_expression field: (identifier) @function))
+(function_declaration name: (method_index_expression table: (identifier) @type))"#;
+
 /// Ruby's module names (Pygments' `Name.Namespace`).
 const RUBY_EXTRA: &str = r#"(module name: (constant) @module)
 (module name: (scope_resolution name: (constant) @module))"#;
@@ -117,7 +131,7 @@ pub const GRAMMARS: &[GrammarDef] = &[
         injection_name: "css",
         language: language!(tree_sitter_css::LANGUAGE),
         highlights: &[tree_sitter_css::HIGHLIGHTS_QUERY],
-        extra: "",
+        extra: CSS_EXTRA,
         later_wins: false,
         injections: None,
     },
@@ -165,7 +179,7 @@ pub const GRAMMARS: &[GrammarDef] = &[
         injection_name: "lua",
         language: language!(tree_sitter_lua::LANGUAGE),
         highlights: &[tree_sitter_lua::HIGHLIGHTS_QUERY],
-        extra: "",
+        extra: LUA_EXTRA,
         later_wins: false,
         injections: None,
     },

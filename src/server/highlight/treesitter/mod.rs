@@ -547,6 +547,23 @@ mod tests {
                 ][..],
             ),
             (
+                "CSS",
+                "a:hover::before { font-weight: bold; color: var(--x); }\n",
+                &[
+                    "<x-at>hover</x-at>",
+                    "<x-at>before</x-at>",
+                    "<x-co>bold</x-co>",
+                ][..],
+            ),
+            (
+                "Lua",
+                "function M.f(x) end\nfunction M:g() end\n",
+                &[
+                    "<x-t>M</x-t><x-p>.</x-p><x-f>f</x-f>",
+                    "<x-t>M</x-t><x-p>:</x-p>",
+                ][..],
+            ),
+            (
                 "Ruby",
                 "module CodeRay\n  class Ruby; end\nend\n",
                 &["<x-m>CodeRay</x-m>"][..],
