@@ -51,6 +51,7 @@
     ("Java Server Page (JSP)", &["jsp"]),
     ("JavaScript (Babel)", &["js", "jsm", "mjs", "cjs"]),
     ("JSON", &["json", "jsonl", "ndjson", "module", "xc", "Pipfile.lock"]),
+    ("JSON", &["jsonld"]),
     ("jsonnet", &["jsonnet", "libsonnet"]),
     ("JavaScript (Babel)", &["jsx", "react"]),
     ("Julia", &["jl"]),

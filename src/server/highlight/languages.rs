@@ -1117,6 +1117,8 @@ mod tests {
         // Pygments' file patterns for a language bat's grammar serves.
         assert_eq!(detect("intsyn.fun", "structure A = B\n"), "SML");
         assert_eq!(detect(".htaccess", "Deny from all\n"), "Apache Conf");
+        // A lexer of Pygments' that extends one of ours (known.txt).
+        assert_eq!(detect("doc.jsonld", "{\"@context\": {}}\n"), "JSON");
     }
 
     #[test]
