@@ -285,6 +285,84 @@ fn never_warm_child(dir: &std::path::Path) -> PathBuf {
     path
 }
 
+/// A node runs more jobs at once than it has children: a job that finds
+/// every child at work waits for one (and still honours a cancel meanwhile)
+/// rather than leave the snippet to syntect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_finds_every_child_at_work_waits_for_one() {
+    use highlighter::server::highlight::{CancelFlag, ProgressSink, isolate::IsolatedError};
+    let shutdown = CancellationToken::new();
+    let pool = Arc::new(IsolatedTreeSitter::start(
+        server_binary(),
+        1,
+        shutdown.clone(),
+    ));
+    assert!(pool.wait_ready(1, Duration::from_secs(60)).await);
+    // Seconds of work for the one child.
+    let long = "x = [1, 2, 3]\n".repeat(200_000);
+    let first = tokio::spawn({
+        let pool = Arc::clone(&pool);
+        async move {
+            let (sink, _) = ProgressSink::new();
+            pool.highlight(
+                &long,
+                "Python",
+                &sink,
+                &CancelFlag::default(),
+                Duration::from_secs(60),
+            )
+            .await
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pool.busy_child_pids().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the child never started the long job"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+
+    let cancelled = CancelFlag::default();
+    cancelled.cancel();
+    let (sink, _) = ProgressSink::new();
+    let gave_up = pool
+        .highlight(
+            "fn f() {}\n",
+            "Rust",
+            &sink,
+            &cancelled,
+            Duration::from_secs(60),
+        )
+        .await;
+    assert!(
+        matches!(gave_up, Err(IsolatedError::Cancelled)),
+        "a cancelled job stops waiting: {gave_up:?}"
+    );
+
+    assert!(!first.is_finished(), "the long job is still in the child");
+    let (sink, _) = ProgressSink::new();
+    let waited = pool
+        .highlight(
+            "fn f() {}\n",
+            "Rust",
+            &sink,
+            &CancelFlag::default(),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("the short job waits for the child, then gets it");
+    assert!(waited.contains("<x-k>fn</x-k>"), "{waited}");
+    assert!(
+        first.is_finished(),
+        "the short job ran after the long one, in the same child"
+    );
+    let long_result = first.await.unwrap();
+    assert!(long_result.is_ok(), "{:?}", long_result.err());
+    assert_eq!(pool.restarts(), 0, "no child was killed");
+    shutdown.cancel();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_is_warm_once_every_child_has_compiled_its_grammars() {
     let shutdown = CancellationToken::new();

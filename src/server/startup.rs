@@ -95,7 +95,7 @@ impl Application {
                 if settings.role.runs_workers() {
                     tree_sitter = Some(Arc::new(IsolatedTreeSitter::start(
                         program.clone(),
-                        settings.workers,
+                        settings.highlighting_children,
                         shutdown.clone(),
                     )));
                 }
@@ -140,7 +140,10 @@ impl Application {
     /// syntect takes their snippets). `true` at once when there are none.
     pub async fn wait_engine_ready(&self, limit: std::time::Duration) -> bool {
         match &self.tree_sitter {
-            Some(pool) => pool.wait_ready(self.state.settings.workers, limit).await,
+            Some(pool) => {
+                pool.wait_ready(self.state.settings.highlighting_children, limit)
+                    .await
+            }
             None => true,
         }
     }

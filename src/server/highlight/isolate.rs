@@ -108,6 +108,13 @@ struct Shared {
     /// Rung when a child becomes ready or warm (readiness, tests and
     /// benchmarks wait for it).
     ready: Notify,
+    /// Rung (once per child) when a child goes idle: a job waiting for
+    /// one takes it.
+    freed: Notify,
+    /// Children taken from `idle` for a job and not yet back or gone.
+    /// Changed only under `idle`'s lock, so that "none idle and none at
+    /// work" is one consistent look.
+    at_work: AtomicUsize,
     restarts: AtomicUsize,
     /// `W` frames received since the pool started. A replaced child warms
     /// again and counts again; only start-up needs the count.
@@ -159,6 +166,8 @@ impl IsolatedTreeSitter {
             live: AtomicUsize::new(0),
             gone: Notify::new(),
             ready: Notify::new(),
+            freed: Notify::new(),
+            at_work: AtomicUsize::new(0),
             restarts: AtomicUsize::new(0),
             warmed: AtomicUsize::new(0),
         });
@@ -224,9 +233,14 @@ impl IsolatedTreeSitter {
         tokio::time::timeout(limit, until_done).await.is_ok()
     }
 
-    /// Highlights in a ready child. Never waits for one: with none ready
-    /// (all busy, or still starting) the answer is
-    /// `NotReady` at once, and the caller uses another engine.
+    /// Highlights in a child: an idle one, or the first another job frees.
+    ///
+    /// A node runs more jobs at once than it has children (a small job
+    /// spends most of its time on the database, not in a child), so a job
+    /// may find every child at work: it waits for one, as it would for a
+    /// core. With no child at work and none idle (all starting, or being
+    /// replaced) the answer is `NotReady` at once, and the caller uses
+    /// another engine rather than wait on a start.
     pub async fn highlight(
         &self,
         code: &str,
@@ -235,15 +249,7 @@ impl IsolatedTreeSitter {
         cancel: &CancelFlag,
         budget: Duration,
     ) -> Result<String, IsolatedError> {
-        let child = self
-            .shared
-            .idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop();
-        let Some(mut child) = child else {
-            return Err(IsolatedError::NotReady);
-        };
+        let (mut child, at_work) = self.take_child(cancel).await?;
         let pid = child.child.id();
         let busy = BusyMark::new(&self.shared, pid);
         let outcome = child.run(code, language, progress, cancel, budget).await;
@@ -255,11 +261,62 @@ impl IsolatedTreeSitter {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .push(child);
+                drop(at_work);
+                self.shared.freed.notify_one();
                 answer.map_err(IsolatedError::from)
             }
             // The child is dropped: killed, and replaced.
             Err(crashed) => Err(crashed),
         }
+    }
+}
+
+impl IsolatedTreeSitter {
+    /// An idle child, waiting for one while others are at work.
+    async fn take_child(
+        &self,
+        cancel: &CancelFlag,
+    ) -> Result<(ChildProcess, AtWork<'_>), IsolatedError> {
+        let mut cancel_check = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            // Obtained before the look, so a child freed between the two
+            // is not missed (`notify_one` keeps its ring for it).
+            let freed = self.shared.freed.notified();
+            {
+                let mut idle = self.shared.idle.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(child) = idle.pop() {
+                    self.shared.at_work.fetch_add(1, Ordering::SeqCst);
+                    return Ok((
+                        child,
+                        AtWork {
+                            shared: &self.shared,
+                        },
+                    ));
+                }
+                if self.shared.at_work.load(Ordering::SeqCst) == 0 {
+                    return Err(IsolatedError::NotReady);
+                }
+            }
+            tokio::select! {
+                _ = freed => {}
+                _ = cancel_check.tick() => if cancel.is_cancelled() {
+                    return Err(IsolatedError::Cancelled);
+                },
+            }
+        }
+    }
+}
+
+/// A child counted in `at_work` until this goes: after the child is back
+/// in `idle`, or gone (killed, its future dropped).
+struct AtWork<'a> {
+    shared: &'a Shared,
+}
+
+impl Drop for AtWork<'_> {
+    fn drop(&mut self) {
+        let _idle = self.shared.idle.lock().unwrap_or_else(|p| p.into_inner());
+        self.shared.at_work.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -314,6 +371,7 @@ async fn supervise(shared: Arc<Shared>, shutdown: CancellationToken) {
                             .unwrap_or_else(|p| p.into_inner())
                             .push(child);
                         spawning.ready.notify_waiters();
+                        spawning.freed.notify_one();
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "could not start a highlighting child; retrying in a second");

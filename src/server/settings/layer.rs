@@ -44,7 +44,7 @@ pub struct SettingsLayer {
     #[arg(long, env = "HIGHLIGHTER_ROLE", value_enum)]
     pub role: Option<Role>,
 
-    /// Jobs run at once by this process [default: one per core].
+    /// Jobs run at once by this process [default: four per core].
     #[arg(long, env = "HIGHLIGHTER_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
 
