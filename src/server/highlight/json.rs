@@ -8,7 +8,7 @@
 //! so there is nothing for a child to isolate.
 //!
 //! It colours what Pygments' JSON lexer colours: keys (a string followed by
-//! `:`) as tags, other strings and their escapes, numbers, `true`, `false`
+//! `:`) as tags, other strings (escapes and all), numbers, `true`, `false`
 //! and `null`, punctuation, and the comments of JSON with comments (`//`,
 //! `/* */`). Anything else (a typo, a bare word) stays plain and the
 //! reading goes on, so broken JSON is still coloured around the break.
