@@ -378,6 +378,22 @@ pub(crate) fn provide_request_context(state: &AppState) {
     }
 }
 
+/// The app's routes, listed once per process.
+///
+/// Listing them renders the app with resource loading suppressed by a
+/// flag that is global to the process (leptos-rs/leptos#4773): a page
+/// being rendered meanwhile by another app in the same process has its
+/// resources wait forever. A server lists them once, before it serves,
+/// but the tests start an app per test, in parallel, and a page request
+/// that landed during another test's listing hung until the client gave
+/// up (`GET /s/{id}`, seen twice in full runs of the suite). Every app
+/// now waits for the one listing, which happens before any app serves.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Every route and the layers around them. Layers run outside in: the
 /// trace, who the client is, the security headers, the request count, the
 /// host check, the request's head and body (`edge`), JSON for every
@@ -397,22 +413,6 @@ pub(crate) fn provide_request_context(state: &AppState) {
 /// rate (bench/PROFILE.md, round 13). Beneath the layers now is a
 /// finished `Router`, one `Arc`, and the layers between clone without
 /// allocating.
-/// The app's routes, listed once per process.
-///
-/// Listing them renders the app with resource loading suppressed by a
-/// flag that is global to the process (leptos-rs/leptos#4773): a page
-/// being rendered meanwhile by another app in the same process has its
-/// resources wait forever. A server lists them once, before it serves,
-/// but the tests start an app per test, in parallel, and a page request
-/// that landed during another test's listing hung until the client gave
-/// up (`GET /s/{id}`, seen twice in full runs of the suite). Every app
-/// now waits for the one listing, which happens before any app serves.
-fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
-        std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
-}
-
 fn router(state: AppState) -> Router {
     let health = http::health_routes().merge(http::admin::metrics_routes());
     if !state.settings.role.runs_web() {

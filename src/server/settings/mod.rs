@@ -62,7 +62,6 @@ impl Role {
     }
 }
 
-/// The settings in force, every one decided.
 /// Jobs run at once per core, by default. A small job spends most of its
 /// time waiting on the database (its claim, its commit), not on a core:
 /// with one job per core the cores idled while jobs waited, and the queue
@@ -70,6 +69,7 @@ impl Role {
 /// stays at one child per core ([`Settings::highlighting_children`]).
 pub const JOBS_PER_CORE: usize = 4;
 
+/// The settings in force, every one decided.
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub addr: SocketAddr,
