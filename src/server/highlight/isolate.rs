@@ -250,18 +250,10 @@ impl IsolatedTreeSitter {
         budget: Duration,
     ) -> Result<String, IsolatedError> {
         let (mut child, at_work) = self.take_child(cancel).await?;
-        let pid = child.child.id();
-        let busy = BusyMark::new(&self.shared, pid);
         let outcome = child.run(code, language, progress, cancel, budget).await;
-        drop(busy);
         match outcome {
             Ok(answer) => {
-                self.shared
-                    .idle
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(child);
-                drop(at_work);
+                at_work.give_back(child);
                 self.shared.freed.notify_one();
                 answer.map_err(IsolatedError::from)
             }
@@ -269,9 +261,7 @@ impl IsolatedTreeSitter {
             Err(crashed) => Err(crashed),
         }
     }
-}
 
-impl IsolatedTreeSitter {
     /// An idle child, waiting for one while others are at work.
     async fn take_child(
         &self,
@@ -285,13 +275,8 @@ impl IsolatedTreeSitter {
             {
                 let mut idle = self.shared.idle.lock().unwrap_or_else(|p| p.into_inner());
                 if let Some(child) = idle.pop() {
-                    self.shared.at_work.fetch_add(1, Ordering::SeqCst);
-                    return Ok((
-                        child,
-                        AtWork {
-                            shared: &self.shared,
-                        },
-                    ));
+                    let at_work = AtWork::new(&self.shared, child.child.id());
+                    return Ok((child, at_work));
                 }
                 if self.shared.at_work.load(Ordering::SeqCst) == 0 {
                     return Err(IsolatedError::NotReady);
@@ -307,28 +292,18 @@ impl IsolatedTreeSitter {
     }
 }
 
-/// A child counted in `at_work` until this goes: after the child is back
-/// in `idle`, or gone (killed, its future dropped).
+/// A child taken for a job: counted in `at_work` and listed as busy
+/// until this goes, after the child is back in `idle` or gone (killed,
+/// its job's future dropped). Made and dropped under `idle`'s lock.
 struct AtWork<'a> {
-    shared: &'a Shared,
-}
-
-impl Drop for AtWork<'_> {
-    fn drop(&mut self) {
-        let _idle = self.shared.idle.lock().unwrap_or_else(|p| p.into_inner());
-        self.shared.at_work.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// A child listed as busy for as long as this lives (however the job ends,
-/// its future dropped included).
-struct BusyMark<'a> {
     shared: &'a Shared,
     pid: Option<u32>,
 }
 
-impl<'a> BusyMark<'a> {
+impl<'a> AtWork<'a> {
+    /// Called with `idle`'s lock held.
     fn new(shared: &'a Shared, pid: Option<u32>) -> Self {
+        shared.at_work.fetch_add(1, Ordering::SeqCst);
         if let Some(pid) = pid {
             shared
                 .busy
@@ -336,12 +311,21 @@ impl<'a> BusyMark<'a> {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(pid);
         }
-        BusyMark { shared, pid }
+        AtWork { shared, pid }
     }
-}
 
-impl Drop for BusyMark<'_> {
-    fn drop(&mut self) {
+    /// Puts the child back in `idle`, no longer busy, in one step.
+    fn give_back(self, child: ChildProcess) {
+        let mut idle = self.shared.idle.lock().unwrap_or_else(|p| p.into_inner());
+        self.unmark();
+        idle.push(child);
+        drop(idle);
+        // Unmarked already: the drop would take `idle`'s lock again.
+        std::mem::forget(self);
+    }
+
+    /// Called with `idle`'s lock held.
+    fn unmark(&self) {
         if let Some(pid) = self.pid {
             self.shared
                 .busy
@@ -349,6 +333,14 @@ impl Drop for BusyMark<'_> {
                 .unwrap_or_else(|p| p.into_inner())
                 .retain(|p| *p != pid);
         }
+        self.shared.at_work.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for AtWork<'_> {
+    fn drop(&mut self) {
+        let _idle = self.shared.idle.lock().unwrap_or_else(|p| p.into_inner());
+        self.unmark();
     }
 }
 
