@@ -1,7 +1,7 @@
 //! The long-tail engine: syntect with the grammars bat ships (two-face),
 //! and Pygments' converted lexers (handed to `lexer.rs`, which runs
 //! them), for every language the tree-sitter engine does not serve; JSON
-//! goes to its own scanner (`json.rs`).
+//! goes to a scanner of our own (`scan/`).
 //!
 //! Its TextMate scopes are folded into the shared [`Class`] vocabulary as
 //! the parser pushes and pops them (one class per open scope, so finding a
@@ -61,8 +61,8 @@ impl SyntectEngine {
         cancel: &CancelFlag,
         budget: Budget,
     ) -> Result<String, EngineError> {
-        if language == super::json::LANGUAGE {
-            return super::json::highlight(code, progress, cancel, budget);
+        if let Some(scanned) = super::scan::highlight(language, code, progress, cancel, budget) {
+            return scanned;
         }
         if let Some(lexer) = self.languages.lexer(language) {
             return lexer.highlight(code, progress, cancel, budget);

@@ -3,9 +3,7 @@
 //! JSON is the one language whose whole syntax fits in a page, and the one
 //! people paste most as small files: a tree-sitter parse plus a query walk
 //! cost about 60 µs on a 709-byte file, and the child process's round trip
-//! as much again, where this scanner takes a few microseconds. It runs in
-//! the server, as syntect does: it is safe Rust that reads each byte once,
-//! so there is nothing for a child to isolate.
+//! as much again, where this scanner takes a few microseconds.
 //!
 //! It colours what Pygments' JSON lexer colours: keys (a string followed by
 //! `:`) as tags, other strings (escapes and all), numbers, `true`, `false`
@@ -15,64 +13,16 @@
 //! Unlike the line-based engines it colours long lines too: one line of
 //! minified JSON is the common case, and nothing here can backtrack.
 
-use super::{Budget, CancelFlag, EngineError, classes::Class, render::Runs};
-use crate::domain::Progress;
+use super::{find, line_end, run_of};
+use crate::server::highlight::classes::Class;
 
 /// The catalogue name this scanner serves.
 pub const LANGUAGE: &str = "JSON";
 
-/// How many bytes are read between two looks at the clock, the cancel
-/// flag and the progress callback.
-const CHECK_EVERY: usize = 64 * 1024;
-
-/// Highlights `code` as JSON. Past `budget` the rest is plain (the snippet
-/// still succeeds), as with the other engines.
-pub fn highlight(
-    code: &str,
-    progress: &dyn Fn(Progress),
-    cancel: &CancelFlag,
-    budget: Budget,
-) -> Result<String, EngineError> {
-    let bytes = code.as_bytes();
-    let total = crate::domain::source::line_count(code);
-    let mut runs = Runs::with_capacity(code.len() / 4);
-    let mut at = 0;
-    let mut next_check = CHECK_EVERY;
-    let mut lines_done = 0u32;
-    let mut counted_to = 0;
-    while at < bytes.len() {
-        if at >= next_check {
-            next_check = at + CHECK_EVERY;
-            if cancel.is_cancelled() {
-                return Err(EngineError::Cancelled);
-            }
-            lines_done += newlines(&bytes[counted_to..at]);
-            counted_to = at;
-            progress(Progress {
-                done: lines_done,
-                total,
-            });
-            if budget.is_spent() {
-                tracing::info!(
-                    engine = "json",
-                    line = lines_done + 1,
-                    "budget spent; the rest is plain"
-                );
-                break;
-            }
-        }
-        let (end, class) = token(bytes, at);
-        runs.push(end, class);
-        at = end;
-    }
-    runs.push(bytes.len(), None);
-    Ok(runs.render(code))
-}
-
 /// The token starting at `at`: where it ends and its class. Every token
 /// ends past `at`, and on a character boundary (it stops only at ASCII
 /// bytes or at the end).
-fn token(bytes: &[u8], at: usize) -> (usize, Option<Class>) {
+pub(super) fn token(bytes: &[u8], at: usize) -> (usize, Option<Class>) {
     match bytes[at] {
         b'"' => {
             let end = string_end(bytes, at);
@@ -143,43 +93,26 @@ fn is_key(bytes: &[u8], end: usize) -> bool {
         .is_some_and(|b| *b == b':')
 }
 
-fn run_of(bytes: &[u8], from: usize, keep: impl Fn(u8) -> bool) -> usize {
-    bytes[from..]
-        .iter()
-        .position(|b| !keep(*b))
-        .map_or(bytes.len(), |i| from + i)
-}
-
-fn line_end(bytes: &[u8], from: usize) -> usize {
-    run_of(bytes, from, |b| b != b'\n' && b != b'\r')
-}
-
-fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| from + i)
-}
-
-fn newlines(bytes: &[u8]) -> u32 {
-    u32::try_from(bytes.iter().filter(|b| **b == b'\n').count()).unwrap_or(u32::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::server::highlight::render::fragment_text;
+    use crate::server::highlight::{
+        Budget, CancelFlag, EngineError, render::fragment_text, scan::tests::highlighted,
+    };
 
     fn json(code: &str) -> String {
-        highlight(
-            code,
-            &|_| {},
-            &CancelFlag::default(),
-            Budget::new(Duration::from_secs(30)),
-        )
-        .unwrap()
+        highlighted(LANGUAGE, code)
+    }
+
+    fn highlight(
+        code: &str,
+        progress: &dyn Fn(crate::domain::Progress),
+        cancel: &CancelFlag,
+        budget: Budget,
+    ) -> Result<String, EngineError> {
+        super::super::highlight(LANGUAGE, code, progress, cancel, budget).unwrap()
     }
 
     #[test]

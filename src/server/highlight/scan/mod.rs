@@ -1,0 +1,151 @@
+//! Scanners of our own, for languages whose grammars were the slowest part
+//! of the engine and whose syntax a single forward pass reads well.
+//!
+//! - `json.rs`: JSON (and JSON with comments).
+//!
+//! A scanner is a function from a position to the token that starts there
+//! (where it ends, and its class). [`scan`] drives it over the whole
+//! snippet: one pass, each byte read once or a bounded number of times, no
+//! backtracking, so no input can make it slow, and it colours lines of any
+//! length (the line-based engines leave lines over 16 KiB plain, which is
+//! exactly what minified JSON is). Like syntect, scanners run in the
+//! server: they are safe Rust with nothing to crash or hang, so there is
+//! nothing for a child process to isolate, and its round trip (about 50
+//! µs) would cost more than the scan of a small file.
+
+mod json;
+
+use super::{Budget, CancelFlag, EngineError, classes::Class, render::Runs};
+use crate::domain::Progress;
+
+/// The catalogue names the scanners serve.
+#[cfg_attr(not(test), allow(dead_code))]
+pub const LANGUAGES: [&str; 1] = [json::LANGUAGE];
+
+/// `code` highlighted by the scanner for `language`, or `None` when no
+/// scanner reads that language.
+pub fn highlight(
+    language: &str,
+    code: &str,
+    progress: &dyn Fn(Progress),
+    cancel: &CancelFlag,
+    budget: Budget,
+) -> Option<Result<String, EngineError>> {
+    let scanned = match language {
+        json::LANGUAGE => scan(code, json::LANGUAGE, json::token, progress, cancel, budget),
+        _ => return None,
+    };
+    Some(scanned)
+}
+
+/// How many bytes are read between two looks at the clock, the cancel
+/// flag and the progress callback.
+const CHECK_EVERY: usize = 64 * 1024;
+
+/// Runs `token` from the start of `code` to its end and writes the runs it
+/// finds. `token(bytes, at)` must return an end past `at` on a character
+/// boundary (scanners stop only at ASCII bytes or at the end). Past
+/// `budget` the rest is plain (the snippet still succeeds), as with the
+/// other engines.
+fn scan(
+    code: &str,
+    engine: &'static str,
+    mut token: impl FnMut(&[u8], usize) -> (usize, Option<Class>),
+    progress: &dyn Fn(Progress),
+    cancel: &CancelFlag,
+    budget: Budget,
+) -> Result<String, EngineError> {
+    let bytes = code.as_bytes();
+    let total = crate::domain::source::line_count(code);
+    let mut runs = Runs::with_capacity(code.len() / 4);
+    let mut at = 0;
+    let mut next_check = CHECK_EVERY;
+    let mut lines_done = 0u32;
+    let mut counted_to = 0;
+    while at < bytes.len() {
+        if at >= next_check {
+            next_check = at + CHECK_EVERY;
+            if cancel.is_cancelled() {
+                return Err(EngineError::Cancelled);
+            }
+            lines_done += newlines(&bytes[counted_to..at]);
+            counted_to = at;
+            progress(Progress {
+                done: lines_done,
+                total,
+            });
+            if budget.is_spent() {
+                tracing::info!(
+                    engine,
+                    line = lines_done + 1,
+                    "budget spent; the rest is plain"
+                );
+                break;
+            }
+        }
+        let (end, class) = token(bytes, at);
+        debug_assert!(end > at && code.is_char_boundary(end), "{engine} at {at}");
+        runs.push(end, class);
+        at = end;
+    }
+    runs.push(bytes.len(), None);
+    Ok(runs.render(code))
+}
+
+/// The first index from `from` whose byte `keep` refuses, or the end.
+fn run_of(bytes: &[u8], from: usize, keep: impl Fn(u8) -> bool) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|b| !keep(*b))
+        .map_or(bytes.len(), |i| from + i)
+}
+
+/// Where the line holding `from` ends (before its line break).
+fn line_end(bytes: &[u8], from: usize) -> usize {
+    run_of(bytes, from, |b| b != b'\n' && b != b'\r')
+}
+
+/// Where `needle` next starts at or after `from`.
+fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| from + i)
+}
+
+fn newlines(bytes: &[u8]) -> u32 {
+    u32::try_from(bytes.iter().filter(|b| **b == b'\n').count()).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// `code` highlighted as `language` with time to spare.
+    pub fn highlighted(language: &str, code: &str) -> String {
+        highlight(
+            language,
+            code,
+            &|_| {},
+            &CancelFlag::default(),
+            Budget::new(Duration::from_secs(30)),
+        )
+        .expect("a scanner for the language")
+        .unwrap()
+    }
+
+    #[test]
+    fn every_scanner_serves_a_language_of_the_catalogue_that_the_engine_hands_it() {
+        let languages = crate::server::highlight::Languages::load();
+        for language in LANGUAGES {
+            assert_eq!(languages.resolve(language), Some(language));
+            assert!(
+                !languages.is_served(language)
+                    && !crate::server::highlight::TreeSitter::languages().any(|l| l == language),
+                "{language} would go to another engine before its scanner"
+            );
+        }
+    }
+}
