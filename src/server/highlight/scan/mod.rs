@@ -2,6 +2,8 @@
 //! of the engine and whose syntax a single forward pass reads well.
 //!
 //! - `json.rs`: JSON (and JSON with comments).
+//! - `nim.rs`: Nim.
+//! - `pascal.rs`: Pascal (Delphi, Turbo and Free Pascal).
 //!
 //! A scanner is a function from a position to the token that starts there
 //! (where it ends, and its class). [`scan`] drives it over the whole
@@ -14,13 +16,15 @@
 //! µs) would cost more than the scan of a small file.
 
 mod json;
+mod nim;
+mod pascal;
 
 use super::{Budget, CancelFlag, EngineError, classes::Class, render::Runs};
 use crate::domain::Progress;
 
 /// The catalogue names the scanners serve.
 #[cfg_attr(not(test), allow(dead_code))]
-pub const LANGUAGES: [&str; 1] = [json::LANGUAGE];
+pub const LANGUAGES: [&str; 3] = [json::LANGUAGE, nim::LANGUAGE, pascal::LANGUAGE];
 
 /// `code` highlighted by the scanner for `language`, or `None` when no
 /// scanner reads that language.
@@ -33,6 +37,28 @@ pub fn highlight(
 ) -> Option<Result<String, EngineError>> {
     let scanned = match language {
         json::LANGUAGE => scan(code, json::LANGUAGE, json::token, progress, cancel, budget),
+        nim::LANGUAGE => {
+            let mut nim = nim::Scanner::default();
+            scan(
+                code,
+                nim::LANGUAGE,
+                |bytes, at| nim.token(bytes, at),
+                progress,
+                cancel,
+                budget,
+            )
+        }
+        pascal::LANGUAGE => {
+            let mut pascal = pascal::Scanner::default();
+            scan(
+                code,
+                pascal::LANGUAGE,
+                |bytes, at| pascal.token(bytes, at),
+                progress,
+                cancel,
+                budget,
+            )
+        }
         _ => return None,
     };
     Some(scanned)
