@@ -1,6 +1,7 @@
 //! Scanners of our own, for languages whose grammars were the slowest part
 //! of the engine and whose syntax a single forward pass reads well.
 //!
+//! - `dockerfile.rs`: Dockerfiles, and the shell commands in them.
 //! - `json.rs`: JSON (and JSON with comments).
 //! - `nim.rs`: Nim.
 //! - `pascal.rs`: Pascal (Delphi, Turbo and Free Pascal).
@@ -15,6 +16,7 @@
 //! nothing for a child process to isolate, and its round trip (about 50
 //! µs) would cost more than the scan of a small file.
 
+mod dockerfile;
 mod json;
 mod nim;
 mod pascal;
@@ -24,7 +26,12 @@ use crate::domain::Progress;
 
 /// The catalogue names the scanners serve.
 #[cfg_attr(not(test), allow(dead_code))]
-pub const LANGUAGES: [&str; 3] = [json::LANGUAGE, nim::LANGUAGE, pascal::LANGUAGE];
+pub const LANGUAGES: [&str; 4] = [
+    dockerfile::LANGUAGE,
+    json::LANGUAGE,
+    nim::LANGUAGE,
+    pascal::LANGUAGE,
+];
 
 /// `code` highlighted by the scanner for `language`, or `None` when no
 /// scanner reads that language.
@@ -43,6 +50,17 @@ pub fn highlight(
                 code,
                 nim::LANGUAGE,
                 |bytes, at| nim.token(bytes, at),
+                progress,
+                cancel,
+                budget,
+            )
+        }
+        dockerfile::LANGUAGE => {
+            let mut dockerfile = dockerfile::Scanner::default();
+            scan(
+                code,
+                dockerfile::LANGUAGE,
+                |bytes, at| dockerfile.token(bytes, at),
                 progress,
                 cancel,
                 budget,
