@@ -10,9 +10,9 @@
 //!   (`pygments.rs`) and run by `lexer.rs` for the longer tail and where
 //!   they beat the base grammar, and falls back from one to
 //!   the next (then to plain text) when one fails or runs out of time.
-//! - `scan/`: JSON, Nim, Pascal and Dockerfiles, read by scanners of our
-//!   own (one forward pass each, several times faster than the grammars
-//!   they replace).
+//! - `scan/`: JSON, Nim, Pascal, Dockerfiles and reStructuredText, read
+//!   by scanners of our own (one forward pass each, several times faster
+//!   than the grammars they replace).
 //! - `classes.rs` and `render.rs`: the one class vocabulary and the one
 //!   compact HTML writer both engines share; `theme.rs` its stylesheet.
 //! - `remote.rs`: a hilite.me-compatible service.

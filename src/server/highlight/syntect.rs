@@ -1,7 +1,8 @@
 //! The long-tail engine: syntect with the grammars bat ships (two-face),
 //! and Pygments' converted lexers (handed to `lexer.rs`, which runs
 //! them), for every language the tree-sitter engine does not serve; JSON,
-//! Nim, Pascal and Dockerfiles go to scanners of our own (`scan/`).
+//! Nim, Pascal, Dockerfiles and reStructuredText go to scanners of our
+//! own (`scan/`).
 //!
 //! Its TextMate scopes are folded into the shared [`Class`] vocabulary as
 //! the parser pushes and pops them (one class per open scope, so finding a

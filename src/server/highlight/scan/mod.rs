@@ -5,6 +5,7 @@
 //! - `json.rs`: JSON (and JSON with comments).
 //! - `nim.rs`: Nim.
 //! - `pascal.rs`: Pascal (Delphi, Turbo and Free Pascal).
+//! - `rst.rs`: reStructuredText.
 //!
 //! A scanner is a function from a position to the token that starts there
 //! (where it ends, and its class). [`scan`] drives it over the whole
@@ -20,17 +21,19 @@ mod dockerfile;
 mod json;
 mod nim;
 mod pascal;
+mod rst;
 
 use super::{Budget, CancelFlag, EngineError, classes::Class, render::Runs};
 use crate::domain::Progress;
 
 /// The catalogue names the scanners serve.
 #[cfg_attr(not(test), allow(dead_code))]
-pub const LANGUAGES: [&str; 4] = [
+pub const LANGUAGES: [&str; 5] = [
     dockerfile::LANGUAGE,
     json::LANGUAGE,
     nim::LANGUAGE,
     pascal::LANGUAGE,
+    rst::LANGUAGE,
 ];
 
 /// `code` highlighted by the scanner for `language`, or `None` when no
@@ -72,6 +75,17 @@ pub fn highlight(
                 code,
                 pascal::LANGUAGE,
                 |bytes, at| pascal.token(bytes, at),
+                progress,
+                cancel,
+                budget,
+            )
+        }
+        rst::LANGUAGE => {
+            let mut rst = rst::Scanner::default();
+            scan(
+                code,
+                rst::LANGUAGE,
+                |bytes, at| rst.token(bytes, at),
                 progress,
                 cancel,
                 budget,
