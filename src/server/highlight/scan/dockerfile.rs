@@ -49,6 +49,9 @@ pub(super) struct Scanner {
     instruction: &'static str,
     /// The line ended with `\`: the next one continues the instruction.
     continues: bool,
+    /// The end of the last line where a `${` found no `}`: a later `${` on
+    /// that line need not look again (a line of them stays linear).
+    no_brace_before: usize,
 }
 
 impl Scanner {
@@ -87,7 +90,7 @@ impl Scanner {
             }
             b'$' => {
                 self.after_word();
-                (variable_end(bytes, at), Some(Class::Variable))
+                (self.variable_end(bytes, at), Some(Class::Variable))
             }
             b'&' | b'|' | b';' | b'(' | b')' => {
                 if self.shell {
@@ -101,6 +104,28 @@ impl Scanner {
                 let end = word_end(bytes, at);
                 (end, self.word(&bytes[at..end], bytes, end))
             }
+        }
+    }
+
+    /// Where the variable at `at` (`$NAME`, `$1`, `${…}`) ends; a lone
+    /// `$` is itself.
+    fn variable_end(&mut self, bytes: &[u8], at: usize) -> usize {
+        match bytes.get(at + 1) {
+            Some(b'{') if at >= self.no_brace_before => {
+                let end = line_end(bytes, at);
+                match super::find(&bytes[..end], at + 2, b"}") {
+                    Some(close) => close + 1,
+                    None => {
+                        self.no_brace_before = end;
+                        at + 1
+                    }
+                }
+            }
+            Some(b) if b.is_ascii_digit() => at + 2,
+            Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
+                super::run_of(bytes, at + 1, |b| b.is_ascii_alphanumeric() || b == b'_')
+            }
+            _ => at + 1,
         }
     }
 
@@ -261,20 +286,6 @@ fn string_end(bytes: &[u8], at: usize) -> usize {
     bytes.len()
 }
 
-/// Where the variable at `at` (`$NAME`, `$1`, `${…}`) ends; a lone `$`
-/// is itself.
-fn variable_end(bytes: &[u8], at: usize) -> usize {
-    match bytes.get(at + 1) {
-        Some(b'{') => super::find(&bytes[..line_end(bytes, at)], at + 2, b"}")
-            .map_or(at + 1, |close| close + 1),
-        Some(b) if b.is_ascii_digit() => at + 2,
-        Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
-            super::run_of(bytes, at + 1, |b| b.is_ascii_alphanumeric() || b == b'_')
-        }
-        _ => at + 1,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +341,7 @@ mod tests {
         for code in [
             "FROM é\r\nRUN echo \"✓\" \\\r\n  'x'\r\n",
             "RUN \"unclosed\nRUN ${unclosed\n$",
+            "RUN ${a ${b ${c}",
             "\\",
             "RUN a\\é",
             "",

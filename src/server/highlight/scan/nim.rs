@@ -34,6 +34,10 @@ pub(super) struct Scanner {
     /// Between a branch's `of` (first on its line) and its `:`: names are
     /// the branch's labels.
     in_branch_labels: bool,
+    /// A pragma's search for its `.}` found none: there is none further
+    /// on, so no later pragma searches again (which would make a file of
+    /// unclosed `{.` quadratic).
+    no_pragma_close: bool,
 }
 
 impl Scanner {
@@ -63,7 +67,13 @@ impl Scanner {
                 None => (at + 1, Some(Class::Punctuation)),
             },
             b'{' if next == Some(b'.') => {
-                let end = find(bytes, at + 2, b".}").map_or_else(|| line_end(bytes, at), |i| i + 2);
+                let close = if self.no_pragma_close {
+                    None
+                } else {
+                    find(bytes, at + 2, b".}")
+                };
+                self.no_pragma_close = close.is_none();
+                let end = close.map_or_else(|| line_end(bytes, at), |i| i + 2);
                 (end, Some(Class::Attribute))
             }
             b'0'..=b'9' => (number_end(bytes, at), Some(Class::Number)),
@@ -464,6 +474,7 @@ mod tests {
             "#[ unclosed",
             "\"\"\" unclosed",
             "{. unclosed",
+            "{. a\n{. b\n{.c.}",
             "' '' ''' x'",
             "1e 1e+ 0x 1'\n2.",
             "",
