@@ -47,6 +47,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     CancelFlag, ProgressSink,
+    quiet::{self, Activity},
     treesitter::{Run, TreeSitter, TreeSitterError},
 };
 use crate::domain::Progress;
@@ -595,7 +596,8 @@ async fn read_frame(reader: &mut BufReader<ChildStdout>) -> io::Result<Frame> {
 }
 
 /// The child's life: limit its memory, say it is ready, compile every
-/// grammar in the background (then say it is warm), and highlight jobs
+/// grammar in the background in the quiet moments between jobs
+/// (`quiet.rs`; then say it is warm), and highlight jobs
 /// until its stdin closes. Runs instead of the server when the binary is
 /// started with [`CHILD_FLAG`].
 ///
@@ -611,6 +613,7 @@ pub fn child_main() -> std::process::ExitCode {
     let hang_on = std::env::var(HANG_ON_ENV).ok().filter(|m| !m.is_empty());
     // The child lives exactly as long as its engine.
     let engine: &'static TreeSitter = Box::leak(Box::default());
+    let activity: &'static Activity = Box::leak(Box::default());
     let warming = std::thread::Builder::new()
         .name("warm-grammars".into())
         // At the lowest priority: at a node's start, under load, warming
@@ -618,7 +621,7 @@ pub fn child_main() -> std::process::ExitCode {
         // never holds a grammar a job waits for (`TreeSitter::warm`).
         .spawn(move || {
             yield_to_work();
-            engine.warm();
+            engine.warm(|| activity.wait_for_quiet(quiet::QUIET, quiet::AT_MOST));
             // A parent that is gone will not miss it.
             let _ = send_frame(b'W', &[]);
         });
@@ -639,6 +642,7 @@ pub fn child_main() -> std::process::ExitCode {
             Err(_) => return std::process::ExitCode::FAILURE,
         };
         let (header, code) = job;
+        activity.job_started();
         let mut last_progress = Instant::now();
         let mut progress_error = false;
         let result = {
@@ -685,6 +689,7 @@ pub fn child_main() -> std::process::ExitCode {
                 send_frame(b'E', &body)
             }
         };
+        activity.job_ended();
         if progress_error || written.is_err() {
             return std::process::ExitCode::FAILURE;
         }

@@ -5,7 +5,8 @@
 //!
 //! - `native.rs`: the default engine. For each snippet it picks the best
 //!   engine that knows the language: tree-sitter (`treesitter/`, run in
-//!   child processes by `isolate.rs`) for the languages people paste most,
+//!   child processes by `isolate.rs`, which warm their grammars in quiet
+//!   moments, `quiet.rs`) for the languages people paste most,
 //!   syntect (`syntect.rs`) for the long tail, Pygments' lexers converted
 //!   (`pygments.rs`) and run by `lexer.rs` for the longer tail and where
 //!   they beat the base grammar, and falls back from one to
@@ -29,6 +30,7 @@ pub mod lexer;
 pub mod markdown;
 mod native;
 mod pygments;
+mod quiet;
 mod remote;
 pub mod render;
 mod scan;

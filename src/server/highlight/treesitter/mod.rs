@@ -143,8 +143,14 @@ impl TreeSitter {
     /// meanwhile compiles it itself instead of waiting for this thread
     /// (whose copy is then dropped), so warming may run at the lowest
     /// priority, on CPU no job wants, without ever stalling one.
-    pub fn warm(&self) {
+    /// `before_each` runs before each grammar still to compile: the child
+    /// waits there for a quiet moment (`quiet.rs`).
+    pub fn warm(&self, before_each: impl Fn()) {
         for grammar in &self.grammars {
+            if grammar.compiled.get().is_some() {
+                continue;
+            }
+            before_each();
             if grammar.compiled.get().is_some() {
                 continue;
             }
@@ -482,7 +488,13 @@ mod tests {
         let engine = TreeSitter::default();
         let rust = engine.find("Rust").expect("Rust is served");
         let by_a_job: *const Compiled = compiled(rust).expect("Rust compiles");
-        engine.warm();
+        let waits = std::cell::Cell::new(0);
+        engine.warm(|| waits.set(waits.get() + 1));
+        assert_eq!(
+            waits.get(),
+            engine.grammars.len() - 1,
+            "each grammar not compiled yet waits its turn"
+        );
         assert!(
             engine.grammars.iter().all(|g| g.compiled.get().is_some()),
             "every grammar is compiled after warming"
