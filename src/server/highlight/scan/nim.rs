@@ -50,10 +50,10 @@ impl Scanner {
         if self.declares_routine && !is_name_start(byte) && !byte.is_ascii_whitespace() {
             self.declares_routine = false;
             // proc `+`(a, b: T): the quoted name is the routine's.
-            if byte == b'`' {
-                if let Some(close) = find(&bytes[..line_end(bytes, at)], at + 1, b"`") {
-                    return (close + 1, Some(Class::Function));
-                }
+            if byte == b'`'
+                && let Some(close) = find(&bytes[..line_end(bytes, at)], at + 1, b"`")
+            {
+                return (close + 1, Some(Class::Function));
             }
         }
         match byte {

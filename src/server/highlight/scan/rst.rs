@@ -56,10 +56,11 @@ impl Scanner {
         if let Some(token) = self.pending.pop_front() {
             return token;
         }
-        if (at == 0 || bytes[at - 1] == b'\n') && bytes[at] != b'\n' {
-            if let Some(token) = self.line_start(bytes, at) {
-                return token;
-            }
+        if (at == 0 || bytes[at - 1] == b'\n')
+            && bytes[at] != b'\n'
+            && let Some(token) = self.line_start(bytes, at)
+        {
+            return token;
         }
         self.inline(bytes, at)
     }
@@ -80,12 +81,12 @@ impl Scanner {
             }
             self.block_indent = None;
         }
-        if let Some(base) = self.literal_after.take() {
-            if indent > base {
-                self.block_indent = Some(base);
-                self.block_class = Some(Class::String);
-                return Some((end, Some(Class::String)));
-            }
+        if let Some(base) = self.literal_after.take()
+            && indent > base
+        {
+            self.block_indent = Some(base);
+            self.block_class = Some(Class::String);
+            return Some((end, Some(Class::String)));
         }
         let next_line = {
             let next = run_of(bytes, end, |b| b == b'\r').min(bytes.len());
