@@ -289,7 +289,10 @@ fn string_end(bytes: &[u8], at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::highlight::{render::fragment_text, scan::tests::highlighted};
+    use crate::server::highlight::{
+        render::fragment_text,
+        scan::tests::{assert_runs, highlighted},
+    };
 
     fn dockerfile(code: &str) -> String {
         highlighted(LANGUAGE, code)
@@ -310,21 +313,22 @@ mod tests {
             "CMD [\"foo\", \"bar\"]\n",
             "EXPOSE 80\n",
         ));
-        for run in [
-            "<x-k>FROM</x-k> <x-s>rust:1.95</x-s> <x-k>AS</x-k> <x-s>build</x-s>",
-            "<x-k>MAINTAINER</x-k> <x-s>First O'Last</x-s>",
-            "<x-c># comment</x-c>",
-            "<x-k>run</x-k> <x-f>apk</x-f> <x-co>--update</x-co> add rsync <x-p>&amp;&amp; \\</x-p>",
-            "<x-v>CC</x-v><x-p>=</x-p>clang <x-f>make</x-f> <x-co>-j</x-co> <x-n>4</x-n> <x-s>\"$OUT\"</x-s> <x-v>${HOME:-/root}</x-v> <x-c># why</x-c>",
-            "<x-k>ENV</x-k> FOO<x-p>=</x-p><x-s>\"BAR\"</x-s>",
-            "<x-k>HEALTHCHECK</x-k> <x-co>--interval</x-co><x-p>=</x-p>5m <x-k>CMD</x-k> <x-f>curl</x-f>",
-            "<x-p>||</x-p> <x-f>exit</x-f> <x-n>1</x-n>",
-            "<x-k>ONBUILD RUN if</x-k> <x-f>true</x-f><x-p>;</x-p> <x-k>then</x-k> <x-f>echo</x-f> <x-n>123</x-n><x-p>;</x-p> <x-k>fi",
-            "CMD</x-k> <x-p>[</x-p><x-s>\"foo\"</x-s><x-p>,</x-p> <x-s>\"bar\"</x-s><x-p>]</x-p>",
-            "<x-k>EXPOSE</x-k> <x-n>80</x-n>",
-        ] {
-            assert!(html.contains(run), "{run} in {html}");
-        }
+        assert_runs(
+            &html,
+            &[
+                "<x-k>FROM</x-k> <x-s>rust:1.95</x-s> <x-k>AS</x-k> <x-s>build</x-s>",
+                "<x-k>MAINTAINER</x-k> <x-s>First O'Last</x-s>",
+                "<x-c># comment</x-c>",
+                "<x-k>run</x-k> <x-f>apk</x-f> <x-co>--update</x-co> add rsync <x-p>&amp;&amp; \\</x-p>",
+                "<x-v>CC</x-v><x-p>=</x-p>clang <x-f>make</x-f> <x-co>-j</x-co> <x-n>4</x-n> <x-s>\"$OUT\"</x-s> <x-v>${HOME:-/root}</x-v> <x-c># why</x-c>",
+                "<x-k>ENV</x-k> FOO<x-p>=</x-p><x-s>\"BAR\"</x-s>",
+                "<x-k>HEALTHCHECK</x-k> <x-co>--interval</x-co><x-p>=</x-p>5m <x-k>CMD</x-k> <x-f>curl</x-f>",
+                "<x-p>||</x-p> <x-f>exit</x-f> <x-n>1</x-n>",
+                "<x-k>ONBUILD RUN if</x-k> <x-f>true</x-f><x-p>;</x-p> <x-k>then</x-k> <x-f>echo</x-f> <x-n>123</x-n><x-p>;</x-p> <x-k>fi",
+                "CMD</x-k> <x-p>[</x-p><x-s>\"foo\"</x-s><x-p>,</x-p> <x-s>\"bar\"</x-s><x-p>]</x-p>",
+                "<x-k>EXPOSE</x-k> <x-n>80</x-n>",
+            ],
+        );
     }
 
     #[test]

@@ -8,14 +8,16 @@
 //! - `rst.rs`: reStructuredText.
 //!
 //! A scanner is a function from a position to the token that starts there
-//! (where it ends, and its class). [`scan`] drives it over the whole
-//! snippet: one pass, each byte read once or a bounded number of times, no
-//! backtracking, so no input can make it slow, and it colours lines of any
-//! length (the line-based engines leave lines over 16 KiB plain, which is
-//! exactly what minified JSON is). Like syntect, scanners run in the
-//! server: they are safe Rust with nothing to crash or hang, so there is
-//! nothing for a child process to isolate, and its round trip (about 50
-//! µs) would cost more than the scan of a small file.
+//! (where it ends, and its class), with a state of its own for what it
+//! must remember between tokens (the line's instruction, a pending
+//! routine name, the indented block it is in). [`Job::scan`] drives it
+//! over the whole snippet: one pass, each byte read once or a bounded
+//! number of times, no backtracking, so no input can make it slow, and it
+//! colours lines of any length (the line-based engines leave lines over
+//! 16 KiB plain, which is exactly what minified JSON is). Like syntect,
+//! scanners run in the server: they are safe Rust with nothing to crash
+//! or hang, so there is nothing for a child process to isolate, and its
+//! round trip (about 50 µs) would cost more than the scan of a small file.
 
 mod dockerfile;
 mod json;
@@ -45,52 +47,19 @@ pub fn highlight(
     cancel: &CancelFlag,
     budget: Budget,
 ) -> Option<Result<String, EngineError>> {
+    let job = Job {
+        code,
+        language,
+        progress,
+        cancel,
+        budget,
+    };
     let scanned = match language {
-        json::LANGUAGE => scan(code, json::LANGUAGE, json::token, progress, cancel, budget),
-        nim::LANGUAGE => {
-            let mut nim = nim::Scanner::default();
-            scan(
-                code,
-                nim::LANGUAGE,
-                |bytes, at| nim.token(bytes, at),
-                progress,
-                cancel,
-                budget,
-            )
-        }
-        dockerfile::LANGUAGE => {
-            let mut dockerfile = dockerfile::Scanner::default();
-            scan(
-                code,
-                dockerfile::LANGUAGE,
-                |bytes, at| dockerfile.token(bytes, at),
-                progress,
-                cancel,
-                budget,
-            )
-        }
-        pascal::LANGUAGE => {
-            let mut pascal = pascal::Scanner::default();
-            scan(
-                code,
-                pascal::LANGUAGE,
-                |bytes, at| pascal.token(bytes, at),
-                progress,
-                cancel,
-                budget,
-            )
-        }
-        rst::LANGUAGE => {
-            let mut rst = rst::Scanner::default();
-            scan(
-                code,
-                rst::LANGUAGE,
-                |bytes, at| rst.token(bytes, at),
-                progress,
-                cancel,
-                budget,
-            )
-        }
+        dockerfile::LANGUAGE => job.scan(dockerfile::Scanner::token),
+        json::LANGUAGE => job.scan(|_: &mut (), bytes, at| json::token(bytes, at)),
+        nim::LANGUAGE => job.scan(nim::Scanner::token),
+        pascal::LANGUAGE => job.scan(pascal::Scanner::token),
+        rst::LANGUAGE => job.scan(rst::Scanner::token),
         _ => return None,
     };
     Some(scanned)
@@ -100,54 +69,71 @@ pub fn highlight(
 /// flag and the progress callback.
 const CHECK_EVERY: usize = 64 * 1024;
 
-/// Runs `token` from the start of `code` to its end and writes the runs it
-/// finds. `token(bytes, at)` must return an end past `at` on a character
-/// boundary (scanners stop only at ASCII bytes or at the end). Past
-/// `budget` the rest is plain (the snippet still succeeds), as with the
-/// other engines.
-fn scan(
-    code: &str,
-    engine: &'static str,
-    mut token: impl FnMut(&[u8], usize) -> (usize, Option<Class>),
-    progress: &dyn Fn(Progress),
-    cancel: &CancelFlag,
+/// A scanner's reading of the token at a position: with its state, the
+/// bytes and the position, where the token ends and its class.
+type Token<S> = fn(&mut S, &[u8], usize) -> (usize, Option<Class>);
+
+/// A snippet to scan, and what the scan reports to.
+struct Job<'a> {
+    code: &'a str,
+    language: &'a str,
+    progress: &'a dyn Fn(Progress),
+    cancel: &'a CancelFlag,
     budget: Budget,
-) -> Result<String, EngineError> {
-    let bytes = code.as_bytes();
-    let total = crate::domain::source::line_count(code);
-    let mut runs = Runs::with_capacity(code.len() / 4);
-    let mut at = 0;
-    let mut next_check = CHECK_EVERY;
-    let mut lines_done = 0u32;
-    let mut counted_to = 0;
-    while at < bytes.len() {
-        if at >= next_check {
-            next_check = at + CHECK_EVERY;
-            if cancel.is_cancelled() {
-                return Err(EngineError::Cancelled);
+}
+
+impl Job<'_> {
+    /// Runs `token` from the start of the code to its end, with a state
+    /// `S` (what a scanner remembers between tokens) that starts as its
+    /// default, and writes the runs it finds. `token(state, bytes, at)`
+    /// must return an end past `at` on a character boundary (scanners stop
+    /// only at ASCII bytes or at the end). Past the budget the rest is
+    /// plain (the snippet still succeeds), as with the other engines.
+    fn scan<S: Default>(&self, token: Token<S>) -> Result<String, EngineError> {
+        let Job {
+            code,
+            language: engine,
+            progress,
+            cancel,
+            budget,
+        } = *self;
+        let mut state = S::default();
+        let bytes = code.as_bytes();
+        let total = crate::domain::source::line_count(code);
+        let mut runs = Runs::with_capacity(code.len() / 4);
+        let mut at = 0;
+        let mut next_check = CHECK_EVERY;
+        let mut lines_done = 0u32;
+        let mut counted_to = 0;
+        while at < bytes.len() {
+            if at >= next_check {
+                next_check = at + CHECK_EVERY;
+                if cancel.is_cancelled() {
+                    return Err(EngineError::Cancelled);
+                }
+                lines_done += newlines(&bytes[counted_to..at]);
+                counted_to = at;
+                progress(Progress {
+                    done: lines_done,
+                    total,
+                });
+                if budget.is_spent() {
+                    tracing::info!(
+                        engine,
+                        line = lines_done + 1,
+                        "budget spent; the rest is plain"
+                    );
+                    break;
+                }
             }
-            lines_done += newlines(&bytes[counted_to..at]);
-            counted_to = at;
-            progress(Progress {
-                done: lines_done,
-                total,
-            });
-            if budget.is_spent() {
-                tracing::info!(
-                    engine,
-                    line = lines_done + 1,
-                    "budget spent; the rest is plain"
-                );
-                break;
-            }
+            let (end, class) = token(&mut state, bytes, at);
+            debug_assert!(end > at && code.is_char_boundary(end), "{engine} at {at}");
+            runs.push(end, class);
+            at = end;
         }
-        let (end, class) = token(bytes, at);
-        debug_assert!(end > at && code.is_char_boundary(end), "{engine} at {at}");
-        runs.push(end, class);
-        at = end;
+        runs.push(bytes.len(), None);
+        Ok(runs.render(code))
     }
-    runs.push(bytes.len(), None);
-    Ok(runs.render(code))
 }
 
 /// The first index from `from` whose byte `keep` refuses, or the end.
@@ -192,6 +178,15 @@ pub(super) mod tests {
         )
         .expect("a scanner for the language")
         .unwrap()
+    }
+
+    /// Asserts that `html` holds each of `runs`. Runs of one class with
+    /// only blanks between are written as one, so a run may span several
+    /// tokens.
+    pub fn assert_runs(html: &str, runs: &[&str]) {
+        for run in runs {
+            assert!(html.contains(run), "{run} in {html}");
+        }
     }
 
     #[test]

@@ -381,17 +381,13 @@ mod tests {
 
     use super::*;
     use crate::server::highlight::{
-        Budget, CancelFlag, EngineError, render::fragment_text, scan::tests::highlighted,
+        Budget, CancelFlag, EngineError,
+        render::fragment_text,
+        scan::tests::{assert_runs, highlighted},
     };
 
     fn nim(code: &str) -> String {
         highlighted(LANGUAGE, code)
-    }
-
-    fn assert_runs(html: &str, runs: &[&str]) {
-        for run in runs {
-            assert!(html.contains(run), "{run} in {html}");
-        }
     }
 
     #[test]

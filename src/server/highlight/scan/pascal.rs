@@ -411,16 +411,13 @@ const BUILTIN_TYPES: [&str; 71] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::highlight::{render::fragment_text, scan::tests::highlighted};
+    use crate::server::highlight::{
+        render::fragment_text,
+        scan::tests::{assert_runs, highlighted},
+    };
 
     fn pascal(code: &str) -> String {
         highlighted(LANGUAGE, code)
-    }
-
-    fn assert_runs(html: &str, runs: &[&str]) {
-        for run in runs {
-            assert!(html.contains(run), "{run} in {html}");
-        }
     }
 
     #[test]

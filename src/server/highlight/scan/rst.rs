@@ -340,16 +340,13 @@ fn next_char(bytes: &[u8], at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::highlight::{render::fragment_text, scan::tests::highlighted};
+    use crate::server::highlight::{
+        render::fragment_text,
+        scan::tests::{assert_runs, highlighted},
+    };
 
     fn rst(code: &str) -> String {
         highlighted(LANGUAGE, code)
-    }
-
-    fn assert_runs(html: &str, runs: &[&str]) {
-        for run in runs {
-            assert!(html.contains(run), "{run} in {html}");
-        }
     }
 
     #[test]
