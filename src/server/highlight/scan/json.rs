@@ -99,7 +99,9 @@ mod tests {
 
     use super::*;
     use crate::server::highlight::{
-        Budget, CancelFlag, EngineError, render::fragment_text, scan::tests::highlighted,
+        Budget, CancelFlag, EngineError,
+        render::fragment_text,
+        scan::tests::{assert_round_trips, highlighted},
     };
 
     fn json(code: &str) -> String {
@@ -146,16 +148,16 @@ mod tests {
     #[test]
     fn text_round_trips_with_unicode_crlf_and_minified_lines() {
         let long = format!("[{}]", vec!["{\"k\":\"é✓\"}"; 20_000].join(","));
-        for code in [
-            "{\"é\": \"✓\",\r\n \"x\": [1,\t2]}",
-            "\"no end",
-            "/* no end",
-            "",
-            long.as_str(),
-        ] {
-            let html = json(code);
-            assert_eq!(fragment_text(&html).as_deref(), Some(code), "{html:.200}");
-        }
+        assert_round_trips(
+            LANGUAGE,
+            &[
+                "{\"é\": \"✓\",\r\n \"x\": [1,\t2]}",
+                "\"no end",
+                "/* no end",
+                "",
+                long.as_str(),
+            ],
+        );
         assert!(
             json(&long).contains("<x-s>\"é✓\"</x-s><x-p>}]</x-p>"),
             "the end of a long minified line is coloured"

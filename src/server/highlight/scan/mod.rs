@@ -28,9 +28,9 @@ mod rst;
 use super::{Budget, CancelFlag, EngineError, classes::Class, render::Runs};
 use crate::domain::Progress;
 
-/// The catalogue names the scanners serve.
-#[cfg_attr(not(test), allow(dead_code))]
-pub const LANGUAGES: [&str; 5] = [
+/// The catalogue names the scanners serve (`highlight` dispatches on them).
+#[cfg(test)]
+const LANGUAGES: [&str; 5] = [
     dockerfile::LANGUAGE,
     json::LANGUAGE,
     nim::LANGUAGE,
@@ -157,6 +157,43 @@ fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
         .map(|i| from + i)
 }
 
+/// Past the character that starts at `at` (or `at` itself at the end).
+fn next_char(bytes: &[u8], at: usize) -> usize {
+    match bytes.get(at) {
+        None => at,
+        Some(b) if *b < 0x80 => at + 1,
+        Some(_) => run_of(bytes, at + 1, |b| (0x80..0xC0).contains(&b)),
+    }
+}
+
+/// Whether only spaces and tabs come before `at` on its line.
+fn first_on_its_line(bytes: &[u8], at: usize) -> bool {
+    bytes[..at]
+        .iter()
+        .rev()
+        .find(|b| !matches!(b, b' ' | b'\t'))
+        .is_none_or(|b| *b == b'\n' || *b == b'\r')
+}
+
+/// `name` in lower case, as the languages that ignore case compare names
+/// (without its underscores too, with `drop_underscores`, as Nim does),
+/// written into `buffer`: no allocation, though every name of a snippet
+/// comes here. `None` for a name longer than the buffer, which no keyword
+/// or built-in is, or one that is not ASCII.
+fn folded<'b>(name: &[u8], drop_underscores: bool, buffer: &'b mut [u8; 16]) -> Option<&'b str> {
+    if name.len() > buffer.len() || !name.is_ascii() {
+        return None;
+    }
+    let mut len = 0;
+    for byte in name {
+        if !(drop_underscores && *byte == b'_') {
+            buffer[len] = byte.to_ascii_lowercase();
+            len += 1;
+        }
+    }
+    std::str::from_utf8(&buffer[..len]).ok()
+}
+
 fn newlines(bytes: &[u8]) -> u32 {
     u32::try_from(bytes.iter().filter(|b| **b == b'\n').count()).unwrap_or(u32::MAX)
 }
@@ -178,6 +215,19 @@ pub(super) mod tests {
         )
         .expect("a scanner for the language")
         .unwrap()
+    }
+
+    /// Asserts that each of `codes`, highlighted as `language`, reads back
+    /// byte for byte from its fragment.
+    pub fn assert_round_trips(language: &str, codes: &[&str]) {
+        for code in codes {
+            let html = highlighted(language, code);
+            assert_eq!(
+                crate::server::highlight::render::fragment_text(&html).as_deref(),
+                Some(*code),
+                "{html:.300}"
+            );
+        }
     }
 
     /// Asserts that `html` holds each of `runs`. Runs of one class with

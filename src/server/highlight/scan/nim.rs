@@ -20,7 +20,7 @@
 //! underscores, so `isNil`, `is_nil` and `isnil` are one name; keywords
 //! are looked up the same way (all lower case already).
 
-use super::{find, line_end, run_of};
+use super::{find, first_on_its_line, folded, line_end, run_of};
 use crate::server::highlight::classes::Class;
 
 /// The catalogue name this scanner serves.
@@ -111,11 +111,12 @@ impl Scanner {
             };
             return (end, Some(Class::String));
         }
-        let word = normalised(&bytes[at..end]);
+        let mut buffer = [0; 16];
+        let word = folded(&bytes[at..end], true, &mut buffer);
         if std::mem::take(&mut self.declares_routine) {
             return (end, Some(Class::Function));
         }
-        let class = match word.as_deref() {
+        let class = match word {
             Some("proc" | "func" | "method" | "iterator" | "template" | "macro" | "converter") => {
                 // `proc (x: int)` is a type, not a declaration.
                 self.declares_routine = bytes.get(end).is_some_and(|b| *b == b' ')
@@ -245,30 +246,6 @@ fn is_name_start(byte: u8) -> bool {
     byte.is_ascii_alphabetic() || byte == b'_' || byte >= 0x80
 }
 
-/// A name as Nim compares it, in lower case without underscores; `None`
-/// for names too long to be a keyword or built-in (or not ASCII), which
-/// spares the copy.
-fn normalised(name: &[u8]) -> Option<String> {
-    if name.len() > 16 || !name.is_ascii() {
-        return None;
-    }
-    Some(
-        name.iter()
-            .filter(|b| **b != b'_')
-            .map(|b| char::from(b.to_ascii_lowercase()))
-            .collect(),
-    )
-}
-
-/// Whether only spaces and tabs come before `at` on its line.
-fn first_on_its_line(bytes: &[u8], at: usize) -> bool {
-    bytes[..at]
-        .iter()
-        .rev()
-        .find(|b| !matches!(b, b' ' | b'\t'))
-        .is_none_or(|b| *b == b'\n' || *b == b'\r')
-}
-
 /// Where the comment opened by the `#` at `at` ends: a `#[` (or `##[`)
 /// comment at its matching `]#` (they nest), any other at its line's end.
 fn comment_end(bytes: &[u8], at: usize) -> usize {
@@ -383,7 +360,7 @@ mod tests {
     use crate::server::highlight::{
         Budget, CancelFlag, EngineError,
         render::fragment_text,
-        scan::tests::{assert_runs, highlighted},
+        scan::tests::{assert_round_trips, assert_runs, highlighted},
     };
 
     fn nim(code: &str) -> String {
@@ -464,21 +441,21 @@ mod tests {
 
     #[test]
     fn text_round_trips_whatever_it_holds() {
-        for code in [
-            "let s = \"é✓\"\r\n\tlet c = 'é'\r\n",
-            "\"unclosed\nlet x = 1",
-            "#[ unclosed",
-            "\"\"\" unclosed",
-            "{. unclosed",
-            "{. a\n{. b\n{.c.}",
-            "' '' ''' x'",
-            "1e 1e+ 0x 1'\n2.",
-            "",
-            "a\u{0}b",
-        ] {
-            let html = nim(code);
-            assert_eq!(fragment_text(&html).as_deref(), Some(code), "{html}");
-        }
+        assert_round_trips(
+            LANGUAGE,
+            &[
+                "let s = \"é✓\"\r\n\tlet c = 'é'\r\n",
+                "\"unclosed\nlet x = 1",
+                "#[ unclosed",
+                "\"\"\" unclosed",
+                "{. unclosed",
+                "{. a\n{. b\n{.c.}",
+                "' '' ''' x'",
+                "1e 1e+ 0x 1'\n2.",
+                "",
+                "a\u{0}b",
+            ],
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@
 
 use std::collections::VecDeque;
 
-use super::{find, line_end, run_of};
+use super::{find, line_end, next_char, run_of};
 use crate::server::highlight::classes::Class;
 
 /// The catalogue name this scanner serves.
@@ -328,22 +328,10 @@ fn line_indent(bytes: &[u8], at: usize) -> usize {
     run_of(bytes, start, |b| b == b' ' || b == b'\t') - start
 }
 
-/// Past the character that starts at `at` (or `at` itself at the end).
-fn next_char(bytes: &[u8], at: usize) -> usize {
-    match bytes.get(at) {
-        None => at,
-        Some(b) if *b < 0x80 => at + 1,
-        Some(_) => run_of(bytes, at + 1, |b| (0x80..0xC0).contains(&b)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::highlight::{
-        render::fragment_text,
-        scan::tests::{assert_runs, highlighted},
-    };
+    use crate::server::highlight::scan::tests::{assert_round_trips, assert_runs, highlighted};
 
     fn rst(code: &str) -> String {
         highlighted(LANGUAGE, code)
@@ -403,17 +391,17 @@ mod tests {
     #[test]
     fn text_round_trips_whatever_it_holds() {
         let backticks = "`".repeat(50_000);
-        for code in [
-            "Titlé\r\n=====\r\n\r\n* é ``✓`` :r:`ü`\r\n",
-            "..\n.. \n.. |sub| image:: x.png\n.. [#] note\n",
-            "``unclosed `unclosed **unclosed *unclosed [unclosed <unclosed :role\n",
-            "::\n\n  \tblock\n",
-            "\\",
-            "",
-            backticks.as_str(),
-        ] {
-            let html = rst(code);
-            assert_eq!(fragment_text(&html).as_deref(), Some(code), "{html:.300}");
-        }
+        assert_round_trips(
+            LANGUAGE,
+            &[
+                "Titlé\r\n=====\r\n\r\n* é ``✓`` :r:`ü`\r\n",
+                "..\n.. \n.. |sub| image:: x.png\n.. [#] note\n",
+                "``unclosed `unclosed **unclosed *unclosed [unclosed <unclosed :role\n",
+                "::\n\n  \tblock\n",
+                "\\",
+                "",
+                backticks.as_str(),
+            ],
+        );
     }
 }
