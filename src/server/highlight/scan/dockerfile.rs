@@ -13,7 +13,10 @@
 //! function and the shell's keywords as keywords, as the tree-sitter Bash
 //! query colours them.
 
-use super::{first_on_its_line, line_end, next_char};
+use super::{
+    first_on_its_line, line_end, next_char,
+    shell::{Word, blank_end, string_end, word_end},
+};
 use crate::server::highlight::classes::Class;
 
 /// The catalogue name this scanner serves.
@@ -27,15 +30,11 @@ enum Expect {
     Instruction,
     /// `FROM`'s image, or the stage name after `AS`.
     Image,
-    /// A command's name (or a shell keyword), in a shell command.
-    Command,
-    /// The value of an assignment before a command (`CC=clang make`).
-    AssignedValue,
-    /// Anything else.
-    Argument,
     /// The rest of the line is one value (`MAINTAINER`'s, `USER`'s...), a
     /// string as Pygments reads it.
     Value,
+    /// A word of the arguments: of a shell command, or read as one.
+    Word(Word),
 }
 
 /// What the scanner remembers between tokens.
@@ -94,7 +93,7 @@ impl Scanner {
             }
             b'&' | b'|' | b';' | b'(' | b')' => {
                 if self.shell {
-                    self.expect = Expect::Command;
+                    self.expect = Expect::Word(Word::Command);
                 }
                 let doubled = bytes.get(at + 1) == Some(&byte) && byte != b'(' && byte != b')';
                 (at + 1 + usize::from(doubled), Some(Class::Punctuation))
@@ -131,11 +130,11 @@ impl Scanner {
 
     /// Past a word: what the next one is.
     fn after_word(&mut self) {
-        self.expect = match self.expect {
-            Expect::Instruction => Expect::Instruction,
-            Expect::AssignedValue => Expect::Command,
-            _ => Expect::Argument,
-        };
+        match &mut self.expect {
+            Expect::Instruction => {}
+            Expect::Word(word) => word.after_word(),
+            other => *other = Expect::Word(Word::Argument),
+        }
     }
 
     /// The class of `word` (which ends at `end`), by where it stands.
@@ -151,13 +150,13 @@ impl Scanner {
                     "ONBUILD" => Expect::Instruction,
                     "FROM" => Expect::Image,
                     "MAINTAINER" | "USER" | "WORKDIR" | "STOPSIGNAL" => Expect::Value,
-                    _ if self.shell => Expect::Command,
-                    _ => Expect::Argument,
+                    _ if self.shell => Expect::Word(Word::Command),
+                    _ => Expect::Word(Word::Argument),
                 };
                 Some(Class::Keyword)
             }
             Expect::Image if word.first() != Some(&b'-') => {
-                self.expect = Expect::Argument;
+                self.expect = Expect::Word(Word::Argument);
                 Some(Class::String)
             }
             _ if word.first() == Some(&b'-') => Some(Class::Constant),
@@ -167,28 +166,11 @@ impl Scanner {
             }
             _ if self.instruction == "HEALTHCHECK" && word.eq_ignore_ascii_case(b"cmd") => {
                 self.shell = true;
-                self.expect = Expect::Command;
+                self.expect = Expect::Word(Word::Command);
                 Some(Class::Keyword)
             }
-            Expect::Command => {
-                if SHELL_KEYWORDS.contains(&word) {
-                    // `if`, `then`, `do`...: a command follows.
-                    return Some(Class::Keyword);
-                }
-                self.expect = Expect::Argument;
-                // `NAME=value cmd`: an assignment, not the command.
-                if bytes.get(end) == Some(&b'=') {
-                    self.expect = Expect::AssignedValue;
-                    return Some(Class::Variable);
-                }
-                Some(Class::Function)
-            }
-            Expect::AssignedValue => {
-                self.expect = Expect::Command;
-                None
-            }
-            _ if word.iter().all(|b| b.is_ascii_digit() || *b == b'.') => Some(Class::Number),
-            _ => None,
+            Expect::Word(ref mut next) => next.class(word, bytes, end),
+            Expect::Image | Expect::Value => None,
         }
     }
 }
@@ -214,59 +196,6 @@ const INSTRUCTIONS: [&str; 18] = [
     "VOLUME",
     "WORKDIR",
 ];
-
-/// The shell's keywords that stand where a command's name would.
-const SHELL_KEYWORDS: [&[u8]; 14] = [
-    b"if", b"then", b"else", b"elif", b"fi", b"for", b"while", b"until", b"do", b"done", b"case",
-    b"esac", b"in", b"!",
-];
-
-fn blank_end(bytes: &[u8], from: usize) -> usize {
-    super::run_of(bytes, from, |b| matches!(b, b' ' | b'\t' | b'\r'))
-}
-
-/// Where a word ends: at a blank, a quote, a variable or an operator.
-fn word_end(bytes: &[u8], at: usize) -> usize {
-    let end = super::run_of(bytes, at, |b| {
-        !(b.is_ascii_whitespace()
-            || matches!(
-                b,
-                b'"' | b'\''
-                    | b'$'
-                    | b'\\'
-                    | b'&'
-                    | b'|'
-                    | b';'
-                    | b'('
-                    | b')'
-                    | b'['
-                    | b']'
-                    | b','
-                    | b'='
-                    | b'<'
-                    | b'>'
-            ))
-    });
-    end.max(next_char(bytes, at))
-}
-
-/// Where the string opened at `at` ends: past its closing quote (a
-/// backslash escapes in `"…"`), or at its line's end.
-fn string_end(bytes: &[u8], at: usize) -> usize {
-    let quote = bytes[at];
-    let mut index = at + 1;
-    while index < bytes.len() {
-        match bytes[index] {
-            b if b == quote => return index + 1,
-            b'\\' if quote == b'"' && matches!(bytes.get(index + 1), Some(b) if *b != b'\n') => {
-                index += 2;
-            }
-            b'\n' => return index,
-            _ => index += 1,
-        }
-    }
-    bytes.len()
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,18 @@
 //! Scanners of our own, for languages whose grammars were the slowest part
-//! of the engine and whose syntax a single forward pass reads well.
+//! of the engine or left plain much of what Pygments colours, and whose
+//! syntax a single forward pass reads well.
 //!
 //! - `dockerfile.rs`: Dockerfiles, and the shell commands in them.
 //! - `json.rs`: JSON (and JSON with comments).
+//! - `lisp.rs`: Lisp (Common Lisp, and Emacs Lisp with it), with the
+//!   standard's symbols in `lisp_symbols.rs`.
+//! - `make.rs`: makefiles, GNU make's and BSD make's.
 //! - `nim.rs`: Nim.
+//! - `ocaml.rs`: OCaml.
 //! - `pascal.rs`: Pascal (Delphi, Turbo and Free Pascal).
 //! - `rst.rs`: reStructuredText.
+//!
+//! `shell.rs` reads the shell commands in Dockerfiles and makefiles.
 //!
 //! A scanner is a function from a position to the token that starts there
 //! (where it ends, and its class), with a state of its own for what it
@@ -18,22 +25,43 @@
 //! scanners run in the server: they are safe Rust with nothing to crash
 //! or hang, so there is nothing for a child process to isolate, and its
 //! round trip (about 50 µs) would cost more than the scan of a small file.
+//! The exceptions are the languages tree-sitter served before their
+//! scanner came (Lisp, makefiles, OCaml): their files went through a child, and
+//! still do ([`IN_CHILDREN`]), so no file loses the isolation it had.
 
 mod dockerfile;
 mod json;
+mod lisp;
+mod make;
 mod nim;
+mod ocaml;
 mod pascal;
 mod rst;
+mod shell;
 
-use super::{Budget, CancelFlag, EngineError, classes::Class, render::Runs};
+use std::{cell::RefCell, time::Instant};
+
+use super::{
+    Budget, CancelFlag, EngineError,
+    classes::Class,
+    render::Runs,
+    treesitter::{Run, TreeSitterError},
+};
 use crate::domain::Progress;
+
+/// The languages whose scanner runs in the highlighting children, which
+/// route them as they route tree-sitter's (see the module's notes).
+pub const IN_CHILDREN: [&str; 3] = [lisp::LANGUAGE, make::LANGUAGE, ocaml::LANGUAGE];
 
 /// The catalogue names the scanners serve (`highlight` dispatches on them).
 #[cfg(test)]
-const LANGUAGES: [&str; 5] = [
+const LANGUAGES: [&str; 8] = [
     dockerfile::LANGUAGE,
     json::LANGUAGE,
+    lisp::LANGUAGE,
+    make::LANGUAGE,
     nim::LANGUAGE,
+    ocaml::LANGUAGE,
     pascal::LANGUAGE,
     rst::LANGUAGE,
 ];
@@ -47,22 +75,35 @@ pub fn highlight(
     cancel: &CancelFlag,
     budget: Budget,
 ) -> Option<Result<String, EngineError>> {
-    let job = Job {
+    Job {
         code,
         language,
         progress,
-        cancel,
+        cancelled: &|| cancel.is_cancelled(),
         budget,
+    }
+    .run()
+}
+
+/// In a highlighting child: `code` highlighted by the scanner for
+/// `language`, within `run`'s budget, or `None` when no scanner reads it.
+pub fn highlight_in_child(
+    language: &str,
+    code: &str,
+    run: &mut Run<'_>,
+) -> Option<Result<String, TreeSitterError>> {
+    let progress = RefCell::new(&mut run.progress);
+    let job = Job {
+        code,
+        language,
+        progress: &|p| (progress.borrow_mut())(p),
+        cancelled: run.cancelled,
+        budget: Budget::new(run.deadline.saturating_duration_since(Instant::now())),
     };
-    let scanned = match language {
-        dockerfile::LANGUAGE => job.scan(dockerfile::Scanner::token),
-        json::LANGUAGE => job.scan(|_: &mut (), bytes, at| json::token(bytes, at)),
-        nim::LANGUAGE => job.scan(nim::Scanner::token),
-        pascal::LANGUAGE => job.scan(pascal::Scanner::token),
-        rst::LANGUAGE => job.scan(rst::Scanner::token),
-        _ => return None,
-    };
-    Some(scanned)
+    Some(job.run()?.map_err(|e| match e {
+        EngineError::Cancelled => TreeSitterError::Cancelled,
+        other => TreeSitterError::Grammar(other.to_string()),
+    }))
 }
 
 /// How many bytes are read between two looks at the clock, the cancel
@@ -78,11 +119,27 @@ struct Job<'a> {
     code: &'a str,
     language: &'a str,
     progress: &'a dyn Fn(Progress),
-    cancel: &'a CancelFlag,
+    cancelled: &'a dyn Fn() -> bool,
     budget: Budget,
 }
 
 impl Job<'_> {
+    /// The scan of the job's language, or `None` when no scanner reads it.
+    fn run(&self) -> Option<Result<String, EngineError>> {
+        let scanned = match self.language {
+            dockerfile::LANGUAGE => self.scan(dockerfile::Scanner::token),
+            json::LANGUAGE => self.scan(|_: &mut (), bytes, at| json::token(bytes, at)),
+            lisp::LANGUAGE => self.scan(lisp::Scanner::token),
+            make::LANGUAGE => self.scan(make::Scanner::token),
+            nim::LANGUAGE => self.scan(nim::Scanner::token),
+            ocaml::LANGUAGE => self.scan(ocaml::Scanner::token),
+            pascal::LANGUAGE => self.scan(pascal::Scanner::token),
+            rst::LANGUAGE => self.scan(rst::Scanner::token),
+            _ => return None,
+        };
+        Some(scanned)
+    }
+
     /// Runs `token` from the start of the code to its end, with a state
     /// `S` (what a scanner remembers between tokens) that starts as its
     /// default, and writes the runs it finds. `token(state, bytes, at)`
@@ -94,7 +151,7 @@ impl Job<'_> {
             code,
             language: engine,
             progress,
-            cancel,
+            cancelled,
             budget,
         } = *self;
         let mut state = S::default();
@@ -108,7 +165,7 @@ impl Job<'_> {
         while at < bytes.len() {
             if at >= next_check {
                 next_check = at + CHECK_EVERY;
-                if cancel.is_cancelled() {
+                if cancelled() {
                     return Err(EngineError::Cancelled);
                 }
                 lines_done += newlines(&bytes[counted_to..at]);
@@ -241,14 +298,61 @@ pub(super) mod tests {
 
     #[test]
     fn every_scanner_serves_a_language_of_the_catalogue_that_the_engine_hands_it() {
+        use crate::server::highlight::{TreeSitter, treesitter::GRAMMARS};
         let languages = crate::server::highlight::Languages::load();
         for language in LANGUAGES {
             assert_eq!(languages.resolve(language), Some(language));
             assert!(
-                !languages.is_served(language)
-                    && !crate::server::highlight::TreeSitter::languages().any(|l| l == language),
-                "{language} would go to another engine before its scanner"
+                !languages.is_served(language),
+                "{language} goes to Pygments' lexer"
+            );
+            let in_children = IN_CHILDREN.contains(&language);
+            assert_eq!(
+                TreeSitter::languages().any(|l| l == language),
+                in_children,
+                "{language} is routed to the children when, and only when, its scanner runs there"
+            );
+            assert!(
+                !GRAMMARS.iter().any(|g| g.names.contains(&language)),
+                "{language} has a grammar that would take it before its scanner"
             );
         }
+        assert!(IN_CHILDREN.iter().all(|l| LANGUAGES.contains(l)));
+    }
+
+    #[test]
+    fn a_child_hands_the_languages_it_took_from_tree_sitter_to_their_scanner() {
+        let mut reported = 0;
+        let mut progress = |_: Progress| reported += 1;
+        let code = "all:\n\tcc -o x x.c\n".repeat(10_000);
+        let html = crate::server::highlight::TreeSitter::default()
+            .highlight(
+                &code,
+                make::LANGUAGE,
+                &mut Run {
+                    deadline: Instant::now() + std::time::Duration::from_secs(30),
+                    cancelled: &|| false,
+                    progress: &mut progress,
+                },
+            )
+            .unwrap();
+        assert!(
+            html.contains("<x-f>all</x-f><x-p>:</x-p>\n\t<x-f>cc</x-f> <x-co>-o</x-co>"),
+            "{html:.200}"
+        );
+        assert!(
+            reported > 0,
+            "the scan reported its progress to the child's run"
+        );
+        let cancelled = crate::server::highlight::TreeSitter::default().highlight(
+            &code,
+            lisp::LANGUAGE,
+            &mut Run {
+                deadline: Instant::now() + std::time::Duration::from_secs(30),
+                cancelled: &|| true,
+                progress: &mut |_| {},
+            },
+        );
+        assert!(matches!(cancelled, Err(TreeSitterError::Cancelled)));
     }
 }

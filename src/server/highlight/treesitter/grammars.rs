@@ -71,12 +71,6 @@ const LUA_EXTRA: &str = r#"(function_declaration name: (dot_index_expression tab
 const RUBY_EXTRA: &str = r#"(module name: (constant) @module)
 (module name: (scope_resolution name: (constant) @module))"#;
 
-/// Make's variables, which the grammar marks as constants, and its rules'
-/// targets, as Pygments colours them (`Name.Variable`, `Name.Function`).
-const MAKE_EXTRA: &str = r#"(variable_assignment name: (word) @variable.other)
-(variable_reference (word) @variable.other)
-(rule (targets (word) @function))"#;
-
 macro_rules! language {
     ($language:expr) => {{
         fn language() -> Language {
@@ -274,24 +268,6 @@ pub const GRAMMARS: &[GrammarDef] = &[
         injections: None,
     },
     GrammarDef {
-        names: &["OCaml"],
-        injection_name: "ocaml",
-        language: language!(arborium_ocaml::language()),
-        highlights: &[arborium_ocaml::HIGHLIGHTS_QUERY],
-        extra: "",
-        later_wins: true,
-        injections: None,
-    },
-    GrammarDef {
-        names: &["Lisp"],
-        injection_name: "commonlisp",
-        language: language!(arborium_commonlisp::language()),
-        highlights: &[arborium_commonlisp::HIGHLIGHTS_QUERY],
-        extra: "",
-        later_wins: true,
-        injections: None,
-    },
-    GrammarDef {
         names: &["Erlang"],
         injection_name: "erlang",
         language: language!(tree_sitter_erlang::LANGUAGE),
@@ -324,15 +300,6 @@ pub const GRAMMARS: &[GrammarDef] = &[
         language: language!(arborium_matlab::language()),
         highlights: &[arborium_matlab::HIGHLIGHTS_QUERY],
         extra: "",
-        later_wins: true,
-        injections: None,
-    },
-    GrammarDef {
-        names: &["Makefile"],
-        injection_name: "make",
-        language: language!(tree_sitter_make::LANGUAGE),
-        highlights: &[tree_sitter_make::HIGHLIGHTS_QUERY],
-        extra: MAKE_EXTRA,
         later_wins: true,
         injections: None,
     },

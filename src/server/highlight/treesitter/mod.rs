@@ -16,7 +16,10 @@
 //!
 //! The grammars are C code. This module runs them where it is called; the
 //! server calls it only in a child process (`isolate.rs`), so that a
-//! grammar that crashes takes no one down with it.
+//! grammar that crashes takes no one down with it. The languages a
+//! scanner of ours took over from tree-sitter (`scan::IN_CHILDREN`) are
+//! still this engine's, and still highlighted in the children: it hands
+//! them to their scanner.
 
 mod grammars;
 
@@ -30,6 +33,7 @@ use tree_sitter::{
 use super::{
     classes::Class,
     render::{self, Runs},
+    scan,
 };
 use crate::domain::Progress;
 
@@ -113,13 +117,17 @@ impl Run<'_> {
 }
 
 impl TreeSitter {
-    /// The catalogue names this engine serves.
+    /// The catalogue names this engine serves: its grammars', and those
+    /// it hands to a scanner.
     pub fn languages() -> impl Iterator<Item = &'static str> {
-        GRAMMARS.iter().flat_map(|def| def.names.iter().copied())
+        GRAMMARS
+            .iter()
+            .flat_map(|def| def.names.iter().copied())
+            .chain(scan::IN_CHILDREN)
     }
 
     pub fn serves(&self, language: &str) -> bool {
-        self.find(language).is_some()
+        self.find(language).is_some() || scan::IN_CHILDREN.contains(&language)
     }
 
     fn find(&self, language: &str) -> Option<&Loaded> {
@@ -169,6 +177,9 @@ impl TreeSitter {
         language: &str,
         run: &mut Run<'_>,
     ) -> Result<String, TreeSitterError> {
+        if let Some(scanned) = scan::highlight_in_child(language, code, run) {
+            return scanned;
+        }
         let grammar = self
             .find(language)
             .ok_or_else(|| TreeSitterError::Unsupported(language.to_owned()))?;
@@ -579,11 +590,6 @@ mod tests {
                 "Ruby",
                 "module CodeRay\n  class Ruby; end\nend\n",
                 &["<x-m>CodeRay</x-m>"][..],
-            ),
-            (
-                "Makefile",
-                "CC = gcc\nall: main.o\n\t$(CC) -o main main.o\n",
-                &["<x-v>CC</x-v>", "<x-f>all</x-f>"][..],
             ),
         ];
         for (language, code, expected) in cases {
