@@ -6,6 +6,7 @@
     ("Dart", include_str!("served-dart.sublime-syntax")),
     ("F#", include_str!("served-f.sublime-syntax")),
     ("Haskell", include_str!("served-haskell.sublime-syntax")),
+    ("Kotlin", include_str!("served-kotlin.sublime-syntax")),
     ("Objective-C", include_str!("served-objective-c.sublime-syntax")),
     ("Scala", include_str!("served-scala.sublime-syntax")),
     ("SQL", include_str!("served-sql.sublime-syntax")),
