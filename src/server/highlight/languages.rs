@@ -621,6 +621,9 @@ const TELLTALES: &[(&[&str], &[Telltale])] = &[
             ("Transact-SQL", r"(?i)\bdeclare\s+@\w"),
         ],
     ),
+    // A Salt state is YAML, rendered by Jinja first unless it says
+    // otherwise: one with Jinja's tags is YAML+Jinja.
+    (&["sls"], &[("YAML+Jinja", r"\{%|\{\{")]),
     (&["t"], &[("TADS 3", r"__TADS|GameMainDef|\bversionInfo\b")]),
     (
         &["ttl"],
@@ -1213,6 +1216,17 @@ mod tests {
                 "; Lychrel numbers\n.zeropage\nloop:\tlda #0\n\tsta $d020\n"
             ),
             "ca65 assembler"
+        );
+        assert_eq!(
+            detect(
+                "top.sls",
+                "{% for m in mounts %}\n/mnt/{{ m }}:\n  mount.mounted: []\n{% endfor %}\n"
+            ),
+            "YAML+Jinja"
+        );
+        assert_ne!(
+            detect("plain.sls", "nginx:\n  pkg.installed: []\n"),
+            "YAML+Jinja"
         );
         // Without a telltale, the extension keeps its usual language.
         assert_eq!(
