@@ -11,9 +11,10 @@
 //!   (`pygments.rs`) and run by `lexer.rs` for the longer tail and where
 //!   they beat the base grammar, and falls back from one to
 //!   the next (then to plain text) when one fails or runs out of time.
-//! - `scan/`: JSON, Nim, Pascal, Dockerfiles and reStructuredText, read
-//!   by scanners of our own (one forward pass each, several times faster
-//!   than the grammars they replace).
+//! - `scan/`: JSON, Nim, Pascal, Dockerfiles, reStructuredText, Lisp,
+//!   makefiles and OCaml, read by scanners of our own (one forward pass
+//!   each, several times faster than the grammars they replace; the last
+//!   three still in the children, where tree-sitter read them).
 //! - `classes.rs` and `render.rs`: the one class vocabulary and the one
 //!   compact HTML writer both engines share; `theme.rs` its stylesheet.
 //! - `remote.rs`: a hilite.me-compatible service.
@@ -203,7 +204,7 @@ impl ProgressSink {
 /// engine): bump it with any change to the HTML they write (classes,
 /// grammars, the writer), and every file is highlighted anew as it is
 /// next saved or retried.
-pub const ENGINE_VERSION: &str = "2026-12-07.4";
+pub const ENGINE_VERSION: &str = "2026-12-07.5";
 
 #[async_trait]
 pub trait Engine: Send + Sync + 'static {
