@@ -192,6 +192,38 @@ pub fn fragment_text(html: &str) -> Option<String> {
     }
 }
 
+/// The runs of an HTML fragment the writer made: each run's length in
+/// bytes of text, and its class. `None` for HTML the writer does not
+/// write (an unterminated tag, an unknown entity or element).
+pub fn fragment_runs(html: &str) -> Option<Vec<(usize, Option<Class>)>> {
+    let mut runs: Vec<(usize, Option<Class>)> = Vec::new();
+    let mut class = None;
+    let mut rest = html;
+    while !rest.is_empty() {
+        let cut = rest.find('<').unwrap_or(rest.len());
+        let text = fragment_text(&rest[..cut])?.len();
+        match runs.last_mut() {
+            Some((length, last)) if *last == class => *length += text,
+            _ if text > 0 => runs.push((text, class)),
+            _ => {}
+        }
+        rest = &rest[cut..];
+        if let Some(tag) = rest.strip_prefix('<') {
+            let end = tag.find('>')?;
+            let name = &tag[..end];
+            if let Some(element) = name.strip_prefix('/') {
+                if element.starts_with("x-") {
+                    class = None;
+                }
+            } else if name.starts_with("x-") {
+                class = Some(*Class::ALL.iter().find(|c| c.element() == name)?);
+            }
+            rest = &tag[end + 1..];
+        }
+    }
+    Some(runs)
+}
+
 /// The whole code as plain, escaped text: what a snippet too costly for
 /// every engine is shown as.
 pub fn plain(code: &str) -> String {
@@ -424,6 +456,30 @@ mod tests {
         assert_eq!(fragment_text("&#x41;&#66;&apos;").unwrap(), "AB'");
         assert_eq!(fragment_text("<x-k"), None);
         assert_eq!(fragment_text("&nbsp;"), None);
+    }
+
+    #[test]
+    fn a_fragments_runs_are_its_classes_over_its_text() {
+        let code = "fn a<T>(){}// é";
+        let mut runs = Runs::default();
+        runs.push(2, Some(Class::Keyword));
+        runs.push(4, None);
+        runs.push(7, Some(Class::Type));
+        runs.push(11, Some(Class::Punctuation));
+        runs.push(code.len(), Some(Class::Comment));
+        let read = fragment_runs(&runs.render(code)).unwrap();
+        assert_eq!(
+            read,
+            [
+                (2, Some(Class::Keyword)),
+                (2, None),
+                (3, Some(Class::Type)),
+                (4, Some(Class::Punctuation)),
+                (code.len() - 11, Some(Class::Comment)),
+            ]
+        );
+        assert_eq!(fragment_runs("<x-nope>a</x-nope>"), None);
+        assert_eq!(fragment_runs("a &bogus; b"), None);
     }
 
     #[test]

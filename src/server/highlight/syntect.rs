@@ -62,7 +62,11 @@ impl SyntectEngine {
         cancel: &CancelFlag,
         budget: Budget,
     ) -> Result<String, EngineError> {
-        if let Some(scanned) = super::scan::highlight(language, code, progress, cancel, budget) {
+        let embed =
+            |language: &str, block: &str| self.highlight_block(language, block, cancel, budget);
+        if let Some(scanned) =
+            super::scan::highlight(language, code, progress, cancel, budget, &embed)
+        {
             return scanned;
         }
         if let Some(lexer) = self.languages.lexer(language) {
@@ -73,6 +77,25 @@ impl SyntectEngine {
             (set.as_ref(), set.find_syntax_plain_text())
         });
         self.highlight_with(syntaxes, syntax, code, progress, cancel, budget)
+    }
+
+    /// A block of another language inside a snippet (a fenced block of
+    /// Markdown), highlighted in the language its name or alias names,
+    /// within the snippet's budget; `None` for a language this engine
+    /// does not know, or Markdown itself.
+    fn highlight_block(
+        &self,
+        language: &str,
+        block: &str,
+        cancel: &CancelFlag,
+        budget: Budget,
+    ) -> Option<String> {
+        let name = self.languages.resolve(language)?;
+        if name == "Markdown" {
+            return None;
+        }
+        self.highlight_blocking(block, name, &|_| {}, cancel, budget)
+            .ok()
     }
 
     /// syntect's reading of `code` with `syntax`.

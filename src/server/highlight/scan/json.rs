@@ -114,7 +114,7 @@ mod tests {
         cancel: &CancelFlag,
         budget: Budget,
     ) -> Result<String, EngineError> {
-        super::super::highlight(LANGUAGE, code, progress, cancel, budget).unwrap()
+        super::super::highlight(LANGUAGE, code, progress, cancel, budget, &|_, _| None).unwrap()
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - `lisp.rs`: Lisp (Common Lisp, and Emacs Lisp with it), with the
 //!   standard's symbols in `lisp_symbols.rs`.
 //! - `make.rs`: makefiles, GNU make's and BSD make's.
+//! - `markdown.rs`: Markdown's source (its rendering is
+//!   `highlight/markdown.rs`), with each fenced block in its language.
 //! - `nim.rs`: Nim.
 //! - `ocaml.rs`: OCaml.
 //! - `pascal.rs`: Pascal (Delphi, Turbo and Free Pascal).
@@ -33,6 +35,7 @@ mod dockerfile;
 mod json;
 mod lisp;
 mod make;
+mod markdown;
 mod nim;
 mod ocaml;
 mod pascal;
@@ -55,16 +58,23 @@ pub const IN_CHILDREN: [&str; 3] = [lisp::LANGUAGE, make::LANGUAGE, ocaml::LANGU
 
 /// The catalogue names the scanners serve (`highlight` dispatches on them).
 #[cfg(test)]
-const LANGUAGES: [&str; 8] = [
+const LANGUAGES: [&str; 9] = [
     dockerfile::LANGUAGE,
     json::LANGUAGE,
     lisp::LANGUAGE,
     make::LANGUAGE,
+    markdown::LANGUAGE,
     nim::LANGUAGE,
     ocaml::LANGUAGE,
     pascal::LANGUAGE,
     rst::LANGUAGE,
 ];
+
+/// How a scanner has a block of another language in its code (a fenced
+/// block of Markdown) highlighted: `embed(language, block)` is the
+/// block's HTML fragment, or `None` when no engine at hand knows the
+/// language.
+pub type Embed<'a> = &'a dyn Fn(&str, &str) -> Option<String>;
 
 /// `code` highlighted by the scanner for `language`, or `None` when no
 /// scanner reads that language.
@@ -74,6 +84,7 @@ pub fn highlight(
     progress: &dyn Fn(Progress),
     cancel: &CancelFlag,
     budget: Budget,
+    embed: Embed<'_>,
 ) -> Option<Result<String, EngineError>> {
     Job {
         code,
@@ -81,6 +92,7 @@ pub fn highlight(
         progress,
         cancelled: &|| cancel.is_cancelled(),
         budget,
+        embed,
     }
     .run()
 }
@@ -99,6 +111,7 @@ pub fn highlight_in_child(
         progress: &|p| (progress.borrow_mut())(p),
         cancelled: run.cancelled,
         budget: Budget::new(run.deadline.saturating_duration_since(Instant::now())),
+        embed: &|_, _| None,
     };
     Some(job.run()?.map_err(|e| match e {
         EngineError::Cancelled => TreeSitterError::Cancelled,
@@ -121,6 +134,7 @@ struct Job<'a> {
     progress: &'a dyn Fn(Progress),
     cancelled: &'a dyn Fn() -> bool,
     budget: Budget,
+    embed: Embed<'a>,
 }
 
 impl Job<'_> {
@@ -131,6 +145,7 @@ impl Job<'_> {
             json::LANGUAGE => self.scan(|_: &mut (), bytes, at| json::token(bytes, at)),
             lisp::LANGUAGE => self.scan(lisp::Scanner::token),
             make::LANGUAGE => self.scan(make::Scanner::token),
+            markdown::LANGUAGE => markdown::highlight(self),
             nim::LANGUAGE => self.scan(nim::Scanner::token),
             ocaml::LANGUAGE => self.scan(ocaml::Scanner::token),
             pascal::LANGUAGE => self.scan(pascal::Scanner::token),
@@ -147,50 +162,70 @@ impl Job<'_> {
     /// only at ASCII bytes or at the end). Past the budget the rest is
     /// plain (the snippet still succeeds), as with the other engines.
     fn scan<S: Default>(&self, token: Token<S>) -> Result<String, EngineError> {
-        let Job {
-            code,
-            language: engine,
-            progress,
-            cancelled,
-            budget,
-        } = *self;
         let mut state = S::default();
-        let bytes = code.as_bytes();
-        let total = crate::domain::source::line_count(code);
-        let mut runs = Runs::with_capacity(code.len() / 4);
+        let bytes = self.code.as_bytes();
+        let mut runs = Runs::with_capacity(self.code.len() / 4);
+        let mut checkpoints = self.checkpoints();
         let mut at = 0;
-        let mut next_check = CHECK_EVERY;
-        let mut lines_done = 0u32;
-        let mut counted_to = 0;
-        while at < bytes.len() {
-            if at >= next_check {
-                next_check = at + CHECK_EVERY;
-                if cancelled() {
-                    return Err(EngineError::Cancelled);
-                }
-                lines_done += newlines(&bytes[counted_to..at]);
-                counted_to = at;
-                progress(Progress {
-                    done: lines_done,
-                    total,
-                });
-                if budget.is_spent() {
-                    tracing::info!(
-                        engine,
-                        line = lines_done + 1,
-                        "budget spent; the rest is plain"
-                    );
-                    break;
-                }
-            }
+        while at < bytes.len() && self.goes_on(&mut checkpoints, at)? {
             let (end, class) = token(&mut state, bytes, at);
-            debug_assert!(end > at && code.is_char_boundary(end), "{engine} at {at}");
+            debug_assert!(
+                end > at && self.code.is_char_boundary(end),
+                "{} at {at}",
+                self.language
+            );
             runs.push(end, class);
             at = end;
         }
         runs.push(bytes.len(), None);
-        Ok(runs.render(code))
+        Ok(runs.render(self.code))
     }
+
+    fn checkpoints(&self) -> Checkpoints {
+        Checkpoints {
+            next: CHECK_EVERY,
+            lines_done: 0,
+            counted_to: 0,
+            total: crate::domain::source::line_count(self.code),
+        }
+    }
+
+    /// Whether the scan goes on at `at`: past each checkpoint it reports
+    /// its progress, fails if it was cancelled, and stops (the rest plain)
+    /// once its budget is spent.
+    fn goes_on(&self, checkpoints: &mut Checkpoints, at: usize) -> Result<bool, EngineError> {
+        if at < checkpoints.next {
+            return Ok(true);
+        }
+        checkpoints.next = at + CHECK_EVERY;
+        if (self.cancelled)() {
+            return Err(EngineError::Cancelled);
+        }
+        checkpoints.lines_done += newlines(&self.code.as_bytes()[checkpoints.counted_to..at]);
+        checkpoints.counted_to = at;
+        (self.progress)(Progress {
+            done: checkpoints.lines_done,
+            total: checkpoints.total,
+        });
+        if self.budget.is_spent() {
+            tracing::info!(
+                engine = self.language,
+                line = checkpoints.lines_done + 1,
+                "budget spent; the rest is plain"
+            );
+            return Ok(false);
+        }
+        Ok(true)
+    }
+}
+
+/// Where a scan next looks at the clock, the cancel flag and its
+/// progress (every [`CHECK_EVERY`] bytes), and the lines it has counted.
+struct Checkpoints {
+    next: usize,
+    lines_done: u32,
+    counted_to: usize,
+    total: u32,
 }
 
 /// The first index from `from` whose byte `keep` refuses, or the end.
@@ -269,6 +304,14 @@ pub(super) mod tests {
             &|_| {},
             &CancelFlag::default(),
             Budget::new(Duration::from_secs(30)),
+            &|language, block| {
+                // A stand-in engine: a block in "kw" is one keyword.
+                (language == "kw").then(|| {
+                    let mut html = "<x-k>".to_owned();
+                    crate::server::highlight::render::escape_into(&mut html, block);
+                    html + "</x-k>"
+                })
+            },
         )
         .expect("a scanner for the language")
         .unwrap()

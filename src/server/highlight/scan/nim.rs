@@ -462,7 +462,15 @@ mod tests {
     fn a_cancel_is_honoured_and_a_spent_budget_leaves_the_rest_plain() {
         let code = "let x = 1\n".repeat(30_000);
         let run = |cancel: &CancelFlag, time| {
-            super::super::highlight(LANGUAGE, &code, &|_| {}, cancel, Budget::new(time)).unwrap()
+            super::super::highlight(
+                LANGUAGE,
+                &code,
+                &|_| {},
+                cancel,
+                Budget::new(time),
+                &|_, _| None,
+            )
+            .unwrap()
         };
         let cancel = CancelFlag::default();
         cancel.cancel();

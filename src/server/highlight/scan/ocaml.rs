@@ -18,7 +18,7 @@
 //! polymorphic variants as constants, attributes (`[@@deriving …]`) and
 //! extension points (`let%lwt`) as attributes.
 
-use super::{find, first_on_its_line, line_end, next_char, run_of};
+use super::{find, first_on_its_line, next_char, run_of};
 use crate::server::highlight::classes::Class;
 
 /// The catalogue name this scanner serves.
