@@ -52,6 +52,18 @@ if ! curl -fs "http://127.0.0.1:$port/api/health" >/dev/null; then
   cat "$dir/server.log" >&2
   exit 1
 fi
+# /api/ready answers 503 while the engine warms its grammars (seconds when
+# the node is quiet, longer on a busy machine), which the fuzzer would
+# report as a server error: fuzz a node that is ready.
+for _ in $(seq 900); do
+  curl -fs "http://127.0.0.1:$port/api/ready" >/dev/null && break
+  sleep 0.2
+done
+if ! curl -fs "http://127.0.0.1:$port/api/ready" >/dev/null; then
+  echo "the server did not become ready in 3 minutes:" >&2
+  cat "$dir/server.log" >&2
+  exit 1
+fi
 mkdir -p test-results
 fuzz() {
   local name=$1 config=$2
