@@ -43,27 +43,21 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-for _ in $(seq 150); do
-  curl -fs "http://127.0.0.1:$port/api/health" >/dev/null && break
-  sleep 0.2
-done
-if ! curl -fs "http://127.0.0.1:$port/api/health" >/dev/null; then
-  echo "the server did not start:" >&2
+# Waits up to $2 seconds for $1 to answer 200; says so and fails if not.
+await() {
+  for _ in $(seq $(($2 * 5))); do
+    curl -fs "http://127.0.0.1:$port$1" >/dev/null && return 0
+    sleep 0.2
+  done
+  echo "$1 did not answer 200 in $2 s:" >&2
   cat "$dir/server.log" >&2
   exit 1
-fi
+}
+await /api/health 30
 # /api/ready answers 503 while the engine warms its grammars (seconds when
 # the node is quiet, longer on a busy machine), which the fuzzer would
 # report as a server error: fuzz a node that is ready.
-for _ in $(seq 900); do
-  curl -fs "http://127.0.0.1:$port/api/ready" >/dev/null && break
-  sleep 0.2
-done
-if ! curl -fs "http://127.0.0.1:$port/api/ready" >/dev/null; then
-  echo "the server did not become ready in 3 minutes:" >&2
-  cat "$dir/server.log" >&2
-  exit 1
-fi
+await /api/ready 180
 mkdir -p test-results
 fuzz() {
   local name=$1 config=$2

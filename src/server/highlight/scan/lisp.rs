@@ -20,7 +20,7 @@
 //! type, `#'name` as a function, `+constant+`s, and a package prefix
 //! (`cl-user::`) as a module.
 
-use super::{find, line_end, next_char, run_of};
+use super::{find, line_end, nested_comment_end, next_char, quoted_end, run_of};
 use crate::server::highlight::classes::Class;
 
 /// The catalogue name this scanner serves.
@@ -52,7 +52,10 @@ impl Scanner {
             }
             b';' => return (line_end(bytes, at), Some(Class::Comment)),
             b'#' if bytes.get(at + 1) == Some(&b'|') => {
-                return (block_comment_end(bytes, at), Some(Class::Comment));
+                return (
+                    nested_comment_end(bytes, at, *b"#|", *b"|#"),
+                    Some(Class::Comment),
+                );
             }
             // `(defstruct (point (:conc-name p-)) …)`: the name is inside.
             b'(' => return (at + 1, Some(Class::Punctuation)),
@@ -60,7 +63,7 @@ impl Scanner {
         }
         let defines = self.defines.take();
         let (end, class) = match byte {
-            b'"' => (string_end(bytes, at + 1), Class::String),
+            b'"' => (quoted_end(bytes, at + 1), Class::String),
             b')' => (at + 1, Class::Punctuation),
             b':' if !after_package => (symbol_end(bytes, at + 1), Class::Constant),
             b'\'' | b'`' => match bytes.get(at + 1) {
@@ -109,7 +112,7 @@ impl Scanner {
             b'x' | b'b' | b'o' | b'r' | b'*' => (symbol_end(bytes, digits + 1), Class::Number),
             b'c' => (digits + 1, Class::Number),
             b'p' if bytes.get(digits + 1) == Some(&b'"') => {
-                (string_end(bytes, digits + 2), Class::String)
+                (quoted_end(bytes, digits + 2), Class::String)
             }
             b':' => (symbol_end(bytes, digits + 1), Class::Constant),
             b'(' | b'+' | b'-' | b'.' | b'=' | b'#' | b'a' | b's' => {
@@ -237,44 +240,6 @@ fn is_number(token: &[u8]) -> bool {
         }
     }
     at == unsigned.len()
-}
-
-/// Where the string whose text starts at `from` ends: past its closing
-/// quote (a `\` escapes the next character), or at the end.
-fn string_end(bytes: &[u8], from: usize) -> usize {
-    let mut at = from;
-    while let Some(&byte) = bytes.get(at) {
-        match byte {
-            b'"' => return at + 1,
-            b'\\' => at = next_char(bytes, at + 1),
-            _ => at += 1,
-        }
-    }
-    at
-}
-
-/// Where the `#| |#` comment at `at` ends, with those nested in it, or
-/// the end.
-fn block_comment_end(bytes: &[u8], at: usize) -> usize {
-    let mut depth = 0usize;
-    let mut at = at;
-    while at + 1 < bytes.len() {
-        match (bytes[at], bytes[at + 1]) {
-            (b'#', b'|') => {
-                depth += 1;
-                at += 2;
-            }
-            (b'|', b'#') => {
-                depth -= 1;
-                at += 2;
-                if depth == 0 {
-                    return at;
-                }
-            }
-            _ => at += 1,
-        }
-    }
-    bytes.len()
 }
 
 #[cfg(test)]

@@ -258,6 +258,45 @@ fn next_char(bytes: &[u8], at: usize) -> usize {
     }
 }
 
+/// Where the comment opened (by `open`) at `at` ends: past the `close`
+/// that matches it, those nested in it counted (OCaml's `(* *)`, Lisp's
+/// `#| |#`), or at the end.
+fn nested_comment_end(bytes: &[u8], at: usize, open: [u8; 2], close: [u8; 2]) -> usize {
+    let mut depth = 0usize;
+    let mut at = at;
+    while at + 1 < bytes.len() {
+        let pair = [bytes[at], bytes[at + 1]];
+        if pair == open {
+            depth += 1;
+            at += 2;
+        } else if pair == close {
+            depth -= 1;
+            at += 2;
+            if depth == 0 {
+                return at;
+            }
+        } else {
+            at += 1;
+        }
+    }
+    bytes.len()
+}
+
+/// Where the `"…"` string whose text starts at `from` ends: past its
+/// closing quote (a `\` escapes the next character, a line break
+/// included), or at the end.
+fn quoted_end(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while let Some(&byte) = bytes.get(at) {
+        match byte {
+            b'"' => return at + 1,
+            b'\\' => at = next_char(bytes, at + 1),
+            _ => at += 1,
+        }
+    }
+    at
+}
+
 /// Whether only spaces and tabs come before `at` on its line.
 fn first_on_its_line(bytes: &[u8], at: usize) -> bool {
     bytes[..at]

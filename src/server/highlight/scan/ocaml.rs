@@ -18,7 +18,7 @@
 //! polymorphic variants as constants, attributes (`[@@deriving …]`) and
 //! extension points (`let%lwt`) as attributes.
 
-use super::{find, first_on_its_line, next_char, run_of};
+use super::{find, first_on_its_line, nested_comment_end, next_char, quoted_end, run_of};
 use crate::server::highlight::classes::Class;
 
 /// The catalogue name this scanner serves.
@@ -63,13 +63,16 @@ impl Scanner {
                 return (run_of(bytes, at, |b| b.is_ascii_whitespace()), None);
             }
             b'(' if next == Some(b'*') && bytes.get(at + 2) != Some(&b')') => {
-                return (comment_end(bytes, at), Some(Class::Comment));
+                return (
+                    nested_comment_end(bytes, at, *b"(*", *b"*)"),
+                    Some(Class::Comment),
+                );
             }
             _ => {}
         }
         let declares = std::mem::take(&mut self.declares);
         let (end, class) = match byte {
-            b'"' => (string_end(bytes, at + 1), Class::String),
+            b'"' => (quoted_end(bytes, at + 1), Class::String),
             b'{' if !self.no_quoted_close && quoted_string_id(bytes, at).is_some() => {
                 match self.quoted_string_end(bytes, at) {
                     Some(end) => (end, Class::String),
@@ -293,44 +296,6 @@ fn is_operator(byte: u8) -> bool {
             | b'~'
             | b'#'
     )
-}
-
-/// Where the comment opened at `at` ends, with those nested in it, or at
-/// the end.
-fn comment_end(bytes: &[u8], at: usize) -> usize {
-    let mut depth = 0usize;
-    let mut at = at;
-    while at + 1 < bytes.len() {
-        match (bytes[at], bytes[at + 1]) {
-            (b'(', b'*') => {
-                depth += 1;
-                at += 2;
-            }
-            (b'*', b')') => {
-                depth -= 1;
-                at += 2;
-                if depth == 0 {
-                    return at;
-                }
-            }
-            _ => at += 1,
-        }
-    }
-    bytes.len()
-}
-
-/// Where the string whose text starts at `from` ends: past its closing
-/// quote (a `\` escapes the next character), or at the end.
-fn string_end(bytes: &[u8], from: usize) -> usize {
-    let mut at = from;
-    while let Some(&byte) = bytes.get(at) {
-        match byte {
-            b'"' => return at + 1,
-            b'\\' => at = next_char(bytes, at + 1),
-            _ => at += 1,
-        }
-    }
-    at
 }
 
 /// Where the number at `at` ends: `0x1F`, `0o17`, `0b1`, `1_000`, `3.`,
