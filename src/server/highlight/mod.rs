@@ -12,7 +12,8 @@
 //!   they beat the base grammar, and falls back from one to
 //!   the next (then to plain text) when one fails or runs out of time.
 //! - `scan/`: JSON, Nim, Pascal, Dockerfiles, reStructuredText, Lisp,
-//!   makefiles, OCaml and Markdown, read by scanners of our own (one forward pass
+//!   makefiles, OCaml, Markdown and PowerShell, read by scanners of our
+//!   own (one forward pass
 //!   each, several times faster than the grammars they replace; the last
 //!   three still in the children, where tree-sitter read them).
 //! - `classes.rs` and `render.rs`: the one class vocabulary and the one

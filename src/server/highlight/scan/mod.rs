@@ -12,6 +12,7 @@
 //! - `nim.rs`: Nim.
 //! - `ocaml.rs`: OCaml.
 //! - `pascal.rs`: Pascal (Delphi, Turbo and Free Pascal).
+//! - `powershell.rs`: PowerShell.
 //! - `rst.rs`: reStructuredText.
 //!
 //! `shell.rs` reads the shell commands in Dockerfiles and makefiles.
@@ -39,6 +40,7 @@ mod markdown;
 mod nim;
 mod ocaml;
 mod pascal;
+mod powershell;
 mod rst;
 mod shell;
 
@@ -58,7 +60,7 @@ pub const IN_CHILDREN: [&str; 3] = [lisp::LANGUAGE, make::LANGUAGE, ocaml::LANGU
 
 /// The catalogue names the scanners serve (`highlight` dispatches on them).
 #[cfg(test)]
-const LANGUAGES: [&str; 9] = [
+const LANGUAGES: [&str; 10] = [
     dockerfile::LANGUAGE,
     json::LANGUAGE,
     lisp::LANGUAGE,
@@ -67,6 +69,7 @@ const LANGUAGES: [&str; 9] = [
     nim::LANGUAGE,
     ocaml::LANGUAGE,
     pascal::LANGUAGE,
+    powershell::LANGUAGE,
     rst::LANGUAGE,
 ];
 
@@ -149,6 +152,7 @@ impl Job<'_> {
             nim::LANGUAGE => self.scan(nim::Scanner::token),
             ocaml::LANGUAGE => self.scan(ocaml::Scanner::token),
             pascal::LANGUAGE => self.scan(pascal::Scanner::token),
+            powershell::LANGUAGE => self.scan(powershell::Scanner::token),
             rst::LANGUAGE => self.scan(rst::Scanner::token),
             _ => return None,
         };
