@@ -13,9 +13,9 @@
 //!   the next (then to plain text) when one fails or runs out of time.
 //! - `scan/`: JSON, Nim, Pascal, Dockerfiles, reStructuredText, Lisp,
 //!   makefiles, OCaml, Markdown and PowerShell, read by scanners of our
-//!   own (one forward pass
-//!   each, several times faster than the grammars they replace; the last
-//!   three still in the children, where tree-sitter read them).
+//!   own (one forward pass each, several times faster than the grammars
+//!   they replace; Lisp, makefiles and OCaml still in the children, where
+//!   tree-sitter read them).
 //! - `classes.rs` and `render.rs`: the one class vocabulary and the one
 //!   compact HTML writer both engines share; `theme.rs` its stylesheet.
 //! - `remote.rs`: a hilite.me-compatible service.
