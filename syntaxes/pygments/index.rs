@@ -165,7 +165,6 @@
     ("HTML+Lasso", &["html+lasso"], &[], include_str!("html-lasso.sublime-syntax")),
     ("HTML+Mako", &["html+mako"], &[], include_str!("html-mako.sublime-syntax")),
     ("HTML+Myghty", &["html+myghty"], &[], include_str!("html-myghty.sublime-syntax")),
-    ("HTML+PHP", &["html+php"], &["phtml"], include_str!("html-php.sublime-syntax")),
     ("HTML+Smarty", &["html+smarty"], &[], include_str!("html-smarty.sublime-syntax")),
     ("HTML+Twig", &["html+twig"], &["twig"], include_str!("html-twig.sublime-syntax")),
     ("HTML+UL4", &["html+ul4"], &["htmlul4"], include_str!("html-ul4.sublime-syntax")),

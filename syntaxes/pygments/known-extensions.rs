@@ -45,6 +45,7 @@
     ("Groovy", &["groovy", "gradle"]),
     ("Haskell", &["hs"]),
     ("HTML", &["html", "htm", "xhtml"]),
+    ("PHP", &["phtml"]),
     ("Idris", &["idr"]),
     ("INI", &["ini", "cfg", "inf", "editorconfig"]),
     ("Java", &["java"]),

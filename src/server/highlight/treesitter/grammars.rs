@@ -71,6 +71,15 @@ const LUA_EXTRA: &str = r#"(function_declaration name: (dot_index_expression tab
 const RUBY_EXTRA: &str = r#"(module name: (constant) @module)
 (module name: (scope_resolution name: (constant) @module))"#;
 
+/// A PHP file's text outside `<?php ?>` as HTML (with HTML's own
+/// scripts and styles in turn), as Pygments' HTML+PHP reads a template.
+/// Upstream's query also names a heredoc's language by its closing
+/// label, which our injections (a fixed language per pattern) do not
+/// read.
+const PHP_INJECTIONS: &str = r#"((text) @injection.content
+ (#set! injection.language "html")
+ (#set! injection.combined))"#;
+
 macro_rules! language {
     ($language:expr) => {{
         fn language() -> Language {
@@ -184,7 +193,7 @@ pub const GRAMMARS: &[GrammarDef] = &[
         highlights: &[tree_sitter_php::HIGHLIGHTS_QUERY],
         extra: "",
         later_wins: false,
-        injections: None,
+        injections: Some(PHP_INJECTIONS),
     },
     GrammarDef {
         names: &["Python"],

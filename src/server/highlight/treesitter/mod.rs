@@ -612,6 +612,23 @@ mod tests {
     }
 
     #[test]
+    fn a_php_files_html_is_highlighted_as_html_with_its_scripts() {
+        let html = highlight(
+            "<p class=\"a\">Hi <?php echo $x; ?></p>\n<script>let y = 'z';</script>\n",
+            "PHP",
+        )
+        .unwrap();
+        for run in [
+            "<x-tg>p</x-tg>",
+            "<x-at>class</x-at>",
+            "<x-k>echo</x-k>",
+            "<x-s>'z'</x-s>",
+        ] {
+            assert!(html.contains(run), "{run} in {html}");
+        }
+    }
+
+    #[test]
     fn a_spent_budget_is_too_costly_and_a_cancel_is_a_cancel() {
         let engine = TreeSitter::default();
         let code = "x = 1\n".repeat(10_000);
