@@ -50,6 +50,9 @@ const EXTRA_ALIASES: &[(&str, &str)] = &[
     ("emacs-lisp", "Lisp"),
     ("viml", "VimL"),
     ("vim", "VimL"),
+    // Pygments' HTML+PHP was a language of its own here until PHP's
+    // grammar read a template's HTML too; its alias stays valid.
+    ("html+php", "PHP"),
 ];
 
 /// The grammar names of the engine, with lookup by any alias.
@@ -983,6 +986,7 @@ mod tests {
         assert_eq!(l.resolve("csharp"), Some("C#"));
         assert_eq!(l.resolve("Python"), Some("Python"));
         assert_eq!(l.resolve("klingon"), None);
+        assert_eq!(l.resolve("html+php"), Some("PHP"));
     }
 
     #[test]
