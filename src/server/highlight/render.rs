@@ -162,6 +162,12 @@ pub fn escape_into(out: &mut String, text: &str) {
 /// an unterminated tag or entity, or an entity it does not know.
 pub fn fragment_text(html: &str) -> Option<String> {
     let mut text = String::with_capacity(html.len());
+    decode_into(&mut text, html)?;
+    Some(text)
+}
+
+/// Appends the text `html` shows to `text` (see [`fragment_text`]).
+fn decode_into(text: &mut String, html: &str) -> Option<()> {
     let mut rest = html;
     loop {
         let cut = rest.find(['<', '&']).unwrap_or(rest.len());
@@ -187,7 +193,7 @@ pub fn fragment_text(html: &str) -> Option<String> {
             });
             rest = &entity[end + 1..];
         } else {
-            return Some(text);
+            return Some(());
         }
     }
 }
@@ -198,10 +204,14 @@ pub fn fragment_text(html: &str) -> Option<String> {
 pub fn fragment_runs(html: &str) -> Option<Vec<(usize, Option<Class>)>> {
     let mut runs: Vec<(usize, Option<Class>)> = Vec::new();
     let mut class = None;
+    // One buffer for every run's text, decoded only to be measured.
+    let mut decoded = String::new();
     let mut rest = html;
     while !rest.is_empty() {
         let cut = rest.find('<').unwrap_or(rest.len());
-        let text = fragment_text(&rest[..cut])?.len();
+        decoded.clear();
+        decode_into(&mut decoded, &rest[..cut])?;
+        let text = decoded.len();
         match runs.last_mut() {
             Some((length, last)) if *last == class => *length += text,
             _ if text > 0 => runs.push((text, class)),

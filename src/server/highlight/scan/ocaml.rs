@@ -73,12 +73,10 @@ impl Scanner {
         let declares = std::mem::take(&mut self.declares);
         let (end, class) = match byte {
             b'"' => (quoted_end(bytes, at + 1), Class::String),
-            b'{' if !self.no_quoted_close && quoted_string_id(bytes, at).is_some() => {
-                match self.quoted_string_end(bytes, at) {
-                    Some(end) => (end, Class::String),
-                    None => (at + 1, Class::Punctuation),
-                }
-            }
+            b'{' if !self.no_quoted_close => match self.quoted_string_end(bytes, at) {
+                Some(end) => (end, Class::String),
+                None => (at + 1, Class::Punctuation),
+            },
             b'\'' => {
                 let (end, class) = quote(bytes, at);
                 if class == Class::Type {
@@ -180,18 +178,17 @@ impl Scanner {
     /// is closed.
     fn quoted_string_end(&mut self, bytes: &[u8], at: usize) -> Option<usize> {
         let id = quoted_string_id(bytes, at)?;
-        let mut closer = Vec::with_capacity(id.len() + 2);
-        closer.push(b'|');
-        closer.extend_from_slice(id);
-        closer.push(b'}');
-        let body = at + 2 + id.len();
-        match find(bytes, body, &closer) {
-            Some(close) => Some(close + closer.len()),
-            None => {
-                self.no_quoted_close = true;
-                None
+        // The closer is `|id}`: each `|` after the body's start, tried once.
+        let mut from = at + 2 + id.len();
+        while let Some(bar) = find(bytes, from, b"|") {
+            let after_id = bar + 1 + id.len();
+            if bytes[bar + 1..].starts_with(id) && bytes.get(after_id) == Some(&b'}') {
+                return Some(after_id + 1);
             }
+            from = bar + 1;
         }
+        self.no_quoted_close = true;
+        None
     }
 }
 

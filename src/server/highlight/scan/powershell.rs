@@ -197,17 +197,16 @@ impl Scanner {
                 (at + 1, Class::Punctuation)
             }
             b'-' if next.is_some_and(|b| b.is_ascii_alphabetic())
-                && !bytes[at - usize::from(at > 0)].is_ascii_alphanumeric() =>
+                && (at == 0 || !bytes[at - 1].is_ascii_alphanumeric()) =>
             {
                 let end = run_of(bytes, at + 1, |b| b.is_ascii_alphanumeric() || b == b'_');
                 let mut buffer = [0; 16];
                 let word = folded(&bytes[at + 1..end], false, &mut buffer);
+                // `-eq`, and `-ceq`/`-ieq` (case-sensitive, -insensitive).
                 let operator = word.is_some_and(|w| {
-                    let bare = w
-                        .strip_prefix(['c', 'i'])
-                        .filter(|b| OPERATORS.contains(b))
-                        .unwrap_or(w);
-                    OPERATORS.contains(&bare)
+                    OPERATORS.contains(&w)
+                        || w.strip_prefix(['c', 'i'])
+                            .is_some_and(|b| OPERATORS.contains(&b))
                 });
                 (
                     end,
