@@ -23,6 +23,8 @@ impl Dialect for Postgres {
     const LAZY_COMMIT: Option<&'static str> = Some("SET LOCAL synchronous_commit = off");
     /// Delivered to every node's relay at commit, and only then.
     const NOTIFY: Option<&'static str> = Some("SELECT pg_notify($1, $2)");
+    /// Rows are locked one by one: writers run side by side.
+    const ONE_WRITER: bool = false;
 
     fn rows_affected(result: &sqlx::postgres::PgQueryResult) -> u64 {
         result.rows_affected()

@@ -157,7 +157,8 @@ where
         Ok(D::rows_affected(&recorded) == 1)
     }
 
-    /// Ends the attempt `lease` holds with `outcome`: records it, then sets
+    /// Ends the attempt `lease` holds with `outcome` (in the caller's
+    /// [`write_turn`](SqlStore::write_turn)): records it, then sets
     /// `set` on the job (numbered from `$5`: `values`, then `error` when
     /// there is one). Returns the transaction for the caller to add to and
     /// commit; `None`, with nothing changed, when the lease no longer holds.
@@ -405,15 +406,18 @@ where
                 .bind(millis(lease_until))
                 .bind(millis(now))
                 .bind(i64::from(limit));
-            let claimed = match D::LAZY_COMMIT {
-                Some(lazy) => {
-                    let mut tx = self.pool.begin().await?;
-                    sqlx::query(lazy).execute(&mut *tx).await?;
-                    let claimed = claim.fetch_all(&mut *tx).await?;
-                    tx.commit().await?;
-                    claimed
+            let claimed = {
+                let _turn = self.write_turn().await;
+                match D::LAZY_COMMIT {
+                    Some(lazy) => {
+                        let mut tx = self.pool.begin().await?;
+                        sqlx::query(lazy).execute(&mut *tx).await?;
+                        let claimed = claim.fetch_all(&mut *tx).await?;
+                        tx.commit().await?;
+                        claimed
+                    }
+                    None => claim.fetch_all(&self.pool).await?,
                 }
-                None => claim.fetch_all(&self.pool).await?,
             };
             let mut jobs = claimed
                 .iter()
@@ -457,6 +461,7 @@ where
     ) -> Result<bool, StoreError> {
         during("renewing a lease", async {
             let sql = fenced_update("lease_until = $5, updated_at = $6");
+            let _turn = self.write_turn().await;
             let done = Self::fenced(&sql, lease)
                 .bind(millis(lease_until))
                 .bind(millis(now))
@@ -470,6 +475,7 @@ where
     async fn save_progress(&self, lease: &Lease, progress: Progress) -> Result<bool, StoreError> {
         during("saving progress", async {
             let sql = fenced_update("progress_done = $5, progress_total = $6");
+            let _turn = self.write_turn().await;
             let done = Self::fenced(&sql, lease)
                 .bind(i64::from(progress.done))
                 .bind(i64::from(progress.total))
@@ -491,6 +497,7 @@ where
                 return Ok(stored);
             }
             let mut notices = Vec::new();
+            let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             if let Some(lazy) = D::LAZY_COMMIT {
                 sqlx::query(lazy).execute(&mut *tx).await?;
@@ -526,6 +533,7 @@ where
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         during("scheduling a retry", async {
+            let _turn = self.write_turn().await;
             let ended = self
                 .end_attempt(
                     lease,
@@ -551,6 +559,7 @@ where
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         during("failing a job", async {
+            let _turn = self.write_turn().await;
             let ended = self
                 .end_attempt(
                     lease,
@@ -579,6 +588,7 @@ where
 
     async fn release_job(&self, lease: &Lease, now: DateTime<Utc>) -> Result<bool, StoreError> {
         during("releasing a job", async {
+            let _turn = self.write_turn().await;
             let ended = self
                 .end_attempt(
                     lease,
@@ -599,6 +609,7 @@ where
 
     async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError> {
         during("rescuing expired leases", async {
+            let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             // Their holders stopped answering: the attempts are recorded as
             // abandoned, then the jobs are failed or queued again.
@@ -674,6 +685,7 @@ where
         failed_before: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         during("pruning finished jobs", async {
+            let _turn = self.write_turn().await;
             let done = sqlx::query(PRUNE_JOBS)
                 .bind(millis(succeeded_before))
                 .bind(millis(failed_before))
@@ -686,6 +698,7 @@ where
 
     async fn sweep_expired(&self, now: DateTime<Utc>) -> Result<Vec<SnippetId>, StoreError> {
         during("sweeping expired snippets", async {
+            let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             let gone = sqlx::query(
                 "INSERT INTO tombstones (id, gone_at, reason)

@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type, query::Query,
 };
+use tokio::sync::{Mutex, MutexGuard};
 
 use super::{NewFile, StoreError, StoredSnippet, from_millis};
 use crate::{
@@ -48,6 +49,9 @@ pub trait Dialect: Database {
     /// How a transaction sends a notice (`$1` channel, `$2` payload) to
     /// every node; `None` where there is only one node.
     const NOTIFY: Option<&'static str>;
+    /// The database takes one writer at a time: this process's writes
+    /// take turns before they reach it (see [`SqlStore::write_turn`]).
+    const ONE_WRITER: bool;
 
     /// How many rows a statement changed (each sqlx driver has its own
     /// result type, with no trait in common that says).
@@ -64,6 +68,9 @@ pub struct SqlStore<D: Database> {
     pool: Pool<D>,
     /// The claim statement in this dialect ([`claim_sql`]), written once.
     claim: String,
+    /// Held by whichever of this process's writes has its turn, where the
+    /// database takes one writer at a time ([`Dialect::ONE_WRITER`]).
+    write_turn: Mutex<()>,
 }
 
 impl<D: Dialect> SqlStore<D> {
@@ -71,6 +78,27 @@ impl<D: Dialect> SqlStore<D> {
         SqlStore {
             pool,
             claim: claim_sql(D::CLAIM_LOCK),
+            write_turn: Mutex::new(()),
+        }
+    }
+
+    /// Waits for this process's turn to write, on a database that takes one
+    /// writer at a time (SQLite); at once elsewhere. Hold it until the
+    /// write (the whole transaction) is over.
+    ///
+    /// SQLite makes a second writer wait in its busy handler, which
+    /// sleeps (1 ms, then 2, 5, 10...) and polls again, so a queue of
+    /// small jobs, whose claims and completions write all the time, spent
+    /// its drains with a writer asleep long after the lock was free: 528
+    /// such sleeps in a 2.6 s drain of 10,000 jobs (`bench/PROFILE.md`,
+    /// round 22). Here a write waits in a fair queue and starts the moment
+    /// the last one ends. The busy handler stays, for writers in other
+    /// processes (the `sqlite3` shell).
+    async fn write_turn(&self) -> Option<MutexGuard<'_, ()>> {
+        if D::ONE_WRITER {
+            Some(self.write_turn.lock().await)
+        } else {
+            None
         }
     }
 }

@@ -337,6 +337,7 @@ where
     ) -> Result<Vec<(SnippetId, u32)>, StoreError> {
         during("retrying matching jobs", async {
             let (clause, binds) = filter_sql(filter, now, 3);
+            let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             // One statement: the matching failed or retrying jobs are queued
             // anew with all their attempts; a failed revision's error goes
@@ -381,6 +382,7 @@ where
     ) -> Result<Vec<SnippetId>, StoreError> {
         during("deleting matching jobs", async {
             let (clause, binds) = filter_sql(filter, now, 2);
+            let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             let sql = format!(
                 "INSERT INTO tombstones (id, gone_at, reason)
@@ -401,6 +403,7 @@ where
 
     async fn heartbeat(&self, node: &NodeRow) -> Result<(), StoreError> {
         during("recording a node's heartbeat", async {
+            let _turn = self.write_turn().await;
             sqlx::query(
                 "INSERT INTO nodes (id, role, host, workers, busy, started_at, last_heartbeat, paused)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -452,6 +455,7 @@ where
 
     async fn remove_node(&self, id: &str) -> Result<(), StoreError> {
         during("removing a node", async {
+            let _turn = self.write_turn().await;
             sqlx::query("DELETE FROM nodes WHERE id = $1")
                 .bind(id)
                 .execute(&self.pool)
@@ -463,6 +467,7 @@ where
 
     async fn prune_nodes(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         during("pruning gone nodes", async {
+            let _turn = self.write_turn().await;
             let done = sqlx::query("DELETE FROM nodes WHERE last_heartbeat < $1")
                 .bind(millis(before))
                 .execute(&self.pool)
@@ -474,6 +479,7 @@ where
 
     async fn set_paused(&self, paused: bool) -> Result<(), StoreError> {
         during("setting the pause", async {
+            let _turn = self.write_turn().await;
             sqlx::query(
                 "INSERT INTO cluster_flags (name, value) VALUES ('paused', $1)
                  ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -504,6 +510,7 @@ where
             // Write first (SQLite takes its write lock at once), and never
             // over a secret already there: two nodes starting together
             // agree on whichever insert landed first.
+            let turn = self.write_turn().await;
             sqlx::query(
                 "INSERT INTO cluster_flags (name, value) VALUES ($1, $2)
                  ON CONFLICT (name) DO NOTHING",
@@ -512,6 +519,7 @@ where
             .bind(fresh)
             .execute(&self.pool)
             .await?;
+            drop(turn);
             let row = sqlx::query("SELECT value FROM cluster_flags WHERE name = $1")
                 .bind(name)
                 .fetch_one(&self.pool)

@@ -44,6 +44,7 @@ where
 {
     async fn create_snippet(&self, new: &NewSnippet) -> Result<(), StoreError> {
         during("storing a snippet", async {
+            let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             sqlx::query(
                 "INSERT INTO snippets (id, created_at, expires_at, owner_hash, visibility,
@@ -140,6 +141,7 @@ where
 
     async fn save_revision(&self, new: &NewRevision) -> Result<Saved, StoreError> {
         during("saving a revision", async {
+            let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             // The claim on the next number, and the check that nobody saved
             // since the author's base: one write, first.
@@ -362,6 +364,7 @@ where
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         during("deleting a snippet", async {
+            let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             // The tombstone first: a write, so SQLite takes its write lock
             // at once, and the claim on the id (a second delete, or a burn,
@@ -393,6 +396,7 @@ where
         now: DateTime<Utc>,
     ) -> Result<Option<SnippetView>, StoreError> {
         during("burning a snippet", async {
+            let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             // Writing the tombstone is the claim: of two readers at once,
             // exactly one inserts it (the other finds the id taken and gets
@@ -430,6 +434,7 @@ where
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         during("changing a file's language", async {
+            let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             let changed = sqlx::query(
                 "UPDATE files SET language = $1
@@ -472,6 +477,7 @@ where
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         during("queueing a failed revision again", async {
+            let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             // A revision is failed for good when it has an error and no
             // result; clearing the error is the claim that this request
