@@ -10,5 +10,4 @@
     ("Objective-C", include_str!("served-objective-c.sublime-syntax")),
     ("Scala", include_str!("served-scala.sublime-syntax")),
     ("SQL", include_str!("served-sql.sublime-syntax")),
-    ("XML", include_str!("served-xml.sublime-syntax")),
 ]

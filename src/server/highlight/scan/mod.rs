@@ -14,6 +14,7 @@
 //! - `pascal.rs`: Pascal (Delphi, Turbo and Free Pascal).
 //! - `powershell.rs`: PowerShell.
 //! - `rst.rs`: reStructuredText.
+//! - `xml.rs`: XML.
 //!
 //! `shell.rs` reads the shell commands in Dockerfiles and makefiles.
 //!
@@ -43,6 +44,7 @@ mod pascal;
 mod powershell;
 mod rst;
 mod shell;
+mod xml;
 
 use std::{cell::RefCell, time::Instant};
 
@@ -60,7 +62,7 @@ pub const IN_CHILDREN: [&str; 3] = [lisp::LANGUAGE, make::LANGUAGE, ocaml::LANGU
 
 /// The catalogue names the scanners serve (`highlight` dispatches on them).
 #[cfg(test)]
-const LANGUAGES: [&str; 10] = [
+const LANGUAGES: [&str; 11] = [
     dockerfile::LANGUAGE,
     json::LANGUAGE,
     lisp::LANGUAGE,
@@ -71,6 +73,7 @@ const LANGUAGES: [&str; 10] = [
     pascal::LANGUAGE,
     powershell::LANGUAGE,
     rst::LANGUAGE,
+    xml::LANGUAGE,
 ];
 
 /// How a scanner has a block of another language in its code (a fenced
@@ -154,6 +157,7 @@ impl Job<'_> {
             pascal::LANGUAGE => self.scan(pascal::Scanner::token),
             powershell::LANGUAGE => self.scan(powershell::Scanner::token),
             rst::LANGUAGE => self.scan(rst::Scanner::token),
+            xml::LANGUAGE => self.scan(xml::Scanner::token),
             _ => return None,
         };
         Some(scanned)
