@@ -1481,6 +1481,72 @@ async fn fresh_postgres() -> (DynStore, Raw, common::pg::PgDatabase) {
 
 conformance_suite!(postgres, fresh_postgres());
 
+/// A claim reads the due jobs' index in order and stops at its limit,
+/// even on a jobs table PostgreSQL has no statistics for yet (a burst
+/// into a fresh database), where its planner would otherwise read every
+/// due job through a bitmap and sort them all to lock the first few
+/// (`Dialect::QUEUE_SETTINGS`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_claims_stop_at_their_limit_on_a_table_without_statistics() {
+    let (store, raw, _guard) = fresh_postgres().await;
+    let Raw::Postgres(pool) = raw else {
+        unreachable!("a PostgreSQL store")
+    };
+    let now = Utc::now();
+    // 10,000 due jobs in three statements (through the store, one commit
+    // each, they would take minutes), and no analysis of them meanwhile.
+    for sql in [
+        "ALTER TABLE jobs SET (autovacuum_enabled = false)",
+        "INSERT INTO snippets (id, created_at)
+         SELECT 'burst' || lpad(g::text, 7, '0'), $1 FROM generate_series(1, 10000) g",
+        "INSERT INTO revisions (snippet_id, number, created_at, file_count, bytes, lines,
+                                first_language, preview)
+         SELECT id, 1, $1, 0, 0, 0, 'Rust', '' FROM snippets",
+        "INSERT INTO jobs (snippet_id, revision, state, max_attempts, run_at, created_at,
+                           updated_at, enqueued_at)
+         SELECT id, 1, 'queued', 3, $1, $1, $1, $1 FROM snippets",
+    ] {
+        let query = sqlx::query(sql);
+        let query = if sql.contains("$1") {
+            query.bind(now.timestamp_millis())
+        } else {
+            query
+        };
+        query.execute(&pool).await.unwrap();
+    }
+    let tuples: f32 = sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE relname = 'jobs'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(tuples < 0.0, "the jobs table has no statistics ({tuples})");
+    // A claim of 40, as a busy node makes (of 10, the planner happens to
+    // take the index even so).
+    let claimed = claim(&store, "node-a/1", 40, now + secs(1)).await;
+    assert_eq!(claimed.len(), 40);
+    // The claiming connection reports its reads once it is idle.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let read = loop {
+        let (scans, read): (i64, i64) = sqlx::query_as(
+            "SELECT idx_scan, idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'jobs_due'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if scans > 0 {
+            break read;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the claim's reads of the index were never reported"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        read < 400,
+        "the claim read {read} of the index's 10,000 entries to take 40 jobs"
+    );
+}
+
 /// SQLite's upgrade stores code from before revisions under `legacy:`
 /// and its id (SQLite has no SHA-256); the store gives each its SHA-256
 /// when it opens the database, moving files and results to it, and keeps

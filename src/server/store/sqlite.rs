@@ -22,8 +22,9 @@ impl Dialect for Sqlite {
     const CLAIM_LOCK: &'static str = "";
     /// Every commit is already lazy: in WAL mode with `synchronous =
     /// NORMAL` a commit does not wait for the disk (a power cut may lose
-    /// the last ones; the database stays whole).
-    const LAZY_COMMIT: Option<&'static str> = None;
+    /// the last ones; the database stays whole). The queue's statements
+    /// take their indexes without being told.
+    const QUEUE_SETTINGS: Option<&'static str> = None;
     /// One node: there is nobody to notify (its bus hands it no notices).
     const NOTIFY: Option<&'static str> = None;
     /// SQLite has one write lock for the whole database.

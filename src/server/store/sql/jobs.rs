@@ -296,10 +296,29 @@ where
         Ok(stored)
     }
 
+    /// The jobs a claim's rows name, held by `worker`, without their files.
+    fn claimed_jobs(rows: &[D::Row], worker: &str) -> Result<Vec<ClaimedJob>, StoreError> {
+        rows.iter()
+            .map(|row| {
+                Ok(ClaimedJob {
+                    lease: Lease {
+                        snippet_id: parse_id(&row.try_get::<String, _>("snippet_id")?)?,
+                        revision: checked(row.try_get("revision")?, "revision")?,
+                        worker: worker.to_owned(),
+                        attempt: checked(row.try_get("attempts")?, "attempts")?,
+                    },
+                    max_attempts: checked(row.try_get("max_attempts")?, "max attempts")?,
+                    enqueued_at: opt_time(row.try_get("enqueued_at")?)?,
+                    files: Vec::new(),
+                })
+            })
+            .collect()
+    }
+
     /// The files of claimed jobs, in order, each with its code unless
     /// `engine` has a stored result for it.
     async fn claimed_files(
-        &self,
+        connection: &mut D::Connection,
         jobs: &[(SnippetId, u32)],
         engine: &str,
     ) -> Result<HashMap<(SnippetId, u32), Vec<JobFile>>, StoreError> {
@@ -323,7 +342,7 @@ where
                 .fold(sqlx::query(&sql).bind(engine), |query, (id, revision)| {
                     query.bind(id.as_str()).bind(i64::from(*revision))
                 })
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *connection)
                 .await?;
             for row in &rows {
                 let key = (
@@ -406,43 +425,27 @@ where
                 .bind(millis(lease_until))
                 .bind(millis(now))
                 .bind(i64::from(limit));
-            let claimed = {
-                let _turn = self.write_turn().await;
-                match D::LAZY_COMMIT {
-                    Some(lazy) => {
-                        let mut tx = self.pool.begin().await?;
-                        sqlx::query(lazy).execute(&mut *tx).await?;
-                        let claimed = claim.fetch_all(&mut *tx).await?;
-                        tx.commit().await?;
-                        claimed
-                    }
-                    None => claim.fetch_all(&self.pool).await?,
+            let turn = self.write_turn().await;
+            let (mut jobs, mut files) = match D::QUEUE_SETTINGS {
+                // Settings for the queue's work alone (`SET LOCAL`) need a
+                // transaction of its own, which reads the files too.
+                Some(settings) => {
+                    let mut tx = self.pool.begin().await?;
+                    sqlx::query(settings).execute(&mut *tx).await?;
+                    let jobs = Self::claimed_jobs(&claim.fetch_all(&mut *tx).await?, worker)?;
+                    let files = Self::claimed_files(&mut tx, &keys_of(&jobs), engine).await?;
+                    tx.commit().await?;
+                    (jobs, files)
+                }
+                None => {
+                    let jobs = Self::claimed_jobs(&claim.fetch_all(&self.pool).await?, worker)?;
+                    drop(turn);
+                    let mut connection = self.pool.acquire().await?;
+                    let files =
+                        Self::claimed_files(&mut connection, &keys_of(&jobs), engine).await?;
+                    (jobs, files)
                 }
             };
-            let mut jobs = claimed
-                .iter()
-                .map(|row| {
-                    Ok(ClaimedJob {
-                        lease: Lease {
-                            snippet_id: parse_id(&row.try_get::<String, _>("snippet_id")?)?,
-                            revision: checked(row.try_get("revision")?, "revision")?,
-                            worker: worker.to_owned(),
-                            attempt: checked(row.try_get("attempts")?, "attempts")?,
-                        },
-                        max_attempts: checked(row.try_get("max_attempts")?, "max attempts")?,
-                        enqueued_at: opt_time(row.try_get("enqueued_at")?)?,
-                        files: Vec::new(),
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            if jobs.is_empty() {
-                return Ok(jobs);
-            }
-            let keys: Vec<(SnippetId, u32)> = jobs
-                .iter()
-                .map(|job| (job.lease.snippet_id.clone(), job.lease.revision))
-                .collect();
-            let mut files = self.claimed_files(&keys, engine).await?;
             for job in &mut jobs {
                 job.files = files
                     .remove(&(job.lease.snippet_id.clone(), job.lease.revision))
@@ -499,8 +502,8 @@ where
             let mut notices = Vec::new();
             let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
-            if let Some(lazy) = D::LAZY_COMMIT {
-                sqlx::query(lazy).execute(&mut *tx).await?;
+            if let Some(settings) = D::QUEUE_SETTINGS {
+                sqlx::query(settings).execute(&mut *tx).await?;
             }
             for chunk in completion_chunks(done) {
                 let jobs = &done[chunk.clone()];
@@ -728,6 +731,13 @@ where
         })
         .await
     }
+}
+
+/// Each job's key: its snippet and revision.
+fn keys_of(jobs: &[ClaimedJob]) -> Vec<(SnippetId, u32)> {
+    jobs.iter()
+        .map(|job| (job.lease.snippet_id.clone(), job.lease.revision))
+        .collect()
 }
 
 #[cfg(test)]

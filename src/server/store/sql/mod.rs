@@ -42,10 +42,10 @@ pub trait Dialect: Database {
     /// How a claim keeps two concurrent claims off the same row, put after
     /// the claim's `LIMIT` (see [`claim_sql`]).
     const CLAIM_LOCK: &'static str;
-    /// Run first in the transactions that claim and complete jobs, where
-    /// the commit need not wait for the disk; `None` where every commit is
-    /// already like that.
-    const LAZY_COMMIT: Option<&'static str>;
+    /// Run first in the queue's transactions (claims and completions):
+    /// what they need of the database that its defaults do not give;
+    /// `None` where nothing is needed.
+    const QUEUE_SETTINGS: Option<&'static str>;
     /// How a transaction sends a notice (`$1` channel, `$2` payload) to
     /// every node; `None` where there is only one node.
     const NOTIFY: Option<&'static str>;
