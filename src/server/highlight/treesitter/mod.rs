@@ -553,11 +553,15 @@ mod tests {
         let cases = [
             (
                 "Java",
-                "package org.example;\nimport java.util.List;\nclass A { int x = 1 + 2; }\n",
+                "package org.example;\nimport java.util.List;\n\
+                 class A { int x = 1 + 2; void f() { this.x = other.count + Math.MAX_VALUE; } }\n",
                 &[
                     "<x-m>org</x-m><x-p>.</x-p><x-m>example</x-m>",
                     "<x-m>util</x-m><x-p>.</x-p><x-m>List</x-m>",
                     "<x-p>=</x-p>",
+                    "<x-p>.</x-p><x-pr>x</x-pr>",
+                    "<x-p>.</x-p><x-pr>count</x-pr>",
+                    "<x-p>.</x-p><x-co>MAX_VALUE</x-co>",
                 ][..],
             ),
             (
