@@ -151,7 +151,7 @@ impl Scanner {
                 };
                 (run_of(bytes, at, is_name_byte), Some(class))
             }
-            b if b.is_ascii_whitespace() => (blank_end(bytes, at), None),
+            b if b.is_ascii_whitespace() => (whitespace_end(bytes, at), None),
             _ => (next_char(bytes, at), None),
         }
     }
@@ -168,11 +168,11 @@ impl Scanner {
                 // A pseudo-attribute (`version="1.0"`) when `=` follows;
                 // otherwise the instruction's own text, plain.
                 let end = run_of(bytes, at, is_name_byte);
-                let class = (bytes.get(blank_end(bytes, end)) == Some(&b'='))
+                let class = (bytes.get(whitespace_end(bytes, end)) == Some(&b'='))
                     .then_some(Class::TagAttribute);
                 (end, class)
             }
-            b if b.is_ascii_whitespace() => (blank_end(bytes, at), None),
+            b if b.is_ascii_whitespace() => (whitespace_end(bytes, at), None),
             _ => (next_char(bytes, at), None),
         }
     }
@@ -200,8 +200,8 @@ impl Scanner {
             }
             quote @ (b'"' | b'\'') => {
                 // Entity values may hold markup: only the quote ends them.
-                let end = super::find(bytes, at + 1, &[quote]).map_or(bytes.len(), |i| i + 1);
-                (end, Some(Class::String))
+                let end = run_of(bytes, at + 1, |b| b != quote);
+                (bytes.len().min(end + 1), Some(Class::String))
             }
             b'%' | b'&' => reference_or(bytes, at, Some(Class::Punctuation)),
             b'#' if bytes.get(at + 1).is_some_and(u8::is_ascii_alphabetic) => {
@@ -224,7 +224,7 @@ impl Scanner {
                 (end, Some(class))
             }
             b'(' | b')' | b'|' | b',' | b'*' | b'+' | b'?' => (at + 1, Some(Class::Punctuation)),
-            b if b.is_ascii_whitespace() => (blank_end(bytes, at), None),
+            b if b.is_ascii_whitespace() => (whitespace_end(bytes, at), None),
             _ => (next_char(bytes, at), None),
         }
     }
@@ -259,7 +259,9 @@ fn is_name_byte(b: u8) -> bool {
     is_name_start(b) || b.is_ascii_digit() || b == b'-' || b == b'.'
 }
 
-fn blank_end(bytes: &[u8], at: usize) -> usize {
+/// Where the whitespace from `at` ends, line breaks included (markup
+/// spans lines; shell's `blank_end` stops at them).
+fn whitespace_end(bytes: &[u8], at: usize) -> usize {
     run_of(bytes, at, |b| b.is_ascii_whitespace())
 }
 

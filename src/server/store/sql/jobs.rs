@@ -440,6 +440,11 @@ where
                 None => {
                     let jobs = Self::claimed_jobs(&claim.fetch_all(&self.pool).await?, worker)?;
                     drop(turn);
+                    // An idle queue's claims find nothing: no connection
+                    // for their files.
+                    if jobs.is_empty() {
+                        return Ok(jobs);
+                    }
                     let mut connection = self.pool.acquire().await?;
                     let files =
                         Self::claimed_files(&mut connection, &keys_of(&jobs), engine).await?;
