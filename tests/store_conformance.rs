@@ -356,7 +356,7 @@ async fn completion_is_fenced_by_the_lease(store: DynStore) {
         view_of(&store, &new.id).await.progress,
         Some(Progress { done: 1, total: 1 })
     );
-    assert!(complete(&store, &second, "<fresh/>", 5, t).await);
+    assert!(complete(&store, &second, "<fresh/>", 5, t + secs(2)).await);
     let view = view_of(&store, &new.id).await;
     assert_eq!(view.state, JobState::Succeeded);
     assert_eq!(only_file(&view).html.as_deref(), Some("<fresh/>"));
@@ -364,6 +364,16 @@ async fn completion_is_fenced_by_the_lease(store: DynStore) {
     assert!(view.progress.is_none());
     // And completing twice is refused too.
     assert!(!complete(&store, &second, "<again/>", 5, t).await);
+    // The history: w1's attempt abandoned, w2's succeeded, from its claim
+    // to its completion.
+    let history = store.attempts(&new.id).await.unwrap();
+    let seen: Vec<_> = history
+        .iter()
+        .map(|a| (a.revision, a.attempt, a.holder.as_str(), a.outcome.as_str()))
+        .collect();
+    assert_eq!(seen, [(1, 1, "w1", "abandoned"), (1, 2, "w2", "succeeded")]);
+    assert_eq!(history[1].duration_ms, 2000);
+    assert_eq!(history[1].error, None);
 }
 
 async fn a_batch_of_completions_is_fenced_job_by_job(store: DynStore) {

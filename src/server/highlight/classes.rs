@@ -316,6 +316,9 @@ const SCOPES: &[(&str, ScopeClass)] = &[
     ("meta.annotation", ScopeClass::Is(Attribute)),
     ("meta.attribute", ScopeClass::Is(Attribute)),
     ("meta.decorator", ScopeClass::Is(Attribute)),
+    // A module an import names (Sublime's Python: `from pygments import`),
+    // as Pygments colours it (`Name.Namespace`).
+    ("meta.import-name", ScopeClass::Is(Module)),
     ("meta.embedded", ScopeClass::Plain),
     ("source", ScopeClass::Plain),
     ("text", ScopeClass::Plain),

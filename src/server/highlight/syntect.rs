@@ -252,6 +252,22 @@ mod tests {
         assert!(html.contains("<x-k>sig</x-k>"), "{html}");
     }
 
+    /// Python through syntect (a Markdown file's fenced block): the module
+    /// a `from` import names, as Pygments colours it. (Sublime's grammar
+    /// gives a plain `import os`'s module no scope of its own.)
+    #[test]
+    fn python_imports_name_their_modules() {
+        let html = html(
+            "from pygments import token\nfrom os.path import join\n",
+            "Python",
+        );
+        assert!(html.contains("<x-m>pygments</x-m>"), "{html}");
+        assert!(
+            html.contains("<x-m>os</x-m><x-p>.</x-p><x-m>path</x-m>"),
+            "{html}"
+        );
+    }
+
     #[test]
     fn rust_gets_the_shared_classes() {
         let html = html(

@@ -20,7 +20,7 @@
 //! type, `#'name` as a function, `+constant+`s, and a package prefix
 //! (`cl-user::`) as a module.
 
-use super::{find, line_end, nested_comment_end, next_char, quoted_end, run_of};
+use super::{class_in, find, line_end, nested_comment_end, next_char, quoted_end, run_of};
 use crate::server::highlight::classes::Class;
 
 /// The catalogue name this scanner serves.
@@ -143,10 +143,7 @@ impl Scanner {
             }
             _ => {}
         }
-        let class = SYMBOLS
-            .binary_search_by(|(known, _)| known.cmp(&name))
-            .ok()
-            .map(|i| SYMBOLS[i].1)?;
+        let class = class_in(SYMBOLS, name)?;
         self.defines = match name {
             "defun"
             | "defmacro"
@@ -256,11 +253,7 @@ mod tests {
         assert!(SYMBOLS.windows(2).all(|w| w[0].0 < w[1].0));
         // A few from each of Pygments' sets, and one in two of them
         // (`function`: a special form before a class).
-        let class = |name: &str| {
-            SYMBOLS
-                .binary_search_by(|(known, _)| known.cmp(&name))
-                .map(|i| SYMBOLS[i].1)
-        };
+        let class = |name| class_in(SYMBOLS, name).ok_or(());
         assert_eq!(class("car"), Ok(Class::Builtin));
         assert_eq!(class("defun"), Ok(Class::Keyword));
         assert_eq!(class("&optional"), Ok(Class::Keyword));

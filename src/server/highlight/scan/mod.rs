@@ -2,6 +2,8 @@
 //! of the engine or left plain much of what Pygments colours, and whose
 //! syntax a single forward pass reads well.
 //!
+//! - `clojure.rs`: Clojure, with its special forms and built-ins in
+//!   `clojure_symbols.rs`.
 //! - `dockerfile.rs`: Dockerfiles, and the shell commands in them.
 //! - `json.rs`: JSON (and JSON with comments).
 //! - `lisp.rs`: Lisp (Common Lisp, and Emacs Lisp with it), with the
@@ -33,6 +35,7 @@
 //! scanner came (Lisp, makefiles, OCaml): their files went through a child, and
 //! still do ([`IN_CHILDREN`]), so no file loses the isolation it had.
 
+mod clojure;
 mod dockerfile;
 mod json;
 mod lisp;
@@ -62,7 +65,8 @@ pub const IN_CHILDREN: [&str; 3] = [lisp::LANGUAGE, make::LANGUAGE, ocaml::LANGU
 
 /// The catalogue names the scanners serve (`highlight` dispatches on them).
 #[cfg(test)]
-const LANGUAGES: [&str; 11] = [
+const LANGUAGES: [&str; 12] = [
+    clojure::LANGUAGE,
     dockerfile::LANGUAGE,
     json::LANGUAGE,
     lisp::LANGUAGE,
@@ -147,6 +151,7 @@ impl Job<'_> {
     /// The scan of the job's language, or `None` when no scanner reads it.
     fn run(&self) -> Option<Result<String, EngineError>> {
         let scanned = match self.language {
+            clojure::LANGUAGE => self.scan(clojure::Scanner::token),
             dockerfile::LANGUAGE => self.scan(dockerfile::Scanner::token),
             json::LANGUAGE => self.scan(|_: &mut (), bytes, at| json::token(bytes, at)),
             lisp::LANGUAGE => self.scan(lisp::Scanner::token),
@@ -242,6 +247,14 @@ fn run_of(bytes: &[u8], from: usize, keep: impl Fn(u8) -> bool) -> usize {
         .iter()
         .position(|b| !keep(*b))
         .map_or(bytes.len(), |i| from + i)
+}
+
+/// The class `symbols` (sorted by name) give `name`, if they list it.
+fn class_in(symbols: &[(&str, Class)], name: &str) -> Option<Class> {
+    symbols
+        .binary_search_by(|(known, _)| known.cmp(&name))
+        .ok()
+        .map(|i| symbols[i].1)
 }
 
 /// Where the line holding `from` ends (before its line break).

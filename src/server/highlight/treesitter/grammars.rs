@@ -71,6 +71,19 @@ const LUA_EXTRA: &str = r#"(function_declaration name: (dot_index_expression tab
 (function_declaration name: (dot_index_expression field: (identifier) @function))
 (function_declaration name: (method_index_expression table: (identifier) @type))"#;
 
+/// Groovy's labels (`case String:`, a map's `key:`, Pygments'
+/// `Name.Label`) and the members a `.` reaches (`wf.delegate`, as Java's),
+/// which the grammar's query leaves plain variables; then the grammar's
+/// own function and constant patterns again, since its patterns that come
+/// later win and a called member is a function.
+const GROOVY_EXTRA: &str = r#"(case value: (identifier) @label)
+(map_item key: (identifier) @label)
+(dotted_identifier "." . (identifier) @variable.member)
+((dotted_identifier (identifier) @constant)
+ (#match? @constant "^_*[A-Z][A-Z\\d_]+$"))
+(function_call function: (dotted_identifier (identifier) @function .))
+(juxt_function_call function: (dotted_identifier (identifier) @function .))"#;
+
 /// Ruby's module names (Pygments' `Name.Namespace`).
 const RUBY_EXTRA: &str = r#"(module name: (constant) @module)
 (module name: (scope_resolution name: (constant) @module))"#;
@@ -276,7 +289,7 @@ pub const GRAMMARS: &[GrammarDef] = &[
         injection_name: "groovy",
         language: language!(arborium_groovy::language()),
         highlights: &[arborium_groovy::HIGHLIGHTS_QUERY],
-        extra: "",
+        extra: GROOVY_EXTRA,
         later_wins: true,
         injections: None,
     },

@@ -591,6 +591,18 @@ mod tests {
                 ][..],
             ),
             (
+                "Groovy",
+                "switch (x) {\n  case String: y = 1; break\n}\ndef m = [workflow: w]\n\
+                 wf.delegate = this\nshell.evaluate(f)\nx = Closure.DELEGATE_FIRST\n",
+                &[
+                    "<x-l>String</x-l>",
+                    "<x-l>workflow</x-l>",
+                    "<x-p>.</x-p><x-pr>delegate</x-pr>",
+                    "<x-p>.</x-p><x-f>evaluate</x-f>",
+                    "<x-p>.</x-p><x-co>DELEGATE_FIRST</x-co>",
+                ][..],
+            ),
+            (
                 "Ruby",
                 "module CodeRay\n  class Ruby; end\nend\n",
                 &["<x-m>CodeRay</x-m>"][..],

@@ -106,6 +106,10 @@ fn values_rows(count: usize, columns: &[&str]) -> String {
 /// The fence of a lease as a row: (snippet, revision, holder, attempt).
 const FENCE_COLUMNS: [&str; 4] = ["text", "bigint", "text", "bigint"];
 
+/// A finished attempt as a row: (snippet, revision, attempt, holder,
+/// started at).
+const ATTEMPT_COLUMNS: [&str; 5] = ["text", "bigint", "bigint", "text", "bigint"];
+
 impl<D> SqlStore<D>
 where
     D: Dialect,
@@ -188,9 +192,9 @@ where
         Ok(Some(tx))
     }
 
-    /// Stores one chunk of completions (no job twice) in `tx`: the
-    /// attempts, the fenced update of the jobs, then the file results and
-    /// the revisions' outcomes of those whose lease held. A few statements,
+    /// Stores one chunk of completions (no job twice) in `tx`: the fenced
+    /// update of the jobs, then, for those whose lease held, their
+    /// attempts, the file results and the revisions' outcomes. A few statements,
     /// not a few per job: on SQLite each statement is a round trip to its
     /// worker thread, on PostgreSQL one over the network. Returns the
     /// indexes (into `jobs`) stored.
@@ -201,44 +205,65 @@ where
     ) -> Result<Vec<usize>, StoreError> {
         let fences = values_rows(jobs.len(), &FENCE_COLUMNS);
         let now_param = FENCE_COLUMNS.len() * jobs.len() + 1;
-        let record = format!(
-            "INSERT INTO job_attempts (snippet_id, revision, attempt, holder, started_at,
-                                       finished_at, outcome, error)
-             SELECT snippet_id, revision, attempts, locked_by,
-                    COALESCE(attempt_started_at, ${now_param}), ${now_param}, 'succeeded', NULL
-             FROM jobs
-             WHERE state = 'processing' AND (snippet_id, revision, locked_by, attempts) IN ({fences})"
-        );
-        Self::with_fences(&record, jobs)
-            .bind(millis(now))
-            .execute(&mut **tx)
-            .await?;
+        // The jobs whose fence holds, and when their attempts started: the
+        // attempts are recorded from these rows, not by looking the jobs
+        // up a second time.
         let succeed = format!(
             "UPDATE jobs
              SET state = 'succeeded', locked_by = NULL, lease_until = NULL, last_error = NULL,
                  progress_done = NULL, progress_total = NULL,
                  updated_at = ${now_param}, finished_at = ${now_param}
              WHERE state = 'processing' AND (snippet_id, revision, locked_by, attempts) IN ({fences})
-             RETURNING snippet_id, revision"
+             RETURNING snippet_id, revision, attempt_started_at"
         );
-        let held: HashSet<(String, i64)> = Self::with_fences(&succeed, jobs)
+        let held: HashMap<(String, i64), Option<i64>> = Self::with_fences(&succeed, jobs)
             .bind(millis(now))
             .fetch_all(&mut **tx)
             .await?
             .iter()
-            .map(|row| Ok((row.try_get("snippet_id")?, row.try_get("revision")?)))
+            .map(|row| {
+                Ok((
+                    (row.try_get("snippet_id")?, row.try_get("revision")?),
+                    row.try_get("attempt_started_at")?,
+                ))
+            })
             .collect::<Result<_, sqlx::Error>>()?;
         // A chunk never names a job twice, so the job says which of the
         // chunk's leases held.
-        let stored: Vec<usize> = (0..jobs.len())
-            .filter(|&index| {
+        let stored: Vec<(usize, Option<i64>)> = (0..jobs.len())
+            .filter_map(|index| {
                 let lease = jobs[index].lease;
-                held.contains(&(lease.snippet_id.to_string(), i64::from(lease.revision)))
+                let key = (lease.snippet_id.to_string(), i64::from(lease.revision));
+                held.get(&key).map(|started| (index, *started))
             })
             .collect();
         if stored.is_empty() {
-            return Ok(stored);
+            return Ok(Vec::new());
         }
+        // The fence matched, so each attempt's holder and number are its
+        // lease's.
+        let record = format!(
+            "INSERT INTO job_attempts (snippet_id, revision, attempt, holder, started_at,
+                                       finished_at, outcome, error)
+             SELECT attempts.*, CAST(${} AS BIGINT), 'succeeded', NULL FROM ({}) AS attempts",
+            ATTEMPT_COLUMNS.len() * stored.len() + 1,
+            values_rows(stored.len(), &ATTEMPT_COLUMNS),
+        );
+        stored
+            .iter()
+            .fold(sqlx::query(&record), |query, &(index, started)| {
+                let lease = jobs[index].lease;
+                query
+                    .bind(lease.snippet_id.as_str())
+                    .bind(i64::from(lease.revision))
+                    .bind(i64::from(lease.attempt))
+                    .bind(lease.worker.as_str())
+                    .bind(started.unwrap_or_else(|| millis(now)))
+            })
+            .bind(millis(now))
+            .execute(&mut **tx)
+            .await?;
+        let stored: Vec<usize> = stored.into_iter().map(|(index, _)| index).collect();
         // The files' results, kept for every revision that shows them.
         let results: Vec<(&Completed<'_>, &crate::server::store::FileResult<'_>)> = stored
             .iter()
@@ -727,8 +752,14 @@ where
 
     async fn unfinished_jobs(&self) -> Result<u64, StoreError> {
         during("counting unfinished jobs", async {
+            // Counted on the partial indexes of due and of leased jobs
+            // (their conditions written as the indexes' own), which hold
+            // only unfinished jobs: the table also holds every finished
+            // job until it is pruned, and a count over it all, polled
+            // while a queue drains, competed with the queue's own work.
             let row = sqlx::query(
-                "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'processing', 'retrying')",
+                "SELECT (SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'retrying'))
+                      + (SELECT COUNT(*) FROM jobs WHERE state = 'processing') AS n",
             )
             .fetch_one(&self.pool)
             .await?;
