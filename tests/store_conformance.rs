@@ -376,6 +376,48 @@ async fn completion_is_fenced_by_the_lease(store: DynStore) {
     assert_eq!(history[1].error, None);
 }
 
+/// Two batches written at once (two nodes' completers) that share
+/// results, taken in opposite orders: both land.
+async fn batches_written_side_by_side_share_their_results(store: DynStore) {
+    let now = Utc::now();
+    for code in ["fn a() {}\n", "fn b() {}\n", "fn b() {}\n", "fn a() {}\n"] {
+        store.create_snippet(&new_snippet(code, now)).await.unwrap();
+    }
+    let claimed = claim(&store, "w", 4, now).await;
+    assert_eq!(claimed.len(), 4);
+    let files: Vec<_> = claimed
+        .iter()
+        .map(|job| results(&job.files, "<shared/>", 1))
+        .collect();
+    assert!(
+        files.iter().all(|f| f.len() == 1),
+        "every job has its code to highlight"
+    );
+    let done: Vec<Completed<'_>> = claimed
+        .iter()
+        .zip(&files)
+        .map(|(job, files)| Completed {
+            lease: &job.lease,
+            files,
+            engine: ENGINE,
+            highlighted_in_ms: 1,
+            notice: None,
+        })
+        .collect();
+    let (first, second) = done.split_at(2);
+    let (first, second) = tokio::join!(
+        store.complete_jobs(first, now),
+        store.complete_jobs(second, now)
+    );
+    assert_eq!(first.unwrap(), [true, true]);
+    assert_eq!(second.unwrap(), [true, true]);
+    for job in &claimed {
+        let view = view_of(&store, &job.lease.snippet_id).await;
+        assert_eq!(view.state, JobState::Succeeded);
+        assert_eq!(only_file(&view).html.as_deref(), Some("<shared/>"));
+    }
+}
+
 async fn a_batch_of_completions_is_fenced_job_by_job(store: DynStore) {
     let now = Utc::now();
     for i in 0..3 {
@@ -1426,6 +1468,7 @@ macro_rules! conformance_suite {
                 claims_respect_the_limit_and_never_hand_out_a_job_twice,
                 concurrent_claims_split_the_queue,
                 completion_is_fenced_by_the_lease,
+                batches_written_side_by_side_share_their_results,
                 a_batch_of_completions_is_fenced_job_by_job,
                 retries_wait_for_their_time,
                 failure_is_final_until_requeued,

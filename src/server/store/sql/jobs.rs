@@ -18,8 +18,8 @@ use super::{Dialect, SqlStore, Statement, checked, during, opt_time, parse_id, t
 use crate::{
     domain::{Failed, Progress, SnippetId},
     server::store::{
-        ClaimedJob, Completed, JobFile, JobStore, Lease, NOTICE_CHANNEL, Rescued, StoreError,
-        millis, pack_notices,
+        ClaimedJob, Completed, FileResult, JobFile, JobStore, Lease, NOTICE_CHANNEL, Rescued,
+        StoreError, millis, pack_notices,
     },
 };
 
@@ -194,7 +194,8 @@ where
 
     /// Stores one chunk of completions (no job twice) in `tx`: the fenced
     /// update of the jobs, then, for those whose lease held, their
-    /// attempts, the file results and the revisions' outcomes. A few statements,
+    /// attempts and the revisions' outcomes (their files' results are
+    /// written for the whole batch, by [`SqlStore::store_results`]). A few statements,
     /// not a few per job: on SQLite each statement is a round trip to its
     /// worker thread, on PostgreSQL one over the network. Returns the
     /// indexes (into `jobs`) stored.
@@ -264,38 +265,6 @@ where
             .execute(&mut **tx)
             .await?;
         let stored: Vec<usize> = stored.into_iter().map(|(index, _)| index).collect();
-        // The files' results, kept for every revision that shows them.
-        let results: Vec<(&Completed<'_>, &crate::server::store::FileResult<'_>)> = stored
-            .iter()
-            .flat_map(|&index| {
-                jobs[index]
-                    .files
-                    .iter()
-                    .map(move |file| (&jobs[index], file))
-            })
-            .collect();
-        for chunk in results.chunks(RESULTS_CHUNK) {
-            let sql =
-                format!(
-                "INSERT INTO highlights (hash, language, engine, highlighted_in_ms, html, rendered)
-                 {}
-                 ON CONFLICT (hash, language, engine) DO NOTHING",
-                values_rows(chunk.len(), &["text", "text", "text", "bigint", "text", "text"])
-            );
-            chunk
-                .iter()
-                .fold(sqlx::query(&sql), |query, (job, file)| {
-                    query
-                        .bind(file.hash)
-                        .bind(file.language)
-                        .bind(job.engine)
-                        .bind(to_i64(file.highlighted_in_ms))
-                        .bind(file.html)
-                        .bind(file.rendered)
-                })
-                .execute(&mut **tx)
-                .await?;
-        }
         let outcome = format!(
             "WITH results (id, revision, took_ms, engine) AS ({})
              UPDATE revisions
@@ -319,6 +288,46 @@ where
             .execute(&mut **tx)
             .await?;
         Ok(stored)
+    }
+
+    /// The files' results of `jobs` (whose leases held), kept for every
+    /// revision that shows them: each once, in key order. On PostgreSQL
+    /// every node's completer writes its batches side by side with the
+    /// others', and one that inserts a key another holds waits for it;
+    /// taking keys in one order means neither can hold a key the other
+    /// waits on first, so two batches never deadlock on shared results.
+    async fn store_results<'j>(
+        tx: &mut sqlx::Transaction<'_, D>,
+        jobs: impl Iterator<Item = &'j Completed<'j>>,
+    ) -> Result<(), StoreError> {
+        let mut results: Vec<(&str, &FileResult<'_>)> = jobs
+            .flat_map(|job| job.files.iter().map(move |file| (job.engine, file)))
+            .collect();
+        results.sort_by_key(|(engine, file)| (file.hash, file.language, *engine));
+        results.dedup_by_key(|(engine, file)| (file.hash, file.language, *engine));
+        for chunk in results.chunks(RESULTS_CHUNK) {
+            let sql =
+                format!(
+                "INSERT INTO highlights (hash, language, engine, highlighted_in_ms, html, rendered)
+                 {}
+                 ON CONFLICT (hash, language, engine) DO NOTHING",
+                values_rows(chunk.len(), &["text", "text", "text", "bigint", "text", "text"])
+            );
+            chunk
+                .iter()
+                .fold(sqlx::query(&sql), |query, (engine, file)| {
+                    query
+                        .bind(file.hash)
+                        .bind(file.language)
+                        .bind(*engine)
+                        .bind(to_i64(file.highlighted_in_ms))
+                        .bind(file.html)
+                        .bind(file.rendered)
+                })
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The jobs a claim's rows name, held by `worker`, without their files.
@@ -542,6 +551,8 @@ where
                     notices.extend(jobs[index].notice);
                 }
             }
+            let held = done.iter().zip(&stored).filter(|(_, held)| **held);
+            Self::store_results(&mut tx, held.map(|(job, _)| job)).await?;
             // Sent at commit, and only for results that are stored.
             if let Some(notify) = D::NOTIFY {
                 for payload in pack_notices(&notices) {
