@@ -195,10 +195,10 @@ where
     /// Stores one chunk of completions (no job twice) in `tx`: the fenced
     /// update of the jobs, then, for those whose lease held, their
     /// attempts and the revisions' outcomes (their files' results are
-    /// written for the whole batch, by [`SqlStore::store_results`]). A few statements,
-    /// not a few per job: on SQLite each statement is a round trip to its
-    /// worker thread, on PostgreSQL one over the network. Returns the
-    /// indexes (into `jobs`) stored.
+    /// written for the whole batch, by [`SqlStore::store_results`]). A
+    /// few statements, not a few per job: on SQLite each statement is a
+    /// round trip to its worker thread, on PostgreSQL one over the
+    /// network. Returns the indexes (into `jobs`) stored.
     async fn complete_chunk(
         tx: &mut sqlx::Transaction<'_, D>,
         jobs: &[Completed<'_>],
