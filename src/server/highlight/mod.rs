@@ -205,7 +205,7 @@ impl ProgressSink {
 /// engine): bump it with any change to the HTML they write (classes,
 /// grammars, the writer), and every file is highlighted anew as it is
 /// next saved or retried.
-pub const ENGINE_VERSION: &str = "2026-12-07.9";
+pub const ENGINE_VERSION: &str = "2026-12-07.10";
 
 #[async_trait]
 pub trait Engine: Send + Sync + 'static {

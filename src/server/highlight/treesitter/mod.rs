@@ -249,7 +249,21 @@ fn compile(def: &GrammarDef) -> Result<Compiled, String> {
     } else {
         format!("{}\n{upstream}", def.extra)
     };
-    let highlights = Query::new(&language, &source).map_err(|e| e.to_string())?;
+    let mut highlights = Query::new(&language, &source).map_err(|e| e.to_string())?;
+    // `(#is? local.parameter)` asks what a locals query knows (which names
+    // a scope binds), and we run none: tree-sitter leaves such predicates
+    // to the caller, so unchecked they would hold for every node (Groovy's
+    // query made every identifier a parameter). A pattern that needs one
+    // is off; `#is-not?` holds, as it does for a name no scope binds.
+    for pattern in 0..highlights.pattern_count() {
+        if highlights
+            .property_predicates(pattern)
+            .iter()
+            .any(|(_, positive)| *positive)
+        {
+            highlights.disable_pattern(pattern);
+        }
+    }
     let classes = highlights
         .capture_names()
         .iter()
@@ -600,6 +614,8 @@ mod tests {
                     "<x-p>.</x-p><x-pr>delegate</x-pr>",
                     "<x-p>.</x-p><x-f>evaluate</x-f>",
                     "<x-p>.</x-p><x-co>DELEGATE_FIRST</x-co>",
+                    // A name no locals query saw bind is not a parameter.
+                    "<x-k>switch</x-k> <x-p>(</x-p>x<x-p>)",
                 ][..],
             ),
             (
