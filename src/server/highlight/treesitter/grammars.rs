@@ -46,10 +46,11 @@ const PYTHON_EXTRA: &str = r#"((call function: (identifier) @function.builtin)
 (decorator (call function: (attribute attribute: (identifier) @attribute)))
 ["(" ")" "[" "]" "{" "}" "," ":" "." ";"] @punctuation"#;
 
-/// Java's package and import names, the fields a `.` reaches (nvim-treesitter's
-/// `@variable.member`; Pygments colours them as attributes), and its
-/// operators and punctuation, which the grammar's query leaves plain and
-/// Pygments colours. A field in capitals stays the grammar's constant.
+/// Java's package and import names, the fields a `.` reaches
+/// (nvim-treesitter's `@variable.member`; Pygments colours them as
+/// attributes), and its operators and punctuation, which the grammar's
+/// query leaves plain and Pygments colours. A field in capitals stays the
+/// grammar's constant.
 const JAVA_EXTRA: &str = r#"(package_declaration [(identifier) (scoped_identifier)] @module)
 ((field_access field: (identifier) @variable.member)
  (#not-match? @variable.member "^_*[A-Z][A-Z\\d_]+$"))

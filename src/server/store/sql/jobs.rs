@@ -551,8 +551,8 @@ where
                     notices.extend(jobs[index].notice);
                 }
             }
-            let held = done.iter().zip(&stored).filter(|(_, held)| **held);
-            Self::store_results(&mut tx, held.map(|(job, _)| job)).await?;
+            let landed = done.iter().zip(&stored).filter(|(_, landed)| **landed);
+            Self::store_results(&mut tx, landed.map(|(job, _)| job)).await?;
             // Sent at commit, and only for results that are stored.
             if let Some(notify) = D::NOTIFY {
                 for payload in pack_notices(&notices) {
