@@ -223,7 +223,16 @@ impl Languages {
     /// text.
     pub fn detect(&self, filename: Option<&Filename>, code: &str) -> String {
         if let Some(name) = filename.and_then(|f| self.by_file_name(f, code)) {
-            return name;
+            // `notes.txt` says only that it is text: an editor's modeline,
+            // or a format its first lines spell out (a MoinMoin page, a
+            // mail listing), still names its language, as Vim would.
+            if name != self.syntaxes.find_syntax_plain_text().name {
+                return name;
+            }
+            return modeline(code)
+                .and_then(|mode| self.resolve(&mode))
+                .or_else(|| text_format(code).and_then(|format| self.resolve(format)))
+                .map_or(name, str::to_owned);
         }
         let first_line = code.lines().next().unwrap_or("");
         if let Some(s) = self.syntaxes.find_syntax_by_first_line(first_line)
@@ -234,9 +243,7 @@ impl Languages {
         if let Some(name) = modeline(code).and_then(|mode| self.resolve(&mode)) {
             return name.to_owned();
         }
-        if is_hexdump(code)
-            && let Some(name) = self.resolve("Hexdump")
-        {
+        if let Some(name) = text_format(code).and_then(|format| self.resolve(format)) {
             return name.to_owned();
         }
         if let Some(name) = content_guess(code).and_then(|guess| self.resolve(guess)) {
@@ -741,6 +748,57 @@ fn head(code: &str, limit: usize) -> &str {
     &code[..end]
 }
 
+/// A text format that spells itself out, whatever the file is called:
+/// a hex dump, the listings `notmuch show` and `hg status` print, an ICU
+/// resource bundle, a MoinMoin page. Each test is exact (an opening that
+/// prose never has, or every line in one shape), so a `.txt` may take it.
+fn text_format(code: &str) -> Option<&'static str> {
+    if is_hexdump(code) {
+        Some("Hexdump")
+    } else if code.starts_with("\u{c}message{") {
+        // notmuch's `--format=text`: parts open with a form feed.
+        Some("Notmuch")
+    } else if code.starts_with("root:table") {
+        Some("ResourceBundle")
+    } else if is_status_listing(code) {
+        Some("VCTreeStatus")
+    } else if is_moin_page(code) {
+        Some("MoinMoin/Trac Wiki markup")
+    } else {
+        None
+    }
+}
+
+/// Whether every line is a status letter and a path, as `hg status` and
+/// `svn status` list a working tree (`M setup.py`, `? notes`, `A  + x`):
+/// two lines at least, one a change or an unknown file (`A` and `I` begin
+/// sentences too), and one path with a dot or a slash in it.
+fn is_status_listing(code: &str) -> bool {
+    static LINE: OnceLock<regex::Regex> = OnceLock::new();
+    let line = LINE.get_or_init(|| {
+        regex::Regex::new(r"^([ACDIMR?!~X])(?:\s+\+)?\s+(\S+)$").expect("a valid pattern")
+    });
+    let (mut lines, mut changed, mut pathlike) = (0, false, false);
+    for text in code.lines().take(500).filter(|l| !l.trim().is_empty()) {
+        let Some(parts) = line.captures(text) else {
+            return false;
+        };
+        lines += 1;
+        changed |= matches!(&parts[1], "M" | "?" | "!");
+        pathlike |= parts[2].contains(['.', '/']);
+    }
+    lines >= 2 && changed && pathlike
+}
+
+/// Whether the code opens as a MoinMoin page: processing instructions
+/// (`#acl`, `#language`, `## comments`) first, among them `#format wiki`.
+fn is_moin_page(code: &str) -> bool {
+    code.lines()
+        .take(50)
+        .take_while(|line| line.starts_with('#'))
+        .any(|line| line.split_whitespace().eq(["#format", "wiki"]))
+}
+
 /// Whether the code is a hex dump (`xxd`, `hexdump`, `od`, `hd`, DEBUG.EXE
 /// and the like): at least three lines of an offset and bytes in hex, and
 /// nearly every line so, or the `*` of repeated lines, or the offset that
@@ -1011,6 +1069,41 @@ mod tests {
             l.detect(None, "import os\n\ndef main():\n    print(os.getcwd())\n"),
             "Python"
         );
+    }
+
+    #[test]
+    fn formats_that_spell_themselves_out_are_named_by_their_text() {
+        let l = languages();
+        let notes = Filename::parse(Some("notes.txt")).unwrap();
+        let notmuch = "\u{c}message{ id:1 depth:0\n\u{c}header{\nSubject: hi\n";
+        assert_eq!(l.detect(None, notmuch), "Notmuch");
+        let bundle = "root:table {\n  usage:string { \"Usage\" }\n}\n";
+        assert_eq!(l.detect(None, bundle), "ResourceBundle");
+        let status = "M LICENSE\nM setup.py\n! setup.cfg\n? notes\n";
+        assert_eq!(l.detect(None, status), "VCTreeStatus");
+        let svn = "A  +    src/new.c\nM       README\n";
+        assert_eq!(l.detect(None, svn), "VCTreeStatus");
+        // Sentences of one word after a capital, or names with no path in
+        // them, are not a listing.
+        assert_eq!(l.detect(None, "A start\nI agree\n"), "Plain Text");
+        assert_eq!(l.detect(None, "M one\n? two\n"), "Plain Text");
+        assert_eq!(l.detect(None, "M setup.py\nand more words\n"), "Plain Text");
+        let moin = "## a comment\n#acl All:read\n#format wiki\n= Title =\n''it''\n";
+        assert_eq!(l.detect(notes.as_ref(), moin), "MoinMoin/Trac Wiki markup");
+        assert_eq!(l.detect(None, moin), "MoinMoin/Trac Wiki markup");
+        // `#format wiki` after the page's text is a line of the page.
+        let later = "= Title =\n#format wiki\n";
+        assert_eq!(l.detect(notes.as_ref(), later), "Plain Text");
+        // A `.txt` stays text unless its text says otherwise.
+        assert_eq!(
+            l.detect(notes.as_ref(), "SELECT 1;\nfn main() {}\n"),
+            "Plain Text"
+        );
+        let vim = "x = 1\n# vim: set ft=python :\n";
+        assert_eq!(l.detect(notes.as_ref(), vim), "Python");
+        // A name that says a language outweighs the text.
+        let setup = Filename::parse(Some("setup.py")).unwrap();
+        assert_eq!(l.detect(setup.as_ref(), status), "Python");
     }
 
     #[test]
