@@ -1110,6 +1110,63 @@ async fn pruning_keeps_the_newest_revisions_and_drops_code_nobody_holds(store: D
     assert_eq!(only_file(&other).html.as_deref(), Some("<h/>"));
 }
 
+/// A batch's rows travel to the database as one JSON parameter: what a
+/// result holds (quotes, backslashes, line breaks, tabs, characters
+/// beyond the BMP, a `$[0]` a JSON path would read) and the language it
+/// is in come back as they went, and the highlighting time exactly.
+async fn results_come_back_byte_for_byte(store: DynStore) {
+    let t0 = Utc::now();
+    let mut new = new_snippet("x", t0);
+    new.files = vec![NewFile::new(
+        "a.h".to_owned(),
+        true,
+        "C++ \"Header\" \\ $[0]".to_owned(),
+        "int x;\n".to_owned(),
+    )];
+    store.create_snippet(&new).await.unwrap();
+    let job = claim_one(&store, "w", t0).await;
+    assert_eq!(job.files[0].language, "C++ \"Header\" \\ $[0]");
+    let html = format!(
+        "<x-s>\"a\\\"b\\\\\"</x-s>\r\n\t\u{7f}\u{2028}é😀 null {} {}",
+        r#"[["x", 1]]"#,
+        "ä".repeat(100_000)
+    );
+    let rendered = "<p>\\u0041 \u{1}</p>";
+    let done = [FileResult {
+        hash: &job.files[0].hash,
+        language: &job.files[0].language,
+        html: &html,
+        rendered: Some(rendered),
+        highlighted_in_ms: 3,
+    }];
+    // Past what a JSON reader holding numbers as doubles keeps exactly.
+    let took_ms = 9_007_199_254_740_993;
+    assert!(
+        store
+            .complete_job(&job.lease, &done, ENGINE, took_ms, t0)
+            .await
+            .unwrap()
+    );
+    let view = view_of(&store, &new.id).await;
+    assert_eq!(view.state, JobState::Succeeded);
+    assert_eq!(view.highlighted_in_ms, Some(took_ms));
+    assert_eq!(view.files[0].html.as_deref(), Some(html.as_str()));
+    assert_eq!(view.files[0].rendered.as_deref(), Some(rendered));
+    // And as a stored result, claimed with a revision that keeps the file.
+    let t1 = t0 + secs(1);
+    let save = new_revision(
+        &new.id,
+        1,
+        vec![new.files[0].clone(), file("main.rs", "fn main() {}\n")],
+        t1,
+        10,
+    );
+    assert_eq!(store.save_revision(&save).await.unwrap(), Saved::As(2));
+    let second = claim_one(&store, "w", t1).await;
+    assert_eq!(second.files[0].cached_html.as_deref(), Some(html.as_str()));
+    assert_eq!(second.files[0].cached_rendered.as_deref(), Some(rendered));
+}
+
 async fn unchanged_files_are_claimed_with_their_stored_result(store: DynStore) {
     let t0 = Utc::now();
     let readme = "# Notes\n";
@@ -1483,6 +1540,7 @@ macro_rules! conformance_suite {
                 a_burned_snippet_is_taken_by_exactly_one_reader,
                 saving_a_revision_moves_the_latest_and_refuses_stale_bases,
                 unchanged_files_are_claimed_with_their_stored_result,
+                results_come_back_byte_for_byte,
                 forks_are_listed_when_public_and_name_only_a_public_original,
             );
             conformance_suite!(@raw_tests $fresh;

@@ -39,7 +39,7 @@ use crate::{
 
 pub use ops::{JobCursor, Operations};
 pub use postgres::PgStore;
-pub use sql::{Dialect, SqlStore};
+pub use sql::{Cell, Dialect, SqlStore};
 pub use sqlite::SqliteStore;
 
 /// What went wrong in the store, and during which operation: a log line

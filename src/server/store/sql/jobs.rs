@@ -14,7 +14,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 
-use super::{Dialect, SqlStore, Statement, checked, during, opt_time, parse_id, to_i64};
+use super::{
+    Cell, Dialect, SqlStore, Statement, Value, checked, during, opt_time, parse_id, to_i64,
+};
 use crate::{
     domain::{Failed, Progress, SnippetId},
     server::store::{
@@ -80,35 +82,43 @@ fn completion_chunks(done: &[Completed<'_>]) -> Vec<std::ops::Range<usize>> {
     chunks
 }
 
-/// `VALUES (...), ...`: `count` rows of the given column types (`text` or
-/// `bigint`), written so both dialects read each number as one (SQLite
-/// takes any type; PostgreSQL must be told).
-fn values_rows(count: usize, columns: &[&str]) -> String {
-    let rows: Vec<String> = (0..count)
-        .map(|row| {
-            let cells: Vec<String> = columns
-                .iter()
-                .enumerate()
-                .map(|(column, kind)| {
-                    let n = row * columns.len() + column + 1;
-                    match *kind {
-                        "bigint" => format!("CAST(${n} AS BIGINT)"),
-                        _ => format!("${n}"),
-                    }
-                })
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect();
-    format!("VALUES {}", rows.join(", "))
-}
+/// A lease's fence as a batch row: (snippet, revision, holder, attempt).
+const FENCE_COLUMNS: [(&str, Cell); 4] = [
+    ("snippet_id", Cell::Text),
+    ("revision", Cell::Bigint),
+    ("holder", Cell::Text),
+    ("attempt", Cell::Bigint),
+];
 
-/// The fence of a lease as a row: (snippet, revision, holder, attempt).
-const FENCE_COLUMNS: [&str; 4] = ["text", "bigint", "text", "bigint"];
+/// A finished attempt as a batch row.
+const ATTEMPT_COLUMNS: [(&str, Cell); 5] = [
+    ("snippet_id", Cell::Text),
+    ("revision", Cell::Bigint),
+    ("attempt", Cell::Bigint),
+    ("holder", Cell::Text),
+    ("started_at", Cell::Bigint),
+];
 
-/// A finished attempt as a row: (snippet, revision, attempt, holder,
-/// started at).
-const ATTEMPT_COLUMNS: [&str; 5] = ["text", "bigint", "bigint", "text", "bigint"];
+/// A revision's outcome as a batch row.
+const OUTCOME_COLUMNS: [(&str, Cell); 4] = [
+    ("id", Cell::Text),
+    ("revision", Cell::Bigint),
+    ("took_ms", Cell::Bigint),
+    ("engine", Cell::Text),
+];
+
+/// A file's result as a batch row.
+const RESULT_COLUMNS: [(&str, Cell); 6] = [
+    ("hash", Cell::Text),
+    ("language", Cell::Text),
+    ("engine", Cell::Text),
+    ("highlighted_in_ms", Cell::Bigint),
+    ("html", Cell::Text),
+    ("rendered", Cell::Text),
+];
+
+/// A job's key as a batch row.
+const KEY_COLUMNS: [(&str, Cell); 2] = [("snippet_id", Cell::Text), ("revision", Cell::Bigint)];
 
 impl<D> SqlStore<D>
 where
@@ -131,16 +141,24 @@ where
             .bind(i64::from(lease.attempt))
     }
 
-    /// A statement whose parameters start with the fences of `jobs`, as
-    /// [`values_rows`] numbers them.
-    fn with_fences<'q>(sql: &'q str, jobs: &'q [Completed<'q>]) -> Statement<'q, D> {
-        jobs.iter().fold(sqlx::query(sql), |query, job| {
-            query
-                .bind(job.lease.snippet_id.as_str())
-                .bind(i64::from(job.lease.revision))
-                .bind(job.lease.worker.as_str())
-                .bind(i64::from(job.lease.attempt))
-        })
+    /// `rows` bound to `query` as [`Dialect::rows_of`] numbered them (after
+    /// the statement's own parameters).
+    fn bind_rows<'q, const N: usize>(
+        query: Statement<'q, D>,
+        rows: &[[Value<'q>; N]],
+    ) -> Statement<'q, D> {
+        if D::ROWS_AS_JSON {
+            let rows: Vec<&[Value<'_>]> = rows.iter().map(|row| row.as_slice()).collect();
+            let json = serde_json::to_string(&rows).expect("text and numbers always serialize");
+            return query.bind(json);
+        }
+        rows.iter()
+            .flatten()
+            .fold(query, |query, cell| match *cell {
+                Value::Text(text) => query.bind(text),
+                Value::MaybeText(text) => query.bind(text),
+                Value::Int(n) => query.bind(n),
+            })
     }
 
     /// [`RECORD_ATTEMPT`] for `lease`: `Ok(false)` when the fence does not
@@ -204,31 +222,42 @@ where
         jobs: &[Completed<'_>],
         now: DateTime<Utc>,
     ) -> Result<Vec<usize>, StoreError> {
-        let fences = values_rows(jobs.len(), &FENCE_COLUMNS);
-        let now_param = FENCE_COLUMNS.len() * jobs.len() + 1;
         // The jobs whose fence holds, and when their attempts started: the
         // attempts are recorded from these rows, not by looking the jobs
         // up a second time.
         let succeed = format!(
             "UPDATE jobs
              SET state = 'succeeded', locked_by = NULL, lease_until = NULL, last_error = NULL,
-                 progress_done = NULL, progress_total = NULL,
-                 updated_at = ${now_param}, finished_at = ${now_param}
-             WHERE state = 'processing' AND (snippet_id, revision, locked_by, attempts) IN ({fences})
-             RETURNING snippet_id, revision, attempt_started_at"
+                 progress_done = NULL, progress_total = NULL, updated_at = $1, finished_at = $1
+             WHERE state = 'processing' AND (snippet_id, revision, locked_by, attempts) IN (
+                 SELECT snippet_id, revision, holder, attempt FROM ({}) AS fences)
+             RETURNING snippet_id, revision, attempt_started_at",
+            D::rows_of(2, jobs.len(), &FENCE_COLUMNS)
         );
-        let held: HashMap<(String, i64), Option<i64>> = Self::with_fences(&succeed, jobs)
-            .bind(millis(now))
-            .fetch_all(&mut **tx)
-            .await?
+        let fences: Vec<[Value<'_>; 4]> = jobs
             .iter()
-            .map(|row| {
-                Ok((
-                    (row.try_get("snippet_id")?, row.try_get("revision")?),
-                    row.try_get("attempt_started_at")?,
-                ))
+            .map(|job| {
+                let lease = job.lease;
+                [
+                    Value::Text(lease.snippet_id.as_str()),
+                    Value::Int(i64::from(lease.revision)),
+                    Value::Text(lease.worker.as_str()),
+                    Value::Int(i64::from(lease.attempt)),
+                ]
             })
-            .collect::<Result<_, sqlx::Error>>()?;
+            .collect();
+        let held: HashMap<(String, i64), Option<i64>> =
+            Self::bind_rows(sqlx::query(&succeed).bind(millis(now)), &fences)
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok((
+                        (row.try_get("snippet_id")?, row.try_get("revision")?),
+                        row.try_get("attempt_started_at")?,
+                    ))
+                })
+                .collect::<Result<_, sqlx::Error>>()?;
         // A chunk never names a job twice, so the job says which of the
         // chunk's leases held.
         let stored: Vec<(usize, Option<i64>)> = (0..jobs.len())
@@ -246,45 +275,49 @@ where
         let record = format!(
             "INSERT INTO job_attempts (snippet_id, revision, attempt, holder, started_at,
                                        finished_at, outcome, error)
-             SELECT attempts.*, CAST(${} AS BIGINT), 'succeeded', NULL FROM ({}) AS attempts",
-            ATTEMPT_COLUMNS.len() * stored.len() + 1,
-            values_rows(stored.len(), &ATTEMPT_COLUMNS),
+             SELECT snippet_id, revision, attempt, holder, started_at, CAST($1 AS BIGINT),
+                    'succeeded', NULL
+             FROM ({}) AS attempts",
+            D::rows_of(2, stored.len(), &ATTEMPT_COLUMNS),
         );
-        stored
+        let attempts: Vec<[Value<'_>; 5]> = stored
             .iter()
-            .fold(sqlx::query(&record), |query, &(index, started)| {
+            .map(|&(index, started)| {
                 let lease = jobs[index].lease;
-                query
-                    .bind(lease.snippet_id.as_str())
-                    .bind(i64::from(lease.revision))
-                    .bind(i64::from(lease.attempt))
-                    .bind(lease.worker.as_str())
-                    .bind(started.unwrap_or_else(|| millis(now)))
+                [
+                    Value::Text(lease.snippet_id.as_str()),
+                    Value::Int(i64::from(lease.revision)),
+                    Value::Int(i64::from(lease.attempt)),
+                    Value::Text(lease.worker.as_str()),
+                    Value::Int(started.unwrap_or_else(|| millis(now))),
+                ]
             })
-            .bind(millis(now))
+            .collect();
+        Self::bind_rows(sqlx::query(&record).bind(millis(now)), &attempts)
             .execute(&mut **tx)
             .await?;
         let stored: Vec<usize> = stored.into_iter().map(|(index, _)| index).collect();
         let outcome = format!(
-            "WITH results (id, revision, took_ms, engine) AS ({})
+            "WITH results AS ({})
              UPDATE revisions
-             SET engine = results.engine, highlighted_at = ${}, highlighted_in_ms = results.took_ms,
+             SET engine = results.engine, highlighted_at = $1, highlighted_in_ms = results.took_ms,
                  error = NULL
              FROM results WHERE revisions.snippet_id = results.id AND revisions.number = results.revision",
-            values_rows(stored.len(), &["text", "bigint", "bigint", "text"]),
-            4 * stored.len() + 1
+            D::rows_of(2, stored.len(), &OUTCOME_COLUMNS),
         );
-        stored
+        let outcomes: Vec<[Value<'_>; 4]> = stored
             .iter()
-            .fold(sqlx::query(&outcome), |query, &index| {
+            .map(|&index| {
                 let job = &jobs[index];
-                query
-                    .bind(job.lease.snippet_id.as_str())
-                    .bind(i64::from(job.lease.revision))
-                    .bind(to_i64(job.highlighted_in_ms))
-                    .bind(job.engine)
+                [
+                    Value::Text(job.lease.snippet_id.as_str()),
+                    Value::Int(i64::from(job.lease.revision)),
+                    Value::Int(to_i64(job.highlighted_in_ms)),
+                    Value::Text(job.engine),
+                ]
             })
-            .bind(millis(now))
+            .collect();
+        Self::bind_rows(sqlx::query(&outcome).bind(millis(now)), &outcomes)
             .execute(&mut **tx)
             .await?;
         Ok(stored)
@@ -306,24 +339,29 @@ where
         results.sort_by_key(|(engine, file)| (file.hash, file.language, *engine));
         results.dedup_by_key(|(engine, file)| (file.hash, file.language, *engine));
         for chunk in results.chunks(RESULTS_CHUNK) {
-            let sql =
-                format!(
+            // `WHERE true`: SQLite reads an upsert's `ON CONFLICT` after a
+            // bare `SELECT ... FROM` as a join's `ON`.
+            let sql = format!(
                 "INSERT INTO highlights (hash, language, engine, highlighted_in_ms, html, rendered)
-                 {}
+                 SELECT hash, language, engine, highlighted_in_ms, html, rendered
+                 FROM ({}) AS results WHERE true
                  ON CONFLICT (hash, language, engine) DO NOTHING",
-                values_rows(chunk.len(), &["text", "text", "text", "bigint", "text", "text"])
+                D::rows_of(1, chunk.len(), &RESULT_COLUMNS)
             );
-            chunk
+            let rows: Vec<[Value<'_>; 6]> = chunk
                 .iter()
-                .fold(sqlx::query(&sql), |query, (engine, file)| {
-                    query
-                        .bind(file.hash)
-                        .bind(file.language)
-                        .bind(*engine)
-                        .bind(to_i64(file.highlighted_in_ms))
-                        .bind(file.html)
-                        .bind(file.rendered)
+                .map(|(engine, file)| {
+                    [
+                        Value::Text(file.hash),
+                        Value::Text(file.language),
+                        Value::Text(engine),
+                        Value::Int(to_i64(file.highlighted_in_ms)),
+                        Value::Text(file.html),
+                        Value::MaybeText(file.rendered),
+                    ]
                 })
+                .collect();
+            Self::bind_rows(sqlx::query(&sql), &rows)
                 .execute(&mut **tx)
                 .await?;
         }
@@ -365,17 +403,16 @@ where
                  JOIN blobs b ON b.hash = f.hash
                  LEFT JOIN highlights h
                    ON h.hash = f.hash AND h.language = f.language AND h.engine = $1
-                 WHERE (f.snippet_id, f.revision) IN ({})
+                 WHERE (f.snippet_id, f.revision) IN (
+                     SELECT snippet_id, revision FROM ({}) AS claimed)
                  ORDER BY f.snippet_id, f.revision, f.position",
-                values_rows(chunk.len(), &["text", "bigint"])
+                D::rows_of(2, chunk.len(), &KEY_COLUMNS)
             );
-            // Parameters after the engine: renumber from $2.
-            let sql = renumber(&sql, 1);
-            let rows = chunk
+            let keys: Vec<[Value<'_>; 2]> = chunk
                 .iter()
-                .fold(sqlx::query(&sql).bind(engine), |query, (id, revision)| {
-                    query.bind(id.as_str()).bind(i64::from(*revision))
-                })
+                .map(|(id, revision)| [Value::Text(id.as_str()), Value::Int(i64::from(*revision))])
+                .collect();
+            let rows = Self::bind_rows(sqlx::query(&sql).bind(engine), &keys)
                 .fetch_all(&mut *connection)
                 .await?;
             for row in &rows {
@@ -397,34 +434,6 @@ where
         }
         Ok(files)
     }
-}
-
-/// `sql` with every `$n` of its `VALUES` list moved up by `by` (the
-/// numbers [`values_rows`] wrote start at 1; a statement with parameters
-/// of its own before them needs them later). Only the list after `IN (`
-/// is renumbered.
-fn renumber(sql: &str, by: usize) -> String {
-    let Some(at) = sql.find("IN (VALUES") else {
-        return sql.to_owned();
-    };
-    let (head, tail) = sql.split_at(at);
-    let mut out = String::from(head);
-    let mut chars = tail.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' {
-            let mut digits = String::new();
-            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                digits.push(*d);
-                chars.next();
-            }
-            let n: usize = digits.parse().unwrap_or(0);
-            out.push('$');
-            out.push_str(&(n + by).to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[async_trait]
@@ -835,17 +844,5 @@ mod tests {
         assert_eq!(chunks.len(), 3);
         assert!(chunks.iter().all(|c| c.len() <= COMPLETION_CHUNK));
         assert_eq!(chunks.last().unwrap().end, many.len());
-    }
-
-    #[test]
-    fn rows_number_their_parameters_in_order() {
-        assert_eq!(
-            values_rows(2, &["text", "text", "bigint"]),
-            "VALUES ($1, $2, CAST($3 AS BIGINT)), ($4, $5, CAST($6 AS BIGINT))"
-        );
-        assert_eq!(
-            renumber("SELECT $1 WHERE x IN (VALUES ($1, $2))", 1),
-            "SELECT $1 WHERE x IN (VALUES ($2, $3))"
-        );
     }
 }

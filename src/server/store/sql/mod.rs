@@ -56,6 +56,34 @@ pub trait Dialect: Database {
     /// How many rows a statement changed (each sqlx driver has its own
     /// result type, with no trait in common that says).
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// Whether a batch statement takes its rows as one parameter, a JSON
+    /// array of rows ([`Dialect::rows_of`]), rather than a parameter for
+    /// each cell.
+    const ROWS_AS_JSON: bool;
+
+    /// A `SELECT` of a batch's `count` rows as a table of `columns`, its
+    /// parameters numbered from `$first`: the queue's batch statements
+    /// (claimed files, completions, results) read their rows from it, and
+    /// [`SqlStore::bind_rows`] binds them.
+    fn rows_of(first: usize, count: usize, columns: &[(&str, Cell)]) -> String;
+}
+
+/// The type of a column [`Dialect::rows_of`] reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Cell {
+    Text,
+    Bigint,
+}
+
+/// A cell of a batch row ([`Dialect::rows_of`]); serde writes each as
+/// the bare JSON value.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(untagged)]
+enum Value<'a> {
+    Text(&'a str),
+    MaybeText(Option<&'a str>),
+    Int(i64),
 }
 
 /// The store, on the database `D` names: see [`SqliteStore`] and
