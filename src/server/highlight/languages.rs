@@ -750,8 +750,9 @@ fn head(code: &str, limit: usize) -> &str {
 
 /// A text format that spells itself out, whatever the file is called:
 /// a hex dump, the listings `notmuch show` and `hg status` print, an ICU
-/// resource bundle, a MoinMoin page. Each test is exact (an opening that
-/// prose never has, or every line in one shape), so a `.txt` may take it.
+/// resource bundle, a MoinMoin page, Twig's test fixtures. Each test is
+/// exact (an opening or a heading prose never has, or every line in one
+/// shape), so a `.txt` may take it.
 fn text_format(code: &str) -> Option<&'static str> {
     if is_hexdump(code) {
         Some("Hexdump")
@@ -764,6 +765,8 @@ fn text_format(code: &str) -> Option<&'static str> {
         Some("VCTreeStatus")
     } else if is_moin_page(code) {
         Some("MoinMoin/Trac Wiki markup")
+    } else if is_twig_fixture(code) {
+        Some("Twig")
     } else {
         None
     }
@@ -797,6 +800,14 @@ fn is_moin_page(code: &str) -> bool {
         .take(50)
         .take_while(|line| line.starts_with('#'))
         .any(|line| line.split_whitespace().eq(["#format", "wiki"]))
+}
+
+/// Whether the code is one of Twig's own test fixtures: sections headed
+/// `--TEST--`, `--TEMPLATE--` (the templates), `--DATA--`, `--EXPECT--`.
+/// PHP's `.phpt` tests share `--TEST--` but name their code `--FILE--`.
+fn is_twig_fixture(code: &str) -> bool {
+    let mut headings = code.lines().map(str::trim_end);
+    headings.any(|line| line == "--TEST--") && headings.any(|line| line == "--TEMPLATE--")
 }
 
 /// Whether the code is a hex dump (`xxd`, `hexdump`, `od`, `hd`, DEBUG.EXE
@@ -1101,6 +1112,10 @@ mod tests {
         );
         let vim = "x = 1\n# vim: set ft=python :\n";
         assert_eq!(l.detect(notes.as_ref(), vim), "Python");
+        let twig = "--TEST--\nfilters\n--TEMPLATE--\n{{ x|upper }}\n--DATA--\nreturn []\n";
+        assert_eq!(l.detect(None, twig), "Twig");
+        let phpt = "--TEST--\nechoes\n--FILE--\n<?php echo 1; ?>\n--EXPECT--\n1\n";
+        assert_ne!(l.detect(None, phpt), "Twig");
         // A name that says a language outweighs the text.
         let setup = Filename::parse(Some("setup.py")).unwrap();
         assert_eq!(l.detect(setup.as_ref(), status), "Python");
