@@ -37,7 +37,7 @@ impl Dialect for Sqlite {
     /// One parameter, so that a statement's text is the same whatever
     /// the batch's size: SQLite compiles it once per connection, where a
     /// `VALUES` list of n rows was a new statement to compile for every
-    /// n (the drain: 6,600-7,400 jobs/s before, 8,100-8,700 after;
+    /// n (the drain 10% to 28% faster in alternated pairs;
     /// `bench/PROFILE.md`, round 24).
     const ROWS_AS_JSON: bool = true;
 

@@ -65,7 +65,7 @@ pub trait Dialect: Database {
     /// A `SELECT` of a batch's `count` rows as a table of `columns`, its
     /// parameters numbered from `$first`: the queue's batch statements
     /// (claimed files, completions, results) read their rows from it, and
-    /// [`SqlStore::bind_rows`] binds them.
+    /// `SqlStore::bind_rows` binds them.
     fn rows_of(first: usize, count: usize, columns: &[(&str, Cell)]) -> String;
 }
 
