@@ -806,7 +806,7 @@ fn is_moin_page(code: &str) -> bool {
 /// `--TEST--`, `--TEMPLATE--` (the templates), `--DATA--`, `--EXPECT--`.
 /// PHP's `.phpt` tests share `--TEST--` but name their code `--FILE--`.
 fn is_twig_fixture(code: &str) -> bool {
-    let mut headings = code.lines().map(str::trim_end);
+    let mut headings = code.lines().take(200).map(str::trim_end);
     headings.any(|line| line == "--TEST--") && headings.any(|line| line == "--TEMPLATE--")
 }
 
