@@ -845,4 +845,22 @@ mod tests {
         assert!(chunks.iter().all(|c| c.len() <= COMPLETION_CHUNK));
         assert_eq!(chunks.last().unwrap().end, many.len());
     }
+
+    #[test]
+    fn batch_rows_number_their_parameters_from_the_first_given() {
+        let columns = [("a", Cell::Text), ("b", Cell::Bigint)];
+        assert_eq!(
+            <sqlx::Postgres as Dialect>::rows_of(2, 2, &columns),
+            "SELECT * FROM (VALUES ($2, CAST($3 AS BIGINT)), ($4, CAST($5 AS BIGINT))) \
+             AS batch_rows (a, b)"
+        );
+        // One parameter, whatever the count: the text never changes.
+        let sqlite = <sqlx::Sqlite as Dialect>::rows_of(2, 2, &columns);
+        assert_eq!(
+            sqlite,
+            "SELECT json_extract(value, '$[0]') AS a, json_extract(value, '$[1]') AS b \
+             FROM json_each($2)"
+        );
+        assert_eq!(<sqlx::Sqlite as Dialect>::rows_of(2, 500, &columns), sqlite);
+    }
 }
