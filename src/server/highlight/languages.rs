@@ -867,8 +867,9 @@ fn shared_extension(extension: &str, code: &str) -> Option<&'static str> {
 
 /// The language an editor modeline in the first or last five lines names.
 fn modeline(code: &str) -> Option<String> {
-    let lines: Vec<&str> = code.lines().collect();
-    let edges = lines.iter().take(5).chain(lines.iter().rev().take(5));
+    // From both ends without collecting the lines between: every `.txt`
+    // and unnamed paste is looked at so, whatever its size.
+    let edges = code.lines().take(5).chain(code.lines().rev().take(5));
     for line in edges {
         // Vim: `vim: set ft=python :` or `vi: filetype=python`.
         if line.contains("vim:") || line.contains("vi:") || line.contains("ex:") {
