@@ -906,8 +906,12 @@ fn modeline(code: &str) -> Option<String> {
 }
 
 /// Telltale lines of common languages, scored: a guess only when one
-/// language clearly leads. Cheap substring checks on the first 200 lines.
+/// language clearly leads. Cheap substring checks on the first 200 lines,
+/// after an ANTLR grammar's exact shapes.
 fn content_guess(code: &str) -> Option<&'static str> {
+    if is_antlr_grammar(code) {
+        return Some("ANTLR");
+    }
     const MARKERS: &[(&str, &[&str])] = &[
         (
             "Rust",
@@ -987,6 +991,22 @@ fn content_guess(code: &str) -> Option<&'static str> {
         ("HTML", &["<!DOCTYPE html", "<html", "<div", "</body>"]),
         ("SQL", &["SELECT ", "INSERT INTO", "CREATE TABLE", "WHERE "]),
         (
+            // BigML's Flatline: s-expressions over a dataset's fields, whose
+            // calls no other Lisp spells so.
+            "Flatline",
+            &[
+                "(missing? ",
+                "(random-value ",
+                "(weighted-random-value ",
+                "(ensure-value ",
+                "(z-score ",
+                "(field-prop ",
+                "(category-count ",
+                "(bin-count ",
+                "(all-but ",
+            ],
+        ),
+        (
             "Bourne Again Shell (bash)",
             &[
                 "#!/bin/sh",
@@ -1014,6 +1034,26 @@ fn content_guess(code: &str) -> Option<&'static str> {
         [(best, name), (second, _), ..] if *best >= 2 && best > second => Some(name),
         _ => None,
     }
+}
+
+/// Whether the code is an ANTLR grammar: its header (`grammar Expr;`,
+/// `lexer grammar Tokens;`), or a rule head only ANTLR writes, naming what
+/// the rule returns (`expr returns [int value] :`) or throws
+/// (`public f throws A, B :`) before its alternatives and the `;` that
+/// ends them. Java's `throws` follows a parameter list and opens a body,
+/// never a colon.
+fn is_antlr_grammar(code: &str) -> bool {
+    static SHAPES: OnceLock<regex::Regex> = OnceLock::new();
+    let shapes = SHAPES.get_or_init(|| {
+        regex::Regex::new(concat!(
+            r"(?m)^\s*(?:(?:lexer|parser|tree)\s+)?grammar\s+\w+\s*;",
+            r"|^\s*(?:(?:public|protected|private|fragment)\s+)?\w+!?\s*(?:\[[^\]\n]*\]\s*)?",
+            r"(?:returns\s*\[[^\]\n]*\]\s*(?:throws\s+[\w.]+(?:\s*,\s*[\w.]+)*\s*)?",
+            r"|throws\s+[\w.]+(?:\s*,\s*[\w.]+)*\s*):[^;]*;",
+        ))
+        .expect("a valid pattern")
+    });
+    shapes.is_match(head(code, 8 * 1024))
 }
 
 /// The `<option>`s of a `<datalist>` offering every language name.
@@ -1120,6 +1160,45 @@ mod tests {
         // A name that says a language outweighs the text.
         let setup = Filename::parse(Some("setup.py")).unwrap();
         assert_eq!(l.detect(setup.as_ref(), status), "Python");
+    }
+
+    #[test]
+    fn unnamed_grammars_and_flatline_are_named_by_their_shapes() {
+        let l = languages();
+        assert_eq!(l.detect(None, "grammar Expr;\nprog : expr+ ;\n"), "ANTLR");
+        assert_eq!(
+            l.detect(None, "// tokens\nlexer grammar Tokens;\nID : [a-z]+ ;\n"),
+            "ANTLR"
+        );
+        assert_eq!(l.detect(None, "public f throws a, b, c : x ;\n"), "ANTLR");
+        assert_eq!(
+            l.detect(
+                None,
+                "expr returns [int value]\n    : e=term { $value = $e.v; }\n    ;\n"
+            ),
+            "ANTLR"
+        );
+        // Java's `throws` opens a body; TypeScript's fields take a colon
+        // with no `throws` or `returns` before it; prose says "grammar".
+        let java = "public void f() throws IOException, Oops {\n    g();\n}\n";
+        assert_ne!(l.detect(None, java), "ANTLR");
+        assert_ne!(
+            l.detect(None, "class A {\n  private x: number;\n}\n"),
+            "ANTLR"
+        );
+        assert_ne!(
+            l.detect(None, "The grammar is simple; it has rules.\n"),
+            "ANTLR"
+        );
+        assert_ne!(
+            l.detect(None, "Parse throws Oops: on bad input.\n"),
+            "ANTLR"
+        );
+        let flatline = "(if (missing? \"00000\") (random-value \"000000\") (f \"000000\"))\n\
+                        (z-score \"a numeric field\")\n";
+        assert_eq!(l.detect(None, flatline), "Flatline");
+        // One call of its name is not enough.
+        assert_eq!(l.detect(None, "(z-score x)\n"), "Plain Text");
     }
 
     #[test]
