@@ -100,6 +100,7 @@
     ("Tcl", &["tcl", "rvt"]),
     ("Terraform", &["tf", "hcl"]),
     ("TeX", &["tex", "aux"]),
+    ("Plain Text", &["txt"]),
     ("Todo.txt", &["todotxt", "todo.txt"]),
     ("TOML", &["toml", "Pipfile", "poetry.lock"]),
     ("TypeScriptReact", &["tsx"]),
