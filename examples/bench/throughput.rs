@@ -43,6 +43,8 @@ type Rates = BTreeMap<(String, String), (u64, f64)>;
 type Uncovered = std::collections::BTreeSet<String>;
 
 const GOAL_RATIO: f64 = 5.0;
+/// Every language of the corpus at least this many times Pygments' speed.
+const GOAL_SLOWEST: f64 = 1.5;
 const GOAL_HTML_WORST: f64 = 6.0;
 const GOAL_HTML_MEDIAN: f64 = 3.0;
 
@@ -171,8 +173,8 @@ pub async fn run(corpus: &Corpus, passes: usize, server_bin: &Path) -> Section {
         rows.push(Row {
             measure: "highlight throughput, slowest language".into(),
             result: format!("{which}: {ratio:.2}x Pygments"),
-            goal: ">= 1x Pygments".into(),
-            score: ratio,
+            goal: format!(">= {GOAL_SLOWEST}x Pygments"),
+            score: ratio / GOAL_SLOWEST,
         });
     }
     for (name, measured) in [("default", &default), ("syntect alone", &alone)] {
