@@ -25,8 +25,59 @@ pub struct GrammarDef {
     /// Whether, for one node, the grammar means its later patterns to win
     /// (Neovim's convention) rather than its first (tree-sitter's own).
     pub later_wins: bool,
-    /// Its injections query, if we follow its injections.
-    pub injections: Option<&'static str>,
+    /// Its injections, if we follow them.
+    pub injections: Option<InjectionsDef>,
+}
+
+/// A grammar's injections: its query, and a test of the text for anything
+/// the query could find. The query walks the whole tree even when it finds
+/// nothing, which was a fifth of a PHP file's time with no HTML in it, so
+/// a file the test rules out skips it. The test may say yes wrongly (that
+/// costs only the walk), never no.
+pub struct InjectionsDef {
+    pub query: &'static str,
+    pub may_find: fn(&str) -> bool,
+}
+
+/// Whether HTML may hold a script or a style element.
+fn may_hold_script_or_style(code: &str) -> bool {
+    code.match_indices('<').any(|(at, _)| {
+        let tag = &code.as_bytes()[at + 1..];
+        starts_with_ignoring_case(tag, b"script") || starts_with_ignoring_case(tag, b"style")
+    })
+}
+
+fn starts_with_ignoring_case(text: &[u8], prefix: &[u8]) -> bool {
+    text.get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+}
+
+/// Whether a PHP file has text outside its PHP tags, which it shows as
+/// HTML: anything but white space before its first `<?`, or after a `?>`
+/// before the next `<?`. A `?>` in a string counts too (only a wasted
+/// walk), and so does an opening that is not PHP's (`<?xml`), which the
+/// grammar may read as text.
+fn php_may_hold_text(code: &str) -> bool {
+    let opens_php = |at: &str| {
+        let after = &at.as_bytes()[2..];
+        after.first() == Some(&b'=')
+            || after.first().is_some_and(u8::is_ascii_whitespace)
+            || starts_with_ignoring_case(after, b"php")
+    };
+    let mut rest = code;
+    loop {
+        let (text, from_open) = match rest.find("<?") {
+            Some(open) => (&rest[..open], &rest[open..]),
+            None => (rest, ""),
+        };
+        if !text.trim().is_empty() || (!from_open.is_empty() && !opens_php(from_open)) {
+            return true;
+        }
+        match from_open.find("?>") {
+            Some(close) => rest = &from_open[close + 2..],
+            None => return false,
+        }
+    }
 }
 
 /// Python's modules, decorators and punctuation, which Pygments colours
@@ -172,7 +223,10 @@ pub const GRAMMARS: &[GrammarDef] = &[
         highlights: &[tree_sitter_html::HIGHLIGHTS_QUERY],
         extra: "",
         later_wins: false,
-        injections: Some(tree_sitter_html::INJECTIONS_QUERY),
+        injections: Some(InjectionsDef {
+            query: tree_sitter_html::INJECTIONS_QUERY,
+            may_find: may_hold_script_or_style,
+        }),
     },
     GrammarDef {
         names: &["Java"],
@@ -211,7 +265,10 @@ pub const GRAMMARS: &[GrammarDef] = &[
         highlights: &[tree_sitter_php::HIGHLIGHTS_QUERY],
         extra: "",
         later_wins: false,
-        injections: Some(PHP_INJECTIONS),
+        injections: Some(InjectionsDef {
+            query: PHP_INJECTIONS,
+            may_find: php_may_hold_text,
+        }),
     },
     GrammarDef {
         names: &["Python"],
@@ -376,3 +433,33 @@ pub const GRAMMARS: &[GrammarDef] = &[
         injections: None,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::{may_hold_script_or_style, php_may_hold_text};
+
+    #[test]
+    fn php_files_without_text_outside_their_tags_skip_the_html() {
+        assert!(!php_may_hold_text("<?php\necho 1;\n"));
+        assert!(!php_may_hold_text("  \n<?php echo 1; ?>\n"));
+        assert!(!php_may_hold_text(
+            "<?= $a ?> <?PHP echo 2 ?>\n<? echo 3 ?>"
+        ));
+        assert!(php_may_hold_text("<b>hi</b>"));
+        assert!(php_may_hold_text("<!doctype html>\n<?php echo 1; ?>"));
+        assert!(php_may_hold_text(
+            "<?php if ($a): ?>\n<li>x</li>\n<?php endif; ?>"
+        ));
+        assert!(php_may_hold_text("<?php echo 1; ?>\n</body>\n"));
+        // An opening that is not PHP's may be text to the grammar.
+        assert!(php_may_hold_text("<?xml version=\"1.0\"?>\n<?php echo 1;"));
+    }
+
+    #[test]
+    fn html_without_scripts_or_styles_skips_their_languages() {
+        assert!(!may_hold_script_or_style("<p>a <b>b</b></p>"));
+        assert!(may_hold_script_or_style("<p>a</p><SCRIPT>x()</SCRIPT>"));
+        assert!(may_hold_script_or_style("<style>p {}</style>"));
+        assert!(!may_hold_script_or_style("a < b and <scrip"));
+    }
+}

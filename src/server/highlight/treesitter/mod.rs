@@ -71,6 +71,8 @@ struct Injections {
     content: u32,
     /// The language named by `#set! injection.language`, per pattern.
     fixed: Vec<Option<String>>,
+    /// Whether a text may hold anything the query finds.
+    may_find: fn(&str) -> bool,
 }
 
 struct Loaded {
@@ -214,6 +216,9 @@ impl TreeSitter {
         let Some(injections) = &compiled.injections else {
             return Ok(());
         };
+        if !(injections.may_find)(code) {
+            return Ok(());
+        }
         for (name, injected_ranges) in injection_ranges(injections, code, root) {
             if let Some(inner) = self.find_injected(&name) {
                 self.paint(
@@ -269,10 +274,10 @@ fn compile(def: &GrammarDef) -> Result<Compiled, String> {
         .iter()
         .map(|name| Class::from_capture(name))
         .collect();
-    let injections = match def.injections {
+    let injections = match &def.injections {
         None => None,
-        Some(source) => {
-            let query = Query::new(&language, source).map_err(|e| e.to_string())?;
+        Some(injections) => {
+            let query = Query::new(&language, injections.query).map_err(|e| e.to_string())?;
             let content = query
                 .capture_index_for_name("injection.content")
                 .ok_or("an injections query without @injection.content")?;
@@ -289,6 +294,7 @@ fn compile(def: &GrammarDef) -> Result<Compiled, String> {
                 query,
                 content,
                 fixed,
+                may_find: injections.may_find,
             })
         }
     };
