@@ -32,7 +32,7 @@ use std::{
     path::PathBuf,
     process::Stdio,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, OnceLock,
         atomic::{AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
@@ -721,15 +721,29 @@ fn read_body(input: &mut impl Read) -> io::Result<Vec<u8>> {
 }
 
 /// Writes one frame to the parent. The job loop and the warming thread
-/// both write: each frame goes out whole under stdout's lock, so the two
-/// never interleave.
+/// both write: each frame goes out whole under a lock, so the two never
+/// interleave.
+///
+/// It goes out in one write, to stdout's file itself: std's `Stdout` is
+/// line-buffered, and wrote a frame of HTML as two (up to its last
+/// newline, then the rest on flush), so the parent woke for half a frame
+/// and again for the rest.
 fn send_frame(tag: u8, body: &[u8]) -> io::Result<()> {
+    static OUTPUT: OnceLock<io::Result<Mutex<std::fs::File>>> = OnceLock::new();
+    let output = OUTPUT
+        .get_or_init(|| {
+            let fd = std::os::fd::AsFd::as_fd(&io::stdout()).try_clone_to_owned()?;
+            Ok(Mutex::new(std::fs::File::from(fd)))
+        })
+        .as_ref()
+        .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
     let mut frame = Vec::with_capacity(body.len() + 5);
     frame.push(tag);
     push_body(&mut frame, body);
-    let mut output = io::stdout().lock();
-    output.write_all(&frame)?;
-    output.flush()
+    let mut output = output
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    output.write_all(&frame)
 }
 
 /// Lowers the calling thread's priority to the least: warming is worth
