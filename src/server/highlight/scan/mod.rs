@@ -11,6 +11,7 @@
 //! - `make.rs`: makefiles, GNU make's and BSD make's.
 //! - `markdown.rs`: Markdown's source (its rendering is
 //!   `highlight/markdown.rs`), with each fenced block in its language.
+//! - `matlab.rs`: MATLAB.
 //! - `nim.rs`: Nim.
 //! - `ocaml.rs`: OCaml.
 //! - `pascal.rs`: Pascal (Delphi, Turbo and Free Pascal).
@@ -32,8 +33,9 @@
 //! or hang, so there is nothing for a child process to isolate, and its
 //! round trip (about 50 µs) would cost more than the scan of a small file.
 //! The exceptions are the languages tree-sitter served before their
-//! scanner came (Lisp, makefiles, OCaml): their files went through a child, and
-//! still do ([`IN_CHILDREN`]), so no file loses the isolation it had.
+//! scanner came (Lisp, makefiles, MATLAB, OCaml): their files went through
+//! a child, and still do ([`IN_CHILDREN`]), so no file loses the isolation
+//! it had.
 
 mod clojure;
 mod dockerfile;
@@ -41,6 +43,7 @@ mod json;
 mod lisp;
 mod make;
 mod markdown;
+mod matlab;
 mod nim;
 mod ocaml;
 mod pascal;
@@ -61,17 +64,23 @@ use crate::domain::Progress;
 
 /// The languages whose scanner runs in the highlighting children, which
 /// route them as they route tree-sitter's (see the module's notes).
-pub const IN_CHILDREN: [&str; 3] = [lisp::LANGUAGE, make::LANGUAGE, ocaml::LANGUAGE];
+pub const IN_CHILDREN: [&str; 4] = [
+    lisp::LANGUAGE,
+    make::LANGUAGE,
+    matlab::LANGUAGE,
+    ocaml::LANGUAGE,
+];
 
 /// The catalogue names the scanners serve (`highlight` dispatches on them).
 #[cfg(test)]
-const LANGUAGES: [&str; 12] = [
+const LANGUAGES: [&str; 13] = [
     clojure::LANGUAGE,
     dockerfile::LANGUAGE,
     json::LANGUAGE,
     lisp::LANGUAGE,
     make::LANGUAGE,
     markdown::LANGUAGE,
+    matlab::LANGUAGE,
     nim::LANGUAGE,
     ocaml::LANGUAGE,
     pascal::LANGUAGE,
@@ -157,6 +166,7 @@ impl Job<'_> {
             lisp::LANGUAGE => self.scan(lisp::Scanner::token),
             make::LANGUAGE => self.scan(make::Scanner::token),
             markdown::LANGUAGE => markdown::highlight(self),
+            matlab::LANGUAGE => self.scan(matlab::Scanner::token),
             nim::LANGUAGE => self.scan(nim::Scanner::token),
             ocaml::LANGUAGE => self.scan(ocaml::Scanner::token),
             pascal::LANGUAGE => self.scan(pascal::Scanner::token),

@@ -379,15 +379,6 @@ pub const GRAMMARS: &[GrammarDef] = &[
         injections: None,
     },
     GrammarDef {
-        names: &["MATLAB"],
-        injection_name: "matlab",
-        language: language!(arborium_matlab::language()),
-        highlights: &[arborium_matlab::HIGHLIGHTS_QUERY],
-        extra: "",
-        later_wins: true,
-        injections: None,
-    },
-    GrammarDef {
         names: &["Perl"],
         injection_name: "perl",
         language: language!(ts_parser_perl::LANGUAGE),
