@@ -481,6 +481,10 @@ const SHARED_EXTENSIONS: &[(&str, &[Candidate])] = &[
 /// extension.
 type Telltale = (&'static str, &'static str);
 
+/// An ANTLR grammar's header (`grammar Expr;`, `lexer grammar Tokens;`):
+/// what settles a `.g` file, and names an unnamed paste (`content_guess`).
+const ANTLR_HEADER: &str = r"(?m)^\s*(?:(?:lexer|parser|tree)\s+)?grammar\s+\w+\s*;";
+
 /// Extensions several languages use, with what gives each away: for a
 /// file with one of the extensions, the first language whose pattern
 /// matches somewhere in its first 64 KiB is the one. Most are the tests
@@ -561,10 +565,7 @@ const TELLTALES: &[(&[&str], &[Telltale])] = &[
                 "ANTLR With ActionScript Target",
                 r"(?m)^\s*language\s*=\s*ActionScript\s*;",
             ),
-            (
-                "ANTLR",
-                r"(?m)^\s*(?:(?:lexer|parser|tree)\s+)?grammar\s+\w+\s*;",
-            ),
+            ("ANTLR", ANTLR_HEADER),
         ],
     ),
     (
@@ -1043,15 +1044,14 @@ fn content_guess(code: &str) -> Option<&'static str> {
 /// ends them. Java's `throws` follows a parameter list and opens a body,
 /// never a colon.
 fn is_antlr_grammar(code: &str) -> bool {
+    const RULE_HEAD: &str = concat!(
+        r"(?m)^\s*(?:(?:public|protected|private|fragment)\s+)?\w+!?\s*(?:\[[^\]\n]*\]\s*)?",
+        r"(?:returns\s*\[[^\]\n]*\]\s*(?:throws\s+[\w.]+(?:\s*,\s*[\w.]+)*\s*)?",
+        r"|throws\s+[\w.]+(?:\s*,\s*[\w.]+)*\s*):[^;]*;",
+    );
     static SHAPES: OnceLock<regex::Regex> = OnceLock::new();
     let shapes = SHAPES.get_or_init(|| {
-        regex::Regex::new(concat!(
-            r"(?m)^\s*(?:(?:lexer|parser|tree)\s+)?grammar\s+\w+\s*;",
-            r"|^\s*(?:(?:public|protected|private|fragment)\s+)?\w+!?\s*(?:\[[^\]\n]*\]\s*)?",
-            r"(?:returns\s*\[[^\]\n]*\]\s*(?:throws\s+[\w.]+(?:\s*,\s*[\w.]+)*\s*)?",
-            r"|throws\s+[\w.]+(?:\s*,\s*[\w.]+)*\s*):[^;]*;",
-        ))
-        .expect("a valid pattern")
+        regex::Regex::new(&format!("{ANTLR_HEADER}|{RULE_HEAD}")).expect("a valid pattern")
     });
     shapes.is_match(head(code, 8 * 1024))
 }

@@ -16,7 +16,7 @@
 //! declares, a `!` shell escape, operators and punctuation; as the
 //! tree-sitter grammar did, calls (`name(`) as functions.
 
-use super::{class_in, first_on_its_line, line_end, run_of};
+use super::{class_in, doubled_quote_end, first_on_its_line, line_end, run_of};
 use crate::server::highlight::classes::Class;
 
 /// The catalogue name this scanner serves.
@@ -58,7 +58,7 @@ impl Scanner {
                 self.after_value = true;
                 (at + 2, Some(Class::Punctuation))
             }
-            b'\'' | b'"' => (string_end(bytes, at + 1, byte), Some(Class::String)),
+            b'\'' | b'"' => (doubled_quote_end(bytes, at + 1, byte), Some(Class::String)),
             b'0'..=b'9' => {
                 self.after_value = true;
                 (number_end(bytes, at), Some(Class::Number))
@@ -178,22 +178,6 @@ fn block_comment_end(bytes: &[u8], at: usize) -> usize {
         line = next;
     }
     bytes.len()
-}
-
-/// Where the string whose text starts at `from`, quoted by `quote`, ends:
-/// past its closing quote (a doubled quote is one in the text), or at the
-/// end of its line, which no MATLAB string crosses.
-fn string_end(bytes: &[u8], from: usize, quote: u8) -> usize {
-    let mut at = from;
-    while let Some(&byte) = bytes.get(at) {
-        match byte {
-            b'\n' | b'\r' => return at,
-            b if b == quote && bytes.get(at + 1) == Some(&quote) => at += 2,
-            b if b == quote => return at + 1,
-            _ => at += 1,
-        }
-    }
-    at
 }
 
 /// Where the number starting at `at` ends: `0x1F`, `0b101`, `12`, `1.5`,

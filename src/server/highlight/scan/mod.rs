@@ -328,6 +328,22 @@ fn quoted_end(bytes: &[u8], from: usize) -> usize {
     at
 }
 
+/// Where a one-line string quoted by `quote`, whose text starts at `from`,
+/// ends: past its closing quote (a doubled quote is one in the text, as
+/// Pascal's `''` and MATLAB's), or at its line's end.
+fn doubled_quote_end(bytes: &[u8], from: usize, quote: u8) -> usize {
+    let mut at = from;
+    while let Some(&byte) = bytes.get(at) {
+        match byte {
+            b'\n' | b'\r' => return at,
+            b if b == quote && bytes.get(at + 1) == Some(&quote) => at += 2,
+            b if b == quote => return at + 1,
+            _ => at += 1,
+        }
+    }
+    at
+}
+
 /// Whether only spaces and tabs come before `at` on its line.
 fn first_on_its_line(bytes: &[u8], at: usize) -> bool {
     bytes[..at]

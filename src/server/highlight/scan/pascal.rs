@@ -15,7 +15,7 @@
 //! class before its dot, `TFoo.Bar`), a property's name, operators and
 //! punctuation; beyond Pygments, calls (`name(`) as functions.
 
-use super::{find, folded, line_end, run_of};
+use super::{doubled_quote_end, find, folded, line_end, run_of};
 use crate::server::highlight::classes::Class;
 
 /// The catalogue name this scanner serves.
@@ -63,7 +63,7 @@ impl Scanner {
                 (end, Some(class))
             }
             b'/' if next == Some(b'/') => (line_end(bytes, at), Some(Class::Comment)),
-            b'\'' => (string_end(bytes, at + 1), Some(Class::String)),
+            b'\'' => (doubled_quote_end(bytes, at + 1, b'\''), Some(Class::String)),
             b'#' if next.is_some_and(|b| b.is_ascii_digit() || b == b'$') => {
                 let end = run_of(bytes, at + 2, |b| b.is_ascii_hexdigit());
                 (end, Some(Class::String))
@@ -145,21 +145,6 @@ impl Scanner {
         };
         (end, Some(class))
     }
-}
-
-/// Where a string whose text starts at `from` ends: past its closing
-/// quote (`''` is a quote in the text), or at its line's end.
-fn string_end(bytes: &[u8], from: usize) -> usize {
-    let mut index = from;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'\'' if bytes.get(index + 1) == Some(&b'\'') => index += 2,
-            b'\'' => return index + 1,
-            b'\n' | b'\r' => return index,
-            _ => index += 1,
-        }
-    }
-    bytes.len()
 }
 
 /// Where the number at `at` ends: digits, a fraction (not `..`, Pascal's

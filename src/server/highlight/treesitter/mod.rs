@@ -71,8 +71,6 @@ struct Injections {
     content: u32,
     /// The language named by `#set! injection.language`, per pattern.
     fixed: Vec<Option<String>>,
-    /// Whether a text may hold anything the query finds.
-    may_find: fn(&str) -> bool,
 }
 
 struct Loaded {
@@ -213,10 +211,10 @@ impl TreeSitter {
         if depth >= MAX_INJECTION_DEPTH {
             return Ok(());
         }
-        let Some(injections) = &compiled.injections else {
+        let (Some(injections), Some(def)) = (&compiled.injections, &grammar.def.injections) else {
             return Ok(());
         };
-        if !(injections.may_find)(code) {
+        if !(def.may_find)(code) {
             return Ok(());
         }
         for (name, injected_ranges) in injection_ranges(injections, code, root) {
@@ -294,7 +292,6 @@ fn compile(def: &GrammarDef) -> Result<Compiled, String> {
                 query,
                 content,
                 fixed,
-                may_find: injections.may_find,
             })
         }
     };
